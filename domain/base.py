@@ -88,7 +88,6 @@ class Context:
 
     def meta(self, reason: str | None = None) -> dict[str, Any]:
         meta: dict[str, Any] = {
-            "tenant_id": self.tenant_id,
             "actor_id": self.actor.user_id,
             "actor_role": self.actor.role,
             "correlation_id": self.correlation_id,

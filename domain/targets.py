@@ -1,0 +1,247 @@
+"""Targets (chỉ tiêu): built-in defaults, province defaults per tenant kind, tenant overrides."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from danvan.domain.base import Context, TenantAggregate, derive_id
+from danvan.domain.tenants import TenantKind, province_scope
+from danvan.domain.validation import Errors
+
+TARGET_FIELDS = ("new_models", "recognized_tenant_level", "recognized_province_level",
+                 "per_unit_minimum")
+MAX_TARGET = 100_000
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+@dataclass(frozen=True)
+class YearTargets:
+    new_models: int
+    recognized_tenant_level: int
+    recognized_province_level: int
+    per_unit_minimum: int
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+BUILT_IN_DEFAULTS: dict[str, YearTargets] = {
+    TenantKind.COMMUNE: YearTargets(10, 2, 1, 1),
+    TenantKind.WARD: YearTargets(10, 2, 1, 1),
+    TenantKind.SPECIAL_ZONE: YearTargets(10, 2, 1, 1),
+    TenantKind.AGENCY: YearTargets(1, 0, 0, 1),
+}
+
+
+def parse_year_targets(data: Any, errors: Errors, prefix: str = "") -> YearTargets | None:
+    if not isinstance(data, dict):
+        errors.add(prefix.rstrip(".") or "body", "must be an object")
+        return None
+    errors.no_unknown(data, TARGET_FIELDS, prefix)
+    values = {name: errors.integer(f"{prefix}{name}", data.get(name), maximum=MAX_TARGET)
+              for name in TARGET_FIELDS}
+    if any(v is None for v in values.values()):
+        return None
+    return YearTargets(**values)
+
+
+def check_year(errors: Errors, year: Any, field: str = "year") -> int | None:
+    return errors.integer(field, year, minimum=FIRST_YEAR, maximum=LAST_YEAR)
+
+
+def effective_targets(kind: str, province_defaults: dict[str, YearTargets] | None,
+                      tenant_targets: YearTargets | None) -> YearTargets:
+    """A tenant's own targets override the province's defaults, which override the built-ins."""
+    if tenant_targets is not None:
+        return tenant_targets
+    if province_defaults and kind in province_defaults:
+        return province_defaults[kind]
+    return BUILT_IN_DEFAULTS[kind]
+
+
+class ProvinceTargets(TenantAggregate):
+    """The province's default targets per tenant kind for one year."""
+
+    province_code: str
+    year: int
+    defaults: dict[str, YearTargets]
+
+    @staticmethod
+    def id_for(province_code: str, year: int) -> uuid.UUID:
+        return derive_id("province-targets", province_code, year)
+
+    class Set(TenantAggregate.Created):
+        province_code: str
+        year: int
+        defaults: dict[str, dict[str, int]]
+
+    class Changed(TenantAggregate.Event):
+        defaults: dict[str, dict[str, int]]
+
+        def apply(self, agg: ProvinceTargets) -> None:
+            agg.defaults = {k: YearTargets(**v) for k, v in self.defaults.items()}
+
+    @staticmethod
+    def parse(body: Any) -> dict[str, YearTargets]:
+        errors = Errors()
+        parsed: dict[str, YearTargets] = {}
+        if not isinstance(body, dict) or not body:
+            errors.add("body", "give defaults for at least one tenant kind")
+        else:
+            errors.no_unknown(body, [k.value for k in TenantKind])
+            for kind, value in body.items():
+                if kind in {k.value for k in TenantKind}:
+                    targets = parse_year_targets(value, errors, f"{kind}.")
+                    if targets is not None:
+                        parsed[kind] = targets
+        errors.raise_if_any()
+        return parsed
+
+    @classmethod
+    def set_first(cls, ctx: Context, *, province_code: str, year: Any,
+                  body: Any) -> ProvinceTargets:
+        errors = Errors()
+        year_ = check_year(errors, year)
+        errors.raise_if_any()
+        defaults = cls.parse(body)
+        assert year_ is not None
+        return cls._create(cls.Set, id=cls.id_for(province_code, year_),
+                           tenant_id=province_scope(province_code), meta=ctx.meta(),
+                           timestamp=ctx.at, province_code=province_code, year=year_,
+                           defaults={k: v.as_dict() for k, v in defaults.items()})
+
+    def __init__(self, *, tenant_id: str, meta: dict[str, Any], province_code: str, year: int,
+                 defaults: dict[str, dict[str, int]]) -> None:
+        self.tenant_id = tenant_id
+        self.province_code = province_code
+        self.year = year
+        self.defaults = {k: YearTargets(**v) for k, v in defaults.items()}
+
+    def change(self, ctx: Context, *, body: Any) -> bool:
+        """Replace the defaults; answers whether anything changed (no event when nothing did)."""
+        defaults = self.parse(body)
+        if defaults == self.defaults:
+            return False
+        self._emit(self.Changed, ctx, defaults={k: v.as_dict() for k, v in defaults.items()})
+        return True
+
+
+class TenantTargets(TenantAggregate):
+    """One tenant's own targets for one year, overriding the province defaults."""
+
+    year: int
+    targets: YearTargets
+
+    @staticmethod
+    def id_for(tenant_id: str, year: int) -> uuid.UUID:
+        return derive_id("tenant-targets", tenant_id, year)
+
+    class Set(TenantAggregate.Created):
+        year: int
+        targets: dict[str, int]
+
+    class Changed(TenantAggregate.Event):
+        targets: dict[str, int]
+
+        def apply(self, agg: TenantTargets) -> None:
+            agg.targets = YearTargets(**self.targets)
+
+    @staticmethod
+    def parse(body: Any) -> YearTargets:
+        errors = Errors()
+        targets = parse_year_targets(body, errors)
+        errors.raise_if_any()
+        assert targets is not None
+        return targets
+
+    @classmethod
+    def set_first(cls, ctx: Context, *, year: Any, body: Any) -> TenantTargets:
+        errors = Errors()
+        year_ = check_year(errors, year)
+        errors.raise_if_any()
+        assert year_ is not None
+        targets = cls.parse(body)
+        return cls._create(cls.Set, id=cls.id_for(ctx.tenant_id, year_), tenant_id=ctx.tenant_id,
+                           meta=ctx.meta(), timestamp=ctx.at, year=year_,
+                           targets=targets.as_dict())
+
+    def __init__(self, *, tenant_id: str, meta: dict[str, Any], year: int,
+                 targets: dict[str, int]) -> None:
+        self.tenant_id = tenant_id
+        self.year = year
+        self.targets = YearTargets(**targets)
+
+    def change(self, ctx: Context, *, body: Any) -> bool:
+        targets = self.parse(body)
+        if targets == self.targets:
+            return False
+        self._emit(self.Changed, ctx, targets=targets.as_dict())
+        return True
+
+
+PERIOD_FIELDS = ("recognized_tenant_level", "recognized_province_level", "maintained_models")
+
+
+class PeriodTargets(TenantAggregate):
+    """Multi-year targets, e.g. 2026–2030: 10 ward-level, 2 province-level, maintain 70."""
+
+    start_year: int
+    end_year: int
+    targets: dict[str, int]
+
+    @staticmethod
+    def id_for(tenant_id: str, start_year: int, end_year: int) -> uuid.UUID:
+        return derive_id("period-targets", tenant_id, start_year, end_year)
+
+    class Set(TenantAggregate.Created):
+        start_year: int
+        end_year: int
+        targets: dict[str, int]
+
+    class Changed(TenantAggregate.Event):
+        targets: dict[str, int]
+
+        def apply(self, agg: PeriodTargets) -> None:
+            agg.targets = dict(self.targets)
+
+    @staticmethod
+    def parse(body: Any) -> dict[str, int]:
+        errors = Errors()
+        if not isinstance(body, dict):
+            errors.add("body", "must be an object")
+            errors.raise_if_any()
+        errors.no_unknown(body, PERIOD_FIELDS)
+        values = {f: errors.integer(f, body.get(f), maximum=MAX_TARGET) for f in PERIOD_FIELDS}
+        errors.raise_if_any()
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def set_first(cls, ctx: Context, *, start_year: Any, end_year: Any,
+                  body: Any) -> PeriodTargets:
+        errors = Errors()
+        start = check_year(errors, start_year, "start_year")
+        end = check_year(errors, end_year, "end_year")
+        if start is not None and end is not None and not start < end <= start + 10:
+            errors.add("end_year", "must be after start_year, at most 10 years later")
+        errors.raise_if_any()
+        assert start is not None and end is not None
+        targets = cls.parse(body)
+        return cls._create(cls.Set, id=cls.id_for(ctx.tenant_id, start, end),
+                           tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
+                           start_year=start, end_year=end, targets=targets)
+
+    def __init__(self, *, tenant_id: str, meta: dict[str, Any], start_year: int, end_year: int,
+                 targets: dict[str, int]) -> None:
+        self.tenant_id = tenant_id
+        self.start_year = start_year
+        self.end_year = end_year
+        self.targets = dict(targets)
+
+    def change(self, ctx: Context, *, body: Any) -> bool:
+        targets = self.parse(body)
+        if targets == self.targets:
+            return False
+        self._emit(self.Changed, ctx, targets=targets)
+        return True

@@ -1,0 +1,148 @@
+"""A user account: credentials (hashed outside the domain) and scoped role grants."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
+from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role
+from danvan.domain.validation import MAX_NAME, Errors
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role held in one scope: a province (province roles) or a tenant, maybe one unit."""
+
+    role: str
+    province_code: str
+    tenant_id: str | None = None
+    unit_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoleGrant:
+        return cls(role=data["role"], province_code=data["province_code"],
+                   tenant_id=data.get("tenant_id"), unit_id=data.get("unit_id"))
+
+
+def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") -> None:
+    if not grants:
+        errors.add(field, "at least one role is required")
+    for grant in grants:
+        if grant.role not in ROLES:
+            errors.add(field, f"unknown role {grant.role!r}")
+        elif grant.role in PROVINCE_ROLES and grant.tenant_id is not None:
+            errors.add(field, f"{grant.role} is held for a province, not a tenant")
+        elif grant.role not in PROVINCE_ROLES and grant.tenant_id is None:
+            errors.add(field, f"{grant.role} must be held in a tenant")
+        elif grant.role == Role.UNIT_USER and grant.unit_id is None:
+            errors.add("unit_id", "a unit user needs its unit")
+
+
+class User(TenantAggregate):
+    username: str
+    password_hash: str
+    full_name: str
+    grants: list[RoleGrant]
+    active: bool
+    failed_logins: int
+
+    @staticmethod
+    def id_for(username: str) -> uuid.UUID:
+        return derive_id("user", username)
+
+    class Registered(TenantAggregate.Created):
+        username: str
+        password_hash: str
+        full_name: str
+        grants: list[dict[str, Any]]
+
+    class LoginFailed(TenantAggregate.Event):
+        address: str
+
+        def apply(self, user: User) -> None:
+            user.failed_logins += 1
+
+    class LoggedIn(TenantAggregate.Event):
+        def apply(self, user: User) -> None:
+            user.failed_logins = 0
+
+    class GrantsChanged(TenantAggregate.Event):
+        grants: list[dict[str, Any]]
+
+        def apply(self, user: User) -> None:
+            user.grants = [RoleGrant.from_dict(g) for g in self.grants]
+
+    class PasswordChanged(TenantAggregate.Event):
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+
+    class Deactivated(TenantAggregate.Event):
+        def apply(self, user: User) -> None:
+            user.active = False
+
+    @classmethod
+    def register(cls, ctx: Context, *, username: Any, password_hash: str, full_name: Any,
+                 grants: list[RoleGrant]) -> User:
+        """``ctx.tenant_id`` is the scope the user is created in (a tenant or a province)."""
+        errors = Errors()
+        name = errors.text("username", username, max_length=64)
+        if name is not None and not USERNAME.match(name):
+            errors.add("username", "3-64 lowercase letters, digits, '.', '_' or '-'")
+        full = errors.text("full_name", full_name, max_length=MAX_NAME)
+        check_grants(grants, errors)
+        errors.raise_if_any()
+        assert name and full
+        if any(g.role == Role.INSPECTOR for g in grants) and ctx.actor.role not in (
+                Role.PROVINCE_ADMIN, "system"):
+            raise NotPermitted("only a province admin creates inspectors",
+                               code="inspector_needs_province_admin")
+        return cls._create(cls.Registered, id=cls.id_for(name), tenant_id=ctx.tenant_id,
+                           meta=ctx.meta(), timestamp=ctx.at, username=name,
+                           password_hash=password_hash, full_name=full,
+                           grants=[g.as_dict() for g in grants])
+
+    def __init__(self, *, tenant_id: str, meta: dict[str, Any], username: str,
+                 password_hash: str, full_name: str, grants: list[dict[str, Any]]) -> None:
+        self.tenant_id = tenant_id
+        self.username = username
+        self.password_hash = password_hash
+        self.full_name = full_name
+        self.grants = [RoleGrant.from_dict(g) for g in grants]
+        self.active = True
+        self.failed_logins = 0
+
+    def record_failed_login(self, ctx: Context, *, address: str) -> None:
+        self._emit(self.LoginFailed, ctx, address=address[:100])
+
+    def record_login(self, ctx: Context) -> None:
+        if self.failed_logins:
+            self._emit(self.LoggedIn, ctx)
+
+    def change_grants(self, ctx: Context, *, grants: list[RoleGrant]) -> None:
+        errors = Errors()
+        check_grants(grants, errors)
+        errors.raise_if_any()
+        if not self.active:
+            raise IllegalTransition("the account is deactivated", code="user_inactive")
+        self._emit(self.GrantsChanged, ctx, grants=[g.as_dict() for g in grants])
+
+    def change_password(self, ctx: Context, *, password_hash: str) -> None:
+        self._emit(self.PasswordChanged, ctx, password_hash=password_hash)
+
+    def deactivate(self, ctx: Context, *, reason: Any) -> None:
+        errors = Errors()
+        reason_ = errors.text("reason", reason)
+        errors.raise_if_any()
+        if not self.active:
+            raise IllegalTransition("the account is already deactivated", code="user_inactive")
+        self._emit(self.Deactivated, ctx, reason=reason_)

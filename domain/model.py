@@ -256,7 +256,7 @@ class Model(TenantAggregate):
             errors.add("year", f"must be between {this_year - 1} and {this_year + 1}")
         kind = errors.choice("kind", values.get("kind"), [k.value for k in ModelKind])
         name, field = parse_name_and_field(values, errors, required=False)
-        if name is None and "name" not in errors.errors:
+        if not name and "name" not in errors.errors:
             errors.add("name", "required")
         form = parse_form(values, errors)
         check_dates(form, errors)
@@ -331,12 +331,14 @@ class Model(TenantAggregate):
         errors.no_unknown({k: v for k, v in values.items()
                            if k not in ("unit_id", "year", "kind")}, AMENDABLE)
         name, field = parse_name_and_field(values, errors, required=False)
+        if name == "":
+            errors.add("name", "must not be empty")
         form = parse_form(values, errors)
         check_dates({**self.form, **form}, errors)
         errors.raise_if_any()
         self._require("amend")
         changes = dict(form)
-        if name is not None:
+        if name:
             changes["name"] = name
         if field is not None:
             changes["field"] = field

@@ -42,9 +42,10 @@ def parse_year_targets(data: Any, errors: Errors, prefix: str = "") -> YearTarge
     errors.no_unknown(data, TARGET_FIELDS, prefix)
     values = {name: errors.integer(f"{prefix}{name}", data.get(name), maximum=MAX_TARGET)
               for name in TARGET_FIELDS}
-    if any(v is None for v in values.values()):
+    checked = {name: v for name, v in values.items() if v is not None}
+    if len(checked) != len(TARGET_FIELDS):
         return None
-    return YearTargets(**values)
+    return YearTargets(**checked)
 
 
 def check_year(errors: Errors, year: Any, field: str = "year") -> int | None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from danvan.domain.base import (
     Context,
-    DomainError,
     IllegalTransition,
     InvalidInput,
     TenantAggregate,
@@ -88,7 +87,7 @@ ALLOWED_FROM: dict[str, frozenset[State]] = {
 ERASED = "erased"
 
 
-class UnitNotUsable(DomainError):
+class UnitNotUsable(IllegalTransition):
     code = "unit_not_usable"
 
 
@@ -244,10 +243,10 @@ class Model(TenantAggregate):
     # --- creation -----------------------------------------------------------------------
 
     @classmethod
-    def register(cls, ctx: Context, *, unit: Unit, values: dict[str, Any],
-                 person_key_id: str | None = None, person_token: str | None = None) -> Model:
-        """Registers a draft. ``values`` is the request body less ``unit_id`` and ``person``
-        (the person's details arrive already sealed as ``person_token``)."""
+    def check_registration(cls, ctx: Context, *, unit: Unit, values: dict[str, Any],
+                           with_person: bool) -> None:
+        """Every refusal ``register`` would make, before any side effect (sealing personal
+        data) is spent on it."""
         errors = Errors()
         errors.no_unknown(values, ("year", "name", "field", "kind", *FORM_MEMBERS))
         this_year = vietnam_date(ctx.at).year
@@ -255,14 +254,13 @@ class Model(TenantAggregate):
         if year is not None and not this_year - 1 <= year <= this_year + 1:
             errors.add("year", f"must be between {this_year - 1} and {this_year + 1}")
         kind = errors.choice("kind", values.get("kind"), [k.value for k in ModelKind])
-        name, field = parse_name_and_field(values, errors, required=False)
+        name, _field = parse_name_and_field(values, errors, required=False)
         if not name and "name" not in errors.errors:
             errors.add("name", "required")
-        form = parse_form(values, errors)
-        check_dates(form, errors)
-        if kind == ModelKind.INDIVIDUAL and not (person_key_id and person_token):
+        check_dates(parse_form(values, errors), errors)
+        if kind == ModelKind.INDIVIDUAL and not with_person:
             errors.add("person", "an individual exemplar needs the person's details")
-        if kind == ModelKind.COLLECTIVE and person_token:
+        if kind == ModelKind.COLLECTIVE and with_person:
             errors.add("person", "only an individual exemplar carries personal details")
         if unit.tenant_id != ctx.tenant_id:
             errors.add("unit_id", "no such unit in this tenant")
@@ -270,11 +268,23 @@ class Model(TenantAggregate):
         if unit.closed:
             raise UnitNotUsable("the unit is closed and cannot register models",
                                 field="unit_id", code="unit_closed")
-        assert year is not None and kind and name
+
+    @classmethod
+    def register(cls, ctx: Context, *, unit: Unit, values: dict[str, Any],
+                 person_key_id: str | None = None, person_token: str | None = None) -> Model:
+        """Registers a draft. ``values`` is the request body less ``unit_id`` and ``person``
+        (the person's details arrive already sealed as ``person_token``)."""
+        cls.check_registration(ctx, unit=unit, values=values,
+                               with_person=bool(person_key_id and person_token))
+        errors = Errors()
+        name, field = parse_name_and_field(values, errors, required=False)
+        year = values["year"]
+        assert name
         return cls._create(cls.Registered, id=cls.id_for(ctx.tenant_id, str(unit.id), year, name),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
-                           unit_id=str(unit.id), year=year, kind=kind, name=name, field=field,
-                           form=form, vertical_line=unit.reports_to_vertical_line,
+                           unit_id=str(unit.id), year=year, kind=values["kind"], name=name,
+                           field=field, form=parse_form(values, errors),
+                           vertical_line=unit.reports_to_vertical_line,
                            person_key_id=person_key_id, person_token=person_token)
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], unit_id: str, year: int,
@@ -470,7 +480,8 @@ class Model(TenantAggregate):
 
     # --- personal data ------------------------------------------------------------------
 
-    def erase_personal_data(self, ctx: Context, *, reason: Any) -> None:
+    def check_personal_data_erasure(self, *, reason: Any) -> str:
+        """Every refusal of ``erase_personal_data``, before the key is destroyed."""
         text = self._reason(reason)
         if self.kind != ModelKind.INDIVIDUAL:
             raise IllegalTransition("only an individual exemplar carries personal data",
@@ -478,6 +489,10 @@ class Model(TenantAggregate):
         if self.person_erased:
             raise IllegalTransition("the personal data is already erased",
                                     code="personal_data_erased")
+        return text
+
+    def erase_personal_data(self, ctx: Context, *, reason: Any) -> None:
+        text = self.check_personal_data_erasure(reason=reason)
         self._emit(self.PersonalDataErased, ctx, reason=text)
 
     @property

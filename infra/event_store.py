@@ -1,0 +1,185 @@
+"""The event store: one ``eventsourcing`` Application over PostgreSQL per process.
+
+    store = open_event_store(get_settings())      # keep the reference; close() at shutdown
+    store.save(*aggregates)                       # optimistic concurrency: IntegrityError
+    store.repository.get(aggregate_id, version=3)
+    store.recorder.select_notifications(start=1, limit=1000)
+
+Events go to the table ``danvan_events`` (the library's table plus the audit columns
+``tenant_id``, ``prev_hash``, ``hash`` filled by a trigger, see ``infra/sql``).
+
+The library locks the events table IN EXCLUSIVE MODE before each insert, so insertion
+order is commit order. PostgreSQL only lets a role take that lock with UPDATE, DELETE or
+TRUNCATE rights, which the application's role must never have; so our recorder takes it
+through ``danvan_events_lock()``, a SECURITY DEFINER function that the application's role
+may execute. A statement trigger refuses any insert made without the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    UUIDAsHex,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresProcessRecorder,
+)
+from eventsourcing.utils import Environment, get_topic
+from psycopg.sql import SQL, Identifier
+
+from danvan.infra.database import Role, eventsourcing_env, role_params
+from danvan.infra.settings import Settings
+
+APP_NAME = "danvan"
+EVENTS_TABLE = f"{APP_NAME}_events"
+SNAPSHOTS_TABLE = f"{APP_NAME}_snapshots"
+
+
+def lock_function_name(events_table_name: str) -> str:
+    return f"{events_table_name}_lock"
+
+
+def _lock_through_function(recorder: PostgresApplicationRecorder, events_table_name: str) -> None:
+    """Make ``recorder`` take its table lock by calling ``<table>_lock()``, a SECURITY
+    DEFINER function that its ``create_table()`` creates (owned by whoever creates the
+    table; grants to other roles belong to the migrations)."""
+    lock_fn = lock_function_name(events_table_name)
+    recorder.check_identifier_length(lock_fn)
+    schema = Identifier(recorder.datastore.schema)
+    table = Identifier(events_table_name)
+    lock_function = SQL("{0}.{1}").format(schema, Identifier(lock_fn))
+    recorder.sql_create_statements.append(
+        SQL(
+            "CREATE OR REPLACE FUNCTION {fn}() RETURNS void "
+            "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS "
+            "$BODY$BEGIN LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; END;$BODY$"
+        ).format(fn=lock_function, schema=schema, table=table)
+    )
+    recorder.lock_table_statements = [
+        SQL("SET LOCAL lock_timeout = '{0}s'").format(recorder.datastore.lock_timeout),
+        SQL("SELECT {0}()").format(lock_function),
+    ]
+    # The library's optional insert function (POSTGRES_ENABLE_DB_FUNCTIONS) takes no
+    # table lock at all; ours takes it first.
+    recorder.sql_create_statements[recorder.create_insert_function_statement_index] = SQL(
+        "CREATE OR REPLACE FUNCTION "
+        "{schema}.{insert_events}(events {schema}.{event}[]) "
+        "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+        "BEGIN"
+        "    SET LOCAL lock_timeout = '{lock_timeout}s';"
+        "    PERFORM {lock_fn}();"
+        "    NOTIFY {channel};"
+        "    RETURN QUERY"
+        "    INSERT INTO {schema}.{table} AS t ("
+        "    originator_id, originator_version, topic, state)"
+        "    SELECT originator_id, originator_version, topic, state"
+        "    FROM unnest(events)"
+        "    RETURNING notification_id;"
+        "END;$BODY$"
+    ).format(
+        insert_events=Identifier(recorder.pg_function_name_insert_events),
+        lock_timeout=recorder.datastore.lock_timeout,
+        lock_fn=lock_function,
+        channel=Identifier(recorder.channel_name),
+        event=Identifier(recorder.stored_event_type_name),
+        schema=schema,
+        table=table,
+    )
+
+
+class LockingApplicationRecorder(PostgresApplicationRecorder):
+    """The library's recorder, taking the table lock through ``<table>_lock()``."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        _lock_through_function(self, events_table_name)
+
+
+class LockingProcessRecorder(PostgresProcessRecorder):
+    """The library's process recorder (events plus tracking), locking the same way."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events",
+                 tracking_table_name: str = "notification_tracking"):
+        super().__init__(datastore, events_table_name=events_table_name,
+                         tracking_table_name=tracking_table_name)
+        _lock_through_function(self, events_table_name)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    """What event attributes may hold besides JSON types: UUID, Decimal, datetime, date."""
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+
+
+class EventStore(Application[UUID]):
+    """danvan's single event store. Configured only from the ``env`` it is given
+    (``eventsourcing_env(settings)``; also usable as ``ProjectionRunner(application_class=
+    EventStore, env=...)``), never from ``os.environ``."""
+
+    name = APP_NAME
+
+    def __init__(self, env: Mapping[str, str] | None = None, *,
+                 conninfo_extra: Mapping[str, str] | None = None) -> None:
+        self._conninfo_extra = dict(conninfo_extra or {})
+        super().__init__(env=dict(env or {}))
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        # Unlike the library default, never merge os.environ: Settings is the one source.
+        values = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        values.update(env or {})
+        values.setdefault("APPLICATION_RECORDER_TOPIC", get_topic(LockingApplicationRecorder))
+        values.setdefault("PROCESS_RECORDER_TOPIC", get_topic(LockingProcessRecorder))
+        return Environment(name, values)
+
+    def construct_factory(self, env: Environment) -> Any:
+        factory = super().construct_factory(env)
+        if self._conninfo_extra and isinstance(factory, PostgresFactory):
+            # sslmode, options, application_name...: the library only passes the core keys.
+            kwargs = factory.datastore.pool.kwargs
+            assert isinstance(kwargs, dict)
+            kwargs.update(self._conninfo_extra)
+        return factory
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        register_transcodings(transcoder)
+
+
+def open_event_store(settings: Settings, role: Role = "app", *,
+                     create_table: bool = False,
+                     env_overrides: Mapping[str, str] | None = None) -> EventStore:
+    """Build the process's event store (application role by default).
+
+    Keep one instance per process and keep a reference to it: each instance owns a
+    connection pool (``db_pool_size`` + ``db_max_overflow``). Call ``close()`` at shutdown.
+    ``env_overrides`` passes extra library settings (e.g. ``POSTGRES_ENABLE_DB_FUNCTIONS``).
+    """
+    env = eventsourcing_env(settings, role, create_table=create_table)
+    env.update(env_overrides or {})
+    return EventStore(env, conninfo_extra=role_params(settings, role).extra)

@@ -1,0 +1,201 @@
+"""Ed25519 seals over each tenant's chain head, signed with a key kept out of the database.
+
+The private key lives in a file (``settings.seal_key_path``, default ``<data_dir>/seal.key``,
+PKCS#8 PEM, mode 0600), created on first use except in production, where it must exist.
+Inspectors get the public key (``danvan audit pubkey``) and check seals with it.
+
+Signed message (``seal_message``)::
+
+    b"danvan-seal-v1\\0" || int32be(len(tenant_utf8)) || tenant_utf8
+                         || int64be(position) || hash[32]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from psycopg.rows import TupleRow
+
+from danvan.infra.audit_chain import GENESIS, ChainRow, Seal
+from danvan.infra.settings import Settings, SettingsError
+
+SEAL_PREFIX = b"danvan-seal-v1\x00"
+
+Conn = psycopg.Connection[TupleRow]
+
+
+def seal_message(tenant_id: str, position: int, hash_: bytes) -> bytes:
+    tenant = tenant_id.encode("utf-8")
+    return b"".join((SEAL_PREFIX, struct.pack(">i", len(tenant)), tenant,
+                     struct.pack(">q", position), hash_))
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """First 16 hex digits of SHA-256 over the raw 32-byte public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def seal_key_path(settings: Settings) -> Path:
+    return settings.seal_key_path or settings.data_dir / "seal.key"
+
+
+def load_seal_key(settings: Settings, *, create: bool | None = None) -> Ed25519PrivateKey:
+    """The sealing key; created (0600) when missing unless in production or ``create=False``."""
+    path = seal_key_path(settings)
+    if create is None:
+        create = not settings.is_production
+    if not path.exists():
+        if not create:
+            raise SettingsError(f"seal key {path} does not exist (DANVAN_SEAL_KEY_FILE)")
+        _create_key_file(path)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SettingsError(f"seal key {path} is not an Ed25519 private key")
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process created it first: use theirs
+    with os.fdopen(fd, "wb") as file:
+        file.write(pem)
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """A PEM public key, or the public half of a PEM private key."""
+    data = path.read_bytes()
+    if b"PRIVATE KEY" in data:
+        private = serialization.load_pem_private_key(data, password=None)
+        if isinstance(private, Ed25519PrivateKey):
+            return private.public_key()
+    else:
+        public = serialization.load_pem_public_key(data)
+        if isinstance(public, Ed25519PublicKey):
+            return public
+    raise ValueError(f"{path} holds no Ed25519 key")
+
+
+def sign_seal(key: Ed25519PrivateKey, tenant_id: str, position: int, hash_: bytes) -> bytes:
+    return key.sign(seal_message(tenant_id, position, hash_))
+
+
+class KeyRing:
+    """Trusted public keys by key id; checks seal signatures for the verifier."""
+
+    def __init__(self, keys: Iterable[Ed25519PublicKey] = ()):
+        self.keys = {key_id(k): k for k in keys}
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def check(self, seal: Seal) -> bool | None:
+        if not self.keys:
+            return None
+        key = self.keys.get(seal.key_id)
+        if key is None:
+            return False
+        try:
+            key.verify(seal.signature, seal_message(seal.tenant_id, seal.position, seal.hash))
+        except InvalidSignature:
+            return False
+        return True
+
+
+def seal_from_row(row: Sequence[Any]) -> Seal:
+    """A seal from ``(tenant_id, position, hash, sealed_at, key_id, signature)``."""
+    tenant, position, hash_, sealed_at, kid, signature = row
+    return Seal(str(tenant), int(position), bytes(hash_), sealed_at, str(kid), bytes(signature))
+
+
+@dataclass(frozen=True)
+class SealResult:
+    tenant_id: str
+    position: int
+    sealed: bool
+    reason: str | None = None
+
+
+def seal_all(conn: Conn, key: Ed25519PrivateKey, *,
+             tenant_id: str | None = None) -> list[SealResult]:
+    """Seal the head of every tenant whose chain moved since its last seal by this key.
+
+    The events since that seal are verified first (from its hash on), and a chain that
+    does not verify is not sealed. Safe to run concurrently (one seal per position and key).
+    """
+    public = key.public_key()
+    kid = key_id(public)
+    ring = KeyRing([public])
+    heads = conn.execute(
+        "SELECT tenant_id, position, hash FROM audit_chain_heads "
+        "WHERE %(t)s::text IS NULL OR tenant_id = %(t)s ORDER BY tenant_id",
+        {"t": tenant_id}).fetchall()
+    last_seals = {row[0]: seal_from_row(row) for row in conn.execute(
+        "SELECT DISTINCT ON (tenant_id) tenant_id, position, hash, sealed_at, key_id, "
+        "signature FROM audit_seals WHERE key_id = %s ORDER BY tenant_id, position DESC",
+        (kid,))}
+    results = []
+    for tenant, position, head_hash in heads:
+        last = last_seals.get(tenant)
+        if last is not None and last.position >= position:
+            continue
+        if last is not None and not ring.check(last):
+            results.append(SealResult(tenant, position, False, "last seal's signature invalid"))
+            continue
+        problem = _verify_since(conn, tenant, last, position, bytes(head_hash))
+        if problem:
+            results.append(SealResult(tenant, position, False, problem))
+            continue
+        conn.execute(
+            "INSERT INTO audit_seals (tenant_id, position, hash, key_id, signature) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (tenant, position, head_hash, kid, sign_seal(key, tenant, position, head_hash)))
+        results.append(SealResult(tenant, position, True))
+    return results
+
+
+def _verify_since(conn: Conn, tenant: str, last: Seal | None, head_position: int,
+                  head_hash: bytes) -> str | None:
+    """None when the events after ``last`` link up to exactly the head, else why not."""
+    prev, start = (last.hash, last.position) if last else (GENESIS, 0)
+    last_position = start
+    with conn.transaction(), conn.cursor(name="danvan_seal_verify") as cursor:
+        cursor.itersize = 2000
+        cursor.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            "prev_hash, hash FROM danvan_events WHERE tenant_id = %s "
+            "AND notification_id > %s AND notification_id <= %s ORDER BY notification_id",
+            (tenant, start, head_position))
+        for values in cursor:
+            row = ChainRow(values[0], values[1], values[2], values[3], bytes(values[4]),
+                           bytes(values[5]), bytes(values[6]))
+            if row.prev_hash != prev or row.hash != row.recompute(prev):
+                return f"chain broken at position {row.notification_id}"
+            prev, last_position = row.hash, row.notification_id
+    if last_position != head_position or prev != head_hash:
+        return f"chain does not reach its head at position {head_position}"
+    return None

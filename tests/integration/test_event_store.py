@@ -157,7 +157,9 @@ def test_an_event_without_a_tenant_is_refused(app_conn: psycopg.Connection, stat
 
 def test_extra_connection_parameters_reach_the_pool(settings: Settings,
                                                    owner_conn: psycopg.Connection) -> None:
-    url = f"{settings.database_url}?application_name=danvan_extra_test"
+    assert settings.database_url is not None
+    joiner = "&" if "?" in settings.database_url else "?"
+    url = f"{settings.database_url}{joiner}application_name=danvan_extra_test"
     store = open_event_store(replace(settings, database_url=url))
     try:
         store.save(Note.write(ctx(), "a"))

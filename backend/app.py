@@ -1,0 +1,149 @@
+"""The Litestar application: the one place that registers controllers and error handlers.
+
+    app = create_app(settings)                        # production wiring
+    app = create_app(settings, services=build(settings, redis=None))   # tests
+
+Add a resource controller to ``API_CONTROLLERS`` (served under ``/api/v1``); its handlers get
+the ``ctx`` and ``if_match`` dependencies (``backend/http/context.py``), and every error they
+raise goes through ``backend/errors.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from litestar import Litestar, Response, Router, get
+from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from danvan.backend.auth.controller import AuthController, LoginLimits
+from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
+from danvan.backend.controllers.health import HealthController
+from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
+from danvan.backend.http.context import DEPENDENCIES
+from danvan.backend.http.idempotency import IdempotencyMiddleware
+from danvan.backend.observability import RequestObservability, configure_logging
+from danvan.backend.observability.metrics import render_metrics
+from danvan.backend.wiring import Services, build, load_catalogue
+from danvan.infra.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+API_CONTROLLERS: list[ControllerRouterHandler] = [
+    AuthController,
+    # The resource controllers (tenants, units, users, targets, models) go here.
+]
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    max_body_bytes: int = MAX_BODY_BYTES
+    access_log: bool = True
+    executor_threads: int | None = None
+    """Threads for ``sync_to_thread`` handlers; default: the store's pool size + overflow + 4."""
+    debug: bool = False
+
+
+def _app_version() -> str:
+    try:
+        return version("danvan")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0"
+
+
+@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    body, content_type = render_metrics()
+    # Litestar appends the charset to text/* itself.
+    return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="danvan — Dân vận khéo",
+        version=_app_version(),
+        description="Command API of the 'Dân vận khéo' movement. Errors are RFC 9457 problem "
+                    "details; send Accept-Language: en for English messages.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(security_schemes={
+            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+        security=[{"BearerToken": []}],
+    )
+
+
+def _executor_lifespan(threads: int) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Litestar's sync_to_thread uses the loop's default executor unless
+        # litestar.concurrency.set_asyncio_executor was called before the loop started
+        # (``danvan serve`` does); setting the loop default covers every server and tests.
+        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="danvan-sync")
+        asyncio.get_running_loop().set_default_executor(executor)
+        try:
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    return lifespan
+
+
+def executor_threads(settings: Settings) -> int:
+    """Enough threads to use every pooled connection, plus a few for CPU work (argon2)."""
+    return settings.db_pool_size + settings.db_max_overflow + 4
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None,
+               store: Any = None, options: HttpOptions | None = None,
+               controllers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
+    """Build the app. Without ``services`` it wires production adapters from ``settings``
+    (``store`` replaces the event store) and closes them at shutdown."""
+    settings = settings or get_settings()
+    options = options or HttpOptions()
+    owned = services is None
+    if services is None:
+        services = build(settings, store=store) if store is not None else build(settings)
+    configure_logging(settings.log_level)
+
+    async def close_services() -> None:
+        if owned:
+            await services.aclose()
+
+    api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
+                 dependencies=DEPENDENCIES)
+    app = Litestar(
+        route_handlers=[api, HealthController, metrics],
+        middleware=[bearer_auth(settings.secret_key), DefineMiddleware(IdempotencyMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=options.max_body_bytes,
+        openapi_config=_openapi(),
+        state=State({
+            "services": services,
+            "settings": settings,
+            "store": services.store,
+            "vault": services.vault,
+            "catalogue": services.catalogue or load_catalogue(),
+            "login_limits": options.login_limits,
+            "idempotency": services.idempotency,
+            "idempotency_rebuild": services.idempotency_rebuild,
+            "tenant_directory": services.tenant_directory,
+        }),
+        lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings))],
+        on_shutdown=[close_services],
+        logging_config=None,
+        debug=options.debug,
+    )
+    app.asgi_handler = RequestObservability(app.asgi_handler,
+                                            access_log_enabled=options.access_log)
+    return app

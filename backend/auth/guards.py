@@ -1,0 +1,139 @@
+"""Route guards that ask the one policy table (``danvan.domain.policies.may``).
+
+``allow(action)`` reads the scope from the path: ``{tenant_id}`` (a tenant: its own tenant
+roles apply, and province roles of the tenant's province), else ``{code}`` or
+``{province_code}`` (a province: province roles of that province), else any grant that may do
+``action``. Matching grants are left in ``request.state["grants"]`` for the ``Context``
+dependency (the actor's role is the first match). Order of answers: 401 (middleware), 403 (a
+scope the caller may not see, whether it exists or not), 404 (an unknown tenant, only for
+callers holding a province role that would cover it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from danvan.backend.auth.tokens import Principal
+from danvan.backend.errors import Problem
+from danvan.domain.policies import PROVINCE_ROLES, may
+from danvan.domain.users import RoleGrant
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+TENANT_PARAM = "tenant_id"
+PROVINCE_PARAMS = ("code", "province_code")
+
+
+class TenantDirectory(Protocol):
+    def province_of(self, tenant_id: str) -> str | None:
+        """The tenant's province code, or None when no such tenant exists (sync, may do I/O)."""
+        ...
+
+
+class StoreTenantDirectory:
+    """Reads a tenant's province from its aggregate; provinces never change, so it caches."""
+
+    def __init__(self, store: Application, max_entries: int = 50_000) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self._cache: dict[str, str] = {}
+
+    def province_of(self, tenant_id: str) -> str | None:
+        cached = self._cache.get(tenant_id)
+        if cached is not None:
+            return cached
+        try:
+            tenant: Any = self.store.repository.get(uuid.UUID(tenant_id))
+        except (AggregateNotFoundError, ValueError):
+            return None
+        province = getattr(tenant, "province_code", None)
+        if not isinstance(province, str):
+            return None
+        if len(self._cache) < self.max_entries:
+            self._cache[tenant_id] = province
+        return province
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise Problem(401, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+def _forbidden() -> Problem:
+    return Problem(403, "forbidden")
+
+
+def _dedupe(grants: list[RoleGrant]) -> list[RoleGrant]:
+    seen: list[RoleGrant] = []
+    for grant in grants:
+        if grant not in seen:
+            seen.append(grant)
+    return seen
+
+
+async def scoped_grants(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal,
+                        actions: tuple[str, ...]) -> list[RoleGrant]:
+    """The caller's grants allowing one of ``actions`` in the path's scope (maybe none).
+
+    Raises 404 only for an unknown ``{tenant_id}`` asked by a province role that would
+    cover it; every other refusal is left to the caller (403).
+    """
+    params = connection.path_params
+    if TENANT_PARAM in params:
+        tenant_id = str(params[TENANT_PARAM])
+        grants = [g for a in actions for g in principal.grants_for(a, tenant_id=tenant_id)]
+        if grants or not any(g.role in PROVINCE_ROLES and may(g.role, a)
+                             for g in principal.grants for a in actions):
+            return _dedupe(grants)
+        directory: TenantDirectory | None = connection.app.state.get("tenant_directory")
+        if directory is None:
+            return []
+        province = await sync_to_thread(directory.province_of, tenant_id)
+        if province is None:
+            raise Problem(404, "not_found")
+        return _dedupe([g for a in actions for g in principal.grants_for(
+            a, tenant_id=tenant_id, province_code=province)])
+    province_code = next((str(params[p]) for p in PROVINCE_PARAMS if p in params), None)
+    if province_code is not None:
+        return _dedupe([g for a in actions
+                        for g in principal.grants_for(a, province_code=province_code)])
+    return _dedupe([g for g in principal.grants if any(may(g.role, a) for a in actions)])
+
+
+def allow_any(*actions: str) -> Guard:
+    """A guard admitting callers whose grants allow one of ``actions`` in the path's scope.
+
+    The matching grants (in the order of ``actions``) go to ``request.state["grants"]``.
+    """
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        grants = await scoped_grants(connection, principal_of(connection), actions)
+        if not grants:
+            raise _forbidden()
+        connection.state["grants"] = grants
+
+    guard.__name__ = f"allow[{'|'.join(actions)}]"
+    return guard
+
+
+def allow(action: str) -> Guard:
+    """A guard admitting callers whose grants allow ``action`` in the path's scope."""
+    return allow_any(action)
+
+
+def authenticated() -> Guard:
+    """A guard that only requires a valid token (the middleware already checked it)."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal_of(connection)
+
+    return guard

@@ -1,0 +1,99 @@
+"""``danvan admin create --username U --role province_admin [--province 15]``.
+
+The password is read from standard input (without echo on a terminal, asked twice). The user
+is registered by the actor ``system`` in the province's scope (``province:<code>``), or in
+``--tenant`` for a tenant role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from danvan.backend.cli import Subcommands
+
+MIN_PASSWORD_LENGTH = 8
+DEFAULT_PROVINCE = "15"
+
+
+def register(commands: Subcommands) -> None:
+    parser = commands.add_parser("admin", help="manage accounts from the command line")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    create = verbs.add_parser("create", help="create a user (password from standard input)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", default="province_admin",
+                        help="role to grant (default province_admin)")
+    create.add_argument("--province", default=DEFAULT_PROVINCE,
+                        help=f"province code (default {DEFAULT_PROVINCE}, Lào Cai)")
+    create.add_argument("--tenant", help="tenant id, for a tenant role")
+    create.add_argument("--unit", help="unit id, for unit_user")
+    create.add_argument("--full-name", help="display name (default: the username)")
+    create.set_defaults(handler=run_create)
+
+
+def read_password(stream: object = None) -> str:
+    """The password from a terminal (no echo, twice) or the first line of standard input."""
+    from danvan.backend.cli import CommandError
+
+    source = stream if stream is not None else sys.stdin
+    if getattr(source, "isatty", lambda: False)():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password (again): "):
+            raise CommandError("the passwords differ")
+        password = first
+    else:
+        password = str(getattr(source, "readline")()).rstrip("\r\n")  # noqa: B009
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CommandError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def run_create(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from eventsourcing.persistence import IntegrityError
+
+    from danvan.backend.auth.passwords import hash_password
+    from danvan.backend.cli import CommandError
+    from danvan.domain.base import Actor, Context, InvalidInput
+    from danvan.domain.policies import PROVINCE_ROLES
+    from danvan.domain.tenants import province_scope
+    from danvan.domain.users import RoleGrant, User
+    from danvan.infra.event_store import open_event_store
+    from danvan.infra.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url is None:
+        raise CommandError("DATABASE_URL is not set (start `danvan serve` once, or set it)")
+    password = read_password()
+    if args.role in PROVINCE_ROLES:
+        scope = province_scope(args.province)
+        grant = RoleGrant(role=args.role, province_code=args.province)
+    else:
+        if not args.tenant:
+            raise CommandError(f"{args.role} is held in a tenant: pass --tenant")
+        scope = args.tenant
+        grant = RoleGrant(role=args.role, province_code=args.province, tenant_id=args.tenant,
+                          unit_id=args.unit)
+    ctx = Context(tenant_id=scope, actor=Actor(user_id="system", role="system"),
+                  at=datetime.now(UTC), correlation_id=uuid.uuid4().hex,
+                  request_id=None, extra={"source": "cli"})
+    try:
+        user = User.register(ctx, username=args.username.strip().lower(),
+                             password_hash=hash_password(password),
+                             full_name=args.full_name or args.username, grants=[grant])
+    except InvalidInput as exc:
+        raise CommandError("; ".join(f"{f}: {m}" for f, m in exc.errors.items())) from exc
+    store = open_event_store(settings)
+    try:
+        store.save(user)
+    except IntegrityError as exc:
+        raise CommandError(f"user {args.username!r} already exists") from exc
+    finally:
+        store.close()
+    print(f"created {user.username} ({user.id}) as {args.role} in {scope}")
+    return 0

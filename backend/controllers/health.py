@@ -1,0 +1,103 @@
+"""Liveness and readiness: ``/health/live`` always answers; ``/health/ready`` checks deps.
+
+Readiness checks PostgreSQL (``SELECT 1`` through the auxiliary pool, else the event store's
+pool), Redis when configured, and projection lag through a pluggable callable; each check is
+bounded by ``CHECK_TIMEOUT`` seconds. 200 when all pass, else 503, with per-check detail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.concurrency import sync_to_thread
+
+from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.wiring import Services
+
+CHECK_TIMEOUT = 2.0
+
+
+def _database_probe(services: Services) -> Callable[[], None] | None:
+    if services.db_pool is not None:
+        pool = services.db_pool
+
+        def probe_pool() -> None:
+            with pool.connection(timeout=CHECK_TIMEOUT) as conn:
+                conn.execute("SELECT 1").fetchone()
+
+        return probe_pool
+    store = services.store
+    datastore = getattr(getattr(store, "recorder", None), "datastore", None)
+    if datastore is None or not hasattr(datastore, "pool"):
+        return None
+
+    def probe_store() -> None:
+        with datastore.pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    return probe_store
+
+
+async def _timed(check: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT + 0.5)
+    except TimeoutError:
+        result = {"ok": False, "error": "timeout"}
+    except Exception as exc:
+        result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+async def readiness(services: Services) -> dict[str, dict[str, Any]]:
+    checks: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
+    probe = _database_probe(services)
+    if probe is not None:
+        async def database() -> dict[str, Any]:
+            await sync_to_thread(probe)
+            return {"ok": True}
+
+        checks["database"] = database
+    if services.redis is not None:
+        redis = services.redis
+
+        async def redis_check() -> dict[str, Any]:
+            await redis.ping()
+            return {"ok": True}
+
+        checks["redis"] = redis_check
+    lag = services.projection_lag
+    if lag is not None:
+        async def projections() -> dict[str, Any]:
+            return dict(await sync_to_thread(lag))
+
+        checks["projections"] = projections
+    results = await asyncio.gather(*(_timed(check) for check in checks.values()))
+    report = dict(zip(checks, results, strict=True))
+    if lag is None:
+        report["projections"] = {"ok": True, "detail": "none configured"}
+    return report
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ("health",)
+    opt = {EXCLUDE_FROM_AUTH: True}  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/live", operation_id="health_live", summary="The process answers")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", operation_id="health_ready", summary="Dependencies answer",
+         responses=None)
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        services: Services = request.app.state["services"]
+        checks = await readiness(services)
+        ok = all(c.get("ok") for c in checks.values())
+        return Response({"status": "ok" if ok else "unavailable", "checks": checks},
+                        status_code=200 if ok else 503)

@@ -1,0 +1,233 @@
+"""The one map from failures to RFC 9457 problem details (``application/problem+json``).
+
+Every error answer carries ``type, title, status, detail, code`` and, for bad input,
+``errors: [{field, message}]``; titles, details and field messages are Vietnamese unless the
+client sends ``Accept-Language: en``. Controllers and services never build error responses:
+they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitted``, any
+``DomainError`` with a code) or, for HTTP-level refusals, ``Problem``.
+
+| raised | status | code |
+|---|---|---|
+| ``Problem(status, code, ...)`` | as given | as given |
+| ``NotPermitted`` | 403 | its code (``not_permitted``) |
+| ``InvalidInput``, Litestar ``ValidationException`` | 422 | ``invalid_input`` |
+| a body that is not JSON | 422 | ``malformed_body`` |
+| ``IllegalTransition`` | 409 | its code |
+| other ``DomainError`` | 422 | its code |
+| ``AggregateNotFoundError`` | 404 | ``not_found`` |
+| eventsourcing ``IntegrityError`` (version clash, duplicate create) | 409 | ``version_conflict`` |
+| ``OperationalError`` (psycopg, eventsourcing), pool timeout, Redis | 503 | ``store_unavailable`` |
+| body over the limit | 413 | ``payload_too_large`` |
+| anything else | 500 | ``internal_error`` (logged with traceback) |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+import msgspec
+import psycopg
+import psycopg_pool
+import redis.exceptions
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+
+from danvan.backend.i18n import Lang, field_message, negotiate, problem_detail, problem_title
+from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:danvan:problem:"
+MAX_BODY_BYTES = 1024 * 1024
+
+log = structlog.get_logger("danvan.errors")
+
+T = TypeVar("T")
+
+
+class Problem(Exception):
+    """An HTTP-level refusal: ``raise Problem(404, "not_found")``.
+
+    ``params`` fill the catalogue's detail template (see ``i18n.PROBLEMS``); ``errors`` are
+    ``(field, English message)`` pairs, translated on the way out; ``fallback`` is the English
+    detail used when the code has no catalogue entry.
+    """
+
+    def __init__(self, status: int, code: str, *, errors: Iterable[tuple[str, str]] = (),
+                 headers: Mapping[str, str] | None = None, fallback: str | None = None,
+                 **params: object) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.fallback = fallback
+        self.params = params
+
+
+def invalid(field: str, message: str) -> Problem:
+    """A 422 naming one field, e.g. ``raise invalid("unit_id", "unknown id")``."""
+    return Problem(422, "invalid_input", errors=[(field, message)])
+
+
+def problem_body(lang: Lang, problem: Problem, request_id: str | None = None) -> dict[str, Any]:
+    params = {"request_id": request_id or "-", **problem.params}
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem.code,
+        "title": problem_title(problem.code, lang),
+        "status": problem.status,
+        "detail": problem_detail(problem.code, lang, problem.fallback, **params),
+        "code": problem.code,
+    }
+    if problem.errors:
+        body["errors"] = [{"field": f, "message": field_message(m, lang)}
+                          for f, m in problem.errors]
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
+def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
+    lang = negotiate(request.headers.get("accept-language"))
+    state = request.scope.get("state") or {}
+    body = problem_body(lang, problem, state.get("request_id"))
+    headers = {"Content-Language": lang, "Vary": "Accept-Language", **problem.headers}
+    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+# --- translating what the framework and libraries raise ------------------------------------
+
+_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `(?P<name>[^`]+)`")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def field_of(location: str, message: str) -> str:
+    """The offending member's dotted path, from where the decoder stopped and its message."""
+    location = location.lstrip(".")
+    named = _NAMED_FIELD.search(message)
+    if named:  # unknown or missing members are reported on their parent object
+        return _join(location, named.group("name"))
+    return location or "body"
+
+
+def msgspec_errors(error: msgspec.ValidationError) -> list[tuple[str, str]]:
+    text = str(error)
+    match = _AT_PATH.search(text)
+    path = match.group("path") if match else ""
+    message = text[: match.start()] if match else text
+    return [(field_of(path, message), message)]
+
+
+def decode_body(raw: bytes, type_: type[T]) -> T:
+    """Decode and validate a JSON body into ``type_`` with the same 422 answers as Litestar.
+
+    For handlers that must answer 403/404 before 422 (the contract's order), take
+    ``request: Request`` and call this after the scope checks instead of declaring ``data``.
+    """
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except msgspec.ValidationError as exc:
+        raise Problem(422, "invalid_input", errors=msgspec_errors(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise Problem(422, "malformed_body") from exc
+
+
+def _validation_problem(exc: ValidationException) -> Problem:
+    errors: list[tuple[str, str]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        key = str(item.get("key", ""))
+        source = item.get("source")
+        location = "" if key == "data" and source == "body" else key
+        errors.append((field_of(location, message), message))
+    if not errors:
+        errors.append(("body", str(exc.detail)))
+    return Problem(422, "invalid_input", errors=errors)
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "version_conflict", 412: "precondition_failed",
+                 413: "payload_too_large", 422: "invalid_input", 429: "rate_limited",
+                 503: "store_unavailable"}
+
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+)
+
+
+def to_problem(exc: BaseException) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, InvalidInput):
+        return Problem(422, "invalid_input", errors=list(exc.errors.items()))
+    if isinstance(exc, NotPermitted):
+        return Problem(403, exc.code, fallback=exc.message)
+    if isinstance(exc, IllegalTransition):
+        errors = [(exc.field, exc.message)] if exc.field else []
+        return Problem(409, exc.code, fallback=exc.message, errors=errors)
+    if isinstance(exc, DomainError):
+        errors = [(exc.field, exc.message)] if exc.field else []
+        return Problem(422, exc.code, fallback=exc.message, errors=errors)
+    if isinstance(exc, AggregateNotFoundError):
+        return Problem(404, "not_found")
+    if isinstance(exc, IntegrityError):
+        return Problem(409, "version_conflict")
+    if isinstance(exc, UNAVAILABLE):
+        return Problem(503, "store_unavailable", headers={"Retry-After": "5"})
+    if isinstance(exc, ValidationException):
+        return _validation_problem(exc)
+    if isinstance(exc, RequestEntityTooLarge):
+        return Problem(413, "payload_too_large", limit=MAX_BODY_BYTES)
+    if isinstance(exc, TooManyRequestsException):
+        return Problem(429, "rate_limited", headers=exc.headers or {}, retry_after="60")
+    if isinstance(exc, NotAuthorizedException):
+        return Problem(401, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, PermissionDeniedException):
+        return Problem(403, "forbidden")
+    if isinstance(exc, NotFoundException):
+        return Problem(404, "not_found")
+    if isinstance(exc, MethodNotAllowedException):
+        return Problem(405, "method_not_allowed", headers=exc.headers or {})
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
+            return Problem(422, "malformed_body")
+        if exc.status_code >= 500:
+            return Problem(500, "internal_error")
+        code = _STATUS_CODES.get(exc.status_code, "bad_request")
+        return Problem(exc.status_code, code, headers=exc.headers or {}, fallback=str(exc.detail))
+    return Problem(500, "internal_error")
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar exception handler for everything: the single error exit of the API."""
+    problem = to_problem(exc)
+    if problem.status == 503:
+        log.warning("store_unavailable", error_type=type(exc).__name__, error=str(exc)[:500],
+                    path=request.url.path)
+    elif problem.status >= 500:
+        log.error("unhandled_exception", exc_info=exc, path=request.url.path)
+    return problem_response(request, problem)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {Exception: handle_exception}

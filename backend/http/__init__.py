@@ -1,0 +1,1 @@
+"""Shared request plumbing for controllers: context, idempotency, preconditions."""

@@ -1,0 +1,153 @@
+"""The composition root: builds the process's adapters from settings; tests pass their own.
+
+    services = build(settings)                       # production defaults
+    services = build(settings, store=my_store, redis=None, limiter=MemoryLimiter())
+    app = create_app(settings, services=services)
+
+Everything that holds a connection is created here, once per process, and closed by
+``Services.close()`` (the app calls it at shutdown for what it built itself).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import Application
+from psycopg_pool import ConnectionPool
+from redis.asyncio import Redis
+
+from danvan.backend.auth.guards import StoreTenantDirectory, TenantDirectory
+from danvan.backend.auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from danvan.backend.http.idempotency import (
+    IdempotencyStore,
+    Rebuild,
+    install_recorder_hook,
+    rebuild_from_store,
+)
+from danvan.infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProjectionLag = Callable[[], dict[str, Any]]
+"""Returns ``{"ok": bool, ...details}``; the readiness check reports it (projections later)."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Application | None = None
+    redis: Redis | None = None
+    db_pool: ConnectionPool[Any] | None = None
+    limiter: Limiter = field(default_factory=MemoryLimiter)
+    idempotency: IdempotencyStore | None = None
+    idempotency_rebuild: Rebuild | None = None
+    idempotency_in_transaction: bool = False
+    tenant_directory: TenantDirectory | None = None
+    vault: Any | None = None
+    catalogue: Any | None = None
+    projection_lag: ProjectionLag | None = None
+    redis_prefix: str = "danvan:"
+    owns_redis: bool = False
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close what ``build`` opened itself (not adapters passed in)."""
+        if self.redis is not None and self.owns_redis:
+            await self.redis.aclose()
+        self.close()
+
+    def close(self) -> None:
+        """Close the synchronous adapters ``build`` opened itself."""
+        while self.closers:
+            closer = self.closers.pop()
+            try:
+                closer()
+            except Exception as exc:  # keep closing the rest
+                log.warning("closing %s failed: %s", closer, exc)
+
+
+def open_store(settings: Settings) -> Application:
+    from danvan.infra.event_store import open_event_store
+
+    return open_event_store(settings, "app")
+
+
+def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any]:
+    """A small pool of app-role connections for the idempotency table, vault and health."""
+    from danvan.infra.database import app_params
+
+    pool: ConnectionPool[Any] = ConnectionPool(
+        app_params(settings).conninfo(), min_size=1, max_size=max_size, open=False,
+        timeout=settings.db_connect_timeout_seconds, name="danvan-aux",
+        kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout_seconds})
+    pool.open(wait=False)
+    return pool
+
+
+def open_redis(url: str) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2,
+                          health_check_interval=30)
+
+
+def open_vault(settings: Settings, pool: ConnectionPool[Any]) -> Any | None:
+    try:
+        from danvan.infra.personal_data import PersonalDataVault, kek_from_secret
+    except ImportError:  # pragma: no cover - arrives with the personal data work
+        return None
+    return PersonalDataVault(pool, kek_from_secret(settings.secret_key))
+
+
+@functools.cache
+def load_catalogue() -> Any:
+    """The official catalogue of administrative units (about 1 s to load: once a process)."""
+    from danvan.infra.catalogue import official_catalogue
+
+    return official_catalogue()
+
+
+_UNSET: Any = object()
+
+
+def build(settings: Settings, *, store: Application | None = _UNSET,
+          redis: Redis | None = _UNSET, limiter: Limiter | None = None,
+          db_pool: ConnectionPool[Any] | None = _UNSET, vault: Any = _UNSET,
+          tenant_directory: TenantDirectory | None = None, catalogue: Any = None,
+          projection_lag: ProjectionLag | None = None,
+          redis_prefix: str = "danvan:") -> Services:
+    """Production adapters for whatever is not given; pass ``None`` to go without one."""
+    services = Services(settings=settings, projection_lag=projection_lag,
+                        redis_prefix=redis_prefix, catalogue=catalogue)
+    if store is _UNSET:
+        store = open_store(settings) if settings.database_url else None
+        if store is not None:
+            services.closers.append(store.close)
+    services.store = store
+    if db_pool is _UNSET:
+        db_pool = open_db_pool(settings) if settings.database_url else None
+        if db_pool is not None:
+            services.closers.append(db_pool.close)
+    services.db_pool = db_pool
+    if redis is _UNSET:
+        redis = open_redis(settings.redis_url) if settings.redis_url else None
+        services.owns_redis = redis is not None
+    services.redis = redis
+    if limiter is not None:
+        services.limiter = limiter
+    elif redis is not None:
+        services.limiter = RedisLimiter(redis, prefix=redis_prefix + "rl:")
+    if db_pool is not None:
+        services.idempotency = IdempotencyStore(db_pool.connection)
+    if store is not None:
+        services.idempotency_rebuild = rebuild_from_store(store)
+        services.idempotency_in_transaction = install_recorder_hook(store.recorder)
+        services.tenant_directory = tenant_directory or StoreTenantDirectory(store)
+    else:
+        services.tenant_directory = tenant_directory
+    if vault is _UNSET:
+        vault = open_vault(settings, db_pool) if db_pool is not None else None
+    services.vault = vault
+    return services

@@ -29,6 +29,9 @@ from litestar.types import ControllerRouterHandler
 from danvan.backend.auth.controller import AuthController, LoginLimits
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
+from danvan.backend.controllers.models import ModelController
+from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
+from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
@@ -41,7 +44,10 @@ API_PREFIX = "/api/v1"
 
 API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
-    # The resource controllers (tenants, units, users, targets, models) go here.
+    TenantController,
+    ProvinceController,
+    TenantPlanningController,
+    ModelController,
 ]
 
 

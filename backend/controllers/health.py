@@ -87,7 +87,7 @@ async def readiness(services: Services) -> dict[str, dict[str, Any]]:
 class HealthController(Controller):
     path = "/health"
     tags = ("health",)
-    opt = {EXCLUDE_FROM_AUTH: True}  # noqa: RUF012 - Litestar reads it as a class attribute
+    opt = {EXCLUDE_FROM_AUTH: True}
 
     @get("/live", operation_id="health_live", summary="The process answers")
     async def live(self) -> dict[str, str]:

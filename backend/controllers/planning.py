@@ -1,0 +1,84 @@
+"""Targets (province defaults, tenant overrides, multi-year periods), list approval, plan tasks."""
+
+from __future__ import annotations
+
+from litestar import Controller, post, put
+from litestar.params import FromPath, JSONBody
+
+from danvan.backend.auth.guards import allow
+from danvan.backend.auth.passwords import hash_password
+from danvan.backend.controllers.deps import Answer, Ctx, HttpRequest, IfMatch, store_of
+from danvan.backend.controllers.responses import run_command
+from danvan.backend.dto import (
+    ListApproval,
+    PeriodTargetsBody,
+    PlanTaskCompletion,
+    PlanTaskCreate,
+    ProvinceTargetsBody,
+    UserCreate,
+    YearTargetsBody,
+    as_body,
+)
+from danvan.backend.services import planning, tenancy
+from danvan.domain.policies import Action
+
+
+class ProvinceController(Controller):
+    path = "/provinces/{code:str}"
+    tags = ["provinces"]
+
+    @put("/targets/{year:int}", operation_id="setProvinceTargets",
+         guards=[allow(Action.TARGETS_SET_PROVINCE)], sync_to_thread=True)
+    def set_targets(self, request: HttpRequest, ctx: Ctx, code: FromPath[str], year: FromPath[int],
+                    data: JSONBody[ProvinceTargetsBody]) -> Answer:
+        return run_command("targets.set_province", lambda: planning.set_province_targets(
+            store_of(request), ctx, code, year, as_body(data)))
+
+    @post("/users", operation_id="createProvinceUser", guards=[allow(Action.USER_CREATE)],
+          sync_to_thread=True)
+    def create_user(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
+                    data: JSONBody[UserCreate]) -> Answer:
+        return run_command("user.create", lambda: tenancy.create_province_user(
+            store_of(request), ctx, code, as_body(data), hash_password))
+
+
+class TenantPlanningController(Controller):
+    path = "/tenants/{tenant_id:str}"
+    tags = ["targets and plans"]
+
+    @put("/targets/{year:int}", operation_id="setTenantTargets",
+         guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
+    def set_targets(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
+                    if_match: IfMatch, data: JSONBody[YearTargetsBody]) -> Answer:
+        return run_command("targets.set_tenant", lambda: planning.set_tenant_targets(
+            store_of(request), ctx, year, as_body(data), if_match))
+
+    @put("/period-targets/{start_year:int}/{end_year:int}", operation_id="setPeriodTargets",
+         guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
+    def set_period_targets(self, request: HttpRequest, ctx: Ctx,
+                           start_year: FromPath[int], end_year: FromPath[int],
+                           data: JSONBody[PeriodTargetsBody]) -> Answer:
+        return run_command("targets.set_period", lambda: planning.set_period_targets(
+            store_of(request), ctx, start_year, end_year, as_body(data)))
+
+    @post("/lists/{year:int}/approval", operation_id="approveYearList",
+          guards=[allow(Action.LIST_APPROVE)], sync_to_thread=True)
+    def approve_list(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
+                     data: JSONBody[ListApproval]) -> Answer:
+        return run_command("list.approve", lambda: planning.approve_list(
+            store_of(request), ctx, year, as_body(data)))
+
+    @post("/plan-tasks", operation_id="schedulePlanTask", guards=[allow(Action.PLAN_SCHEDULE)],
+          sync_to_thread=True)
+    def schedule_task(self, request: HttpRequest, ctx: Ctx,
+                      data: JSONBody[PlanTaskCreate]) -> Answer:
+        return run_command("plan.schedule", lambda: planning.schedule_task(
+            store_of(request), ctx, as_body(data)))
+
+    @post("/plan-tasks/{task_id:str}/completion", operation_id="completePlanTask",
+          guards=[allow(Action.PLAN_COMPLETE)], sync_to_thread=True)
+    def complete_task(self, request: HttpRequest, ctx: Ctx, task_id: FromPath[str],
+                      if_match: IfMatch,
+                      data: JSONBody[PlanTaskCompletion]) -> Answer:
+        return run_command("plan.complete", lambda: planning.complete_task(
+            store_of(request), ctx, task_id, as_body(data), if_match))

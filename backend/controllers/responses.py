@@ -1,0 +1,24 @@
+"""Turning a service's ``CommandResult`` into the HTTP answer the contract promises."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Response
+
+from danvan.backend.http.preconditions import etag
+from danvan.backend.observability.metrics import track_command
+from danvan.backend.services.results import CommandResult
+
+
+def command_response(result: CommandResult) -> Response[dict[str, Any]]:
+    """201 for a create, 200 otherwise, with the aggregate's id, new version and state."""
+    return Response(result.body(), status_code=201 if result.created else 200,
+                    headers=etag(result.version))
+
+
+def run_command(command_type: str, call: Callable[[], CommandResult]) -> Response[dict[str, Any]]:
+    """Runs a service call, counting it by type and outcome."""
+    with track_command(command_type):
+        return command_response(call())

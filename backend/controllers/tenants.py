@@ -1,0 +1,63 @@
+"""Tenants, their units and users: onboarding (province admin, tenant admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from danvan.backend.auth.guards import allow
+from danvan.backend.auth.passwords import hash_password
+from danvan.backend.controllers.deps import (
+    Answer,
+    Ctx,
+    HttpRequest,
+    IfMatch,
+    catalogue_of,
+    matched_grants,
+    store_of,
+)
+from danvan.backend.controllers.responses import run_command
+from danvan.backend.dto import Reason, TenantCreate, UnitCreate, UserCreate, as_body
+from danvan.backend.services import tenancy
+from danvan.domain.policies import Action
+
+
+class TenantController(Controller):
+    path = "/tenants"
+    tags = ["tenants"]
+
+    @post("/", operation_id="onboardTenant", guards=[allow(Action.TENANT_ONBOARD)],
+          sync_to_thread=True)
+    def onboard(self, request: HttpRequest, ctx: Ctx,
+                data: JSONBody[TenantCreate]) -> Answer:
+        return run_command("tenant.onboard", lambda: tenancy.onboard_tenant(
+            store_of(request), catalogue_of(request), ctx, matched_grants(request),
+            as_body(data)))
+
+    @get("/{tenant_id:str}", operation_id="getTenant", guards=[allow(Action.TENANT_READ)],
+         sync_to_thread=True)
+    def read(self, request: HttpRequest, tenant_id: FromPath[str]) -> dict[str, Any]:
+        return tenancy.tenant_view(store_of(request), tenant_id)
+
+    @post("/{tenant_id:str}/units", operation_id="addUnit", guards=[allow(Action.UNIT_ADD)],
+          sync_to_thread=True)
+    def add_unit(self, request: HttpRequest, ctx: Ctx,
+                 data: JSONBody[UnitCreate]) -> Answer:
+        return run_command("unit.add", lambda: tenancy.add_unit(store_of(request), ctx,
+                                                                as_body(data)))
+
+    @post("/{tenant_id:str}/units/{unit_id:str}/closure", operation_id="closeUnit",
+          guards=[allow(Action.UNIT_CLOSE)], sync_to_thread=True)
+    def close_unit(self, request: HttpRequest, ctx: Ctx, unit_id: FromPath[str],
+                   if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
+        return run_command("unit.close", lambda: tenancy.close_unit(
+            store_of(request), ctx, unit_id, as_body(data), if_match))
+
+    @post("/{tenant_id:str}/users", operation_id="createTenantUser",
+          guards=[allow(Action.USER_CREATE)], sync_to_thread=True)
+    def create_user(self, request: HttpRequest, ctx: Ctx, tenant_id: FromPath[str],
+                    data: JSONBody[UserCreate]) -> Answer:
+        return run_command("user.create", lambda: tenancy.create_tenant_user(
+            store_of(request), ctx, tenant_id, as_body(data), hash_password))

@@ -1,0 +1,57 @@
+"""Loading one tenant's aggregates, and deciding under an ``If-Match`` precondition."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from danvan.backend.errors import Problem
+from danvan.backend.http.preconditions import check_version
+from danvan.domain.base import DomainError, InvalidInput, TenantAggregate
+
+A = TypeVar("A", bound=TenantAggregate)
+R = TypeVar("R")
+
+
+def find(store: Application, kind: type[A], aggregate_id: uuid.UUID | str,
+         tenant_id: str | None = None) -> A | None:
+    """The aggregate if it exists, is a ``kind`` and belongs to ``tenant_id``; else None:
+    another tenant's (or another type's) id is simply unknown."""
+    try:
+        ident = aggregate_id if isinstance(aggregate_id, uuid.UUID) else uuid.UUID(aggregate_id)
+        aggregate: object = store.repository.get(ident)
+    except (AggregateNotFoundError, ValueError):
+        return None
+    if not isinstance(aggregate, kind):
+        return None
+    if tenant_id is not None and aggregate.tenant_id != tenant_id:
+        return None
+    return aggregate
+
+
+def load(store: Application, kind: type[A], aggregate_id: uuid.UUID | str,
+         tenant_id: str | None = None) -> A:
+    """Like ``find``, but an unknown id in the path is a 404."""
+    aggregate = find(store, kind, aggregate_id, tenant_id)
+    if aggregate is None:
+        raise Problem(404, "not_found")
+    return aggregate
+
+
+def decide(aggregate: TenantAggregate, expected_version: int | None,
+           command: Callable[[], R]) -> R:
+    """Runs a domain command in the contract's order of answers: bad input (422) first, then a
+    stale ``If-Match`` (412), then a refused transition (409)."""
+    before = aggregate.version
+    try:
+        result = command()
+    except InvalidInput:
+        raise
+    except DomainError:
+        check_version(expected_version, before)
+        raise
+    check_version(expected_version, before)
+    return result

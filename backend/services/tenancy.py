@@ -1,0 +1,149 @@
+"""Onboarding: tenants from the official catalogue, their units and users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import Application
+
+from danvan.backend.errors import Problem, invalid
+from danvan.backend.services.inputs import only
+from danvan.backend.services.repository import decide, find, load
+from danvan.backend.services.results import CommandResult
+from danvan.domain.base import Context
+from danvan.domain.policies import PROVINCE_ROLES, Role
+from danvan.domain.tenants import Tenant, TenantKind
+from danvan.domain.units import Unit
+from danvan.domain.users import RoleGrant, User
+from danvan.infra.catalogue import Catalogue
+
+MIN_PASSWORD = 10
+
+
+def tenant_body(tenant: Tenant) -> dict[str, Any]:
+    return {"id": str(tenant.id), "code": tenant.code, "name": tenant.name,
+            "kind": tenant.kind, "province_code": tenant.province_code}
+
+
+def resolve_tenant(catalogue: Catalogue, body: dict[str, Any]) -> dict[str, Any]:
+    """``{code}`` from the catalogue, or ``{kind: agency, province_code, code, name}``."""
+    if body.get("kind") == TenantKind.AGENCY:
+        only(body, {"kind", "province_code", "code", "name"})
+        province = body.get("province_code")
+        if isinstance(province, str) and catalogue.province(province) is None:
+            raise invalid("province_code", "no such province in the official catalogue")
+        return dict(body)
+    only(body, {"code", "kind", "province_code", "name"})
+    code = body.get("code")
+    if not isinstance(code, str):
+        raise invalid("code", "required")
+    entry = catalogue.unit(code)
+    if entry is None:
+        raise invalid("code", "no such unit in the official catalogue")
+    derived = {"code": entry.code, "name": entry.name, "kind": entry.kind,
+               "province_code": entry.province_code}
+    for member in ("kind", "province_code", "name"):
+        if body.get(member) is not None and body[member] != derived[member]:
+            raise invalid(member, "does not match the official catalogue")
+    return derived
+
+
+def onboard_tenant(store: Application, catalogue: Catalogue, ctx: Context,
+                   grants: list[RoleGrant], body: dict[str, Any]) -> CommandResult:
+    values = resolve_tenant(catalogue, body)
+    province = values.get("province_code")
+    if not any(g.role == Role.PROVINCE_ADMIN and g.province_code == province for g in grants):
+        raise Problem(403, "forbidden")
+    tenant = Tenant.onboard(ctx, code=values.get("code"), name=values.get("name"),
+                            kind=values.get("kind"), province_code=province)
+    if find(store, Tenant, tenant.id) is not None:
+        raise Problem(409, "already_exists", fallback="this tenant is already onboarded")
+    store.save(tenant)
+    return CommandResult(str(tenant.id), tenant.version, None, True, tenant_body(tenant),
+                         command="tenant.onboard")
+
+
+def add_unit(store: Application, ctx: Context, body: dict[str, Any]) -> CommandResult:
+    unit = Unit.add(ctx, name=body.get("name"), kind=body.get("kind"),
+                    reports_to_vertical_line=body.get("reports_to_vertical_line", False))
+    if find(store, Unit, unit.id) is not None:
+        raise Problem(409, "already_exists", fallback="a unit of that name already exists")
+    store.save(unit)
+    return CommandResult(str(unit.id), unit.version, "open", True,
+                         {"name": unit.name, "kind": unit.kind,
+                          "reports_to_vertical_line": unit.reports_to_vertical_line},
+                         command="unit.add")
+
+
+def close_unit(store: Application, ctx: Context, unit_id: str, body: dict[str, Any],
+               expected_version: int | None) -> CommandResult:
+    unit = load(store, Unit, unit_id, ctx.tenant_id)
+    decide(unit, expected_version, lambda: unit.close(ctx, reason=body.get("reason")))
+    store.save(unit)
+    return CommandResult(str(unit.id), unit.version, "closed", command="unit.close")
+
+
+def tenant_grants(store: Application, tenant: Tenant, body: dict[str, Any]) -> list[RoleGrant]:
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise invalid("roles", "a non-empty list of roles")
+    if any(r in PROVINCE_ROLES for r in roles):
+        raise invalid("roles", "province roles are not held in a tenant")
+    unit_id = body.get("unit_id")
+    if unit_id is not None:
+        unit = find(store, Unit, str(unit_id), str(tenant.id))
+        if unit is None:
+            raise invalid("unit_id", "no such unit in this tenant")
+        unit_id = str(unit.id)
+    return [RoleGrant(role=r, province_code=tenant.province_code, tenant_id=str(tenant.id),
+                      unit_id=unit_id if r == Role.UNIT_USER else None) for r in roles]
+
+
+def check_password(password: Any) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise invalid("password", f"at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise invalid("password", "at most 1024 characters")
+    return password
+
+
+def create_user(store: Application, ctx: Context, body: dict[str, Any],
+                grants: list[RoleGrant], hash_password: Callable[[str], str]) -> CommandResult:
+    only(body, {"username", "password", "full_name", "roles", "unit_id"})
+    password = check_password(body.get("password"))
+    user = User.register(ctx, username=body.get("username"),
+                         password_hash=hash_password(password),
+                         full_name=body.get("full_name"), grants=grants)
+    if find(store, User, user.id) is not None:
+        raise Problem(409, "already_exists", fallback="that username is taken")
+    store.save(user)
+    return CommandResult(str(user.id), user.version, "active", True,
+                         {"username": user.username,
+                          "roles": sorted({g.role for g in user.grants})},
+                         command="user.create")
+
+
+def create_tenant_user(store: Application, ctx: Context, tenant_id: str, body: dict[str, Any],
+                       hash_password: Callable[[str], str]) -> CommandResult:
+    tenant = load(store, Tenant, tenant_id)
+    grants = tenant_grants(store, tenant, body)
+    return create_user(store, ctx, body, grants, hash_password)
+
+
+def create_province_user(store: Application, ctx: Context, province_code: str,
+                         body: dict[str, Any],
+                         hash_password: Callable[[str], str]) -> CommandResult:
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not roles or any(r not in PROVINCE_ROLES for r in roles):
+        raise invalid("roles", "province_admin or province_analyst")
+    if body.get("unit_id") is not None:
+        raise invalid("unit_id", "province users hold no unit")
+    grants = [RoleGrant(role=r, province_code=province_code) for r in roles]
+    return create_user(store, ctx, body, grants, hash_password)
+
+
+def tenant_view(store: Application, tenant_id: str) -> dict[str, Any]:
+    return tenant_body(load(store, Tenant, tenant_id))
+
+

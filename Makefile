@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/danvan serve $(ARGS)
+	$(BIN)/danvan serve --demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -45,6 +45,8 @@ def register(commands: Subcommands) -> None:
                         help=f"ASGI server (default {DEFAULT_SERVER})")
     parser.add_argument("--graceful-timeout", type=int, default=30,
                         help="seconds to let requests finish on SIGTERM (default 30)")
+    parser.add_argument("--demo", action="store_true",
+                        help="load the demo Lào Cai year first, unless it is already there")
     parser.add_argument("--app", default=DEFAULT_APP, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
@@ -101,6 +103,21 @@ def start_embedded_projector(settings: Settings) -> Any | None:
     return start_projector(settings)
 
 
+def load_demo_once(settings: Settings) -> None:
+    from danvan.backend.demo import load_demo
+
+    if settings.is_production:
+        log.warning("--demo ignored in production")
+        return
+    summary = load_demo(settings)
+    if summary is None:
+        log.info("demo year already loaded")
+        return
+    log.info("demo %d loaded: %d tenants, %d models, %d events; accounts %s share the "
+             "password %r", summary.year, summary.tenants, summary.models, summary.events,
+             ", ".join(name for name, _ in summary.accounts), summary.password)
+
+
 def stop_embedded(settings: Settings) -> None:
     from danvan.infra.services import stop_embedded_postgres
 
@@ -119,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             log.warning("embedded mode keeps login rate limits per process; set REDIS_URL")
         settings = prepare_embedded(settings)
         get_settings.cache_clear()
+    if args.demo:
+        load_demo_once(settings)
+    if embedded:
         projector = start_embedded_projector(settings)
     serve = serve_granian if args.server == "granian" else serve_uvicorn
     log.info("serving %s with %s on %s:%d (%d workers)", args.app, args.server, args.host,

@@ -67,9 +67,11 @@ def run_create(args: argparse.Namespace) -> int:
     from danvan.infra.settings import get_settings
 
     settings = get_settings()
-    if settings.database_url is None:
-        raise CommandError("DATABASE_URL is not set (start `danvan serve` once, or set it)")
     password = read_password()
+    if settings.embedded:
+        from danvan.backend.commands.serve import prepare_embedded
+
+        settings = prepare_embedded(settings)  # the same private server `danvan serve` uses
     if args.role in PROVINCE_ROLES:
         scope = province_scope(args.province)
         grant = RoleGrant(role=args.role, province_code=args.province)

@@ -114,6 +114,12 @@ _AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `(?P<name>[^`]+)`")
 
 
+def _quoting(problem: Problem, error: DomainError) -> Problem:
+    """The values the domain quotes (action, state) fill the translated detail."""
+    problem.params.update(error.params)
+    return problem
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -185,10 +191,10 @@ def to_problem(exc: BaseException) -> Problem:
         return Problem(403, exc.code, fallback=exc.message)
     if isinstance(exc, IllegalTransition):
         errors = [(exc.field, exc.message)] if exc.field else []
-        return Problem(409, exc.code, fallback=exc.message, errors=errors)
+        return _quoting(Problem(409, exc.code, fallback=exc.message, errors=errors), exc)
     if isinstance(exc, DomainError):
         errors = [(exc.field, exc.message)] if exc.field else []
-        return Problem(422, exc.code, fallback=exc.message, errors=errors)
+        return _quoting(Problem(422, exc.code, fallback=exc.message, errors=errors), exc)
     if isinstance(exc, AggregateNotFoundError):
         return Problem(404, "not_found")
     if isinstance(exc, IntegrityError):

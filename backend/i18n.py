@@ -45,7 +45,31 @@ class Text:
 
     def render(self, lang: Lang, **params: object) -> str:
         template = self.en if lang == "en" else self.vi
+        if lang != "en":
+            params = {k: VI_LABELS.get(v, v) if isinstance(v, str) else v
+                      for k, v in params.items()}
         return template.format(**params) if params else template
+
+
+VI_LABELS: dict[str, str] = {
+    # model states
+    "draft": "bản nháp", "submitted": "đã nộp", "returned": "bị trả lại để chỉnh sửa",
+    "rejected": "không được chấp nhận", "accepted": "đã được chấp nhận vào danh sách",
+    "self_assessed": "đã tự đánh giá", "evaluated": "đã được đánh giá",
+    "proposed": "đã được đề nghị công nhận", "recognized_tenant": "đã được công nhận cấp xã",
+    "nominated": "đã được đề xuất lên tỉnh", "recognized_province": "đã được công nhận cấp tỉnh",
+    "copy_received": "đã nhận bản sao", "discontinued": "đã dừng", "revoked": "đã bị thu hồi",
+    # model actions
+    "amend": "chỉnh sửa", "submit": "nộp", "return": "trả lại", "reject": "không chấp nhận",
+    "accept": "chấp nhận", "receive_copy": "ghi nhận bản sao", "progress": "báo cáo tiến độ",
+    "inspection": "kiểm tra, giám sát", "self_assessment": "tự đánh giá",
+    "evaluation": "đánh giá", "proposal": "đề nghị công nhận",
+    "recognition_tenant": "công nhận cấp xã", "recognition_province": "công nhận cấp tỉnh",
+    "nomination": "đề xuất lên tỉnh", "revocation_tenant": "thu hồi công nhận cấp xã",
+    "revocation_province": "thu hồi công nhận cấp tỉnh", "discontinuation": "dừng mô hình",
+    "maintenance": "duy trì sang năm sau",
+}
+"""Vietnamese for the values a message quotes (states, actions)."""
 
 
 # code -> (title, detail). Detail templates may use the params a Problem carries.
@@ -117,8 +141,8 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
     ),
     "illegal_transition": (
         Text("Không thể chuyển trạng thái", "Illegal transition"),
-        Text("Thao tác không hợp lệ ở trạng thái hiện tại.",
-             "This action is not allowed in the current state."),
+        Text("Không thể «{action}» khi mô hình {state}.",
+             "'{action}' is not allowed when the model is {state}."),
     ),
     "idempotency_in_progress": (
         Text("Yêu cầu đang được xử lý", "Request in progress"),

@@ -39,10 +39,13 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 params: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.params = dict(params or {})
+        """Values a translated message may quote (e.g. the action and the current state)."""
         if code is not None:
             self.code = code
 

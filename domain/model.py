@@ -69,7 +69,7 @@ ALLOWED_FROM: dict[str, frozenset[State]] = {
     "return": frozenset({State.SUBMITTED}),
     "reject": frozenset({State.SUBMITTED}),
     "accept": frozenset({State.SUBMITTED}),
-    "copy_received": frozenset({State.DRAFT}),
+    "receive_copy": frozenset({State.DRAFT}),
     "progress": IMPLEMENTING,
     "inspection": IMPLEMENTING,
     "self_assessment": frozenset({State.ACCEPTED, State.SELF_ASSESSED, State.EVALUATED}),
@@ -316,7 +316,7 @@ class Model(TenantAggregate):
         if self.state not in ALLOWED_FROM[action]:
             raise IllegalTransition(
                 f"'{action}' is not allowed when the model is {self.state.value}",
-                code="illegal_transition")
+                code="illegal_transition", params={"action": action, "state": self.state.value})
 
     def _reason(self, reason: Any) -> str:
         errors = Errors()
@@ -397,7 +397,7 @@ class Model(TenantAggregate):
         self._emit(self.Accepted, ctx)
 
     def receive_copy(self, ctx: Context) -> None:
-        self._require("copy_received")
+        self._require("receive_copy")
         if not self.vertical_line:
             raise IllegalTransition("only a vertical-line unit's registration is received "
                                     "as a copy", code="not_vertical_line_unit")

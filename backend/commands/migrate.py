@@ -20,7 +20,8 @@ def register(commands: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from danvan.infra.migrations import migrate, pending_migrations
+    from danvan.backend.setup import prepare_database
+    from danvan.infra.migrations import pending_migrations
     from danvan.infra.settings import get_settings
 
     settings = get_settings()
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         for name in pending:
             print(f"pending {name}")
         return 1 if pending else 0
-    applied = migrate(settings, reset_app_password=args.reset_app_password)
+    applied = prepare_database(settings, reset_app_password=args.reset_app_password)
     for name in applied:
         print(f"applied {name}")
     if not applied:

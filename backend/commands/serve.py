@@ -57,13 +57,13 @@ def prepare_embedded(settings: Settings) -> Settings:
     The URL is also put in ``os.environ`` so worker processes (which build their own
     settings) use the same server.
     """
-    from danvan.infra.migrations import migrate
+    from danvan.backend.setup import prepare_database
     from danvan.infra.services import start_embedded_postgres
 
     found = start_embedded_postgres(Path(settings.data_dir).resolve() / EMBEDDED_PG_DIR)
     os.environ["DATABASE_URL"] = found.url
     embedded = replace(settings, database_url=found.url)
-    applied = migrate(embedded)
+    applied = prepare_database(embedded)
     log.info("embedded PostgreSQL ready (%s); %d migration steps applied", found.how,
              len(applied))
     return embedded

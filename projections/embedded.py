@@ -1,0 +1,64 @@
+"""Running the projector inside another process (the API server in embedded mode).
+
+    projector = start_projector(settings)     # a daemon thread following the log
+    ...
+    projector.stop()                           # at shutdown
+
+Several processes may each start one: the advisory locks let one apply while the others
+stand by, and a standby takes over when the active one's process dies.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from danvan.infra.database import owner_params
+from danvan.infra.settings import Settings
+from danvan.projections.base import Projection
+from danvan.projections.catalog import all_projections
+from danvan.projections.runner import DEFAULT_BATCH_SIZE, Runner
+
+
+class Projector:
+    """A runner on a thread of its own."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=runner.run, args=(self._stop,),
+                                        name=runner.name, daemon=True)
+
+    def start(self) -> Projector:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+def make_runner(settings: Settings, projections: Sequence[Projection] | None = None, *,
+                batch_size: int = DEFAULT_BATCH_SIZE, poll_interval: float = 1.0,
+                name: str = "danvan-projector",
+                catch_up_batch_size: int | None = None) -> Runner:
+    """A runner as the schema owner (read models are written by their owner; RLS binds
+    readers only)."""
+    return Runner(owner_params(settings).conninfo(), projections or all_projections(),
+                  app_role=settings.app_db_role, batch_size=batch_size,
+                  poll_interval=poll_interval, name=name,
+                  catch_up_batch_size=catch_up_batch_size)
+
+
+def start_projector(settings: Settings, projections: Sequence[Projection] | None = None,
+                    **options: float) -> Projector:
+    """Start following the log on a daemon thread; call ``stop()`` at shutdown."""
+    runner = make_runner(settings, projections,
+                         batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
+                         poll_interval=float(options.get("poll_interval", 1.0)),
+                         name="danvan-projector-embedded")
+    return Projector(runner).start()

@@ -1,0 +1,162 @@
+"""Catching up with two cores: the next batches are prepared (fetched, decoded, folded, turned
+into rows) on a thread of their own while the current one is written.
+
+The producer reads through its own connection and keeps, in a memo, what it has prepared
+(the model rows), so preparing batch N+1 never waits for batch N's commit. The consumer
+(the runner) writes each prepared batch in its own transaction after checking that every
+projection is still at the version and position the batch was prepared for; if not (a
+rebuild switched a projection, a batch failed), the pipeline and its memo are thrown away and
+the runner carries on from what is committed. Exactly-once is still the consumer's
+transaction: prepared writes plus positions, with the positions compared-and-set.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+
+from danvan.projections.applying import Applied, Fault, Target, advance
+from danvan.projections.base import Connection, Write
+from danvan.projections.events import Batch, fetch_batch
+
+
+class PipelineMismatch(RuntimeError):
+    """The projections are not where the prepared batch expects them."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch ready to write. It keeps no decoded event (``batch`` is the range alone):
+    the writes carry rows already turned into text."""
+
+    batch: Batch
+    count: int
+    targets: tuple[Target, ...]
+    counts: tuple[int, ...]
+    """Events of the batch each target had not applied yet."""
+    writes: tuple[Write | None, ...]
+
+
+def target_key(target: Target) -> tuple[str, int, str, int]:
+    return (target.projection.name, target.version, target.schema, target.position)
+
+
+_END = object()
+
+
+class Pipeline:
+    def __init__(self, conninfo: str, targets: Sequence[Target], limit: int, *,
+                 depth: int = 1, name: str = "danvan-prepare") -> None:
+        self.conninfo = conninfo
+        self.targets = tuple(targets)
+        self.limit = limit
+        self.memo: dict[str, Any] = {}
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
+
+    def start(self) -> Pipeline:
+        self._thread.start()
+        return self
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True,
+                                 application_name=self._thread.name) as conn:
+                targets = list(self.targets)
+                while not self._stop.is_set():
+                    batch = fetch_batch(conn, min(t.position for t in targets), self.limit)
+                    if not batch.events:
+                        break
+                    writes: list[Write | None] = []
+                    counts: list[int] = []
+                    with conn.cursor() as cur:
+                        for t in targets:
+                            part = batch.since(t.position)
+                            counts.append(len(part))
+                            writes.append(t.projection.prepare(cur, t.schema, part, self.memo)
+                                          if part.events else None)
+                    count = len(batch)
+                    prepared = Prepared(Batch(batch.after, batch.last, ()), count,
+                                        tuple(targets), tuple(counts), tuple(writes))
+                    del batch  # the decoded events: only the prepared rows go on
+                    if not self._put(prepared):
+                        return
+                    if count < self.limit:
+                        break
+                    targets = [replace(t, position=max(t.position, prepared.batch.last))
+                               for t in targets]
+        except BaseException as exc:  # handed to the consumer
+            self._put(exc)
+            return
+        self._put(_END)
+
+    def next(self) -> Prepared | None:
+        """The next prepared batch, or None when the producer has reached the log head."""
+        item = self._queue.get()
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, Prepared)
+        return item
+
+    def stop(self) -> None:
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(30)
+        self.memo.clear()
+
+
+def run_pipelined(conn: Connection, conninfo: str,
+                  lock_targets: Callable[[Connection], list[Target]], limit: int, *,
+                  fault: Fault | None = None,
+                  on_batch: Callable[[Applied], None] | None = None) -> int:
+    """Apply prepared batches until the log head; each in one transaction that first locks
+    the targets (``lock_targets``) and checks they are where the batch expects. Returns the
+    events applied; stops early, quietly, if the targets moved."""
+    with conn.transaction():
+        targets = lock_targets(conn)
+    pipeline = Pipeline(conninfo, targets, limit).start()
+    total = 0
+    try:
+        while (prepared := pipeline.next()) is not None:
+            with conn.transaction():
+                locked = lock_targets(conn)
+                if [target_key(t) for t in locked] != [target_key(t) for t in prepared.targets]:
+                    raise PipelineMismatch("projections moved under the pipeline")
+                with conn.cursor() as cur:
+                    for write in prepared.writes:
+                        if write is not None:
+                            write(cur)
+                    if fault is not None:
+                        fault(prepared.batch)
+                    advance(cur, locked, prepared.batch.last, prepared.counts,
+                            caught_up=prepared.count < limit)
+            total += prepared.count
+            if on_batch is not None:
+                on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))
+    except PipelineMismatch:
+        pass
+    finally:
+        pipeline.stop()
+    return total

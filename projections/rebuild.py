@@ -1,0 +1,178 @@
+"""Blue/green rebuild of projections while the current tables keep serving.
+
+1. Create the next version of each (``rm_<name>_v<N+1>``, empty, status ``building``) without
+   its secondary indexes, or resume a building version of the same shape that an interrupted
+   rebuild left.
+2. Catch them up together in one pass over the log, from their positions, in batches prepared
+   ahead on another thread; each batch and the positions in one transaction (restartable at
+   any point, like the live runner). Readers still see the old versions.
+3. Build the secondary indexes (one sort each rather than an insert per row), catch up again.
+4. Switch, in one transaction: lock the projections' pointer rows (the live runner's next
+   batch waits), bring each new version exactly to its old version's position if it is
+   behind, repoint the ``danvan_read`` views and the pointers. Readers see old or new, never a
+   mix; the live runner continues on the new versions from their positions.
+5. Drop the old versions' schemas (unless ``keep_old``).
+
+Projections only write their own tables, so replaying the log repeats no side effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+from danvan.projections.applying import (
+    Applied,
+    Fault,
+    Target,
+    apply_to,
+    lock_version_target,
+)
+from danvan.projections.base import Connection, Projection
+from danvan.projections.events import log_head
+from danvan.projections.pipeline import run_pipelined
+from danvan.projections.runner import lock_key, try_lock, unlock
+from danvan.projections.schema import (
+    ENSURE_LOCK,
+    Version,
+    activate,
+    add_indexes,
+    create_version,
+    ddl_hash,
+    drop_version,
+    versions,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called with (what, position reached, log head) as the rebuild goes."""
+
+
+class RebuildBusy(RuntimeError):
+    """Another rebuild of the same projection is running."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    name: str
+    old_version: int | None
+    new_version: int
+    position: int
+    events: int
+
+
+def _building_version(conn: Connection, projection: Projection, app_role: str,
+                      resume: bool) -> Version:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (ENSURE_LOCK,))
+        building = [v for v in versions(conn, projection.name) if v.status == "building"]
+        for v in building:
+            if resume and v.ddl_hash == ddl_hash(projection) and v is building[-1]:
+                log.info("resuming %s v%d from position %d", v.name, v.version, v.position)
+                return v
+            drop_version(conn, v)
+        return create_version(conn, projection, app_role, defer_indexes=True)
+
+
+def rebuild(conn: Connection, projections: Sequence[Projection], *,
+            app_role: str, conninfo: str | None = None, batch_size: int = 20_000,
+            keep_old: bool = False, resume: bool = True, progress: Progress | None = None,
+            fault: Fault | None = None) -> list[Rebuilt]:
+    """Rebuild ``projections`` into new versions in one pass over the log and switch readers
+    to them (see the module doc). ``conn`` is an autocommit owner connection; ``conninfo``
+    (the same database) lets batches be prepared ahead on a second connection."""
+    chosen = list(projections)
+    locks = [f"rebuild:{p.name}" for p in chosen]
+    taken: list[str] = []
+    try:
+        for name in locks:
+            if not try_lock(conn, name):
+                raise RebuildBusy(f"a rebuild of {name.split(':', 1)[1]} is already running "
+                                  f"(advisory lock {lock_key(name)})")
+            taken.append(name)
+        built = [_building_version(conn, p, app_role, resume) for p in chosen]
+        by_name = {p.name: p for p in chosen}
+
+        def lock_targets(c: Connection) -> list[Target]:
+            return [lock_version_target(c, by_name[v.name], v.version) for v in built]
+
+        def report(applied: Applied) -> None:
+            if progress is not None:
+                progress("rebuild", applied.batch.last, head)
+
+        head = log_head(conn)
+        events = _catch_up(conn, conninfo, lock_targets, batch_size, fault, report)
+        if progress is not None:
+            progress("indexes", head, head)
+        for version in built:
+            with conn.transaction():
+                add_indexes(conn, by_name[version.name], version.schema)
+        events += _catch_up(conn, conninfo, lock_targets, batch_size, fault, report)
+        with conn.transaction():
+            olds = _switch(conn, chosen, built, app_role, batch_size, fault)
+            reached = {t.projection.name: t.position for t in lock_targets(conn)}
+        if not keep_old:
+            for old in olds.values():
+                with conn.transaction():
+                    drop_version(conn, old)
+        return [Rebuilt(v.name, olds[v.name].version if v.name in olds else None, v.version,
+                        reached[v.name], events) for v in built]
+    finally:
+        if not conn.closed and not conn.broken:
+            for name in taken:
+                unlock(conn, name)
+
+
+def _catch_up(conn: Connection, conninfo: str | None,
+              lock_targets: Callable[[Connection], list[Target]], batch_size: int,
+              fault: Fault | None, report: Callable[[Applied], None]) -> int:
+    total = 0
+    if conninfo is not None:
+        total += run_pipelined(conn, conninfo, lock_targets, batch_size, fault=fault,
+                               on_batch=report)
+    while True:  # the rest (or all, without a second connection), batch by batch
+        with conn.transaction():
+            batch = apply_to(conn, lock_targets(conn), batch_size, fault=fault)
+        total += len(batch)
+        if batch.events:
+            report(Applied(batch, (), 0.0, len(batch)))
+        if len(batch) < batch_size:
+            return total
+
+
+def _switch(conn: Connection, projections: Sequence[Projection], built: Sequence[Version],
+            app_role: str, batch_size: int, fault: Fault | None) -> dict[str, Version]:
+    """Inside a transaction: make each new version active at (at least) its old version's
+    position. Returns the old versions."""
+    names = sorted(p.name for p in projections)
+    rows = conn.execute("SELECT name, active_version FROM public.danvan_projections "
+                        "WHERE name = ANY(%s) ORDER BY name FOR UPDATE", (names,)).fetchall()
+    active = dict(rows)
+    olds: dict[str, Version] = {}
+    for projection, new in zip(projections, built, strict=True):
+        if projection.name in active:
+            old = next(v for v in versions(conn, projection.name)
+                       if v.version == active[projection.name])
+            olds[projection.name] = old
+            while True:  # the old position cannot move while we hold the pointer row
+                target = lock_version_target(conn, projection, new.version)
+                if target.position >= old.position:
+                    break
+                apply_to(conn, [target], batch_size, upto=old.position, fault=fault)
+        activate(conn, projection, new, app_role)
+        log.info("%s: readers switched to v%d", projection.name, new.version)
+    return olds
+
+
+def rebuild_all(conninfo: str, projections: list[Projection], *, app_role: str,
+                batch_size: int = 20_000, keep_old: bool = False,
+                progress: Progress | None = None) -> list[Rebuilt]:
+    """Rebuild ``projections`` together (one pass over the log) and switch readers."""
+    with psycopg.connect(conninfo, autocommit=True, application_name="danvan-rebuild") as conn:
+        conn.execute("SET synchronous_commit = off")
+        return rebuild(conn, projections, app_role=app_role, conninfo=conninfo,
+                       batch_size=batch_size, keep_old=keep_old, progress=progress)

@@ -1,0 +1,188 @@
+"""Model registry: every model's current state (searchable without diacritics) and its form,
+the recognition registry (decision numbers and dates, and revocations), and the years' lists
+a model was maintained into. The timestamps kept here (accepted, submitted, recognised,
+revoked, maintained, discontinued) are what answers "as of" questions.
+
+``models`` rows are rewritten as a model moves, so they are kept narrow (the form lives in
+``model_forms``, written only when it changes) and none of their indexed columns changes
+after registration but the name: updates stay HOT (no index entries to add).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from danvan.projections.base import Cursor, copy_rows
+from danvan.projections.model_fold import (
+    MODEL_COLUMNS,
+    RECOGNITION_COLUMNS,
+    Changes,
+    ModelRow,
+)
+
+TABLES = ("models", "model_forms", "recognitions", "model_years")
+_encode = msgspec.json.Encoder().encode
+
+
+def ddl(s: str) -> list[str]:
+    return [
+        f"""CREATE TABLE {s}.models (
+            model_id uuid PRIMARY KEY,
+            tenant_id text COLLATE "C" NOT NULL,
+            unit_id uuid NOT NULL,
+            year int NOT NULL,
+            kind text NOT NULL,
+            name text NOT NULL,
+            field text,
+            state text NOT NULL,
+            vertical_line boolean NOT NULL,
+            registered_at timestamptz NOT NULL,
+            submitted_at timestamptz,
+            accepted_at timestamptz,
+            copy_received_at timestamptz,
+            discontinued_at timestamptz,
+            evaluation_total numeric,
+            passed boolean NOT NULL,
+            person_erased boolean NOT NULL,
+            list_years int[] NOT NULL,
+            recognized_levels text[] NOT NULL,
+            version bigint NOT NULL,
+            updated_at timestamptz NOT NULL,
+            search_text text NOT NULL) WITH (fillfactor = 70)""",
+        f"""CREATE TABLE {s}.model_forms (
+            model_id uuid PRIMARY KEY,
+            tenant_id text COLLATE "C" NOT NULL,
+            form jsonb NOT NULL)""",
+        f"""CREATE TABLE {s}.recognitions (
+            position bigint NOT NULL,
+            model_id uuid NOT NULL,
+            tenant_id text COLLATE "C" NOT NULL,
+            year int NOT NULL,
+            field text,
+            level text NOT NULL,
+            decision_number text NOT NULL,
+            decision_date date NOT NULL,
+            recognized_at timestamptz NOT NULL,
+            revoked_at timestamptz,
+            revoked_position bigint,
+            revoke_reason text)""",
+        # Revocations look up the open recognition: needed while the version is built.
+        f"CREATE INDEX ON {s}.recognitions (model_id, level) WHERE revoked_at IS NULL",
+        f"""CREATE TABLE {s}.model_years (
+            model_id uuid NOT NULL,
+            year int NOT NULL,
+            tenant_id text COLLATE "C" NOT NULL,
+            field text,
+            maintained_at timestamptz NOT NULL,
+            position bigint NOT NULL)""",
+    ]
+
+
+def indexes(s: str) -> list[str]:
+    return [
+        f"CREATE UNIQUE INDEX ON {s}.recognitions (position)",
+        f"CREATE UNIQUE INDEX ON {s}.model_years (model_id, year)",
+        f"CREATE INDEX ON {s}.models (tenant_id, year)",
+        f"CREATE INDEX ON {s}.models (tenant_id, name, model_id)",
+        f"CREATE INDEX ON {s}.recognitions (tenant_id, year, level)",
+        f"CREATE INDEX ON {s}.model_years (tenant_id, year)",
+    ]
+
+
+_LOAD = ("SELECT model_id::text, tenant_id, unit_id::text, year, kind, name, field, state, "
+         "vertical_line, registered_at::text, submitted_at::text, accepted_at::text, "
+         "copy_received_at::text, discontinued_at::text, evaluation_total::text, passed, "
+         "person_erased, list_years, recognized_levels, version, updated_at::text "
+         "FROM {schema}.models WHERE model_id = ANY(%s::uuid[])")
+# (the ids travel as one array literal: uuids need no quoting, and psycopg's list dumper
+#  would escape each element on its own)
+
+
+def load(cur: Cursor, schema: str, ids: set[str]) -> dict[str, ModelRow]:
+    if not ids:
+        return {}
+    cur.execute(_LOAD.format(schema=schema), ("{" + ",".join(ids) + "}",), binary=True)
+    return {row.model_id: row for row in map(ModelRow.from_values, cur.fetchall())}
+
+
+class ModelCache:
+    """Model rows a pipelined runner has written or read, so that preparing the next batch
+    needs no read of rows the previous (maybe uncommitted) batch changed. Bounded: rows not
+    touched in the last ``margin`` batches (all committed by then) may be dropped."""
+
+    def __init__(self, limit: int = 30_000, margin: int = 6) -> None:
+        self.limit = limit
+        self.margin = margin
+        self.rows: dict[str, ModelRow] = {}
+        self.touched: dict[str, int] = {}
+        self.seq = 0
+
+    def take(self, reader: Cursor, schema: str, ids: set[str]) -> dict[str, ModelRow]:
+        self.seq += 1
+        missing = {i for i in ids if i not in self.rows}
+        self.rows.update(load(reader, schema, missing))
+        return {i: self.rows[i] for i in ids if i in self.rows}
+
+    def keep(self, rows: dict[str, ModelRow]) -> None:
+        for model_id, row in rows.items():
+            self.rows[model_id] = row
+            self.touched.pop(model_id, None)
+            self.touched[model_id] = self.seq  # insertion order = recency
+        if len(self.rows) > self.limit:
+            for model_id, seq in list(self.touched.items()):
+                if len(self.rows) <= self.limit * 0.8 or seq > self.seq - self.margin:
+                    break
+                del self.rows[model_id], self.touched[model_id]
+
+
+def write(cur: Cursor, schema: str, changes: Changes) -> None:
+    """Write a frozen ``Changes`` (``Changes.freeze``)."""
+    if changes.model_text:
+        _upsert_models(cur, schema, changes)
+    if changes.form_text:
+        _upsert_forms(cur, schema, changes)
+    # Close earlier batches' recognitions before opening this batch's: a model revoked and
+    # recognised again at the same level in one batch must keep its new recognition open.
+    if changes.closed:
+        cur.executemany(f"UPDATE {schema}.recognitions SET revoked_at = %s, "
+                        "revoked_position = %s, revoke_reason = %s "
+                        "WHERE model_id = %s AND level = %s AND revoked_at IS NULL",
+                        changes.closed)
+    if changes.recognition_text:
+        copy_rows(cur, f"{schema}.recognitions", RECOGNITION_COLUMNS, changes.recognition_text)
+    if changes.list_years:
+        copy_rows(cur, f"{schema}.model_years", ("model_id", "year", "tenant_id", "field",
+                                                  "maintained_at", "position"),
+                  changes.list_years)
+
+
+def _stage(cur: Cursor, name: str, select: str) -> str:
+    """A session temp table (shaped by ``select``, no constraints) to COPY into before an
+    upsert; emptied after each use, since several batches may share one transaction."""
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS {select} WITH NO DATA")
+    return name
+
+
+def _upsert_models(cur: Cursor, schema: str, changes: Changes) -> None:
+    columns = ", ".join(MODEL_COLUMNS)
+    stage = _stage(cur, f"stage_models_{schema}",
+                   f"SELECT {columns}, true AS renamed FROM {schema}.models")
+    copy_rows(cur, stage, (*MODEL_COLUMNS, "renamed"), changes.model_text)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS[1:])
+    cur.execute(
+        f"INSERT INTO {schema}.models AS m ({columns}, search_text) "
+        f"SELECT {columns}, CASE WHEN renamed THEN public.danvan_fold(name) ELSE '' END "
+        f"FROM {stage} ON CONFLICT (model_id) DO UPDATE SET {updates}, "
+        "search_text = CASE WHEN m.name = excluded.name THEN m.search_text "
+        "ELSE public.danvan_fold(excluded.name) END")
+    cur.execute(f"TRUNCATE {stage}")
+
+
+def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
+    stage = _stage(cur, f"stage_forms_{schema}", f"SELECT * FROM {schema}.model_forms")
+    copy_rows(cur, stage, ("model_id", "tenant_id", "form"),
+              ((model_id, tenant_id, _encode(form).decode())
+               for model_id, tenant_id, form in changes.form_text))
+    cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage} "
+                "ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form")
+    cur.execute(f"TRUNCATE {stage}")

@@ -1,0 +1,279 @@
+"""The projection runner: catches up with the log in batches, then follows it live.
+
+    runner = Runner(owner_params(settings).conninfo(), all_projections(), app_role=...)
+    runner.run(stop_event)            # until stop_event is set (``danvan projector``)
+    runner.catch_up()                 # until the log head, then return (tests, benchmarks)
+
+One connection does everything: it holds a session advisory lock per projection (so one
+runner applies a projection at a time; another waits and takes over when the holder's
+connection goes away), LISTENs on ``danvan_events`` and runs the batch transactions. Losing
+the connection therefore loses the locks and any open batch together; the runner reconnects
+with backoff and, once it holds the locks again, resumes from the tracked positions.
+
+Live: after a batch shorter than ``batch_size`` the runner waits for a NOTIFY (sent by every
+insert) or ``poll_interval`` seconds, whichever comes first, then checks the log head.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+
+from danvan.infra.event_store import EVENTS_TABLE
+from danvan.projections.applying import (
+    Applied,
+    Fault,
+    PositionConflict,
+    apply_next,
+    lock_active_targets,
+)
+from danvan.projections.base import Connection, Projection
+from danvan.projections.events import log_head
+from danvan.projections.pipeline import run_pipelined
+from danvan.projections.schema import ensure_read_models
+
+log = logging.getLogger(__name__)
+
+LOCK_CLASS = 0x64616E76  # "danv": first key of the two-key advisory locks of projections
+CHANNEL = EVENTS_TABLE
+DEFAULT_BATCH_SIZE = 5000
+CATCH_UP_BATCH_SIZE = 20_000
+"""Batches prepared ahead while far behind: bigger, to spread each transaction's fixed cost."""
+
+
+def lock_key(name: str) -> int:
+    """Second advisory lock key for a projection (or a rebuild ``name:version``)."""
+    return zlib.crc32(name.encode()) - (1 << 31)
+
+
+def try_lock(conn: Connection, name: str) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                       (LOCK_CLASS, lock_key(name))).fetchone()
+    return bool(row and row[0])
+
+
+def unlock(conn: Connection, name: str) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, lock_key(name)))
+
+
+def lock_holders(conn: Connection, names: Sequence[str]) -> dict[str, int]:
+    """Backend pid holding each projection's lock (absent when none does)."""
+    keys = {lock_key(n): n for n in names}
+    rows = conn.execute(
+        "SELECT objid::int, pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid::bigint = %s AND objsubid = 2 AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
+        (LOCK_CLASS & 0xFFFFFFFF,)).fetchall()
+    held = {}
+    for objid, pid in rows:
+        name = keys.get(objid) or keys.get(objid - (1 << 32))
+        if name is not None:
+            held[name] = pid
+    return held
+
+
+@dataclass
+class RunnerStats:
+    batches: int = 0
+    events: int = 0
+    reconnects: int = 0
+    position: int = 0
+    started_at: float = field(default_factory=time.time)
+    last_batch_at: float | None = None
+    holding: bool = False
+
+
+class Runner:
+    def __init__(self, conninfo: str, projections: Sequence[Projection], *, app_role: str,
+                 batch_size: int = DEFAULT_BATCH_SIZE, poll_interval: float = 1.0,
+                 lock_retry: float = 0.5, max_backoff: float = 5.0,
+                 fault: Fault | None = None,
+                 on_batch: Callable[[Applied], None] | None = None,
+                 name: str = "danvan-projector", pipelined: bool = True,
+                 catch_up_batch_size: int | None = None) -> None:
+        if not projections:
+            raise ValueError("a runner needs at least one projection")
+        self.conninfo = conninfo
+        self.projections = list(projections)
+        self.names = sorted(p.name for p in self.projections)
+        self.app_role = app_role
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.lock_retry = lock_retry
+        self.max_backoff = max_backoff
+        self.fault = fault
+        self.on_batch = on_batch
+        self.name = name
+        self.pipelined = pipelined
+        self.catch_up_batch_size = catch_up_batch_size or max(batch_size, CATCH_UP_BATCH_SIZE)
+        self.stats = RunnerStats()
+        self._conn: Connection | None = None
+        self._holding = False
+
+    # --- connection and locks -------------------------------------------------------------
+
+    def connect(self) -> Connection:
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        self.close()
+        conn = psycopg.connect(self.conninfo, autocommit=True, application_name=self.name)
+        # Safe for exactly-once: a commit lost in a server crash loses the rows and the
+        # position together, and the batch is simply applied again.
+        conn.execute("SET synchronous_commit = off")
+        self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        self._holding = self.stats.holding = False
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def acquire(self, stop: threading.Event | None = None, *, wait: bool = True) -> bool:
+        """Take every projection's lock (all or none, so two runners never deadlock).
+        With ``wait``, retry until they are free or ``stop`` is set."""
+        while True:
+            conn = self.connect()
+            taken: list[str] = []
+            for name in self.names:
+                if not try_lock(conn, name):
+                    break
+                taken.append(name)
+            if len(taken) == len(self.names):
+                self._holding = self.stats.holding = True
+                ensure_read_models(conn, self.app_role, self.projections)
+                conn.execute(f"LISTEN {CHANNEL}")
+                log.info("%s: applying %s", self.name, ", ".join(self.names))
+                return True
+            for name in taken:
+                unlock(conn, name)
+            if not wait or (stop is not None and stop.is_set()):
+                return False
+            log.debug("%s: standing by, another runner holds the projections", self.name)
+            if stop is not None:
+                stop.wait(self.lock_retry)
+            else:
+                time.sleep(self.lock_retry)
+
+    def release(self) -> None:
+        if self._conn is not None and self._holding:
+            for name in self.names:
+                unlock(self._conn, name)
+        self._holding = self.stats.holding = False
+
+    # --- work -----------------------------------------------------------------------------
+
+    def step(self) -> Applied:
+        """Apply the next batch (needs the locks)."""
+        if not self._holding:
+            raise RuntimeError("step() without holding the projections' locks")
+        assert self._conn is not None
+        applied = apply_next(self._conn, self.projections, self.batch_size, fault=self.fault)
+        self._record(applied)
+        return applied
+
+    def _record(self, applied: Applied) -> None:
+        if applied.count:
+            self.stats.batches += 1
+            self.stats.events += applied.count
+            self.stats.position = applied.batch.last
+            self.stats.last_batch_at = applied.committed_at
+            if self.on_batch is not None:
+                self.on_batch(applied)
+
+    def _lag(self) -> int:
+        assert self._conn is not None
+        return log_head(self._conn) - self.stats.position
+
+    def _behind(self) -> bool:
+        return self._lag() > 0
+
+    def run_pipelined(self) -> int:
+        """Catch up with batches prepared ahead on another thread (see ``pipeline``); stop at
+        the log head, or as soon as the projections are not where the batches expect."""
+        assert self._conn is not None and self._holding
+        return run_pipelined(self._conn, self.conninfo,
+                             lambda conn: lock_active_targets(conn, self.projections),
+                             self.catch_up_batch_size, fault=self.fault,
+                             on_batch=self._record)
+
+    def catch_up(self, *, wait_for_lock: bool = True) -> int:
+        """Apply batches until the log head as it stands; return the events applied."""
+        if not self._holding and not self.acquire(wait=wait_for_lock):
+            return 0
+        assert self._conn is not None
+        self.stats.position = min(_positions(self._conn, self.names).values(), default=0)
+        total = 0
+        if self.pipelined and self._lag() > self.catch_up_batch_size:
+            total += self.run_pipelined()
+        while True:
+            applied = self.step()
+            total += applied.count
+            if applied.count < self.batch_size:
+                return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the log until ``stop`` is set; survive lost connections and takeovers."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                if not self._holding and not self.acquire(stop):
+                    continue
+                self._follow(stop)
+                backoff = 0.2
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self.stats.reconnects += 1
+                log.warning("%s: connection lost (%s); reconnecting in %.1fs", self.name,
+                            str(exc).strip().splitlines()[0] if str(exc) else exc, backoff)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except PositionConflict as exc:
+                log.error("%s: %s; giving the projections up", self.name, exc)
+                self.close()
+                stop.wait(self.lock_retry)
+            except Exception:
+                # A batch that cannot be applied (a bug, a poison event): nothing of it is
+                # committed. Keep trying, slowly; lag and /health/ready show it meanwhile.
+                log.exception("%s: a batch failed; retrying in %.1fs", self.name, backoff)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff * 6)
+        self.release()
+        self.close()
+
+    def _follow(self, stop: threading.Event) -> None:
+        conn = self._conn
+        assert conn is not None
+        self.stats.position = min(_positions(conn, self.names).values(), default=0)
+        while not stop.is_set():
+            lag = self._lag()
+            if self.pipelined and lag > self.catch_up_batch_size:
+                self.run_pipelined()
+                continue
+            if lag > 0 and self.step().count >= self.batch_size:
+                continue  # more to read at once
+            # Caught up: wait for a NOTIFY (every insert sends one) or the poll interval.
+            deadline = time.monotonic() + self.poll_interval
+            while not stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or any(
+                        True for _ in conn.notifies(timeout=min(remaining, 0.25),
+                                                    stop_after=1)):
+                    break
+
+
+def _positions(conn: Connection, names: Sequence[str]) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT v.name, v.position FROM public.danvan_projections p "
+        "JOIN public.danvan_projection_versions v ON v.name = p.name "
+        "AND v.version = p.active_version WHERE p.name = ANY(%s)", (list(names),)).fetchall()
+    return {name: position for name, position in rows}

@@ -1,0 +1,128 @@
+"""Property: however the log is applied — in one batch, in batches of any size, after a crash
+at any point, or by a blue/green rebuild — the read models come out the same, and the quotas
+equal the figures computed independently from the domain aggregates."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from danvan.infra.database import ConnParams, connect_owner, owner_params
+from danvan.infra.event_store import open_event_store
+from danvan.projections import queries
+from danvan.projections.catalog import all_projections
+from danvan.projections.embedded import make_runner
+from danvan.projections.events import log_head
+from danvan.projections.rebuild import rebuild_all
+from danvan.projections.schema import ensure_read_models
+from tests.conftest import make_settings
+from tests.integration.test_projection_histories import (
+    DEEP_HISTORY,
+    World,
+    dump,
+    fresh_database,
+    history_strategy,
+    positions,
+    reset_read_models,
+)
+
+FAR_FUTURE = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_at(batch_number: int) -> Any:
+    seen = [0]
+
+    def fault(batch: Any) -> None:
+        seen[0] += 1
+        if seen[0] == batch_number:
+            raise Crash(f"crash inside batch {batch_number}")
+    return fault
+
+
+def quota_figures(q: queries.TenantQuota) -> dict[str, int]:
+    return {"new_models": q.new_models, "recognized_tenant_level": q.recognized_tenant_level,
+            "recognized_province_level": q.recognized_province_level,
+            "maintained_models": q.maintained_models,
+            "discontinued_models": q.discontinued_models,
+            "units_without_registration": q.units_without_registration,
+            "new_models_target": q.new_models_target,
+            "recognized_tenant_level_target": q.recognized_tenant_level_target,
+            "recognized_province_level_target": q.recognized_province_level_target}
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(steps=history_strategy, batch_size=st.integers(1, 9), crash_batch=st.integers(1, 12),
+       crash_batch_size=st.integers(1, 6), rebuild_batch=st.integers(1, 50))
+@example(steps=DEEP_HISTORY, batch_size=4, crash_batch=7, crash_batch_size=5, rebuild_batch=9)
+def test_every_way_of_applying_the_log_gives_the_same_read_models(
+        admin_params: ConnParams, template_database: str, tmp_path_factory: pytest.TempPathFactory,
+        steps: list[tuple[str, int, int]], batch_size: int, crash_batch: int,
+        crash_batch_size: int, rebuild_batch: int) -> None:
+    tmp: Path = tmp_path_factory.mktemp("history")
+    with fresh_database(admin_params, template_database) as url:
+        config = make_settings(url, tmp)
+        store = open_event_store(config)
+        try:
+            world = World(store).run(steps)
+        finally:
+            store.close()
+        role = config.app_db_role
+        with connect_owner(config) as conn:
+            ensure_read_models(conn, role)
+            head = log_head(conn)
+
+            runner = make_runner(config, batch_size=10_000)
+            assert runner.catch_up() == head
+            runner.close()
+            reference = dump(conn)
+            assert set(positions(conn).values()) == {head}
+
+            # The quotas are the figures the aggregates themselves give.
+            for tenant in world.tenants:
+                for year in world.years():
+                    expected = world.expected_quota(tenant, year)
+                    stored = queries.tenant_quota(conn, str(tenant.id), year)
+                    replayed = queries.tenant_quota(conn, str(tenant.id), year, as_of=FAR_FUTURE,
+                                                    now=FAR_FUTURE)
+                    assert stored is not None and replayed is not None
+                    assert quota_figures(stored) == expected
+                    assert quota_figures(replayed) == expected
+
+            # Batches of any size.
+            reset_read_models(conn, role)
+            runner = make_runner(config, batch_size=batch_size, catch_up_batch_size=batch_size)
+            runner.catch_up()
+            runner.close()
+            assert dump(conn) == reference
+
+            # A crash inside a batch transaction, then a fresh runner resumes.
+            reset_read_models(conn, role)
+            crashing = make_runner(config, batch_size=crash_batch_size,
+                                   catch_up_batch_size=crash_batch_size)
+            crashing.fault = crash_at(crash_batch)
+            with contextlib.suppress(Crash):
+                crashing.catch_up()
+            crashing.close()
+            resumed = make_runner(config, batch_size=crash_batch_size + 2,
+                                  catch_up_batch_size=crash_batch_size + 3)
+            resumed.catch_up()
+            resumed.close()
+            assert dump(conn) == reference
+            assert set(positions(conn).values()) == {head}
+
+            # A blue/green rebuild of every projection.
+            done = rebuild_all(owner_params(config).conninfo(), all_projections(),
+                               app_role=role, batch_size=rebuild_batch)
+            assert all(r.new_version == 2 and r.position == head for r in done)
+            assert dump(conn) == reference

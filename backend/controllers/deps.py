@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from eventsourcing.application import Application
 from litestar import Request, Response
-from litestar.di import NamedDependency
+from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
 
+from danvan.backend.auth.guards import Guard
 from danvan.backend.errors import Problem
 from danvan.domain.base import Context
 from danvan.domain.policies import UNIT_SCOPED_ROLES
@@ -15,8 +20,10 @@ from danvan.domain.users import RoleGrant
 from danvan.infra.catalogue import Catalogue, official_catalogue
 from danvan.infra.personal_data import PersonalDataVault
 
+Connection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
 
-def store_of(request: Request[Any, Any, Any]) -> Application:
+
+def store_of(request: Connection) -> Application:
     store = request.app.state.get("store")
     if store is None:
         raise Problem(503, "store_unavailable")
@@ -31,7 +38,7 @@ def catalogue_of(request: Request[Any, Any, Any]) -> Catalogue:
     return request.app.state.get("catalogue") or official_catalogue()
 
 
-def matched_grants(request: Request[Any, Any, Any]) -> list[RoleGrant]:
+def matched_grants(request: Connection) -> list[RoleGrant]:
     """The caller's grants that the route's guard found allowing its action here."""
     return list(request.state.get("grants") or [])
 
@@ -44,6 +51,32 @@ def unit_scope(grants: list[RoleGrant]) -> str | None:
             return next(iter(units))
         raise Problem(403, "other_unit")
     return None
+
+
+def resolve_in_guard(name: str, resolve: Callable[[Connection], object]) -> Guard:
+    """A guard that resolves what the path names into ``request.state[name]`` (see
+    ``resolved``); place it after the role guard.
+
+    Litestar decodes a JSON body before it resolves a handler's dependencies, so an aggregate
+    resolved by a dependency would let a malformed body (422) answer before an unknown id
+    (404) or another unit's (403), against the contract's order; guards run before the body
+    is read.
+    """
+
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        connection.state[name] = await sync_to_thread(resolve, connection)
+
+    guard.__name__ = f"resolve[{name}]"
+    return guard
+
+
+def resolved(name: str) -> Provide:
+    """The dependency handing a handler what ``resolve_in_guard(name, ...)`` resolved."""
+
+    def provide(request: Request[Any, Any, Any]) -> Any:
+        return request.state[name]
+
+    return Provide(provide, sync_to_thread=False)
 
 
 HttpRequest: TypeAlias = Request[Any, Any, Any]

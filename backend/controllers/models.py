@@ -1,8 +1,8 @@
 """Models: registration and every lifecycle action, one route per action (see API.md).
 
-The model named in the path is resolved by a dependency, which Litestar runs before it
-validates the body: an unknown model (404) or another unit's (403) answers before a bad body
-(422), as the contract orders them.
+The model named in the path is resolved by a guard after the role guard, before Litestar
+reads the body: an unknown model (404) or another unit's (403) answers before a bad body
+(422), even a malformed one, as the contract orders them.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from danvan.backend.auth.guards import allow, allow_any
 from danvan.backend.controllers.deps import (
     Answer,
+    Connection,
     Ctx,
     HttpRequest,
     IfMatch,
     matched_grants,
+    resolve_in_guard,
+    resolved,
     store_of,
     unit_scope,
     vault_of,
@@ -36,9 +39,13 @@ from danvan.domain.model import Model
 from danvan.domain.policies import Action, may
 
 
-def provide_model(request: HttpRequest, tenant_id: FromPath[str], model_id: FromPath[str]) -> Model:
-    return models.model_in_scope(store_of(request), tenant_id, model_id,
-                                 unit_scope(matched_grants(request)))
+def model_in_path(connection: Connection) -> Model:
+    params = connection.path_params
+    return models.model_in_scope(store_of(connection), str(params["tenant_id"]),
+                                 str(params["model_id"]), unit_scope(matched_grants(connection)))
+
+
+MODEL_IN_PATH = resolve_in_guard("model", model_in_path)
 
 
 def _acting_as(request: HttpRequest, ctx: Ctx, action: str,
@@ -73,14 +80,15 @@ def _action_route(action: str) -> HTTPRouteHandler:
                                "data": JSONBody[MODEL_ACTION_BODIES[action]]}  # type: ignore[misc, valid-type]
     handler.__name__ = action.replace("-", "_")
     operation = "model" + "".join(part.capitalize() for part in action.split("-"))
-    return post(f"/{{model_id:str}}/{action}", operation_id=operation, guards=[guard],
-                summary=f"{action} (one event on the model)", sync_to_thread=True)(handler)
+    return post(f"/{{model_id:str}}/{action}", operation_id=operation,
+                guards=[guard, MODEL_IN_PATH], summary=f"{action} (one event on the model)",
+                sync_to_thread=True)(handler)
 
 
 class ModelController(Controller):
     path = "/tenants/{tenant_id:str}/models"
     tags = ["models"]
-    dependencies = {"model": Provide(provide_model, sync_to_thread=True)}
+    dependencies = {"model": resolved("model")}
 
     @post("/", operation_id="registerModel", guards=[allow(Action.MODEL_REGISTER)],
           sync_to_thread=True)
@@ -91,7 +99,7 @@ class ModelController(Controller):
             store_of(request), vault_of(request), ctx, as_body(data), scope))
 
     @post("/{model_id:str}/personal-data-erasure", operation_id="erasePersonalData",
-          guards=[allow(Action.PERSONAL_DATA_ERASE)], sync_to_thread=True)
+          guards=[allow(Action.PERSONAL_DATA_ERASE), MODEL_IN_PATH], sync_to_thread=True)
     def erase_personal_data(self, request: HttpRequest, ctx: Ctx, model: NamedDependency[Model],
                             if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("model.personal_data_erasure", lambda: models.erase_personal_data(

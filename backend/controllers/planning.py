@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from litestar import Controller, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from danvan.backend.auth.guards import allow
 from danvan.backend.auth.passwords import hash_password
-from danvan.backend.controllers.deps import Answer, Ctx, HttpRequest, IfMatch, store_of
+from danvan.backend.controllers.deps import (
+    Answer,
+    Connection,
+    Ctx,
+    HttpRequest,
+    IfMatch,
+    resolve_in_guard,
+    resolved,
+    store_of,
+)
 from danvan.backend.controllers.responses import run_command
 from danvan.backend.dto import (
     ListApproval,
@@ -20,7 +30,14 @@ from danvan.backend.dto import (
     as_body,
 )
 from danvan.backend.services import planning, tenancy
+from danvan.backend.services.repository import load
+from danvan.domain.plans import PlanTask
 from danvan.domain.policies import Action
+
+
+def task_in_path(connection: Connection) -> PlanTask:
+    params = connection.path_params
+    return load(store_of(connection), PlanTask, str(params["task_id"]), str(params["tenant_id"]))
 
 
 class ProvinceController(Controller):
@@ -76,9 +93,10 @@ class TenantPlanningController(Controller):
             store_of(request), ctx, as_body(data)))
 
     @post("/plan-tasks/{task_id:str}/completion", operation_id="completePlanTask",
-          guards=[allow(Action.PLAN_COMPLETE)], sync_to_thread=True)
-    def complete_task(self, request: HttpRequest, ctx: Ctx, task_id: FromPath[str],
+          guards=[allow(Action.PLAN_COMPLETE), resolve_in_guard("task", task_in_path)],
+          dependencies={"task": resolved("task")}, sync_to_thread=True)
+    def complete_task(self, request: HttpRequest, ctx: Ctx, task: NamedDependency[PlanTask],
                       if_match: IfMatch,
                       data: JSONBody[PlanTaskCompletion]) -> Answer:
         return run_command("plan.complete", lambda: planning.complete_task(
-            store_of(request), ctx, task_id, as_body(data), if_match))
+            store_of(request), ctx, task, as_body(data), if_match))

@@ -5,23 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from danvan.backend.auth.guards import allow
 from danvan.backend.auth.passwords import hash_password
 from danvan.backend.controllers.deps import (
     Answer,
+    Connection,
     Ctx,
     HttpRequest,
     IfMatch,
     catalogue_of,
     matched_grants,
+    resolve_in_guard,
+    resolved,
     store_of,
 )
 from danvan.backend.controllers.responses import run_command
 from danvan.backend.dto import Reason, TenantCreate, UnitCreate, UserCreate, as_body
 from danvan.backend.services import tenancy
+from danvan.backend.services.repository import load
 from danvan.domain.policies import Action
+from danvan.domain.units import Unit
+
+
+def unit_in_path(connection: Connection) -> Unit:
+    params = connection.path_params
+    return load(store_of(connection), Unit, str(params["unit_id"]), str(params["tenant_id"]))
 
 
 class TenantController(Controller):
@@ -49,11 +60,12 @@ class TenantController(Controller):
                                                                 as_body(data)))
 
     @post("/{tenant_id:str}/units/{unit_id:str}/closure", operation_id="closeUnit",
-          guards=[allow(Action.UNIT_CLOSE)], sync_to_thread=True)
-    def close_unit(self, request: HttpRequest, ctx: Ctx, unit_id: FromPath[str],
+          guards=[allow(Action.UNIT_CLOSE), resolve_in_guard("unit", unit_in_path)],
+          dependencies={"unit": resolved("unit")}, sync_to_thread=True)
+    def close_unit(self, request: HttpRequest, ctx: Ctx, unit: NamedDependency[Unit],
                    if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("unit.close", lambda: tenancy.close_unit(
-            store_of(request), ctx, unit_id, as_body(data), if_match))
+            store_of(request), ctx, unit, as_body(data), if_match))
 
     @post("/{tenant_id:str}/users", operation_id="createTenantUser",
           guards=[allow(Action.USER_CREATE)], sync_to_thread=True)

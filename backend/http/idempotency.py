@@ -33,6 +33,7 @@ with ``If-Match`` (412); the key also rides in each event's ``meta`` for the aud
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -59,6 +60,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "idempotent-replayed"
 KEPT_HEADERS = ("content-type", "etag", "location", "content-language")
+SETTLE_SECONDS = 1.0
+"""How long a retry waits for a committed command's answer to be stored before rebuilding it."""
 
 log = structlog.get_logger("danvan.idempotency")
 
@@ -216,6 +219,22 @@ async def _send_stored(send: Send, status: int, body: bytes, headers: dict[str, 
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+async def _settled(store: IdempotencyStore, pending: PendingKey, found: KeyRecord) -> KeyRecord:
+    """A key whose command committed but whose answer is not stored yet is, most likely, still
+    being answered by a concurrent request: wait a moment for that very answer (the first
+    response, byte for byte) before ``_replay`` rebuilds one from the saved versions (which is
+    only needed when that request died between its commit and storing its answer)."""
+    deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+    while (found.status is None and found.saved and found.request_hash == pending.request_hash
+           and asyncio.get_running_loop().time() < deadline):
+        await asyncio.sleep(0.02)
+        latest = await sync_to_thread(store.find, pending.user_id, pending.key)
+        if latest is None:  # expired meanwhile: replay what was found
+            break
+        found = latest
+    return found
+
+
 class IdempotencyMiddleware:
     """App-level middleware (after authentication); see the module docstring."""
 
@@ -243,6 +262,7 @@ class IdempotencyMiddleware:
                              method=http["method"], path=http["path"])
         found = await sync_to_thread(store.find, pending.user_id, key)
         if found is not None:
+            found = await _settled(store, pending, found)
             await self._replay(found, pending, state.get("idempotency_rebuild"), send)
             return
         messages = await self._run(scope, receive, pending)
@@ -260,6 +280,7 @@ class IdempotencyMiddleware:
         elif status == 409:
             found = await sync_to_thread(store.find, pending.user_id, key)
             if found is not None and found.attempt_id != pending.attempt_id:
+                found = await _settled(store, pending, found)
                 await self._replay(found, pending, state.get("idempotency_rebuild"), send)
                 return
         for message in messages:
@@ -290,8 +311,10 @@ class IdempotencyMiddleware:
         if rebuild is None or not found.saved:
             raise Problem(409, "idempotency_in_progress", headers={"Retry-After": "1"})
         status, body = await sync_to_thread(rebuild, found.saved)
-        await _send_stored(send, status, json.dumps(body).encode(),
-                           {"content-type": "application/json"})
+        # as the handler would have answered: compact JSON and the version's ETag
+        await _send_stored(send, status, json.dumps(body, separators=(",", ":")).encode(),
+                           {"content-type": "application/json",
+                            "etag": f'"{body["version"]}"'})
 
 
 def rebuild_from_store(store: Any) -> Rebuild:

@@ -8,7 +8,7 @@ from eventsourcing.application import Application
 
 from danvan.backend.errors import Problem
 from danvan.backend.services.inputs import only
-from danvan.backend.services.repository import decide, find, load
+from danvan.backend.services.repository import decide, find
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context
 from danvan.domain.plans import PlanTask
@@ -99,9 +99,9 @@ def schedule_task(store: Application, ctx: Context, body: dict[str, Any]) -> Com
                          command="plan.schedule")
 
 
-def complete_task(store: Application, ctx: Context, task_id: str, body: dict[str, Any],
+def complete_task(store: Application, ctx: Context, task: PlanTask, body: dict[str, Any],
                   expected_version: int | None) -> CommandResult:
-    task = load(store, PlanTask, task_id, ctx.tenant_id)
+    """``task``: the path's task, loaded in the caller's tenant (``load``: 404 if unknown)."""
     decide(task, expected_version, lambda: task.complete(ctx, note=body.get("note", "")))
     store.save(task)
     return CommandResult(str(task.id), task.version, "completed",

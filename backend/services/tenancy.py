@@ -76,9 +76,9 @@ def add_unit(store: Application, ctx: Context, body: dict[str, Any]) -> CommandR
                          command="unit.add")
 
 
-def close_unit(store: Application, ctx: Context, unit_id: str, body: dict[str, Any],
+def close_unit(store: Application, ctx: Context, unit: Unit, body: dict[str, Any],
                expected_version: int | None) -> CommandResult:
-    unit = load(store, Unit, unit_id, ctx.tenant_id)
+    """``unit``: the path's unit, loaded in the caller's tenant (``load``: 404 if unknown)."""
     decide(unit, expected_version, lambda: unit.close(ctx, reason=body.get("reason")))
     store.save(unit)
     return CommandResult(str(unit.id), unit.version, "closed", command="unit.close")

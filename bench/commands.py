@@ -1,0 +1,492 @@
+"""``danvan bench commands``: the command API under load, against the event store's own save.
+
+    danvan bench commands [--seconds 30] [--clients 16] [--rounds 3] [--workers 1]
+                          [--server granian|uvicorn] [--json]
+
+1. A fresh database on the cluster of ``$DANVAN_BENCH_DATABASE_URL`` (else ``$DATABASE_URL``,
+   else ``postgresql://postgres@127.0.0.1:5432/postgres``; the role needs CREATEDB), migrated
+   with ``danvan.infra.migrations.migrate``, dropped at the end.
+2. The real app, served by ``danvan serve --server granian --workers 1`` in a subprocess on a
+   free loopback port (production wiring from the environment: its pools and executor, token
+   cache, access log to /dev/null; no ``REDIS_URL``, since Redis holds nothing but login rate
+   limits, which then live in the server's memory, fresh each run). A province admin is saved
+   in the store; tenants (from the official catalogue: 2, 8 or 16 by ``--scale``), one unit
+   and one unit user per client are set up through the API, tokens from ``/auth/token``.
+3. ``--rounds`` interleaved rounds (drift on a shared machine then hits both sides) of
+   - the baseline, in this process: ``--clients`` threads register a ``Model`` with the domain
+     and ``EventStore.save`` it, submit it and save again; no HTTP and no reads; the store is
+     the app's (``open_event_store``, same settings, so the same pool);
+   - the HTTP load: ``--clients`` threads, each with its own ``httpx.Client`` and token,
+     register a model and submit it, again and again; a command counts when it answered 2xx
+     inside the window (``--warmup`` seconds of load come first, not counted).
+   Each side gets ``--seconds`` in all.
+
+Figures: HTTP commands/s ÷ saves/s (target ≥ 0.70); per-command latency p50 and p99 beside one
+save's (target p99 < 50 ms); CPU per command of the server (all its processes) beside the
+baseline's CPU per save, and of the load generator, which shares the machine; failed requests
+(target 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.registry import Figure
+
+if TYPE_CHECKING:  # every `danvan` invocation imports this module: heavy imports go inside
+    import httpx
+
+    from danvan.domain.base import Context
+    from danvan.infra.settings import Settings
+
+DESCRIPTION = ("The command API under load (register + submit) against EventStore.save of the "
+               "same aggregate without HTTP, measured in the same run.")
+HOST = "127.0.0.1"
+PROVINCE = "15"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+TENANTS_BY_SCALE = {"small": 2, "province": 8, "national": 16}
+RATIO_TARGET = 0.70
+P99_TARGET_MS = 50.0
+FORM_TEXT = {
+    "field": "economy", "kind": "collective",
+    "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
+    "content": "Vận động Nhân dân hiến đất, góp công", "area": "Tổ dân phố 5",
+    "implementers": "Chi bộ tổ dân phố 5", "resources": "Nhân dân đóng góp",
+    "outputs": "2 km đường bê tông", "sustainability": "Tổ tự quản duy trì",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="measured seconds of each phase (default 30)")
+    parser.add_argument("--clients", type=int, default=16,
+                        help="concurrent HTTP clients, and threads of the baseline (default 16)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of HTTP load before measuring, not counted (default 2)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the seconds are split in this many baseline/HTTP rounds, "
+                             "interleaved (default 3)")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian",
+                        help="the ASGI server danvan serve runs (default granian)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server worker processes (default 1)")
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+@dataclass
+class Samples:
+    """Successful operations in a window: their count and latencies (seconds)."""
+
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds spent meanwhile, by process (``bench``, ``server``)."""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def merge(self, other: Samples) -> None:
+        self.elapsed += other.elapsed
+        self.latencies.extend(other.latencies)
+        self.failures.update(other.failures)
+        for process, seconds in other.cpu.items():
+            self.cpu[process] = self.cpu.get(process, 0.0) + seconds
+
+    def cpu_ms_each(self, process: str) -> float:
+        """CPU milliseconds of ``process`` per successful operation."""
+        return self.cpu.get(process, 0.0) * 1000 / len(self.latencies) if self.latencies \
+            else float("nan")
+
+
+def in_threads(n: int, work: Callable[[int, float, float], Samples], seconds: float,
+               warmup: float = 0.0) -> Samples:
+    """``work(i, window_start, window_end)`` on ``n`` threads started together; merged."""
+    results: list[Samples] = [Samples() for _ in range(n)]
+    barrier = threading.Barrier(n + 1)
+    window: list[float] = []
+
+    def thread(i: int) -> None:
+        barrier.wait()
+        results[i] = work(i, window[0], window[1])
+
+    threads = [threading.Thread(target=thread, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter() + warmup
+    window.extend((start, start + seconds))
+    barrier.wait()
+    for t in threads:
+        t.join()
+    merged = Samples()
+    for result in results:
+        merged.merge(result)
+    merged.elapsed = seconds
+    return merged
+
+
+def context(tenant_id: str, role: str = "unit_user") -> Context:
+    from danvan.domain.base import Actor, Context
+
+    return Context(tenant_id=tenant_id, actor=Actor(user_id="bench", role=role),
+                   at=datetime.now(UTC), correlation_id=uuid.uuid4().hex,
+                   request_id=uuid.uuid4().hex)
+
+
+def this_year() -> int:
+    from danvan.domain.clock import vietnam_date
+
+    return vietnam_date(datetime.now(UTC)).year
+
+
+def form(year: int) -> dict[str, Any]:
+    return {**FORM_TEXT, "start_date": f"{year}-03-01", "end_date": f"{year}-12-31"}
+
+
+# --- the database ----------------------------------------------------------------------------
+
+def admin_url() -> str:
+    return (os.environ.get("DANVAN_BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
+            or DEFAULT_ADMIN_URL)
+
+
+@contextmanager
+def bench_database() -> Iterator[Settings]:
+    """Settings of a fresh, migrated database (and data folder), both removed on exit."""
+    from psycopg import sql
+
+    from danvan.infra.database import ConnParams, connect
+    from danvan.infra.migrations import migrate
+    from danvan.infra.settings import Settings
+
+    admin = ConnParams.from_url(admin_url())
+    name = f"danvan_bench_{secrets.token_hex(4)}"
+    data_dir = Path(tempfile.mkdtemp(prefix="danvan-bench-"))
+    with connect(admin) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        settings = Settings(env="development", database_url=admin.with_dbname(name).url(
+                                password=True),
+                            secret_key=secrets.token_urlsafe(48),
+                            data_dir=data_dir)
+        migrate(settings)
+        yield settings
+    finally:
+        with connect(admin) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --- the baseline: the library's own save, no HTTP -------------------------------------------
+
+@contextmanager
+def raw_writer(settings: Settings) -> Iterator[Callable[[int, float], Samples]]:
+    """``saves(threads, seconds)``: register + save, submit + save of ``Model`` aggregates
+    on ``threads`` threads, with the event store the app uses, for ``seconds``."""
+    from danvan.domain.model import Model
+    from danvan.domain.units import Unit
+    from danvan.infra.event_store import open_event_store
+
+    store = open_event_store(settings)
+    try:
+        tenant_id = str(uuid.uuid4())
+        unit = Unit.add(context(tenant_id, "tenant_admin"), name="Chi bộ đo đạc",
+                        kind="party_cell")
+        store.save(unit)
+        year = this_year()
+        rounds = itertools.count(1)
+
+        def saves(threads: int, seconds: float) -> Samples:
+            round_ = next(rounds)
+
+            def work(i: int, start: float, end: float) -> Samples:
+                samples = Samples()
+                n = 0
+                while time.perf_counter() < end:
+                    n += 1
+                    model = Model.register(context(tenant_id), unit=unit, values={
+                        "year": year, "name": f"Mô hình đo đạc {round_}-{i}-{n}", **form(year)})
+                    for step in range(2):
+                        if step:
+                            model.submit(context(tenant_id))
+                        began = time.perf_counter()
+                        store.save(model)
+                        done = time.perf_counter()
+                        if began >= start and done <= end:
+                            samples.latencies.append(done - began)
+                return samples
+
+            return in_threads(threads, work, seconds)
+
+        yield saves
+    finally:
+        store.close()
+
+
+# --- the real app ----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return process_tree_cpu(self.pid)
+
+
+@contextmanager
+def served(settings: Settings, server: str, workers: int = 1) -> Iterator[Served]:
+    """``danvan serve`` on a free loopback port, stopped with SIGTERM on exit."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url),
+           "DANVAN_SECRET_KEY": settings.secret_key, "DANVAN_ENV": "development",
+           "DANVAN_DATA_DIR": str(settings.data_dir)}
+    # Redis holds nothing but login rate limits (commands never touch it); without it they
+    # live in the server's memory, fresh each run, so runs in a row are not rate limited.
+    env.pop("REDIS_URL", None)
+    log = settings.data_dir / "serve.log"
+    with open(log, "wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "danvan.backend.cli", "serve", "--server", server,
+             "--host", HOST, "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"danvan serve did not start:\n{tail}")
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield Served(base, process.pid)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@dataclass(frozen=True)
+class Client:
+    tenant_id: str
+    unit_id: str
+    headers: dict[str, str]
+
+
+def _ok(response: httpx.Response, status: int = 201) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.method} {response.request.url.path}: "
+                           f"{response.status_code} {response.text[:500]}")
+    body = response.json()
+    assert isinstance(body, dict)
+    return body
+
+
+def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Client]:
+    """A province admin in the store; tenants, units and unit users through the API."""
+    import httpx
+
+    from danvan.backend.auth.passwords import hash_password
+    from danvan.domain.tenants import province_scope
+    from danvan.domain.users import RoleGrant, User
+    from danvan.infra.catalogue import official_catalogue
+    from danvan.infra.event_store import open_event_store
+
+    run = secrets.token_hex(3)
+    password = secrets.token_urlsafe(16)
+    store = open_event_store(settings)
+    try:
+        admin = User.register(context(province_scope(PROVINCE), "system"),
+                              username=f"bench.admin.{run}",
+                              password_hash=hash_password(password), full_name="Đo đạc",
+                              grants=[RoleGrant(role="province_admin", province_code=PROVINCE)])
+        store.save(admin)
+    finally:
+        store.close()
+    codes = [u.code for u in official_catalogue().units_of(PROVINCE)][:tenants]
+    with httpx.Client(base_url=base + "/api/v1", timeout=60, verify=False) as http:
+        def login(username: str) -> dict[str, str]:
+            token = _ok(http.post("/auth/token", json={"username": username,
+                                                       "password": password}), 200)
+            return {"Authorization": f"Bearer {token['access_token']}"}
+
+        def user(tenant_id: str, creator: dict[str, str], username: str, role: str,
+                 **extra: str) -> dict[str, str]:
+            _ok(http.post(f"/tenants/{tenant_id}/users", headers=creator, json={
+                "username": username, "password": password, "full_name": "Cán bộ",
+                "roles": [role], **extra}))
+            return login(username)
+
+        province = login(f"bench.admin.{run}")
+        made: list[tuple[str, dict[str, str]]] = []
+        for code in codes:
+            tenant_id = str(_ok(http.post("/tenants", headers=province,
+                                          json={"code": code}))["id"])
+            made.append((tenant_id, user(tenant_id, province, f"admin.{code}.{run}",
+                                         "tenant_admin")))
+        result = []
+        for i in range(clients):
+            tenant_id, tenant_admin = made[i % len(made)]
+            unit = str(_ok(http.post(f"/tenants/{tenant_id}/units", headers=tenant_admin,
+                                     json={"name": f"Chi bộ thôn {i + 1}",
+                                           "kind": "party_cell"}))["id"])
+            headers = user(tenant_id, tenant_admin, f"bi.thu.{i + 1}.{run}", "unit_user",
+                           unit_id=unit)
+            result.append(Client(tenant_id, unit, headers))
+    return result
+
+
+def http_commands(base: str, clients: list[Client], seconds: float, warmup: float = 0.0,
+                  label: str = "") -> Samples:
+    """Each client registers a model and submits it, over and over."""
+    import httpx
+
+    year = this_year()
+
+    def work(i: int, start: float, end: float) -> Samples:
+        me = clients[i]
+        samples = Samples()
+        models = f"/api/v1/tenants/{me.tenant_id}/models"
+        n = 0
+        with httpx.Client(base_url=base, headers=me.headers, timeout=30, verify=False) as http:
+            def command(path: str, body: dict[str, Any]) -> httpx.Response | None:
+                """The response if it succeeded; counted when inside the window."""
+                began = time.perf_counter()
+                answer: httpx.Response | None = None
+                try:
+                    response = http.post(path, json=body)
+                    failure = "" if response.is_success else str(response.status_code)
+                    answer = None if failure else response
+                except httpx.HTTPError as exc:
+                    failure = type(exc).__name__
+                done = time.perf_counter()
+                if began >= start and done <= end:
+                    if failure:
+                        samples.failures[failure] += 1
+                    else:
+                        samples.latencies.append(done - began)
+                return answer
+
+            while time.perf_counter() < end:
+                n += 1
+                created = command(models, {"unit_id": me.unit_id, "year": year,
+                                           "name": f"Mô hình {label}{i + 1}-{n}",
+                                           **form(year)})
+                if created is not None:
+                    command(f"{models}/{created.json()['id']}/submit", {})
+        return samples
+
+    return in_threads(len(clients), work, seconds, warmup)
+
+
+# --- the area --------------------------------------------------------------------------------
+
+def figures(http: Samples, raw: Samples, threads: int) -> list[Figure]:
+    baseline = f"EventStore.save, {threads} threads, no HTTP"
+    return [
+        Figure.against("commands.throughput", http.rate, "commands/s", baseline + " (saves/s)",
+                       raw.rate, target=f"ratio >= {RATIO_TARGET:.2f}",
+                       meets=lambda _value, ratio: ratio >= RATIO_TARGET),
+        Figure.against("commands.latency_p50", http.percentile_ms(0.50), "ms",
+                       baseline + " (one save, p50)", raw.percentile_ms(0.50)),
+        Figure.against("commands.latency_p99", http.percentile_ms(0.99), "ms",
+                       baseline + " (one save, p99)", raw.percentile_ms(0.99),
+                       target=f"< {P99_TARGET_MS:.0f} ms",
+                       meets=lambda value, _ratio: value < P99_TARGET_MS),
+        Figure.against("commands.server_cpu", http.cpu_ms_each("server"), "ms/command",
+                       baseline + " (its process's CPU, ms/save)", raw.cpu_ms_each("bench")),
+        Figure("commands.client_cpu", http.cpu_ms_each("bench"), "ms/command",
+               baseline="the load generator's own CPU (same machine)"),
+        Figure("commands.failed", float(sum(http.failures.values())), "requests",
+               target="0" + (f" (got {dict(http.failures)})" if http.failures else ""),
+               met=not http.failures),
+    ]
+
+
+def run(args: argparse.Namespace) -> list[Figure]:
+    if args.clients < 1 or args.seconds <= 0 or args.rounds < 1:
+        raise SystemExit("danvan bench commands: --clients, --seconds, --rounds must be positive")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
+    chunk = args.seconds / args.rounds
+    raw, http = Samples(), Samples()
+    with bench_database() as settings, served(settings, args.server, args.workers) as server, \
+            raw_writer(settings) as saves:
+        clients = set_up(server.url, settings, args.clients, TENANTS_BY_SCALE[args.scale])
+        http_commands(server.url, clients, args.warmup, label="warm-")  # not counted
+        for round_ in range(args.rounds):  # interleaved: drift on a shared machine hits both
+            raw.merge(measured(server, lambda: saves(args.clients, chunk)))
+            label = f"r{round_}-"
+            http.merge(measured(server, functools.partial(
+                http_commands, server.url, clients, chunk, label=label)))
+    return figures(http, raw, args.clients)
+
+
+def measured(server: Served, phase: Callable[[], Samples]) -> Samples:
+    """``phase()`` with the CPU time this process and the server spent meanwhile."""
+    bench, served_ = time.process_time(), server.cpu_seconds()
+    samples = phase()
+    samples.cpu = {"bench": time.process_time() - bench,
+                   "server": server.cpu_seconds() - served_}
+    return samples

@@ -47,9 +47,9 @@ class ProvinceController(Controller):
     @put("/targets/{year:int}", operation_id="setProvinceTargets",
          guards=[allow(Action.TARGETS_SET_PROVINCE)], sync_to_thread=True)
     def set_targets(self, request: HttpRequest, ctx: Ctx, code: FromPath[str], year: FromPath[int],
-                    data: JSONBody[ProvinceTargetsBody]) -> Answer:
+                    if_match: IfMatch, data: JSONBody[ProvinceTargetsBody]) -> Answer:
         return run_command("targets.set_province", lambda: planning.set_province_targets(
-            store_of(request), ctx, code, year, as_body(data)))
+            store_of(request), ctx, code, year, as_body(data), if_match))
 
     @post("/users", operation_id="createProvinceUser", guards=[allow(Action.USER_CREATE)],
           sync_to_thread=True)
@@ -74,9 +74,9 @@ class TenantPlanningController(Controller):
          guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
     def set_period_targets(self, request: HttpRequest, ctx: Ctx,
                            start_year: FromPath[int], end_year: FromPath[int],
-                           data: JSONBody[PeriodTargetsBody]) -> Answer:
+                           if_match: IfMatch, data: JSONBody[PeriodTargetsBody]) -> Answer:
         return run_command("targets.set_period", lambda: planning.set_period_targets(
-            store_of(request), ctx, start_year, end_year, as_body(data)))
+            store_of(request), ctx, start_year, end_year, as_body(data), if_match))
 
     @post("/lists/{year:int}/approval", operation_id="approveYearList",
           guards=[allow(Action.LIST_APPROVE)], sync_to_thread=True)

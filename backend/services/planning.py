@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from eventsourcing.application import Application
 
 from danvan.backend.errors import Problem
+from danvan.backend.http.preconditions import check_version
 from danvan.backend.services.inputs import only
 from danvan.backend.services.repository import decide, find
 from danvan.backend.services.results import CommandResult
-from danvan.domain.base import Context
+from danvan.domain.base import Context, TenantAggregate
 from danvan.domain.plans import PlanTask
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets, check_year
 from danvan.domain.validation import Errors
 from danvan.domain.year_lists import YearList
+
+T = TypeVar("T", bound=TenantAggregate)
 
 
 def _year(year: Any) -> int:
@@ -25,18 +29,29 @@ def _year(year: Any) -> int:
     return checked
 
 
-def set_province_targets(store: Application, ctx: Context, province_code: str, year: int,
-                         body: Any) -> CommandResult:
-    year = _year(year)
-    existing = find(store, ProvinceTargets, ProvinceTargets.id_for(province_code, year))
+def _set_or_change(store: Application, existing: T | None, create: Callable[[], T],
+                   change: Callable[[T], object], expected_version: int | None) -> tuple[T, bool]:
+    """A ``PUT``: the first one creates the aggregate, later ones change it (under
+    ``If-Match``, which for a first ``PUT`` can only be absent)."""
     if existing is None:
-        targets = ProvinceTargets.set_first(ctx, province_code=province_code, year=year,
-                                            body=body)
-    else:
-        targets = existing
-        targets.change(ctx, body=body)
-    store.save(targets)
-    return CommandResult(str(targets.id), targets.version, None, existing is None,
+        check_version(expected_version, 0)
+        created = create()
+        store.save(created)
+        return created, True
+    decide(existing, expected_version, lambda: change(existing))
+    store.save(existing)
+    return existing, False
+
+
+def set_province_targets(store: Application, ctx: Context, province_code: str, year: int,
+                         body: Any, expected_version: int | None = None) -> CommandResult:
+    year = _year(year)
+    targets, created = _set_or_change(
+        store, find(store, ProvinceTargets, ProvinceTargets.id_for(province_code, year)),
+        lambda: ProvinceTargets.set_first(ctx, province_code=province_code, year=year,
+                                          body=body),
+        lambda t: t.change(ctx, body=body), expected_version)
+    return CommandResult(str(targets.id), targets.version, None, created,
                          {"year": year, "defaults": {k: v.as_dict()
                                                      for k, v in targets.defaults.items()}},
                          command="targets.set_province")
@@ -45,31 +60,25 @@ def set_province_targets(store: Application, ctx: Context, province_code: str, y
 def set_tenant_targets(store: Application, ctx: Context, year: int, body: Any,
                        expected_version: int | None = None) -> CommandResult:
     year = _year(year)
-    existing = find(store, TenantTargets, TenantTargets.id_for(ctx.tenant_id, year),
-                    ctx.tenant_id)
-    if existing is None:
-        targets = TenantTargets.set_first(ctx, year=year, body=body)
-    else:
-        targets = existing
-        decide(targets, expected_version, lambda: targets.change(ctx, body=body))
-    store.save(targets)
-    return CommandResult(str(targets.id), targets.version, None, existing is None,
+    targets, created = _set_or_change(
+        store, find(store, TenantTargets, TenantTargets.id_for(ctx.tenant_id, year),
+                    ctx.tenant_id),
+        lambda: TenantTargets.set_first(ctx, year=year, body=body),
+        lambda t: t.change(ctx, body=body), expected_version)
+    return CommandResult(str(targets.id), targets.version, None, created,
                          {"year": year, **targets.targets.as_dict()},
                          command="targets.set_tenant")
 
 
 def set_period_targets(store: Application, ctx: Context, start_year: int, end_year: int,
-                       body: Any) -> CommandResult:
-    existing = find(store, PeriodTargets,
-                    PeriodTargets.id_for(ctx.tenant_id, start_year, end_year), ctx.tenant_id)
-    if existing is None:
-        targets = PeriodTargets.set_first(ctx, start_year=start_year, end_year=end_year,
-                                          body=body)
-    else:
-        targets = existing
-        targets.change(ctx, body=body)
-    store.save(targets)
-    return CommandResult(str(targets.id), targets.version, None, existing is None,
+                       body: Any, expected_version: int | None = None) -> CommandResult:
+    targets, created = _set_or_change(
+        store, find(store, PeriodTargets,
+                    PeriodTargets.id_for(ctx.tenant_id, start_year, end_year), ctx.tenant_id),
+        lambda: PeriodTargets.set_first(ctx, start_year=start_year, end_year=end_year,
+                                        body=body),
+        lambda t: t.change(ctx, body=body), expected_version)
+    return CommandResult(str(targets.id), targets.version, None, created,
                          {"start_year": start_year, "end_year": end_year, **targets.targets},
                          command="targets.set_period")
 

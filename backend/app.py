@@ -11,6 +11,7 @@ raise goes through ``backend/errors.py``.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -110,6 +111,32 @@ def executor_threads(settings: Settings) -> int:
     return settings.db_pool_size + settings.db_max_overflow + 4
 
 
+def graphql_routes(settings: Settings, services: Services, catalogue: Any
+                   ) -> list[ControllerRouterHandler]:
+    """The read API at ``/graphql`` (``danvan.graphql``) over the app role's pool; the event
+    store for history and time travel, the vault for personal data, the chain verifier."""
+    pool = services.db_pool
+    if pool is None:
+        return []
+    from danvan.graphql.http import graphql_handlers
+    from danvan.graphql.sources import ReadSources, caches_from_env
+    from danvan.infra.audit_verify import trusted_keys, verify_tenant
+
+    def verify(tenant_id: str) -> Any:
+        with pool.connection() as conn:
+            return verify_tenant(conn, tenant_id, check_signature=trusted_keys(settings).check)
+
+    def province_name(code: str) -> str | None:
+        province = catalogue.province(code)
+        return province.name if province is not None else None
+
+    sources = ReadSources(pool=pool, store=services.store, vault=services.vault,
+                          verify_chain=verify, province_name=province_name,
+                          **caches_from_env(os.environ, production=settings.is_production))
+    return graphql_handlers(sources, production=settings.is_production,
+                            public_opt={EXCLUDE_FROM_AUTH: True})
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                store: Any = None, options: HttpOptions | None = None,
                controllers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
@@ -128,8 +155,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
                  dependencies=DEPENDENCIES)
+    catalogue = services.catalogue or load_catalogue()
     app = Litestar(
-        route_handlers=[api, HealthController, metrics],
+        route_handlers=[api, HealthController, metrics,
+                        *graphql_routes(settings, services, catalogue)],
         middleware=[bearer_auth(settings.secret_key), DefineMiddleware(IdempotencyMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=options.max_body_bytes,
@@ -139,7 +168,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "settings": settings,
             "store": services.store,
             "vault": services.vault,
-            "catalogue": services.catalogue or load_catalogue(),
+            "catalogue": catalogue,
             "login_limits": options.login_limits,
             "idempotency": services.idempotency,
             "idempotency_rebuild": services.idempotency_rebuild,

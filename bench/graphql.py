@@ -1,0 +1,419 @@
+"""``danvan bench graphql``: the province summary and a 100-row quota page through the real
+server (``danvan serve``, production mode, bearer token), beside the same figures read with
+raw SQL in the same run.
+
+The data set comes from the projections' generator (``bench.data_generator``: tenants from the
+official catalogue, their units, users, targets and models through their lifecycle), in a
+database of its own, ``danvan_bench_graphql_<N>`` on the DATABASE_URL server, with the read
+models caught up; it is kept for the next run (``--fresh`` rebuilds it). The generator stops
+when the catalogue runs out (34 provinces, 3,321 tenants, two years: about 1.1 million
+events), so ``--scale national`` (10 million asked) gives that.
+
+Figures, each beside its raw-SQL baseline (the SQL the resolvers run when nothing is cached,
+one connection per client, in this process): latency p50/p95 at one client (``wrk -c1``) and
+throughput at ``--clients`` (``wrk``), for the server as deployed (province figures and whole
+answers cached while the read models stand still), then executing every request (answers not
+cached: Strawberry runs, the figures come from their cache), then computing every request (no
+cache: what the first caller after a projector batch waits). Targets: summary p95 < 10 ms,
+page p95 < 20 ms, >= 800 summaries/s at 16 clients, GraphQL within 3x raw SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.registry import Figure
+
+DESCRIPTION = "GraphQL read API: province summary and quota page against raw SQL"
+EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
+SECRET = "bench-graphql-secret-key-of-enough-length"
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+SUMMARY = """query Summary($code: ID!, $year: Int!) { province(code: $code) {
+  summary(year: $year) {
+    tenantCount newModels recognizedTenantLevel recognizedProvinceLevel tenantsMet tenantsAtRisk
+    byField { field newModels recognizedTenantLevel recognizedProvinceLevel }
+    progress { participants workdays moneyVnd landM2 } } } }"""
+PAGE = """query QuotaPage($code: ID!, $year: Int!) { province(code: $code) {
+  quotas(year: $year, first: 100) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node {
+      tenant { id code name kind }
+      newModels newModelsTarget recognizedTenantLevel recognizedTenantLevelTarget
+      recognizedProvinceLevel recognizedProvinceLevelTarget
+      unitsWithoutRegistration status atRisk } } } } }"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=int, default=None,
+                        help="events in the data set (default by --scale: 20k, 200k, 10M)")
+    parser.add_argument("--province", default="15", help="province code (default 15)")
+    parser.add_argument("--year", type=int, default=2026)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+
+
+def say(message: str) -> None:
+    print(f"bench graphql: {message}", file=sys.stderr, flush=True)
+
+
+# --- the data set ----------------------------------------------------------------------------
+
+def admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def ensure_data(events: int, *, fresh: bool) -> tuple[str, int, int]:
+    """URL of the data set's database, its events and tenants (built when missing)."""
+    import psycopg
+    from psycopg import sql
+
+    from danvan.infra.database import ConnParams, connect
+    from danvan.infra.settings import Settings
+
+    admin = ConnParams.from_url(admin_url())
+    name = f"danvan_bench_graphql_{events}"
+    url = admin.with_dbname(name).url(password=True)
+    with connect(admin.with_dbname("postgres")) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (name,)).fetchone() is not None
+    if exists and not fresh:
+        ready = _ready(url)
+        if ready is not None and not _stale(Settings(env="test", database_url=url)):
+            say(f"reusing {name}: {ready[0]:,} events, {ready[1]:,} tenants")
+            _catch_up(Settings(env="test", database_url=url))
+            return url, *ready
+    with connect(admin.with_dbname("postgres")) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    settings = Settings(env="test", database_url=url)
+    _fill(settings, events)
+    _catch_up(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        row = conn.execute("SELECT (SELECT count(*) FROM public.danvan_events), "
+                           "(SELECT count(*) FROM danvan_read.tenants)").fetchone()
+        assert row is not None
+        conn.execute("CREATE TABLE public.bench_graphql_ready (events bigint, tenants int)")
+        conn.execute("INSERT INTO public.bench_graphql_ready VALUES (%s, %s)", row)
+    return url, int(row[0]), int(row[1])
+
+
+def _ready(url: str) -> tuple[int, int] | None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('public.bench_graphql_ready')").fetchone() \
+                in (None, (None,)):
+            return None
+        row = conn.execute("SELECT events, tenants FROM public.bench_graphql_ready").fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+
+def _stale(settings: Any) -> bool:
+    from danvan.infra.database import connect_owner
+    from danvan.projections.catalog import all_projections
+    from danvan.projections.schema import stale
+
+    with connect_owner(settings) as conn:
+        return bool(stale(conn, all_projections()))
+
+
+def _fill(settings: Any, events: int) -> None:
+    from bench.data_generator import write_events
+    from danvan.infra.database import connect_owner
+    from danvan.infra.event_store import open_event_store
+    from danvan.infra.migrations import migrate
+
+    migrate(settings)
+    store = open_event_store(settings, "owner")
+    started = time.monotonic()
+    try:
+        with connect_owner(settings) as conn:
+            conn.execute("SET synchronous_commit = off")
+            stats = write_events(conn, store.mapper, events, progress=lambda n: say(
+                f"{n:,} events written ({time.monotonic() - started:.0f} s)")
+                if n % 100_000 == 0 else None)
+    finally:
+        store.close()
+    say(f"{stats.events:,} events in {stats.seconds:.0f} s")
+
+
+def _catch_up(settings: Any) -> None:
+    from danvan.infra.database import connect_owner
+    from danvan.projections.embedded import make_runner
+    from danvan.projections.schema import ensure_read_models
+
+    with connect_owner(settings) as conn:
+        ensure_read_models(conn, settings.app_db_role)
+    runner = make_runner(settings, batch_size=20_000)
+    try:
+        applied = runner.catch_up()
+    finally:
+        runner.close()
+    if applied:
+        say(f"projector applied {applied:,} events")
+
+
+# --- the server and the load -----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(url: str, *, workers: int, server: str, figures_cache: bool = True,
+           response_cache: bool = True) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DANVAN_SECRET_KEY": SECRET,
+           "DANVAN_ENV": "production", "DANVAN_LOG_LEVEL": "WARNING",
+           "DANVAN_GRAPHQL_FIGURES_CACHE": "on" if figures_cache else "off",
+           "DANVAN_GRAPHQL_RESPONSE_CACHE": "on" if response_cache else "off"}
+    env.pop("REDIS_URL", None)
+    danvan = str(Path(sys.executable).parent / "danvan")
+    process = subprocess.Popen(
+        [danvan, "serve", "--server", server, "--workers", str(workers), "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://{HOST}:{port}"
+    try:
+        _wait_live(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_live(base: str, process: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}"
+                               if process.stderr else "the server exited")
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def token(province: str) -> str:
+    from danvan.backend.auth.tokens import issue_token
+    from danvan.domain.users import RoleGrant
+
+    return issue_token(user_id="bench-analyst", username="bench.analyst", secret=SECRET,
+                       lifetime_seconds=3600,
+                       grants=[RoleGrant(role="province_analyst", province_code=province)])
+
+
+def check(base: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    answer = httpx.post(f"{base}/graphql", json=body, headers=headers, timeout=120).json()
+    if "errors" in answer:
+        raise RuntimeError(f"the query failed: {answer['errors']}")
+    return answer["data"]  # type: ignore[no-any-return]
+
+
+LUA = """wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {{\\"requests\\": %d, \\"micros\\": %d, \\"errors\\": %d, \\"status\\": %d, "
+    .. "\\"p50\\": %d, \\"p95\\": %d, \\"p99\\": %d}}\\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def wrk(base: str, body: dict[str, Any], bearer: str, *, connections: int,
+        seconds: float) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) of ``body`` posted by ``connections`` clients."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is needed for the load (apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA.format(body=json.dumps(json.dumps(body)), token=bearer))
+    try:
+        threads = max(1, min(2, connections))
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "-s", script.name, f"{base}/graphql"],
+            capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    found = json.loads(line[len("WRKJSON "):])
+    if found["errors"] or found["status"]:
+        raise RuntimeError(f"wrk saw errors: {found}")
+    return {"rate": found["requests"] / (found["micros"] / 1e6), "p50": found["p50"] / 1000,
+            "p95": found["p95"] / 1000, "p99": found["p99"] / 1000}
+
+
+# --- the raw SQL baseline ----------------------------------------------------------------------
+
+def raw_reader(url: str, province: str, year: int, what: str) -> Callable[[Any], object]:
+    from danvan.projections.queries import scoped
+    from danvan.projections.read_graphql_province import province_figures, quota_page
+
+    def read(conn: Any) -> object:
+        with scoped(conn, province_codes=[province]):
+            figures = province_figures(conn, province, year)
+        return figures.summary() if what == "summary" else quota_page(figures.quotas)
+
+    return read
+
+
+def sql_latency(url: str, read: Callable[[Any], object], seconds: float) -> dict[str, float]:
+    import psycopg
+
+    samples: list[float] = []
+    with psycopg.connect(_app_conninfo(url), autocommit=True, prepare_threshold=None) as conn:
+        read(conn)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline or len(samples) < 20:
+            started = time.perf_counter()
+            read(conn)
+            samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1],
+            "rate": len(samples) / (sum(samples) / 1000)}
+
+
+def sql_throughput(url: str, read: Callable[[Any], object], clients: int,
+                   seconds: float) -> float:
+    import psycopg
+
+    conninfo = _app_conninfo(url)
+    counts = [0] * clients
+    deadline = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as conn:
+            while time.monotonic() < deadline:
+                read(conn)
+                counts[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def _app_conninfo(url: str) -> str:
+    from danvan.infra.database import app_params
+    from danvan.infra.settings import Settings
+
+    return app_params(Settings(env="test", database_url=url)).conninfo()
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> list[Figure]:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    events = args.events or EVENTS[args.scale]
+    url, stored, tenants = ensure_data(events, fresh=args.fresh)
+    variables = {"code": args.province, "year": args.year}
+    bearer = token(args.province)
+    headers = {"Authorization": f"Bearer {bearer}"}
+    summary_body = {"query": SUMMARY, "variables": variables}
+    page_body = {"query": PAGE, "variables": variables}
+    seconds, clients = args.seconds, args.clients
+    say(f"{stored:,} events, {tenants:,} tenants; province {args.province}")
+    with served(url, workers=args.workers, server=args.server) as base:
+        rows = check(base, headers, page_body)["province"]["quotas"]["totalCount"]
+        check(base, headers, summary_body)
+        say(f"GraphQL, as deployed: {rows} quota rows; latency and throughput")
+        g_summary = wrk(base, summary_body, bearer, connections=1, seconds=seconds)
+        g_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
+        g_summary_load = wrk(base, summary_body, bearer, connections=clients, seconds=seconds)
+        g_page_load = wrk(base, page_body, bearer, connections=clients, seconds=seconds)
+    with served(url, workers=args.workers, server=args.server, response_cache=False) as base:
+        check(base, headers, page_body)
+        check(base, headers, summary_body)
+        say("GraphQL executing every request (no response cache)")
+        x_summary = wrk(base, summary_body, bearer, connections=1, seconds=seconds)
+        x_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
+        x_summary_load = wrk(base, summary_body, bearer, connections=clients, seconds=seconds)
+    with served(url, workers=args.workers, server=args.server, figures_cache=False,
+                response_cache=False) as base:
+        check(base, headers, summary_body)
+        say("GraphQL computing every request (no cache at all)")
+        g_cold = wrk(base, summary_body, bearer, connections=1, seconds=seconds)
+    say("raw SQL")
+    summary_sql = raw_reader(url, args.province, args.year, "summary")
+    page_sql = raw_reader(url, args.province, args.year, "page")
+    r_summary = sql_latency(url, summary_sql, seconds)
+    r_page = sql_latency(url, page_sql, seconds)
+    r_summary_load = sql_throughput(url, summary_sql, clients, seconds)
+    r_page_load = sql_throughput(url, page_sql, clients, seconds)
+
+    def latency(name: str, value: float, baseline: float, target_ms: float | None) -> Figure:
+        target = (f"< {target_ms:g} ms, <= 3x raw SQL" if target_ms else "<= 3x raw SQL")
+        what = "summary" if "summary" in name else "quota page"
+        pct = "p50" if "p50" in name else "p95"
+        return Figure.against(
+            f"graphql {name}", value, "ms", f"raw SQL {what} {pct}, 1 client", baseline,
+            target, lambda v, r: (target_ms is None or v < target_ms) and r <= 3.0)
+
+    def rate(name: str, value: float, baseline: float, floor: float | None) -> Figure:
+        target = (f">= {floor:g}/s, >= 1/3 of raw SQL" if floor else ">= 1/3 of raw SQL")
+        return Figure.against(name, value, "req/s", f"raw SQL, {clients} clients", baseline,
+                              target, lambda v, r: (floor is None or v >= floor)
+                              and r >= 1 / 3)
+
+    return [
+        Figure(f"graphql data set (province {args.province}: {rows} tenants)", float(stored),
+               "events", "tenants in the data set", float(tenants)),
+        latency("summary p50, 1 client", g_summary["p50"], r_summary["p50"], None),
+        latency("summary p95, 1 client", g_summary["p95"], r_summary["p95"], 10),
+        latency("quota page (100 rows) p50, 1 client", g_page["p50"], r_page["p50"], None),
+        latency("quota page (100 rows) p95, 1 client", g_page["p95"], r_page["p95"], 20),
+        rate(f"graphql summaries/s at {clients} clients", g_summary_load["rate"],
+             r_summary_load, 800),
+        rate(f"graphql quota pages/s at {clients} clients", g_page_load["rate"],
+             r_page_load, None),
+        latency("summary p95, executed (no response cache)", x_summary["p95"],
+                r_summary["p95"], 10),
+        latency("quota page p95, executed (no response cache)", x_page["p95"],
+                r_page["p95"], 20),
+        rate(f"graphql summaries/s at {clients} clients, executed (no response cache)",
+             x_summary_load["rate"], r_summary_load, 800),
+        latency("summary p95, computed (no cache at all)", g_cold["p95"], r_summary["p95"],
+                None),
+    ]

@@ -1,0 +1,107 @@
+"""What the caller may read, from its role grants and the one policy table.
+
+    access = Access(principal)                      # the token's Principal (request.user)
+    access.may("tenant.read", tenant_id=t.id, province_code=t.province_code)
+    access.unit_scope(t.id, t.province_code)        # None: whole tenant; else its units
+
+Rules (DESIGN §4, API.md "Who reads"): a tenant role applies in its own tenant, a province
+role in its province and every tenant of it; an inspector is a tenant role of the tenants it
+was created in; a unit user reads only its unit's models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from danvan.domain.policies import PROVINCE_ROLES, UNIT_SCOPED_ROLES, Action, may
+from danvan.domain.users import RoleGrant
+
+PROVINCE_SCOPE_PREFIX = "province:"
+"""Province-scoped aggregates (defaults, province users) use ``province:<code>`` as tenant."""
+
+
+class Caller(Protocol):
+    """Who calls (``backend.auth.tokens.Principal`` fits)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def grants(self) -> Sequence[RoleGrant]: ...
+
+
+def province_of_scope(tenant_id: str) -> str | None:
+    """``"15"`` for the province scope ``"province:15"``, else None."""
+    if tenant_id.startswith(PROVINCE_SCOPE_PREFIX):
+        return tenant_id[len(PROVINCE_SCOPE_PREFIX):]
+    return None
+
+
+@dataclass(frozen=True)
+class Access:
+    caller: Caller
+    _read: tuple[RoleGrant, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        read = tuple(g for g in self.caller.grants if may(g.role, Action.TENANT_READ))
+        object.__setattr__(self, "_read", read)
+
+    @property
+    def user_id(self) -> str:
+        return self.caller.user_id
+
+    @property
+    def grants_held(self) -> Sequence[RoleGrant]:
+        return self.caller.grants
+
+    def grants(self, action: str, *, tenant_id: str | None = None,
+               province_code: str | None = None) -> list[RoleGrant]:
+        """Grants allowing ``action`` on a tenant (of ``province_code``) or on a province."""
+        if province_code is None and tenant_id is not None:
+            province_code = province_of_scope(tenant_id)
+        found = []
+        for grant in self.caller.grants:
+            if not may(grant.role, action):
+                continue
+            if grant.role in PROVINCE_ROLES:
+                if province_code is not None and grant.province_code == province_code:
+                    found.append(grant)
+            elif tenant_id is not None and grant.tenant_id == tenant_id:
+                found.append(grant)
+        return found
+
+    def may(self, action: str, *, tenant_id: str | None = None,
+            province_code: str | None = None) -> bool:
+        return bool(self.grants(action, tenant_id=tenant_id, province_code=province_code))
+
+    def may_read_province(self, code: str) -> bool:
+        return any(g.role in PROVINCE_ROLES and g.province_code == code for g in self._read)
+
+    def holds_tenant_role(self, tenant_id: str) -> bool:
+        """Whether a tenant role (no province lookup needed) lets the caller read it."""
+        return any(g.tenant_id == tenant_id and g.role not in PROVINCE_ROLES
+                   for g in self._read)
+
+    def unit_scope(self, tenant_id: str, province_code: str | None) -> frozenset[str] | None:
+        """The units whose models the caller may read in this tenant: None for all of them
+        (any grant that is not unit-scoped), else the units of its unit-scoped grants (none
+        at all without a grant)."""
+        grants = self.grants(Action.TENANT_READ, tenant_id=tenant_id,
+                             province_code=province_code)
+        if not grants:
+            return frozenset()
+        if any(g.role not in UNIT_SCOPED_ROLES for g in grants):
+            return None
+        return frozenset(g.unit_id for g in grants if g.unit_id)
+
+    def province_codes(self) -> tuple[str, ...]:
+        """Provinces read whole (province roles), in order."""
+        return tuple(sorted({g.province_code for g in self._read
+                             if g.role in PROVINCE_ROLES}))
+
+    def tenant_ids(self) -> tuple[str, ...]:
+        """Tenants read through tenant roles, in order."""
+        return tuple(sorted({g.tenant_id for g in self._read
+                             if g.role not in PROVINCE_ROLES and g.tenant_id}))

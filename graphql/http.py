@@ -1,0 +1,139 @@
+"""``POST /graphql`` on Litestar: JSON in, JSON out, the bearer token's caller in the context.
+
+    route_handlers=[*graphql_handlers(sources, production=settings.is_production)]
+
+A lean handler rather than Strawberry's generic view: it reads the body once with msgspec,
+resolves persisted queries, builds the per-request context and runs the schema (queries only;
+no batching, no GET queries). In development ``GET /graphql`` serves GraphiQL (the page
+itself needs no token; its requests carry one); production serves neither GraphiQL nor
+introspection. The authentication middleware has already answered 401 without a valid token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+import strawberry
+from graphql import GraphQLError
+from litestar import Request, Response, get, post
+from litestar.types import ControllerRouterHandler
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from danvan.graphql.context import build_context
+from danvan.graphql.errors import BAD_USER_INPUT, INTERNAL
+from danvan.graphql.freshness import Stamp
+from danvan.graphql.persisted import UnknownPersistedQuery, query_text
+from danvan.graphql.responses import cacheable
+from danvan.graphql.schema import build_schema, unexpected
+from danvan.graphql.sources import ReadSources
+
+PATH = "/graphql"
+JSON = "application/json"
+QUERIES_ONLY = frozenset({OperationType.QUERY})
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
+def _reply(body: Mapping[str, Any], status: int = 200) -> Response[bytes]:
+    return Response(_encode(body), status_code=status, media_type=JSON)
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as the client sees it; failures are masked (the log has the details)."""
+    if unexpected(error):
+        masked = GraphQLError("internal error", error.nodes, path=error.path,
+                              extensions={"code": INTERNAL})
+        return dict(masked.formatted)
+    return dict(error.formatted)
+
+
+def format_result(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+    return body
+
+
+def _request_body(raw: bytes) -> dict[str, Any] | str:
+    """The request's members, or why they cannot be read."""
+    try:
+        body = _decode(raw)
+    except msgspec.DecodeError:
+        return "the body is not JSON"
+    if not isinstance(body, dict):
+        return "send one operation as a JSON object (batches are not accepted)"
+    if not isinstance(body.get("variables") or {}, dict):
+        return "variables must be an object"
+    if not isinstance(body.get("operationName") or "", str):
+        return "operationName must be a string"
+    return body
+
+
+def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH,
+                     public_opt: Mapping[str, Any] | None = None,
+                     schema: strawberry.Schema | None = None
+                     ) -> list[ControllerRouterHandler]:
+    """The route handlers to mount; ``public_opt`` marks the GraphiQL page as needing no
+    token (the app's ``EXCLUDE_FROM_AUTH`` option)."""
+    schema = schema or build_schema(production=production)
+
+    @post(path, status_code=200, include_in_schema=False)
+    async def graphql_query(request: Request[Any, Any, Any]) -> Response[bytes]:
+        body = _request_body(await request.body())
+        if isinstance(body, str):
+            return _reply({"errors": [_error(body, BAD_USER_INPUT)]}, 400)
+        try:
+            text = query_text(body)
+        except UnknownPersistedQuery as exc:
+            return _reply({"errors": [_error(f"no persisted query {exc.args[0]!r}",
+                                             PERSISTED_QUERY_NOT_FOUND)]})
+        if text is None:
+            return _reply({"errors": [_error("no query in the request", BAD_USER_INPUT)]}, 400)
+        context = build_context(sources, request.user)
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        key = sources.responses.key(text, operation_name, variables, context.access.grants_held)
+        stamp: Stamp = ()
+        if key is not None:
+            stamp = await sources.freshness.stamp(context.reader)
+            kept = sources.responses.get(key, stamp)
+            if kept is not None:
+                return Response(kept, media_type=JSON)
+        try:
+            result = await schema.execute(
+                text, variable_values=variables, context_value=context,
+                operation_name=operation_name, allowed_operation_types=QUERIES_ONLY)
+        except InvalidOperationTypeError:
+            return _reply({"errors": [_error(
+                "only queries are served here; commands go to the REST API under /api/v1",
+                BAD_USER_INPUT)]}, 400)
+        except CannotGetOperationTypeError:
+            return _reply({"errors": [_error(
+                "name the operation to run (operationName) among those in the document",
+                BAD_USER_INPUT)]}, 400)
+        answer = _encode(format_result(result))
+        if key is not None and not result.errors and cacheable(context.plan):
+            sources.responses.put(key, stamp, answer)
+        return Response(answer, media_type=JSON)
+
+    handlers: list[ControllerRouterHandler] = [graphql_query]
+    if not production:
+        page = get_graphql_ide_html(graphql_ide="graphiql")
+
+        @get(path, sync_to_thread=False, include_in_schema=False, opt=dict(public_opt or {}))
+        def graphiql() -> Response[str]:
+            return Response(page, media_type="text/html")
+
+        handlers.append(graphiql)
+    return handlers

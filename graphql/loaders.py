@@ -1,0 +1,166 @@
+"""DataLoaders, made per request (their caches must not outlive the caller's scope).
+
+Each loader gathers the keys asked for in one tick of the event loop and answers them with
+one statement per distinct set of arguments, all on one connection and one worker thread:
+a list of 100 tenants with their units, models or quota costs a query per level, not per row.
+Keys are ``(tenant_id, *arguments)`` tuples; the arguments group the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from danvan.graphql.db import Reader
+from danvan.graphql.errors import Unavailable
+from danvan.graphql.history import model_events
+from danvan.graphql.sources import PersonVault, ReadSources
+from danvan.projections import read_graphql_batches as batches
+from danvan.projections.base import Connection
+from danvan.projections.paging import Page
+from danvan.projections.read_quota import TenantQuota, TenantRef, quotas
+from danvan.projections.read_registry import (
+    ModelSummary,
+    PlanTaskRow,
+    RecognitionRow,
+    UnitRow,
+)
+
+V = TypeVar("V")
+
+
+def by_id(reader: Reader, fetch: Callable[[Connection, list[str]], dict[str, V]]
+          ) -> DataLoader[str, V | None]:
+    async def load(ids: list[str]) -> list[V | None]:
+        found = await reader.run(fetch, ids)
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def grouped(reader: Reader,
+            fetch: Callable[[Connection, list[str], Any], dict[str, V]]
+            ) -> DataLoader[tuple[Any, ...], V]:
+    """Keys ``(tenant_id, *args)``: one ``fetch(conn, tenant_ids, args)`` per distinct args."""
+    def run(conn: Connection, keys: Sequence[tuple[Any, ...]]) -> list[V]:
+        groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for key in keys:
+            groups[key[1:]].append(key[0])
+        answers: dict[tuple[Any, ...], V] = {}
+        for args, tenant_ids in groups.items():
+            found = fetch(conn, list(dict.fromkeys(tenant_ids)), args)
+            for tenant_id in tenant_ids:
+                answers[(tenant_id, *args)] = found[tenant_id]
+        return [answers[key] for key in keys]
+
+    async def load(keys: list[tuple[Any, ...]]) -> list[V]:
+        return await reader.run(run, keys)
+
+    return DataLoader(load_fn=load)
+
+
+def _models(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[ModelSummary]]:
+    year, state, field, units, search, first, after = args
+    return batches.model_pages(conn, tenant_ids, year=year, state=state, field=field,
+                               unit_ids=units, search=search, first=first, after=after)
+
+
+def _recognitions(conn: Connection, tenant_ids: list[str], args: Any
+                  ) -> dict[str, list[RecognitionRow]]:
+    year, level, include_revoked, units = args
+    return batches.recognitions_by_tenant(conn, tenant_ids, year=year, level=level,
+                                          include_revoked=include_revoked, unit_ids=units)
+
+
+def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[PlanTaskRow]]:
+    (year,) = args
+    return batches.plan_tasks_by_tenant(conn, tenant_ids, year=year)
+
+
+def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
+    return batches.units_by_tenant(conn, tenant_ids)
+
+
+def _quotas(conn: Connection, tenant_ids: list[str], args: Any
+            ) -> dict[str, TenantQuota | None]:
+    year, as_of = args
+    refs = list(batches.tenants_by_id(conn, tenant_ids).values())
+    found = {q.tenant.id: q for q in quotas(conn, refs, year, as_of=as_of)}
+    return {t: found.get(t) for t in tenant_ids}
+
+
+def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
+    """Each exemplar's details: the sealed tokens from the read models (one query), then
+    opened by the vault on one worker thread (after the read's connection went back to the
+    pool, which the vault draws on too). None: no token; not a dict: erased."""
+    async def load(ids: list[str]) -> list[Any]:
+        sealed = await reader.run(batches.sealed_persons, ids)
+        if not sealed:
+            return [None] * len(ids)
+        if vault is None:
+            raise Unavailable("the personal data vault is not available")
+        opened = await asyncio.to_thread(
+            lambda: {i: vault.open(key_id, token) for i, (key_id, token) in sealed.items()})
+        return [opened.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _events(store: Any) -> DataLoader[str, list[Any]]:
+    async def load(ids: list[str]) -> list[list[Any]]:
+        return await asyncio.to_thread(model_events, store, ids)
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """The request's loaders, each made when first used (most requests use one or two)."""
+
+    def __init__(self, reader: Reader, sources: ReadSources) -> None:
+        self.reader = reader
+        self.sources = sources
+
+    @cached_property
+    def tenant(self) -> DataLoader[str, TenantRef | None]:
+        return by_id(self.reader, batches.tenants_by_id)
+
+    @cached_property
+    def unit(self) -> DataLoader[str, UnitRow | None]:
+        return by_id(self.reader, batches.units_by_id)
+
+    @cached_property
+    def model(self) -> DataLoader[str, ModelSummary | None]:
+        return by_id(self.reader, batches.models_by_id)
+
+    @cached_property
+    def units(self) -> DataLoader[tuple[Any, ...], list[UnitRow]]:
+        return grouped(self.reader, _units)
+
+    @cached_property
+    def models(self) -> DataLoader[tuple[Any, ...], Page[ModelSummary]]:
+        return grouped(self.reader, _models)
+
+    @cached_property
+    def quota(self) -> DataLoader[tuple[Any, ...], TenantQuota | None]:
+        return grouped(self.reader, _quotas)
+
+    @cached_property
+    def recognitions(self) -> DataLoader[tuple[Any, ...], list[RecognitionRow]]:
+        return grouped(self.reader, _recognitions)
+
+    @cached_property
+    def plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
+        return grouped(self.reader, _tasks)
+
+    @cached_property
+    def person(self) -> DataLoader[str, Any]:
+        return _persons(self.reader, self.sources.vault)
+
+    @cached_property
+    def events(self) -> DataLoader[str, list[Any]]:
+        return _events(self.sources.store)

@@ -1,0 +1,68 @@
+"""Permission classes: each asks the one policy table (``domain.policies``) through ``Access``.
+
+A refused field answers ``null`` with a ``FORBIDDEN`` error. The tenant's province (needed
+when a province role asks) comes from the per-request tenant loader, so checking many rows
+costs one query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from danvan.domain.policies import Action
+from danvan.graphql.access import province_of_scope
+from danvan.graphql.context import Info
+from danvan.graphql.errors import FORBIDDEN
+
+
+async def tenant_province(info: Info, tenant_id: str) -> str | None:
+    """The tenant's province code (``province:15`` is province 15's own scope), or None
+    when the caller's scope shows no such tenant."""
+    code = province_of_scope(tenant_id)
+    if code is not None:
+        return code
+    ref = await info.context.loaders.tenant.load(tenant_id)
+    return None if ref is None else str(ref.province_code)
+
+
+async def may_in_tenant(info: Info, action: str, tenant_id: str) -> bool:
+    access = info.context.access
+    if access.may(action, tenant_id=tenant_id):
+        return True  # a tenant role there: no lookup needed
+    if not access.province_codes():
+        return False
+    province = await tenant_province(info, tenant_id)
+    return province is not None and access.may(action, tenant_id=tenant_id,
+                                               province_code=province)
+
+
+class _Refusal(BasePermission):
+    message = "not allowed to read this"
+    error_extensions = {"code": FORBIDDEN}  # noqa: RUF012
+
+
+class ReadsProvince(_Refusal):
+    message = "not allowed to read this province"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.access.may_read_province(str(kwargs["code"]))
+
+
+class ReadsAuditTrail(_Refusal):
+    """Inspectors of the tenant (those created in it) and its province's admins."""
+
+    message = "not allowed to read this tenant's audit trail"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return await may_in_tenant(info, Action.AUDIT_READ, str(kwargs["tenant_id"]))
+
+
+class ReadsPersonalData(_Refusal):
+    """Roles holding ``PERSONAL_DATA_READ`` in the model's tenant (or its province)."""
+
+    message = "not allowed to read personal data in this tenant"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return await may_in_tenant(info, Action.PERSONAL_DATA_READ, str(source.tenant_id))

@@ -1,0 +1,64 @@
+"""Resolvers of the inspector's tools: ``auditTrail`` (a tenant's events by position, from the
+audit read model) and ``verifyAuditChain`` (the tenant's hash chain recomputed). Both need
+``AUDIT_READ`` in the tenant (``permissions.ReadsAuditTrail``)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from danvan.graphql.context import Info
+from danvan.graphql.errors import BadInput, Unavailable
+from danvan.graphql.inputs import aware
+from danvan.graphql.limits import DEFAULT_PAGE, check_page
+from danvan.graphql.type_audit_event import AuditEventType
+from danvan.graphql.type_chain_verification import AuditChainVerificationType
+from danvan.graphql.type_connection import Connection, connection
+from danvan.projections.paging import BadCursor
+from danvan.projections.read_audit import audit_trail
+
+
+async def resolve_audit_trail(
+        info: Info, tenant_id: strawberry.ID,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None, actor: strawberry.ID | None = None,
+        aggregate_id: strawberry.ID | None = None, type: str | None = None,
+        first: int = DEFAULT_PAGE, after: str | None = None
+) -> Connection[AuditEventType] | None:
+    """The tenant's events oldest first (``from`` inclusive, ``to`` exclusive); ``type`` is
+    an event type (``Model.Accepted``) or an aggregate type (``Model``)."""
+    check_page(first)
+    if aggregate_id is not None:
+        try:
+            uuid.UUID(str(aggregate_id))
+        except ValueError as exc:
+            raise BadInput("aggregateId must be a UUID") from exc
+    try:
+        page = await info.context.reader.run(
+            audit_trail, str(tenant_id), from_=aware(from_, "from"), to=aware(to, "to"),
+            actor_id=str(actor) if actor else None,
+            aggregate_id=str(aggregate_id) if aggregate_id else None, type_=type,
+            first=first, after=after)
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
+
+
+async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID
+                                     ) -> AuditChainVerificationType | None:
+    """Recompute the tenant's hash chain from the event store's rows and check its head and
+    seals: ``ok``, how many events, and the first position where it breaks."""
+    verify = info.context.sources.verify_chain
+    if verify is None:
+        raise Unavailable("audit chain verification is not available")
+    verdict = await asyncio.to_thread(verify, str(tenant_id))
+    return AuditChainVerificationType(
+        tenant_id=tenant_id, ok=verdict.ok, events_checked=verdict.events_checked,
+        first_broken_position=verdict.first_broken_position,
+        last_position=verdict.last_position, head_position=verdict.head_position,
+        seals_checked=verdict.seals_checked, seals_unverified=verdict.seals_unverified,
+        problems=list(verdict.problems))

@@ -1,0 +1,87 @@
+"""Resolvers of ``province(code)``, ``provinces`` and a province's summary and quota page.
+
+Both read the province's figures from the process-wide ``FiguresCache`` (computed once per
+read-model position for every caller who may read the province), so a summary and its page
+add up exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+
+from danvan.graphql.context import Info
+from danvan.graphql.enums import QuotaStatus, TenantKind
+from danvan.graphql.errors import BadInput, Forbidden, NotFound
+from danvan.graphql.inputs import QuotaOrder, aware
+from danvan.graphql.limits import DEFAULT_PAGE, check_page
+from danvan.graphql.rows import view
+from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_province_summary import ProvinceSummaryType
+from danvan.graphql.type_tenant_quota import TenantQuotaType
+from danvan.projections.paging import BadCursor
+from danvan.projections.read_graphql_province import ProvinceFigures, quota_page
+
+if TYPE_CHECKING:
+    from danvan.graphql.type_province import ProvinceType
+
+LazyProvince = Annotated["ProvinceType", strawberry.lazy("danvan.graphql.type_province")]
+
+
+@dataclass(frozen=True)
+class ProvinceRef:
+    code: str
+    name: str
+
+
+def _province(info: Info, code: str) -> ProvinceRef:
+    if not info.context.access.may_read_province(code):
+        raise Forbidden("not allowed to read this province")
+    name = info.context.sources.province_name(code)
+    if name is None:
+        raise NotFound("no such province")
+    return ProvinceRef(code, name)
+
+
+def resolve_province(info: Info, code: strawberry.ID) -> LazyProvince | None:
+    return cast("ProvinceType", _province(info, str(code)))
+
+
+def resolve_provinces(info: Info) -> list[LazyProvince]:
+    """The provinces the caller reads whole (its province roles), by code."""
+    names = info.context.sources.province_name
+    return [cast("ProvinceType", ProvinceRef(code, names(code) or code))
+            for code in info.context.access.province_codes()]
+
+
+async def _figures(info: Info, root: ProvinceRef, year: int,
+                   as_of: datetime | None) -> ProvinceFigures:
+    _province(info, root.code)
+    ctx = info.context
+    return await ctx.sources.province_figures.get(ctx.reader, root.code, year, aware(as_of))
+
+
+async def resolve_summary(root: strawberry.Parent[ProvinceRef], info: Info, year: int,
+                          as_of: datetime | None = None) -> ProvinceSummaryType:
+    figures = await _figures(info, root, year, as_of)
+    return view(ProvinceSummaryType, figures.summary())
+
+
+async def resolve_quotas(root: strawberry.Parent[ProvinceRef], info: Info, year: int,
+                         as_of: datetime | None = None, status: QuotaStatus | None = None,
+                         kind: TenantKind | None = None, at_risk: bool | None = None,
+                         order_by: QuotaOrder | None = None, first: int = DEFAULT_PAGE,
+                         after: str | None = None) -> Connection[TenantQuotaType]:
+    check_page(first)
+    figures = await _figures(info, root, year, as_of)
+    order = order_by or QuotaOrder()
+    try:
+        page = quota_page(figures.quotas, kind=kind.value if kind else None,
+                          status=status.value if status else None, at_risk=at_risk,
+                          order=order.field.value, descending=order.direction.value == "desc",
+                          first=first, after=after)
+    except (BadCursor, ValueError) as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)

@@ -1,0 +1,119 @@
+"""Resolvers of ``tenant(id)`` and of a tenant's fields: units, models, quota, recognitions,
+plan tasks. Every one checks the caller may read the tenant (a unit user only its unit's
+models) and reads through the per-request loaders (one query per level of a list)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, cast
+
+import strawberry
+
+from danvan.domain.policies import Action
+from danvan.graphql.context import Info
+from danvan.graphql.enums import ModelField, ModelState, RecognitionLevel
+from danvan.graphql.errors import BadInput, Forbidden, NotFound
+from danvan.graphql.inputs import aware
+from danvan.graphql.limits import DEFAULT_PAGE, check_page
+from danvan.graphql.rows import view
+from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_plan_task import PlanTaskType
+from danvan.graphql.type_recognition import RecognitionType
+from danvan.graphql.type_unit import UnitType
+from danvan.projections.paging import BadCursor
+from danvan.projections.read_quota import TenantRef
+
+if TYPE_CHECKING:
+    from danvan.graphql.type_model import ModelType
+    from danvan.graphql.type_tenant import TenantType
+    from danvan.graphql.type_tenant_quota import TenantQuotaType
+
+LazyModel = Annotated["ModelType", strawberry.lazy("danvan.graphql.type_model")]
+LazyTenant = Annotated["TenantType", strawberry.lazy("danvan.graphql.type_tenant")]
+LazyQuota = Annotated["TenantQuotaType", strawberry.lazy("danvan.graphql.type_tenant_quota")]
+
+
+async def visible_tenant(info: Info, tenant_id: str) -> TenantRef:
+    """The tenant if the caller may read it: ``Forbidden`` if not (whether it exists or not),
+    ``NotFound`` if it may but the read models know no such tenant."""
+    access = info.context.access
+    if access.holds_tenant_role(tenant_id):
+        ref = await info.context.loaders.tenant.load(tenant_id)
+        if ref is None:
+            raise NotFound("no such tenant")
+        return ref
+    if access.province_codes():
+        ref = await info.context.loaders.tenant.load(tenant_id)  # scoped: own provinces only
+        if ref is not None and access.may(Action.TENANT_READ, tenant_id=tenant_id,
+                                          province_code=ref.province_code):
+            return ref
+    raise Forbidden("not allowed to read this tenant")
+
+
+def require_read(info: Info, tenant: TenantRef) -> None:
+    if not info.context.access.may(Action.TENANT_READ, tenant_id=tenant.id,
+                                   province_code=tenant.province_code):
+        raise Forbidden("not allowed to read this tenant")
+
+
+def unit_scope(info: Info, tenant: TenantRef, unit_id: str | None) -> tuple[str, ...] | None:
+    """Units whose models the caller may list here (None: all), narrowed to ``unit_id``."""
+    require_read(info, tenant)
+    scope = info.context.access.unit_scope(tenant.id, tenant.province_code)
+    if scope is None:
+        return (unit_id,) if unit_id else None
+    if unit_id is not None:
+        if unit_id not in scope:
+            raise Forbidden("a unit user reads only its own unit's models")
+        return (unit_id,)
+    return tuple(sorted(scope))
+
+
+async def resolve_tenant(info: Info, id: strawberry.ID) -> LazyTenant | None:
+    return cast("TenantType", await visible_tenant(info, str(id)))
+
+
+async def resolve_units(root: strawberry.Parent[TenantRef], info: Info,
+                        include_closed: bool = True) -> list[UnitType]:
+    require_read(info, root)
+    rows = await info.context.loaders.units.load((root.id,))
+    return [view(UnitType, u) for u in rows if include_closed or u.closed_at is None]
+
+
+async def resolve_models(root: strawberry.Parent[TenantRef], info: Info,
+                         year: int | None = None, state: ModelState | None = None,
+                         field: ModelField | None = None, unit_id: strawberry.ID | None = None,
+                         search: str | None = None, first: int = DEFAULT_PAGE,
+                         after: str | None = None) -> Connection[LazyModel]:
+    check_page(first)
+    units = unit_scope(info, root, str(unit_id) if unit_id else None)
+    try:
+        page = await info.context.loaders.models.load((
+            root.id, year, state.value if state else None, field.value if field else None,
+            units, search or None, first, after))
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
+
+
+async def resolve_quota(root: strawberry.Parent[TenantRef], info: Info, year: int,
+                        as_of: datetime | None = None) -> LazyQuota | None:
+    require_read(info, root)
+    found = await info.context.loaders.quota.load((root.id, year, aware(as_of)))
+    return cast("TenantQuotaType | None", found)
+
+
+async def resolve_recognitions(root: strawberry.Parent[TenantRef], info: Info,
+                               year: int | None = None, level: RecognitionLevel | None = None,
+                               include_revoked: bool = True) -> list[RecognitionType]:
+    units = unit_scope(info, root, None)
+    rows = await info.context.loaders.recognitions.load(
+        (root.id, year, level.value if level else None, include_revoked, units))
+    return [view(RecognitionType, r) for r in rows]
+
+
+async def resolve_plan_tasks(root: strawberry.Parent[TenantRef], info: Info,
+                             year: int | None = None) -> list[PlanTaskType]:
+    require_read(info, root)
+    tasks = await info.context.loaders.plan_tasks.load((root.id, year))
+    return [view(PlanTaskType, t) for t in tasks]

@@ -1,0 +1,45 @@
+"""One event of a tenant's audit trail (``projections.read_audit.AuditEntry``): metadata in
+columns, the event's own fields as ``payload`` (personal data only as its sealed token), and
+the hash chain links as hex."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from danvan.graphql.type_actor import ActorType
+from danvan.projections.read_audit import AuditEntry
+
+
+def _actor(root: AuditEntry) -> ActorType:
+    return ActorType(id=strawberry.ID(root.actor_id) if root.actor_id else None,
+                     role=root.actor_role)
+
+
+def _hash(root: AuditEntry) -> str:
+    return bytes(root.hash).hex()
+
+
+def _prev_hash(root: AuditEntry) -> str:
+    return bytes(root.prev_hash).hex()
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
+    position: int = strawberry.field(description="The global order of the log.")
+    tenant_id: strawberry.ID
+    aggregate_id: strawberry.ID
+    aggregate_type: str
+    type: str = strawberry.field(description="e.g. Model.Accepted")
+    version: int
+    at: datetime
+    actor: ActorType = strawberry.field(resolver=_actor)
+    correlation_id: str | None
+    causation_id: str | None
+    request_id: str | None
+    reason: str | None
+    payload: JSON
+    hash: str = strawberry.field(resolver=_hash, description="SHA-256, hex.")
+    prev_hash: str = strawberry.field(resolver=_prev_hash)

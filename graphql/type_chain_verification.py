@@ -1,0 +1,18 @@
+"""The verdict on a tenant's hash chain (``infra.audit_chain.TenantVerification``)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(name="AuditChainVerification")
+class AuditChainVerificationType:
+    tenant_id: strawberry.ID
+    ok: bool
+    events_checked: int
+    first_broken_position: int | None
+    last_position: int | None
+    head_position: int | None
+    seals_checked: int
+    seals_unverified: int
+    problems: list[str]

@@ -1,0 +1,42 @@
+"""Relay-style connections: ``edges { node cursor }``, ``pageInfo``, ``totalCount``.
+
+``connection(page)`` turns a read-model ``Page`` into one; nodes are the read models' rows
+themselves (a GraphQL type reads its fields from the row's attributes by name).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from danvan.projections.paging import Page
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    total_count: int
+    page_info: PageInfo
+    edges: list[Edge[T]]
+
+
+def connection(page: Page[Any]) -> Connection[Any]:
+    return Connection(
+        total_count=page.total_count,
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        edges=[Edge(node=item, cursor=cursor)
+               for item, cursor in zip(page.items, page.cursors, strict=True)])

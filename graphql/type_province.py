@@ -1,0 +1,17 @@
+"""A province: its consolidated figures over every tenant (for province roles)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from danvan.graphql.resolve_province import resolve_quotas, resolve_summary
+
+
+@strawberry.type(name="Province")
+class ProvinceType:
+    code: strawberry.ID
+    name: str
+    summary = strawberry.field(resolver=resolve_summary)
+    quotas = strawberry.field(resolver=resolve_quotas, description=(
+        "Each tenant's quota, filtered by kind, status and risk, ordered (default: official "
+        "code); totalCount counts every row matching."))

@@ -1,0 +1,30 @@
+"""A tenant (xã, phường, đặc khu or provincial agency) and what can be read of it."""
+
+from __future__ import annotations
+
+import strawberry
+
+from danvan.graphql.enums import TenantKind
+from danvan.graphql.resolve_tenant import (
+    resolve_models,
+    resolve_plan_tasks,
+    resolve_quota,
+    resolve_recognitions,
+    resolve_units,
+)
+
+
+@strawberry.type(name="Tenant")
+class TenantType:
+    id: strawberry.ID
+    code: str = strawberry.field(description="Official code of the administrative unit.")
+    name: str
+    kind: TenantKind
+    province_code: str
+    units = strawberry.field(resolver=resolve_units)
+    models = strawberry.field(resolver=resolve_models, description=(
+        "Models, by name; search ignores case and Vietnamese diacritics. A unit user sees "
+        "only its unit's models."))
+    quota = strawberry.field(resolver=resolve_quota)
+    recognitions = strawberry.field(resolver=resolve_recognitions)
+    plan_tasks = strawberry.field(resolver=resolve_plan_tasks)

@@ -1,0 +1,132 @@
+"""The province figures cache: reused while the read models stand still, recomputed (once,
+however many callers) when they move, refreshed in the background as the clock moves on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from danvan.domain.users import RoleGrant
+from danvan.graphql.figures import FiguresCache
+from danvan.graphql.freshness import Freshness
+from danvan.graphql.limits import Plan
+from danvan.graphql.responses import ResponseCache, cacheable
+from danvan.graphql.sources import caches_from_env
+from danvan.projections.read_graphql_province import ProvinceFigures
+
+
+class FakeReader:
+    """Answers ``read_models_stamp`` with ``stamp`` and counts figure computations."""
+
+    def __init__(self) -> None:
+        self.stamp: tuple[int, ...] = (1, 10)
+        self.computed = 0
+        self.stamps_read = 0
+
+    def scoped_to(self, **_: Any) -> FakeReader:
+        return self
+
+    async def run_unscoped(self, fn: Callable[..., Any], *args: Any) -> Any:
+        self.stamps_read += 1
+        await asyncio.sleep(0)
+        return self.stamp
+
+    async def run(self, fn: Callable[..., Any], code: str, year: int, **_: Any) -> Any:
+        self.computed += 1
+        await asyncio.sleep(0.01)
+        return ProvinceFigures(code, year, [], [])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_figures_are_reused_until_the_read_models_move() -> None:
+    reader, clock = FakeReader(), Clock()
+    cache = FiguresCache(freshness=Freshness(clock=clock), clock=clock, now_ttl=5)
+
+    async def scenario() -> None:
+        get = cache.get
+        await asyncio.gather(*(get(reader, "15", 2026, None) for _ in range(10)))  # type: ignore[arg-type]
+        assert reader.computed == 1
+        await get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert reader.computed == 1 and cache.hits >= 1
+        reader.stamp = (1, 11)  # a batch applied
+        await get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert reader.computed == 2
+        await get(reader, "15", 2025, None)  # type: ignore[arg-type]
+        assert reader.computed == 3
+
+    asyncio.run(scenario())
+
+
+def test_the_clock_refreshes_in_the_background_and_as_of_never_ages() -> None:
+    reader, clock = FakeReader(), Clock()
+    cache = FiguresCache(freshness=Freshness(clock=clock), clock=clock, now_ttl=5)
+
+    async def scenario() -> None:
+        first = await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        clock.now = 6
+        again = await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert again is first  # served at once...
+        await asyncio.sleep(0.05)
+        assert reader.computed == 2  # ...and recomputed behind it
+        assert await cache.get(reader, "15", 2026, None) is not first  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+
+
+def test_the_stamp_is_read_at_most_every_max_age() -> None:
+    reader, clock = FakeReader(), Clock()
+    cache = FiguresCache(freshness=Freshness(max_age=0.1, clock=clock), clock=clock)
+
+    async def scenario() -> None:
+        for _ in range(5):
+            await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert reader.stamps_read == 1
+        clock.now = 0.2
+        await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert reader.stamps_read == 2
+
+    asyncio.run(scenario())
+
+
+def test_the_environment_turns_the_caches_off_and_production_reads_the_stamp_less_often(
+        ) -> None:
+    off = caches_from_env({"DANVAN_GRAPHQL_FIGURES_CACHE": "off",
+                           "DANVAN_GRAPHQL_RESPONSE_CACHE": "off"}, production=False)
+    assert off["figures"].enabled is False and off["responses"].enabled is False
+    assert caches_from_env({}, production=False)["freshness"].max_age == 0
+    assert caches_from_env({}, production=True)["freshness"].max_age == 0.1
+    assert caches_from_env({"DANVAN_GRAPHQL_STAMP_MAX_AGE": "0"},
+                           production=True)["freshness"].max_age == 0
+
+
+def test_whole_answers_are_kept_per_grants_and_stamp_for_a_while() -> None:
+    clock = Clock()
+    cache = ResponseCache(ttl=60, clock=clock)
+    analyst = [RoleGrant("province_analyst", "15")]
+    key = cache.key("{ provinces { code } }", None, {"b": 1, "a": 2}, analyst)
+    same = cache.key("{ provinces { code } }", None, {"a": 2, "b": 1}, analyst)
+    other = cache.key("{ provinces { code } }", None, {"a": 2, "b": 1},
+                      [RoleGrant("province_analyst", "01")])
+    assert key == same and key != other
+    cache.put(key, (1,), b"answer")
+    assert cache.get(same, (1,)) == b"answer"
+    assert cache.get(other, (1,)) is None
+    assert cache.get(key, (2,)) is None  # the read models moved
+    clock.now = 61
+    assert cache.get(key, (1,)) is None  # the clock moved
+    assert ResponseCache(enabled=False).key("{ x }", None, None, analyst) is None
+
+
+def test_answers_reading_outside_the_read_models_are_never_kept() -> None:
+    assert cacheable(Plan(3, 0, (), frozenset({"province", "summary", "newModels"})))
+    for field in ("history", "stateAsOf", "person", "verifyAuditChain"):
+        assert not cacheable(Plan(3, 0, (), frozenset({"model", field})))
+    assert not cacheable(None)

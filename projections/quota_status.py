@@ -14,23 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from danvan.domain.clock import VIETNAM, year_fraction_elapsed
+from danvan.domain.clock import year_fraction_elapsed
 
 MET = "MET"
 MISSED = "MISSED"
 IN_PROGRESS = "IN_PROGRESS"
 STATUSES = (MET, MISSED, IN_PROGRESS)
-
-
-def period_fraction_elapsed(start_year: int, end_year: int, at: datetime) -> float:
-    """Share of the years ``start_year..end_year`` (inclusive) elapsed at ``at``."""
-    start = datetime(start_year, 1, 1, tzinfo=VIETNAM)
-    end = datetime(end_year + 1, 1, 1, tzinfo=VIETNAM)
-    if at <= start:
-        return 0.0
-    if at >= end:
-        return 1.0
-    return (at - start) / (end - start)
 
 
 def targets_met(pairs: Sequence[tuple[int, int]]) -> bool:

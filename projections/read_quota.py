@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from danvan.domain.clock import period_fraction_elapsed
 from danvan.domain.registration_form import Field
 from danvan.domain.targets import YearTargets, effective_targets
 from danvan.projections.base import Connection
@@ -23,7 +24,6 @@ from danvan.projections.quota_status import (
     STATUSES,
     judge,
     judge_year,
-    period_fraction_elapsed,
 )
 
 R = "danvan_read"

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from danvan.domain.clock import period_fraction_elapsed
 from danvan.domain.model import Model
 from danvan.domain.units import Unit
 from danvan.projections.events import Batch, Envelope, decode_row, topic_of
@@ -26,7 +27,6 @@ from danvan.projections.quota_status import (
     MISSED,
     judge,
     judge_year,
-    period_fraction_elapsed,
 )
 
 JUNE = datetime(2026, 6, 1, tzinfo=UTC)

@@ -53,6 +53,11 @@ class UserCreate(Body):
     unit_id: str | UnsetType = UNSET
 
 
+class RolesChange(Body):
+    roles: list[str]
+    unit_id: str | UnsetType = UNSET
+
+
 class YearTargetsBody(Body):
     new_models: int
     recognized_tenant_level: int

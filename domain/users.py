@@ -128,13 +128,22 @@ class User(TenantAggregate):
         if self.failed_logins:
             self._emit(self.LoggedIn, ctx)
 
-    def change_grants(self, ctx: Context, *, grants: list[RoleGrant]) -> None:
+    def change_grants(self, ctx: Context, *, grants: list[RoleGrant]) -> bool:
+        """Replaces the user's roles; answers False (no event) when nothing changes."""
         errors = Errors()
         check_grants(grants, errors)
         errors.raise_if_any()
+        gains_inspector = any(g.role == Role.INSPECTOR for g in grants) and not any(
+            g.role == Role.INSPECTOR for g in self.grants)
+        if gains_inspector and ctx.actor.role not in (Role.PROVINCE_ADMIN, "system"):
+            raise NotPermitted("only a province admin makes someone an inspector",
+                               code="inspector_needs_province_admin")
+        if grants == self.grants:
+            return False
         if not self.active:
             raise IllegalTransition("the account is deactivated", code="user_inactive")
         self._emit(self.GrantsChanged, ctx, grants=[g.as_dict() for g in grants])
+        return True
 
     def change_password(self, ctx: Context, *, password_hash: str) -> None:
         self._emit(self.PasswordChanged, ctx, password_hash=password_hash)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -23,11 +23,24 @@ from danvan.backend.controllers.deps import (
     store_of,
 )
 from danvan.backend.controllers.responses import run_command
-from danvan.backend.dto import Reason, TenantCreate, UnitCreate, UserCreate, as_body
+from danvan.backend.dto import (
+    Reason,
+    RolesChange,
+    TenantCreate,
+    UnitCreate,
+    UserCreate,
+    as_body,
+)
 from danvan.backend.services import tenancy
 from danvan.backend.services.repository import load
 from danvan.domain.policies import Action
 from danvan.domain.units import Unit
+from danvan.domain.users import User
+
+
+def user_in_path(connection: Connection) -> User:
+    params = connection.path_params
+    return load(store_of(connection), User, str(params["user_id"]), str(params["tenant_id"]))
 
 
 def unit_in_path(connection: Connection) -> Unit:
@@ -73,3 +86,11 @@ class TenantController(Controller):
                     data: JSONBody[UserCreate]) -> Answer:
         return run_command("user.create", lambda: tenancy.create_tenant_user(
             store_of(request), ctx, tenant_id, as_body(data), hash_password))
+
+    @put("/{tenant_id:str}/users/{user_id:str}/roles", operation_id="changeUserRoles",
+         guards=[allow(Action.USER_CREATE), resolve_in_guard("user", user_in_path)],
+         dependencies={"user": resolved("user")}, sync_to_thread=True)
+    def change_roles(self, request: HttpRequest, ctx: Ctx, user: NamedDependency[User],
+                     if_match: IfMatch, data: JSONBody[RolesChange]) -> Answer:
+        return run_command("user.change_roles", lambda: tenancy.change_user_roles(
+            store_of(request), ctx, user, as_body(data), if_match))

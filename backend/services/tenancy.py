@@ -147,3 +147,17 @@ def tenant_view(store: Application, tenant_id: str) -> dict[str, Any]:
     return tenant_body(load(store, Tenant, tenant_id))
 
 
+
+
+def change_user_roles(store: Application, ctx: Context, user: User, body: dict[str, Any],
+                      expected_version: int | None) -> CommandResult:
+    """``user``: the path's user, loaded in the caller's tenant (404 if unknown there)."""
+    only(body, {"roles", "unit_id"})
+    tenant = load(store, Tenant, ctx.tenant_id)
+    grants = tenant_grants(store, tenant, body)
+    decide(user, expected_version, lambda: user.change_grants(ctx, grants=grants))
+    if user.pending_events:
+        store.save(user)
+    return CommandResult(str(user.id), user.version, "active" if user.active else "inactive",
+                         extra={"roles": sorted({g.role for g in user.grants})},
+                         command="user.change_roles")

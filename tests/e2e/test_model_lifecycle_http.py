@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from danvan.infra.event_store import EventStore
-from tests.e2e.conftest import MadeUser
+from tests.e2e.conftest import PASSWORD, MadeUser, login
 from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
 
 
@@ -135,3 +135,28 @@ def test_another_tenants_data_is_refused_and_reveals_nothing(world: World) -> No
         # the other tenant's model through one's own tenant is simply unknown
         assert world.client.post(f"{API}/tenants/{yen_bai}/models/{theirs['id']}/submit",
                                  headers=world.as_("unit_user"), json={}).status_code == 404
+
+
+def test_a_role_change_is_an_event_and_takes_effect_at_the_next_login(
+        world: World, event_store: EventStore) -> None:
+    tenant = world.tenants[YEN_BAI].id
+    made = ok(world.client.post(f"{API}/tenants/{tenant}/users", headers=world.as_("tenant_admin"),
+                                json={"username": "can.bo.moi", "password": PASSWORD,
+                                      "full_name": "Cán bộ mới", "roles": ["reviewer"]}), 201)
+    path = f"{API}/tenants/{tenant}/users/{made['id']}/roles"
+    changed = ok(world.client.put(path, headers=world.as_("tenant_admin"),
+                                  json={"roles": ["approver"]}))
+    assert changed["roles"] == ["approver"] and changed["version"] == 2
+    refused = world.client.put(path, headers=world.as_("tenant_admin"),
+                               json={"roles": ["inspector"]})
+    assert refused.status_code == 403
+    unknown_unit = world.client.put(path, headers=world.as_("tenant_admin"),
+                                    json={"roles": ["unit_user"], "unit_id": made["id"]})
+    assert unknown_unit.status_code == 422
+    assert unknown_unit.json()["errors"][0]["field"] == "unit_id"
+    events = list(event_store.events.get(__import__("uuid").UUID(made["id"])))
+    assert [type(e).__name__ for e in events] == ["Registered", "GrantsChanged"]
+    assert events[1].meta["actor_role"] == "tenant_admin"  # type: ignore[attr-defined]
+    headers = login(world.client, MadeUser(None, "can.bo.moi", PASSWORD))  # type: ignore[arg-type]
+    assert world.client.post(f"{world.models_path()}/{world.register()['id']}/submit",
+                             headers=headers, json={}).status_code == 403

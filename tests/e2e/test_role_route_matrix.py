@@ -386,6 +386,13 @@ def _tenant_user(roles: list[str]) -> Builder:
     return build_call
 
 
+def _change_roles(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    made = _tenant_user(["reviewer"])(env, code, role, fresh)
+    user = ok(env.send("POST", made.path, env.world.as_("tenant_admin", code), made.body),
+              201)["id"]
+    return Call(f"/tenants/{env.tenant_id(code)}/users/{user}/roles", {"roles": ["approver"]})
+
+
 def _province_user(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call("/provinces/15/users", {"username": env.unique("phan.tich."),
                                         "password": PASSWORD, "full_name": "Chuyên viên",
@@ -451,6 +458,7 @@ ROWS: tuple[Row, ...] = (
         201),
     Row("POST", "/tenants/{tenant_id}/users", Action.INSPECTOR_CREATE,
         _tenant_user(["inspector"]), 201),
+    Row("PUT", "/tenants/{tenant_id}/users/{user_id}/roles", Action.USER_CREATE, _change_roles),
     Row("POST", "/provinces/{code}/users", Action.USER_CREATE, _province_user, 201),
     Row("PUT", "/provinces/{code}/targets/{year}", Action.TARGETS_SET_PROVINCE,
         _province_targets, 201),

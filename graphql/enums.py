@@ -1,5 +1,5 @@
-"""The GraphQL enums. Values are the domain's own strings (``tests/unit`` checks they match
-``danvan.domain``), so rows from the read models serialise as they are."""
+"""The GraphQL enums. Those of the domain are the domain's own classes, so rows from the read
+models (which hold the domain's strings) serialise as they are."""
 
 from __future__ import annotations
 
@@ -7,65 +7,26 @@ from enum import StrEnum
 
 import strawberry
 
+from danvan.domain.model import Level as RecognitionLevel
+from danvan.domain.model import State as ModelState
+from danvan.domain.registration_form import Field as ModelField
+from danvan.domain.registration_form import ModelKind
+from danvan.domain.tenants import TenantKind
+from danvan.domain.units import UnitKind
 
-@strawberry.enum(description="Lĩnh vực: the five fields a model belongs to.")
-class ModelField(StrEnum):
-    PARTY_BUILDING = "party_building"
-    ECONOMY = "economy"
-    CULTURE_SOCIETY = "culture_society"
-    DEFENSE_SECURITY = "defense_security"
-    DIGITAL_TRANSFORMATION = "digital_transformation"
+__all__ = ["ModelField", "ModelKind", "ModelState", "OrderDirection", "QuotaOrderField",
+           "QuotaStatus", "RecognitionLevel", "TenantKind", "UnitKind"]
 
-
-@strawberry.enum(description="A model's place in its lifecycle.")
-class ModelState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    SELF_ASSESSED = "self_assessed"
-    EVALUATED = "evaluated"
-    PROPOSED = "proposed"
-    RECOGNIZED_TENANT = "recognized_tenant"
-    NOMINATED = "nominated"
-    RECOGNIZED_PROVINCE = "recognized_province"
-    COPY_RECEIVED = "copy_received"
-    DISCONTINUED = "discontinued"
-    REVOKED = "revoked"
-
-
-@strawberry.enum(description="A collective model, or an individual exemplar (a person).")
-class ModelKind(StrEnum):
-    COLLECTIVE = "collective"
-    INDIVIDUAL = "individual"
-
-
-@strawberry.enum
-class TenantKind(StrEnum):
-    COMMUNE = "commune"
-    WARD = "ward"
-    SPECIAL_ZONE = "special_zone"
-    AGENCY = "agency"
-
-
-@strawberry.enum
-class UnitKind(StrEnum):
-    PARTY_CELL = "party_cell"
-    PARTY_COMMITTEE = "party_committee"
-    FRONT = "front"
-    MASS_ORG = "mass_org"
-    GOV_OFFICE = "gov_office"
-    SCHOOL = "school"
-    POLICE = "police"
-    MILITARY = "military"
-    OTHER = "other"
-
-
-@strawberry.enum(description="Cấp công nhận: tenant (xã, phường) or province level.")
-class RecognitionLevel(StrEnum):
-    TENANT = "tenant"
-    PROVINCE = "province"
+# The domain's own enums, registered under their GraphQL names: one definition of each.
+strawberry.enum(ModelField, name="ModelField",
+                description="Lĩnh vực: the five fields a model belongs to.")
+strawberry.enum(ModelState, name="ModelState", description="A model's place in its lifecycle.")
+strawberry.enum(ModelKind, name="ModelKind",
+                description="A collective model, or an individual exemplar (a person).")
+strawberry.enum(TenantKind, name="TenantKind")
+strawberry.enum(UnitKind, name="UnitKind")
+strawberry.enum(RecognitionLevel, name="RecognitionLevel",
+                description="Cấp công nhận: tenant (xã, phường) or province level.")
 
 
 @strawberry.enum(description="MET: the three count targets met and every unit registered; "

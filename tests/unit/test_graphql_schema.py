@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from enum import StrEnum
 from pathlib import Path
 
-import pytest
 from graphql import build_schema as parse_sdl
 from graphql import parse, validate
 
-from danvan.domain.model import Level, State
-from danvan.domain.registration_form import FORM_MEMBERS, Field, ModelKind
-from danvan.domain.tenants import TenantKind
-from danvan.domain.units import UnitKind
+from danvan.domain.registration_form import FORM_MEMBERS
 from danvan.graphql import enums
 from danvan.graphql.persisted import persisted_queries
 from danvan.graphql.schema import SDL_PATH, schema_sdl
@@ -42,14 +37,6 @@ def test_the_api_md_consolidation_query_is_stored_verbatim_and_every_operation_v
                    "tenantsMet tenantsAtRisk", "unitsWithoutRegistration status atRisk",
                    "quotas(year: $year, asOf: $asOf, status: null, first: 100, after: null)"):
         assert member in text
-
-
-@pytest.mark.parametrize(("ours", "domain"), [
-    (enums.ModelField, Field), (enums.ModelState, State), (enums.ModelKind, ModelKind),
-    (enums.TenantKind, TenantKind), (enums.UnitKind, UnitKind),
-    (enums.RecognitionLevel, Level)])
-def test_the_enums_carry_the_domains_values(ours: type[StrEnum], domain: type[StrEnum]) -> None:
-    assert {m.name: m.value for m in ours} == {m.name: m.value for m in domain}
 
 
 def test_quota_statuses_and_form_members_match_the_read_side() -> None:

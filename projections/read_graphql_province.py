@@ -15,24 +15,20 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page, check_first, decode_cursor
-from danvan.projections.quota_status import MET, STATUSES, judge_year
+from danvan.projections.quota_status import MET, STATUSES
 from danvan.projections.read_quota import (
-    Counts,
     FieldBreakdown,
     ProvinceSummary,
     TenantQuota,
-    TenantRef,
     breakdown,
-    counts,
     quotas,
-    resolved_targets,
     tenants,
     total_progress,
 )
@@ -87,58 +83,9 @@ def province_figures(conn: Connection, province_code: str, year: int, *,
                      now: datetime | None = None) -> ProvinceFigures:
     """Every tenant's quota for ``year`` and the per-field breakdown, as of ``as_of``."""
     refs = tenants(conn, province_code=province_code, as_of=as_of)
-    rows = province_quota_rows(conn, refs, year, as_of=as_of, now=now)
+    rows = quotas(conn, refs, year, as_of=as_of, now=now)
     by_field = breakdown(conn, [r.id for r in refs], year, as_of=as_of)
     return ProvinceFigures(province_code, year, rows, by_field)
-
-
-def province_quota_rows(conn: Connection, refs: Sequence[TenantRef], year: int, *,
-                        as_of: datetime | None = None,
-                        now: datetime | None = None) -> list[TenantQuota]:
-    """``read_quota.quotas`` for many tenants at once. The same figures (the tests compare
-    them); only the count of units lacking registrations is read with a join the planner
-    cannot turn into a nested loop over every unit (``read_quota``'s takes seconds for a
-    province of 1,600 units; this one milliseconds)."""
-    if as_of is not None or not refs:
-        return quotas(conn, refs, year, as_of=as_of, now=now)
-    at = now or datetime.now(UTC)
-    targets = resolved_targets(conn, refs, year)
-    found = counts(conn, [r.id for r in refs], year)
-    lacking = _units_without_registration(
-        conn, {r.id: targets[r.id].per_unit_minimum for r in refs}, year)
-    result = []
-    for ref in refs:
-        c, t = found.get(ref.id, Counts()), targets[ref.id]
-        without = lacking.get(ref.id, 0)
-        status, at_risk = judge_year(
-            [(c.new_models, t.new_models),
-             (c.recognized_tenant_level, t.recognized_tenant_level),
-             (c.recognized_province_level, t.recognized_province_level)], without, year, at)
-        result.append(TenantQuota(
-            ref, year, c.new_models, t.new_models, c.recognized_tenant_level,
-            t.recognized_tenant_level, c.recognized_province_level, t.recognized_province_level,
-            t.per_unit_minimum, without, c.maintained_models, c.discontinued_models,
-            c.submitted_models, status, at_risk))
-    return result
-
-
-def _units_without_registration(conn: Connection, minimum: dict[str, int],
-                                year: int) -> dict[str, int]:
-    """Per tenant, now: open units with fewer models of ``year`` submitted than the minimum."""
-    ids = list(minimum)
-    rows = conn.execute(
-        f"""WITH c AS MATERIALIZED (
-              SELECT unit_id, submitted_models FROM {R}.unit_counts
-               WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s)
-            SELECT u.tenant_id, count(*) FILTER (WHERE coalesce(c.submitted_models, 0)
-                                                       < m.minimum)
-              FROM unnest(%(ids)s::text[], %(min)s::int[]) AS m(tenant_id, minimum)
-              JOIN {R}.units u ON u.tenant_id = m.tenant_id
-              LEFT JOIN c ON c.unit_id = u.unit_id
-             WHERE u.closed_at IS NULL
-             GROUP BY u.tenant_id""",
-        {"ids": ids, "min": [minimum[i] for i in ids], "y": year}).fetchall()
-    return {tid: n for tid, n in rows}
 
 
 def quota_page(rows: Sequence[TenantQuota], *, kind: str | None = None,

@@ -226,12 +226,15 @@ def units_without_registration(conn: Connection, minimum: dict[str, int], year: 
     """Per tenant: units open at ``as_of`` with fewer models of ``year`` ever submitted (a
     received copy counts) than the tenant's ``per_unit_minimum``."""
     ids = list(minimum)
+    # MATERIALIZED: inlined, the planner picks a nested loop over every unit of a province
+    # (seconds for 1,600 units); computed once, it is milliseconds.
     rows = conn.execute(
-        f"""SELECT u.tenant_id, count(*) FILTER (WHERE coalesce(c.n, 0) < m.minimum)
+        f"""WITH c AS MATERIALIZED ({_unit_submissions(as_of)})
+            SELECT u.tenant_id, count(*) FILTER (WHERE coalesce(c.n, 0) < m.minimum)
               FROM {R}.units u
               JOIN unnest(%(ids)s::text[], %(min)s::int[]) AS m(tenant_id, minimum)
                 ON m.tenant_id = u.tenant_id
-              LEFT JOIN ({_unit_submissions(as_of)}) c ON c.unit_id = u.unit_id
+              LEFT JOIN c ON c.unit_id = u.unit_id
              WHERE u.added_at <= %(at)s::timestamptz
                AND (u.closed_at IS NULL OR u.closed_at > %(at)s::timestamptz)
              GROUP BY u.tenant_id""",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
-from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role
+from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, may
 from danvan.domain.validation import MAX_NAME, Errors
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -30,6 +31,24 @@ class RoleGrant:
     def from_dict(cls, data: dict[str, Any]) -> RoleGrant:
         return cls(role=data["role"], province_code=data["province_code"],
                    tenant_id=data.get("tenant_id"), unit_id=data.get("unit_id"))
+
+
+def grants_allowing(grants: Iterable[RoleGrant], action: str, *, tenant_id: str | None = None,
+                    province_code: str | None = None) -> list[RoleGrant]:
+    """The grants that allow ``action`` on a tenant (of ``province_code``) or on a province.
+
+    A tenant role applies in its own tenant; a province role applies to its province and to
+    every tenant in it (pass the tenant's ``province_code``)."""
+    found = []
+    for grant in grants:
+        if not may(grant.role, action):
+            continue
+        if grant.role in PROVINCE_ROLES:
+            if province_code is not None and grant.province_code == province_code:
+                found.append(grant)
+        elif tenant_id is not None and grant.tenant_id == tenant_id:
+            found.append(grant)
+    return found
 
 
 def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from danvan.domain.policies import PROVINCE_ROLES, UNIT_SCOPED_ROLES, Action, may
-from danvan.domain.users import RoleGrant
+from danvan.domain.users import RoleGrant, grants_allowing
 
 PROVINCE_SCOPE_PREFIX = "province:"
 """Province-scoped aggregates (defaults, province users) use ``province:<code>`` as tenant."""
@@ -61,16 +61,8 @@ class Access:
         """Grants allowing ``action`` on a tenant (of ``province_code``) or on a province."""
         if province_code is None and tenant_id is not None:
             province_code = province_of_scope(tenant_id)
-        found = []
-        for grant in self.caller.grants:
-            if not may(grant.role, action):
-                continue
-            if grant.role in PROVINCE_ROLES:
-                if province_code is not None and grant.province_code == province_code:
-                    found.append(grant)
-            elif tenant_id is not None and grant.tenant_id == tenant_id:
-                found.append(grant)
-        return found
+        return grants_allowing(self.caller.grants, action, tenant_id=tenant_id,
+                               province_code=province_code)
 
     def may(self, action: str, *, tenant_id: str | None = None,
             province_code: str | None = None) -> bool:

@@ -10,8 +10,7 @@ from typing import Any
 
 import jwt
 
-from danvan.domain.policies import PROVINCE_ROLES, may
-from danvan.domain.users import RoleGrant
+from danvan.domain.users import RoleGrant, grants_allowing
 
 ALGORITHM = "HS256"
 ISSUER = "danvan"
@@ -37,21 +36,9 @@ class Principal:
 
     def grants_for(self, action: str, *, tenant_id: str | None = None,
                    province_code: str | None = None) -> list[RoleGrant]:
-        """The grants that allow ``action`` on a tenant (in ``province_code``) or a province.
-
-        A tenant role applies in its own tenant; a province role applies to its province and
-        to every tenant in it (pass the tenant's ``province_code``).
-        """
-        found = []
-        for grant in self.grants:
-            if not may(grant.role, action):
-                continue
-            if grant.role in PROVINCE_ROLES:
-                if province_code is not None and grant.province_code == province_code:
-                    found.append(grant)
-            elif tenant_id is not None and grant.tenant_id == tenant_id:
-                found.append(grant)
-        return found
+        """The caller's grants allowing ``action`` there (``domain.users.grants_allowing``)."""
+        return grants_allowing(self.grants, action, tenant_id=tenant_id,
+                               province_code=province_code)
 
     def holds(self, role: str) -> bool:
         return any(g.role == role for g in self.grants)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,6 @@ def headers(client: httpx.Client, make_user: Callable[..., MadeUser]) -> dict[st
 
 
 def event_count(store: EventStore, aggregate_id: str) -> int:
-    import uuid
-
     return len(list(store.events.get(uuid.UUID(aggregate_id))))
 
 
@@ -50,7 +49,7 @@ def test_a_retried_create_replays_the_first_answer(client: httpx.Client, headers
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["etag"] == first.headers["etag"]
     assert event_count(event_store, first.json()["id"]) == 1
-    meta = next(iter(event_store.events.get(__import__("uuid").UUID(first.json()["id"])))).meta
+    meta = next(iter(event_store.events.get(uuid.UUID(first.json()["id"])))).meta
     assert meta["idempotency_key"] == "create-1"  # type: ignore[attr-defined]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -67,7 +68,7 @@ def test_a_model_goes_from_draft_to_province_recognition(world: World,
         f"{API}/tenants/{world.tenants[YEN_BAI].id}/lists/2026/approval",
         headers=world.as_("approver"), json={"decision_number": "05-QĐ/ĐU"})
     assert approval.status_code == 201
-    history = list(event_store.events.get(__import__("uuid").UUID(mid)))
+    history = list(event_store.events.get(uuid.UUID(mid)))
     assert len(history) == version
     assert [e.meta["actor_role"] for e in history[1:4]] == [  # type: ignore[attr-defined]
         "unit_user", "reviewer", "unit_user"]
@@ -154,7 +155,7 @@ def test_a_role_change_is_an_event_and_takes_effect_at_the_next_login(
                                     json={"roles": ["unit_user"], "unit_id": made["id"]})
     assert unknown_unit.status_code == 422
     assert unknown_unit.json()["errors"][0]["field"] == "unit_id"
-    events = list(event_store.events.get(__import__("uuid").UUID(made["id"])))
+    events = list(event_store.events.get(uuid.UUID(made["id"])))
     assert [type(e).__name__ for e in events] == ["Registered", "GrantsChanged"]
     assert events[1].meta["actor_role"] == "tenant_admin"  # type: ignore[attr-defined]
     headers = login(world.client, MadeUser(None, "can.bo.moi", PASSWORD))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from eventsourcing.application import Application
 
 from danvan.backend.errors import Problem, invalid
 from danvan.backend.services.inputs import only
-from danvan.backend.services.repository import decide, find, load
+from danvan.backend.services.repository import decide, find, load, save_new
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context
 from danvan.domain.clock import vietnam_date
@@ -61,10 +61,7 @@ def register_model(store: Application, vault: PersonalDataVault | None, ctx: Con
         raise invalid("person", "only an individual exemplar carries personal details")
     model = Model.register(ctx, unit=unit, values=values, person_key_id=key_id,
                            person_token=token)
-    if find(store, Model, model.id) is not None:
-        raise Problem(409, "already_exists",
-                      fallback="this unit already registered a model of that name this year")
-    store.save(model)
+    save_new(store, model, "this unit already registered a model of that name this year")
     return _result(model, "register", created=True)
 
 

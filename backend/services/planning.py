@@ -7,10 +7,9 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import Application
 
-from danvan.backend.errors import Problem
 from danvan.backend.http.preconditions import check_version
 from danvan.backend.services.inputs import only
-from danvan.backend.services.repository import decide, find
+from danvan.backend.services.repository import decide, find, save_new
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context, TenantAggregate
 from danvan.domain.plans import PlanTask
@@ -100,9 +99,7 @@ def schedule_task(store: Application, ctx: Context, body: dict[str, Any]) -> Com
     only(body, {"year", "title", "due_date"})
     task = PlanTask.schedule(ctx, year=body.get("year"), title=body.get("title"),
                              due_date=body.get("due_date"))
-    if find(store, PlanTask, task.id) is not None:
-        raise Problem(409, "already_exists", fallback="that task is already scheduled")
-    store.save(task)
+    save_new(store, task, "that task is already scheduled")
     return CommandResult(str(task.id), task.version, "open", True,
                          {"title": task.title, "due_date": task.due_date},
                          command="plan.schedule")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
 
 from danvan.backend.errors import Problem
 from danvan.backend.http.preconditions import check_version
@@ -55,3 +56,13 @@ def decide(aggregate: TenantAggregate, expected_version: int | None,
         raise
     check_version(expected_version, before)
     return result
+
+
+def save_new(store: Application, aggregate: TenantAggregate, already: str) -> None:
+    """Stores a created aggregate. Its id derives from its natural key, so the store itself
+    refuses a duplicate: that is the 409 ``already_exists`` (``already`` says what exists),
+    with no read beforehand."""
+    try:
+        store.save(aggregate)
+    except IntegrityError as exc:
+        raise Problem(409, "already_exists", fallback=already) from exc

@@ -9,7 +9,7 @@ from eventsourcing.application import Application
 
 from danvan.backend.errors import Problem, invalid
 from danvan.backend.services.inputs import only
-from danvan.backend.services.repository import decide, find, load
+from danvan.backend.services.repository import decide, find, load, save_new
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context
 from danvan.domain.policies import PROVINCE_ROLES, Role
@@ -57,9 +57,7 @@ def onboard_tenant(store: Application, catalogue: Catalogue, ctx: Context,
         raise Problem(403, "forbidden")
     tenant = Tenant.onboard(ctx, code=values.get("code"), name=values.get("name"),
                             kind=values.get("kind"), province_code=province)
-    if find(store, Tenant, tenant.id) is not None:
-        raise Problem(409, "already_exists", fallback="this tenant is already onboarded")
-    store.save(tenant)
+    save_new(store, tenant, "this tenant is already onboarded")
     return CommandResult(str(tenant.id), tenant.version, None, True, tenant_body(tenant),
                          command="tenant.onboard")
 
@@ -67,9 +65,7 @@ def onboard_tenant(store: Application, catalogue: Catalogue, ctx: Context,
 def add_unit(store: Application, ctx: Context, body: dict[str, Any]) -> CommandResult:
     unit = Unit.add(ctx, name=body.get("name"), kind=body.get("kind"),
                     reports_to_vertical_line=body.get("reports_to_vertical_line", False))
-    if find(store, Unit, unit.id) is not None:
-        raise Problem(409, "already_exists", fallback="a unit of that name already exists")
-    store.save(unit)
+    save_new(store, unit, "a unit of that name already exists")
     return CommandResult(str(unit.id), unit.version, "open", True,
                          {"name": unit.name, "kind": unit.kind,
                           "reports_to_vertical_line": unit.reports_to_vertical_line},
@@ -115,9 +111,7 @@ def create_user(store: Application, ctx: Context, body: dict[str, Any],
     user = User.register(ctx, username=body.get("username"),
                          password_hash=hash_password(password),
                          full_name=body.get("full_name"), grants=grants)
-    if find(store, User, user.id) is not None:
-        raise Problem(409, "already_exists", fallback="that username is taken")
-    store.save(user)
+    save_new(store, user, "that username is taken")
     return CommandResult(str(user.id), user.version, "active", True,
                          {"username": user.username,
                           "roles": sorted({g.role for g in user.grants})},

@@ -15,7 +15,8 @@
 3. ``--rounds`` interleaved rounds (drift on a shared machine then hits both sides) of
    - the baseline, in this process: ``--clients`` threads register a ``Model`` with the domain
      and ``EventStore.save`` it, submit it and save again; no HTTP and no reads; the store is
-     the app's (``open_event_store``, same settings, so the same pool);
+     the app's (``open_event_store``, same settings, so the same pool) but saves the library's
+     way, one transaction each (the app's group commit off);
    - the HTTP load: ``--clients`` threads, each with its own ``httpx.Client`` and token,
      register a model and submit it, again and again; a command counts when it answered 2xx
      inside the window (``--warmup`` seconds of load come first, not counted).
@@ -47,7 +48,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,12 +213,14 @@ def bench_database() -> Iterator[Settings]:
 @contextmanager
 def raw_writer(settings: Settings) -> Iterator[Callable[[int, float], Samples]]:
     """``saves(threads, seconds)``: register + save, submit + save of ``Model`` aggregates
-    on ``threads`` threads, with the event store the app uses, for ``seconds``."""
+    on ``threads`` threads, for ``seconds``, with the app's event store and settings except
+    group commit: each save is the library's own transaction."""
     from danvan.domain.model import Model
     from danvan.domain.units import Unit
     from danvan.infra.event_store import open_event_store
 
-    store = open_event_store(settings)
+    # The library's own path: one transaction and one commit per save, no group commit.
+    store = open_event_store(replace(settings, db_group_commit=False))
     try:
         tenant_id = str(uuid.uuid4())
         unit = Unit.add(context(tenant_id, "tenant_admin"), name="Chi bộ đo đạc",

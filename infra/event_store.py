@@ -40,6 +40,7 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
 
 from danvan.infra.database import Role, eventsourcing_env, role_params
+from danvan.infra.group_commit import GroupCommit
 from danvan.infra.settings import Settings
 
 APP_NAME = "danvan"
@@ -106,6 +107,10 @@ class LockingApplicationRecorder(PostgresApplicationRecorder):
                  events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         _lock_through_function(self, events_table_name)
+
+
+class GroupCommitRecorder(GroupCommit, LockingApplicationRecorder):
+    """The locking recorder, with concurrent saves of the process committed together."""
 
 
 class LockingProcessRecorder(PostgresProcessRecorder):
@@ -179,7 +184,10 @@ def open_event_store(settings: Settings, role: Role = "app", *,
     Keep one instance per process and keep a reference to it: each instance owns a
     connection pool (``db_pool_size`` + ``db_max_overflow``). Call ``close()`` at shutdown.
     ``env_overrides`` passes extra library settings (e.g. ``POSTGRES_ENABLE_DB_FUNCTIONS``).
+    The application's role saves with group commit unless ``settings.db_group_commit`` is off.
     """
     env = eventsourcing_env(settings, role, create_table=create_table)
+    if settings.db_group_commit and role == "app":
+        env["APPLICATION_RECORDER_TOPIC"] = get_topic(GroupCommitRecorder)
     env.update(env_overrides or {})
     return EventStore(env, conninfo_extra=role_params(settings, role).extra)

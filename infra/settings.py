@@ -24,6 +24,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -36,6 +47,8 @@ class Settings:
     db_max_overflow: int = 10
     db_lock_timeout_seconds: int = 5
     db_connect_timeout_seconds: int = 5
+    db_group_commit: bool = True
+    """Concurrent saves of a process share one transaction (``infra/group_commit.py``)."""
     app_db_role: str = "danvan_app"
     app_db_password: str = "danvan_app"
     seal_key_path: Path | None = None
@@ -69,6 +82,7 @@ class Settings:
             db_max_overflow=_int(env, "DANVAN_DB_MAX_OVERFLOW", 10),
             db_lock_timeout_seconds=_int(env, "DANVAN_DB_LOCK_TIMEOUT", 5),
             db_connect_timeout_seconds=_int(env, "DANVAN_DB_CONNECT_TIMEOUT", 5),
+            db_group_commit=_flag(env, "DANVAN_DB_GROUP_COMMIT", True),
             app_db_role=env.get("DANVAN_APP_DB_ROLE") or "danvan_app",
             app_db_password=env.get("DANVAN_APP_DB_PASSWORD") or "danvan_app",
             seal_key_path=Path(seal_key) if seal_key else None,

@@ -1,8 +1,9 @@
 """The library's own conformance tests, run on our recorder as the application's role.
 
 ``LockingApplicationRecorder`` takes the table lock through a SECURITY DEFINER function
-instead of ``LOCK TABLE``; these prove it still behaves as the library's recorder
-(ordering, non-interleaving notification IDs under concurrent writers, subscriptions).
+instead of ``LOCK TABLE``, and ``GroupCommitRecorder`` commits concurrent saves together;
+these prove both still behave as the library's recorder (ordering, non-interleaving
+notification IDs under concurrent writers, subscriptions).
 They use a table of their own: their events carry no tenant, which danvan_events refuses.
 """
 
@@ -25,6 +26,7 @@ from psycopg import sql
 
 from danvan.infra.database import connect_owner, role_params
 from danvan.infra.event_store import (
+    GroupCommitRecorder,
     LockingApplicationRecorder,
     LockingProcessRecorder,
     lock_function_name,
@@ -82,6 +84,21 @@ class TestLockingRecorderConformance(_OnTestDatabase,
 
 class TestLockingRecorderNonInterleaving(_OnTestDatabase, NonInterleavingNotificationIDsBaseCase):
     pass
+
+
+class TestGroupCommitRecorderConformance(_OnTestDatabase,
+                                         ApplicationRecorderTestCase[GroupCommitRecorder]):
+    def create_recorder(self) -> GroupCommitRecorder:
+        return GroupCommitRecorder(self._datastore("app"), events_table_name=TABLE)
+
+    test_performance = None  # type: ignore[assignment]
+    test_concurrent_throughput = None  # type: ignore[assignment]
+
+
+class TestGroupCommitRecorderNonInterleaving(_OnTestDatabase,
+                                             NonInterleavingNotificationIDsBaseCase):
+    def create_recorder(self) -> GroupCommitRecorder:
+        return GroupCommitRecorder(self._datastore("app"), events_table_name=TABLE)
 
 
 class TestLockingProcessRecorderConformance(_OnTestDatabase, ProcessRecorderTestCase):

@@ -158,8 +158,17 @@ def child(argv: Sequence[str]) -> None:
     else:
         raise SystemExit(f"unknown mode {mode}")
     result["cpu_seconds"] = time.process_time() - started_cpu
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["max_rss_mb"] = peak_rss_mb()
     print(json.dumps(result), flush=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ``getrusage``: Linux keeps its ``ru_maxrss`` across
+    ``exec``, so a child started by a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class BackendCpu:

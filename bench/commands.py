@@ -17,7 +17,8 @@
      and ``EventStore.save`` it, submit it and save again; no HTTP and no reads; the store is
      the app's (``open_event_store``, same settings, so the same pool) but saves the library's
      way, one transaction each (the app's group commit off);
-   - the HTTP load: ``--clients`` threads, each with its own ``httpx.Client`` and token,
+   - the HTTP load: ``--clients`` clients, each with its own keep-alive connection and token
+     (``bench.load_client``, all on one asyncio loop: the load generator shares the machine),
      register a model and submit it, again and again; a command counts when it answered 2xx
      inside the window (``--warmup`` seconds of load come first, not counted).
    Each side gets ``--seconds`` in all.
@@ -403,45 +404,68 @@ def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Cl
 
 def http_commands(base: str, clients: list[Client], seconds: float, warmup: float = 0.0,
                   label: str = "") -> Samples:
-    """Each client registers a model and submits it, over and over."""
-    import httpx
+    """Each client registers a model and submits it, over and over, on its own keep-alive
+    connection; all clients on one asyncio loop (``bench.load_client``), so the load costs the
+    shared machine little CPU."""
+    import asyncio
+    import json
+    from urllib.parse import urlsplit
+
+    from bench.load_client import KeepAlive
 
     year = this_year()
+    address = urlsplit(base)
+    host, port = address.hostname or HOST, address.port or 80
+    start = time.perf_counter() + warmup
+    end = start + seconds
+    results = [Samples() for _ in clients]
 
-    def work(i: int, start: float, end: float) -> Samples:
-        me = clients[i]
-        samples = Samples()
+    async def client(i: int) -> None:
+        me, samples = clients[i], results[i]
         models = f"/api/v1/tenants/{me.tenant_id}/models"
-        n = 0
-        with httpx.Client(base_url=base, headers=me.headers, timeout=30, verify=False) as http:
-            def command(path: str, body: dict[str, Any]) -> httpx.Response | None:
-                """The response if it succeeded; counted when inside the window."""
-                began = time.perf_counter()
-                answer: httpx.Response | None = None
-                try:
-                    response = http.post(path, json=body)
-                    failure = "" if response.is_success else str(response.status_code)
-                    answer = None if failure else response
-                except httpx.HTTPError as exc:
-                    failure = type(exc).__name__
-                done = time.perf_counter()
-                if began >= start and done <= end:
-                    if failure:
-                        samples.failures[failure] += 1
-                    else:
-                        samples.latencies.append(done - began)
-                return answer
+        headers = {**me.headers, "Content-Type": "application/json"}
+        connection = await KeepAlive.open(host, port)
 
+        async def command(path: str, body: dict[str, Any]) -> bytes | None:
+            """The response body if it succeeded; counted when inside the window."""
+            began = time.perf_counter()
+            answer: bytes | None = None
+            try:
+                status, content = await connection.send("POST", path, headers,
+                                                        json.dumps(body).encode())
+                failure = "" if 200 <= status < 300 else str(status)
+                answer = None if failure else content
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                failure = type(exc).__name__
+            done = time.perf_counter()
+            if began >= start and done <= end:
+                if failure:
+                    samples.failures[failure] += 1
+                else:
+                    samples.latencies.append(done - began)
+            return answer
+
+        try:
+            n = 0
             while time.perf_counter() < end:
                 n += 1
-                created = command(models, {"unit_id": me.unit_id, "year": year,
-                                           "name": f"Mô hình {label}{i + 1}-{n}",
-                                           **form(year)})
+                created = await command(models, {"unit_id": me.unit_id, "year": year,
+                                                 "name": f"Mô hình {label}{i + 1}-{n}",
+                                                 **form(year)})
                 if created is not None:
-                    command(f"{models}/{created.json()['id']}/submit", {})
-        return samples
+                    await command(f"{models}/{json.loads(created)['id']}/submit", {})
+        finally:
+            connection.close()
 
-    return in_threads(len(clients), work, seconds, warmup)
+    async def everyone() -> None:
+        await asyncio.gather(*(client(i) for i in range(len(clients))))
+
+    asyncio.run(everyone())
+    merged = Samples()
+    for result in results:
+        merged.merge(result)
+    merged.elapsed = seconds
+    return merged
 
 
 # --- the area --------------------------------------------------------------------------------

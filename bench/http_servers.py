@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.load_client import KeepAlive
 from bench.ping_app import SECRET
 from danvan.backend.auth.tokens import issue_token
 from danvan.domain.users import RoleGrant
@@ -112,19 +113,16 @@ def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int
 
 async def _client(port: int, request: bytes, stop_at: float, latencies: list[float],
                   errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port)
+    connection = await KeepAlive.open(HOST, port)
     try:
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
-            await reader.readexactly(length)
+            status, _ = await connection.send_raw(request)
             latencies.append(time.perf_counter() - started)
-            if not head.startswith(b"HTTP/1.1 2"):
+            if not 200 <= status < 300:
                 errors.append(1)
     finally:
-        writer.close()
+        connection.close()
 
 
 def run_python(port: int, path: str, headers: dict[str, str], seconds: int,

@@ -5,9 +5,9 @@ raw SQL in the same run.
 The data set comes from the projections' generator (``bench.data_generator``: tenants from the
 official catalogue, their units, users, targets and models through their lifecycle), in a
 database of its own, ``danvan_bench_graphql_<N>`` on the DATABASE_URL server, with the read
-models caught up; it is kept for the next run (``--fresh`` rebuilds it). The generator stops
-when the catalogue runs out (34 provinces, 3,321 tenants, two years: about 1.1 million
-events), so ``--scale national`` (10 million asked) gives that.
+models caught up; it is kept for the next run (``--fresh`` rebuilds it). The whole catalogue
+(34 provinces, 3,321 tenants, five years to today) gives about 10.3 million events, so
+``--scale national`` (10 million asked) stops a little short of the last tenants.
 
 Figures, each beside its raw-SQL baseline (the SQL the resolvers run when nothing is cached,
 one connection per client, in this process): latency p50/p95 at one client (``wrk -c1``) and

@@ -26,7 +26,10 @@
 Figures: HTTP commands/s ÷ saves/s (target ≥ 0.70); per-command latency p50 and p99 beside one
 save's (target p99 < 50 ms); CPU per command of the server (all its processes) beside the
 baseline's CPU per save, and of the load generator, which shares the machine; failed requests
-(target 0).
+(target 0). With ``--projector``, the projector's live runner follows the database all along
+(a child process, as ``danvan projector`` runs beside the server) and the lag from each commit
+to the projector's batch holding it is reported (target p99 < 100 ms); the runner's CPU then
+comes out of the same two cores, so its throughput figures are not the ones above.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +73,7 @@ DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TENANTS_BY_SCALE = {"small": 2, "province": 8, "national": 16}
 RATIO_TARGET = 0.70
 P99_TARGET_MS = 50.0
+LAG_TARGET_MS = 100.0
 FORM_TEXT = {
     "field": "economy", "kind": "collective",
     "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
@@ -93,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the ASGI server danvan serve runs (default granian)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server worker processes (default 1)")
+    parser.add_argument("--projector", action="store_true",
+                        help="also run the projector (``danvan projector``'s live runner) on "
+                             "the database and report how far behind the commands it follows")
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -468,9 +475,71 @@ def http_commands(base: str, clients: list[Client], seconds: float, warmup: floa
     return merged
 
 
+# --- the projector following the load ------------------------------------------------------
+
+class CommitWatcher:
+    """``(head position, time.time())`` at each commit to the event store: LISTENs on the
+    store's channel (notified at commit) and reads the head. The head may hold later commits
+    than the one notified, so a lag measured from these times errs on the long side."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.commits: list[tuple[int, float]] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="commit-watcher", daemon=True)
+
+    def __enter__(self) -> CommitWatcher:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _watch(self) -> None:
+        import psycopg
+
+        from danvan.infra.event_store import EVENTS_TABLE
+        from danvan.projections.runner import CHANNEL
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self._ready.set()
+            while not self._stop.is_set():
+                # (no query while the generator runs: it holds the connection)
+                if not list(conn.notifies(timeout=0.2, stop_after=1)):
+                    continue
+                at = time.time()
+                row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}"
+                                   ).fetchone()
+                if row and row[0] is not None:
+                    self.commits.append((int(row[0]), at))
+
+
+@contextmanager
+def projector_following(settings: Settings) -> Iterator[Callable[[], dict[str, float]]]:
+    """The projector's live runner on the bench database while the block runs; yields
+    ``lag()``: p50/p99 ms from each commit to the batch that applied it."""
+    from bench.projections import lag_figures, live_runner_commits, start_live_runner
+
+    url = str(settings.database_url)
+    process = start_live_runner(url, batch_size=20_000, seconds=3600)
+    result: dict[str, float] = {}
+    try:
+        with CommitWatcher(url) as watcher:
+            yield lambda: result
+        time.sleep(1.0)  # the last commits' batches
+    finally:
+        commits = live_runner_commits(process, timeout=60, stop=True)
+    result.update(lag_figures(watcher.commits, commits))
+
+
 # --- the area --------------------------------------------------------------------------------
 
-def figures(http: Samples, raw: Samples, threads: int) -> list[Figure]:
+def figures(http: Samples, raw: Samples, threads: int,
+            lag: dict[str, float] | None = None) -> list[Figure]:
     baseline = f"EventStore.save, {threads} threads, no HTTP"
     return [
         Figure.against("commands.throughput", http.rate, "commands/s", baseline + " (saves/s)",
@@ -489,6 +558,11 @@ def figures(http: Samples, raw: Samples, threads: int) -> list[Figure]:
         Figure("commands.failed", float(sum(http.failures.values())), "requests",
                target="0" + (f" (got {dict(http.failures)})" if http.failures else ""),
                met=not http.failures),
+        *([Figure.against("projections.live_lag_p99", lag["p99"], "ms",
+                          f"live lag p50 (ms), {lag['events']:,.0f} commits followed",
+                          lag["p50"], target=f"< {LAG_TARGET_MS:.0f} ms",
+                          meets=lambda value, _ratio: value < LAG_TARGET_MS)]
+          if lag else []),
     ]
 
 
@@ -498,16 +572,20 @@ def run(args: argparse.Namespace) -> list[Figure]:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     chunk = args.seconds / args.rounds
     raw, http = Samples(), Samples()
+    lag: Callable[[], dict[str, float]] | None = None
     with bench_database() as settings, served(settings, args.server, args.workers) as server, \
-            raw_writer(settings) as saves:
+            raw_writer(settings) as saves, ExitStack() as stack:
         clients = set_up(server.url, settings, args.clients, TENANTS_BY_SCALE[args.scale])
+        if args.projector:
+            lag = stack.enter_context(projector_following(settings))
         http_commands(server.url, clients, args.warmup, label="warm-")  # not counted
         for round_ in range(args.rounds):  # interleaved: drift on a shared machine hits both
             raw.merge(measured(server, lambda: saves(args.clients, chunk)))
             label = f"r{round_}-"
             http.merge(measured(server, functools.partial(
                 http_commands, server.url, clients, chunk, label=label)))
-    return figures(http, raw, args.clients)
+        stack.close()
+    return figures(http, raw, args.clients, lag() if lag else None)
 
 
 def measured(server: Served, phase: Callable[[], Samples]) -> Samples:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -275,10 +276,12 @@ def _live(url: str, batch_size: int, seconds: float) -> dict[str, Any]:
     runner.catch_up()
     commits.clear()
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # or stop early
     print(json.dumps({"ready": True}), flush=True)
     timer = threading.Timer(seconds, stop.set)
     timer.start()
     runner.run(stop)
+    timer.cancel()
     return {"commits": commits}
 
 
@@ -300,8 +303,20 @@ def live_lag(admin_url: str, batch_size: int, seconds: float, rate: float) -> di
 
     url, _ = bench_database(admin_url, 10_000, reuse=False, name="danvan_bench_live",
                             progress=lambda message: None)
+    process = start_live_runner(url, batch_size, seconds + 2)
+    writer = LiveWriter(url)
+    try:
+        written = writer.write_for(seconds, rate)
+    finally:
+        writer.close()
+    return lag_figures(written, live_runner_commits(process, timeout=seconds + 60))
+
+
+def start_live_runner(url: str, batch_size: int, seconds: float) -> subprocess.Popen[str]:
+    """The live runner in a child process, caught up and following the log for ``seconds``
+    (or until SIGTERM); ``live_runner_commits`` collects its batch commits."""
     process = subprocess.Popen([sys.executable, "-m", "bench.projections", "live", url,
-                                str(batch_size), str(seconds + 2)], cwd=ROOT,
+                                str(batch_size), str(seconds)], cwd=ROOT,
                                stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert process.stdout is not None
@@ -309,13 +324,22 @@ def live_lag(admin_url: str, batch_size: int, seconds: float, rate: float) -> di
     if "ready" not in ready:
         process.kill()
         raise RuntimeError("the live runner did not start")
-    writer = LiveWriter(url)
-    try:
-        written = writer.write_for(seconds, rate)
-    finally:
-        writer.close()
-    out, _ = process.communicate(timeout=seconds + 60)
-    commits = json.loads(out.strip().splitlines()[-1])["commits"]
+    return process
+
+
+def live_runner_commits(process: subprocess.Popen[str], *, timeout: float,
+                        stop: bool = False) -> list[list[float]]:
+    """``(last position, committed_at)`` of each batch the live runner committed."""
+    if stop:
+        process.terminate()
+    out, _ = process.communicate(timeout=timeout)
+    return list(json.loads(out.strip().splitlines()[-1])["commits"])
+
+
+def lag_figures(written: Sequence[tuple[int, float]], commits: Sequence[Sequence[float]]
+                ) -> dict[str, float]:
+    """Lag of each written ``(position, committed_at)`` behind the runner's batch commits
+    ``(last position, committed_at)`` (both ``time.time()``): p50, p99 (ms) and count."""
     lags = []
     index = 0
     for position, committed_at in written:

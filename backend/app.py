@@ -34,6 +34,7 @@ from danvan.backend.controllers.models import ModelController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
 from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
+from danvan.backend.heap import frozen_after_startup
 from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
 from danvan.backend.observability import RequestObservability, configure_logging
@@ -60,6 +61,9 @@ class HttpOptions:
     executor_threads: int | None = None
     """Threads for ``sync_to_thread`` handlers; default: the store's pool size + overflow + 4."""
     debug: bool = False
+    freeze_heap: bool = False
+    """Freeze the startup heap out of the garbage collector's sight (``backend/heap.py``):
+    ``serve_app``, the factory ``danvan serve`` runs, sets it."""
 
 
 def _app_version() -> str:
@@ -174,7 +178,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "idempotency_rebuild": services.idempotency_rebuild,
             "tenant_directory": services.tenant_directory,
         }),
-        lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings))],
+        lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
+                  *([frozen_after_startup()] if options.freeze_heap else [])],
         on_shutdown=[close_services],
         logging_config=None,
         debug=options.debug,
@@ -182,3 +187,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.asgi_handler = RequestObservability(app.asgi_handler,
                                             access_log_enabled=options.access_log)
     return app
+
+
+def serve_app() -> Litestar:
+    """The app as ``danvan serve`` runs it in each worker process."""
+    return create_app(options=HttpOptions(freeze_heap=True))

@@ -588,10 +588,26 @@ def run(args: argparse.Namespace) -> list[Figure]:
     return figures(http, raw, args.clients, lag() if lag else None)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection in this process while it measures: a full collection of the
+    load generator's heap stalls every client's clock for tens of milliseconds, which would
+    show as the server's latency (both sides are measured this way)."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def measured(server: Served, phase: Callable[[], Samples]) -> Samples:
     """``phase()`` with the CPU time this process and the server spent meanwhile."""
     bench, served_ = time.process_time(), server.cpu_seconds()
-    samples = phase()
+    with collector_paused():
+        samples = phase()
     samples.cpu = {"bench": time.process_time() - bench,
                    "server": server.cpu_seconds() - served_}
     return samples

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from danvan.backend.cli import Subcommands
     from danvan.infra.settings import Settings
 
-DEFAULT_APP = "danvan.backend.app:create_app"
+DEFAULT_APP = "danvan.backend.app:serve_app"
 SERVERS = ("granian", "uvicorn")
 DEFAULT_SERVER = "granian"
 EMBEDDED_PG_DIR = "pg"

@@ -59,6 +59,7 @@ def run_create(args: argparse.Namespace) -> int:
 
     from danvan.backend.auth.passwords import hash_password
     from danvan.backend.cli import CommandError
+    from danvan.backend.commands.serve import settings_with_database
     from danvan.domain.base import Actor, Context, InvalidInput
     from danvan.domain.policies import PROVINCE_ROLES
     from danvan.domain.tenants import province_scope
@@ -68,10 +69,7 @@ def run_create(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     password = read_password()
-    if settings.embedded:
-        from danvan.backend.commands.serve import prepare_embedded
-
-        settings = prepare_embedded(settings)  # the same private server `danvan serve` uses
+    settings = settings_with_database(settings)  # the embedded server `danvan serve` uses
     if args.role in PROVINCE_ROLES:
         scope = province_scope(args.province)
         grant = RoleGrant(role=args.role, province_code=args.province)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from danvan.backend.commands.serve import settings_with_database
+
 if TYPE_CHECKING:
     from danvan.backend.cli import Subcommands
     from danvan.infra.audit_chain import TenantVerification
@@ -65,7 +67,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.file:
         results = [verify_export(args.file, check_signature=keys.check)]
     else:
-        with connect_owner(settings) as conn:
+        with connect_owner(settings_with_database(settings)) as conn:
             results = verify_all(conn, tenant_id=args.tenant, check_signature=keys.check)
     for result in results:
         _print_result(result, args.json)
@@ -82,7 +84,7 @@ def run_export(args: argparse.Namespace) -> int:
     from danvan.infra.database import connect_owner
     from danvan.infra.settings import get_settings
 
-    with connect_owner(get_settings()) as conn:
+    with connect_owner(settings_with_database(get_settings())) as conn:
         if args.out == "-":
             count = export_tenant(conn, args.tenant, sys.stdout)
         else:
@@ -99,7 +101,7 @@ def run_seal(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     key = load_seal_key(settings)
-    with connect_owner(settings) as conn:
+    with connect_owner(settings_with_database(settings)) as conn:
         results = seal_all(conn, key, tenant_id=args.tenant)
     for r in results:
         status = "sealed " if r.sealed else "REFUSED"

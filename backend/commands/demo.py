@@ -22,6 +22,7 @@ def register(commands: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from danvan.backend.commands.serve import settings_with_database
     from danvan.backend.demo import load_demo
     from danvan.infra.settings import get_settings
 
@@ -29,10 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.is_production:
         print("refusing to load demo data in production")
         return 1
-    if settings.embedded:
-        from danvan.backend.commands.serve import prepare_embedded
-
-        settings = prepare_embedded(settings)
+    settings = settings_with_database(settings)
     summary = load_demo(settings, year=args.year, tenant_limit=args.tenants)
     if summary is None:
         print("the demo year is already loaded")

@@ -26,6 +26,7 @@ def register(commands: Subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from danvan.backend.cli import CommandError
+    from danvan.backend.commands.serve import settings_with_database
     from danvan.infra.database import connect_owner, owner_params
     from danvan.infra.settings import get_settings
     from danvan.projections.catalog import by_names
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from danvan.projections.rebuild import RebuildBusy, rebuild_all
     from danvan.projections.schema import ensure_read_models, stale
 
-    settings = get_settings()
+    settings = settings_with_database(get_settings())
     try:
         projections = by_names(args.names)
     except KeyError as exc:

@@ -69,6 +69,12 @@ def prepare_embedded(settings: Settings) -> Settings:
     return embedded
 
 
+def settings_with_database(settings: Settings) -> Settings:
+    """``settings`` as they are with ``DATABASE_URL``; else pointing at the embedded server
+    (started and migrated if needed), so every command works on a one-machine install."""
+    return prepare_embedded(settings) if settings.embedded else settings
+
+
 def _exit_zero(signum: int, frame: object) -> None:
     raise SystemExit(0)
 

@@ -28,7 +28,8 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def app_waits_for_lock(owner: psycopg.Connection, role: str) -> bool:
     row = owner.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
-                        "AND wait_event_type = 'Lock'", (role,)).fetchone()
+                        "AND datname = current_database() AND wait_event_type = 'Lock'",
+                        (role,)).fetchone()
     return row is not None and row[0] > 0
 
 

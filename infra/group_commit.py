@@ -17,12 +17,16 @@ What each save sees is unchanged:
 - hooks run in the saving thread's context (``contextvars``), e.g. the idempotency key row
   that rides in the save's transaction (``backend/http/idempotency.py``);
 - an error of the whole transaction (lost connection, lock timeout) fails every save of the
-  batch, which the library's retry then retries one by one, as without batching.
+  batch, which the library's retry then retries one by one, as without batching; what a
+  savepoint said of a save does not stand if its transaction did not commit;
+- a caller interrupted while it waits (Ctrl-C) withdraws its save if no batch holds it yet,
+  and an interrupted leader's batch-mates get an error they retry, not its interrupt.
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +41,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
 )
 from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
 
 MAX_BATCH = 64
 """Saves per transaction at most: bounds the time the lock is held and one batch's latency."""
@@ -67,6 +72,15 @@ class GroupCommit(PostgresApplicationRecorder):
         self._leading = False
         self.batches = 0
         """Transactions committed so far (saves ÷ batches is the mean batch size)."""
+        schema = Identifier(self.datastore.schema)
+        # The library's INSERT, returning each row's key so ids go to their own save.
+        self._insert_batch_statement = SQL(
+            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%s::{schema}.{stored_event_type}[]) "
+            "RETURNING originator_id, originator_version, notification_id").format(
+            schema=schema, table=Identifier(self.events_table_name),
+            stored_event_type=Identifier(self.stored_event_type_name))
 
     @property
     def waiting(self) -> int:
@@ -86,33 +100,62 @@ class GroupCommit(PostgresApplicationRecorder):
             self._queue.append(save)
             if not self._leading:
                 self._leading = save.leads = True
-        while not save.leads and not save.done:
-            save.ready.wait()
-            save.ready.clear()
+        try:
+            while not save.leads and not save.done:
+                save.ready.wait()
+                save.ready.clear()
+        except BaseException:
+            self._abandon(save)
+            raise
         if not save.done:
-            self._lead()
+            self._lead(save)
         if save.error is not None:
             raise save.error
         return save.ids
 
-    def _lead(self) -> None:
-        """Commit one batch (this thread's save is in it), then hand the lead on."""
+    def _abandon(self, save: _Save) -> None:
+        """The waiting thread was interrupted: take its save back if no batch holds it yet
+        (passing on the lead if it had been handed it); else let its batch finish first."""
         with self._guard:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            if save in self._queue:
+                self._queue.remove(save)
+                if save.leads:
+                    self._hand_on()
+                return
+        while not save.done:  # in a batch that is committing: its outcome stands
+            save.ready.wait(0.1)
+
+    def _hand_on(self) -> None:
+        """Under ``_guard``: the first queued save leads next, or nobody leads."""
+        if self._queue:
+            self._queue[0].leads = True
+            self._queue[0].ready.set()
+        else:
+            self._leading = False
+
+    def _lead(self, mine: _Save) -> None:
+        """Commit one batch (``mine`` is first in it), then hand the lead on."""
+        batch: list[_Save] = []
         try:
+            with self._guard:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._commit(batch)
         except BaseException as exc:
+            # The transaction did not commit (or its outcome is unknown): no save of the batch
+            # stands, whatever a savepoint said. The other threads get an error they retry;
+            # an interrupt (KeyboardInterrupt, SystemExit) is this thread's alone.
+            failure = exc if isinstance(exc, Exception) else OperationalError(
+                f"the batch's leading thread was interrupted ({type(exc).__name__})")
             for save in batch:
-                if save.error is None:
-                    save.error = exc
-                    save.ids = None
+                save.ids = None
+                save.error = _own_copy(failure)
+            mine.error = exc
         finally:
             with self._guard:
-                if self._queue:
-                    self._queue[0].leads = True
-                    self._queue[0].ready.set()
-                else:
-                    self._leading = False
+                if mine in self._queue:  # interrupted before taking its batch
+                    self._queue.remove(mine)
+                self._hand_on()
+            mine.done = True
             for save in batch:
                 save.done = True
                 save.ready.set()
@@ -124,36 +167,40 @@ class GroupCommit(PostgresApplicationRecorder):
             raise  # the connection or the server: the whole batch fails, to be retried
         except Exception:
             # Some save was refused (a stale version, an idempotency key held elsewhere):
-            # nothing was committed; again, each save in a savepoint of its own.
+            # that transaction was rolled back; again, each save in a savepoint of its own.
             self._commit_each(batch)
         self.batches += 1
 
     def _commit_together(self, batch: list[_Save]) -> None:
-        """The common case: every save's rows in one INSERT, pipelined, one round trip."""
+        """The common case: every save's rows in one INSERT, pipelined, one round trip
+        (plus one for each idempotency key). Rolled back on any failure."""
         rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic,
                                                e.state)
                 for save in batch for e in save.events]
         failure: Exception | None = None
+        ids: dict[tuple[str, int], int] = {}
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
-                self._lock_table(curs)
-                self._notify_channel(curs)
-                for save in batch:
-                    save.context.run(self._insert_events, curs, save.events, **save.kwargs)
+            with conn.pipeline() as pipeline, conn.transaction() as transaction, \
+                    conn.cursor() as curs:
                 try:
-                    curs.execute(self.insert_events_statement, (rows,), prepare=True)
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+                    for save in batch:
+                        save.context.run(self._insert_events, curs, save.events, **save.kwargs)
+                    curs.execute(self._insert_batch_statement, (rows,), prepare=True)
                     pipeline.sync()  # a refused row raises here, not at commit
-                    ids = [row["notification_id"] for row in curs.fetchall()]
+                    ids = {(str(r["originator_id"]), r["originator_version"]):
+                           r["notification_id"] for r in curs.fetchall()}
+                    if len(ids) != len(rows):
+                        raise persistence.ProgrammingError(
+                            f"got {len(ids)} ids for {len(rows)} events")
                 except Exception as exc:  # re-raised once the pipeline has closed
                     failure = exc
+                    raise psycopg.Rollback(transaction) from None
             if failure is not None:
                 raise failure
-        if len(ids) != len(rows):
-            raise persistence.ProgrammingError(f"got {len(ids)} ids for {len(rows)} events")
-        start = 0
         for save in batch:
-            save.ids = ids[start:start + len(save.events)]
-            start += len(save.events)
+            save.ids = [ids[(str(e.originator_id), e.originator_version)] for e in save.events]
 
     def _commit_each(self, batch: list[_Save]) -> None:
         with self.datastore.get_connection() as conn, conn.transaction(), \
@@ -184,6 +231,17 @@ _TRANSLATIONS: tuple[tuple[type[psycopg.Error], type[persistence.PersistenceErro
     (psycopg.DatabaseError, persistence.DatabaseError),
     (psycopg.Error, persistence.PersistenceError),
 )
+
+
+def _own_copy(exc: Exception) -> Exception:
+    """A copy of ``exc`` for one thread to raise (threads raising one object overwrite each
+    other's traceback), caused by the original."""
+    try:
+        mine = copy.copy(exc)
+    except Exception:
+        return exc
+    mine.__cause__ = exc
+    return mine
 
 
 def as_persistence_error(exc: Exception) -> Exception:

@@ -3,12 +3,16 @@ each stays atomic on its own (``infra/group_commit.py``)."""
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import psycopg
-from eventsourcing.persistence import IntegrityError
+import pytest
+from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
 
 from danvan.backend.http import idempotency
 from danvan.backend.http.idempotency import PendingKey, install_recorder_hook
@@ -187,3 +191,94 @@ def test_concurrent_saves_all_land_once_on_an_unbroken_chain(
     assert ids == list(range(ids[0], ids[0] + threads * 10))
     verification = verify_tenant(owner_conn, TENANT)
     assert verification.ok and verification.events_checked == threads * 10
+
+
+def stored(originator_id: uuid.UUID, state: dict[str, str], topic: str = "danvan:Probe"
+           ) -> list[StoredEvent]:
+    return [StoredEvent(originator_id=originator_id, originator_version=1, topic=topic,
+                        state=json.dumps({"tenant_id": TENANT, **state}).encode())]
+
+
+def test_a_save_failing_before_the_server_leaves_no_key_row_behind(
+        event_store: EventStore, settings: Settings, owner_conn: psycopg.Connection) -> None:
+    """A save refused in the client (a NUL in its topic) rolls the shared transaction back:
+    its idempotency key is not left claiming versions that were never written, and its
+    batch-mate is saved on the second pass."""
+    recorder = event_store.recorder
+    assert install_recorder_hook(recorder)
+    outcomes: dict[str, object] = {}
+
+    def save(name: str, events: list[StoredEvent], key: str | None) -> None:
+        token = idempotency._pending.set(
+            PendingKey("u", key, bytes(32), "POST", "/x") if key else None)
+        try:
+            outcomes[name] = recorder.insert_events(events)
+        except Exception as exc:
+            outcomes[name] = exc
+        finally:
+            idempotency._pending.reset(token)
+
+    blocker = psycopg.connect(**owner_conn.info.get_parameters(), autocommit=False)
+    try:
+        blocker.execute("LOCK TABLE danvan_events IN EXCLUSIVE MODE")
+        first = threading.Thread(target=save, args=("first", stored(uuid.uuid4(), {}), None))
+        first.start()
+        wait_until(lambda: app_waits_for_lock(owner_conn, settings.app_db_role))
+        good = threading.Thread(target=save, args=("good", stored(uuid.uuid4(), {}), "KA"))
+        bad = threading.Thread(target=save, args=(
+            "bad", stored(uuid.uuid4(), {}, topic="danvan:\x00"), "KB"))
+        for thread in (good, bad):
+            thread.start()
+        wait_until(lambda: recorder.waiting == 2)
+    finally:
+        blocker.commit()
+        blocker.close()
+    for thread in (first, good, bad):
+        thread.join(timeout=30)
+
+    assert isinstance(outcomes["bad"], DataError)
+    assert isinstance(outcomes["good"], list) and len(outcomes["good"]) == 1
+    keys = owner_conn.execute("SELECT key FROM idempotency_keys ORDER BY key").fetchall()
+    assert keys == [("KA",)]
+    assert owner_conn.execute("SELECT count(*) FROM danvan_events").fetchone() == (2,)
+
+
+def test_an_interrupted_caller_takes_its_save_back_and_the_store_goes_on(
+        event_store: EventStore, settings: Settings, owner_conn: psycopg.Connection) -> None:
+    """Ctrl-C while a save waits for its batch: the save is withdrawn (nothing written), and
+    the saves after it are not stuck behind it."""
+    recorder = event_store.recorder
+    leader, interrupted, later = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    results: dict[str, object] = {}
+    blocker = psycopg.connect(**owner_conn.info.get_parameters(), autocommit=False)
+    previous = signal.getsignal(signal.SIGALRM)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        blocker.execute("LOCK TABLE danvan_events IN EXCLUSIVE MODE")
+        first = threading.Thread(target=lambda: results.setdefault(
+            "leader", recorder.insert_events(stored(leader, {}))))
+        first.start()
+        wait_until(lambda: app_waits_for_lock(owner_conn, settings.app_db_role))
+        signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            recorder.insert_events(stored(interrupted, {}))  # waits behind the leader
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        blocker.commit()
+        blocker.close()
+    first.join(timeout=30)
+    after = threading.Thread(target=lambda: results.setdefault(
+        "later", recorder.insert_events(stored(later, {}))), daemon=True)
+    after.start()
+    after.join(timeout=10)
+
+    assert not after.is_alive(), "a save after the interrupted one never returned"
+    assert recorder.waiting == 0
+    counts = {str(i): n for i, n in owner_conn.execute(
+        "SELECT originator_id, count(*) FROM danvan_events GROUP BY originator_id").fetchall()}
+    assert counts == {str(leader): 1, str(later): 1}

@@ -1,12 +1,13 @@
 """``danvan bench commands``: the command API under load, against the event store's own save.
 
-    danvan bench commands [--seconds 30] [--clients 16] [--rounds 3] [--workers 1]
+    danvan bench commands [--seconds 30] [--clients 16] [--rounds 3] [--workers N]
                           [--server granian|uvicorn] [--json]
 
 1. A fresh database on the cluster of ``$DANVAN_BENCH_DATABASE_URL`` (else ``$DATABASE_URL``,
    else ``postgresql://postgres@127.0.0.1:5432/postgres``; the role needs CREATEDB), migrated
    with ``danvan.infra.migrations.migrate``, dropped at the end.
-2. The real app, served by ``danvan serve --server granian --workers 1`` in a subprocess on a
+2. The real app, served by ``danvan serve --server granian`` (its default workers: one per core,
+   or ``--workers``) in a subprocess on a
    free loopback port (production wiring from the environment: its pools and executor, token
    cache, access log to /dev/null; no ``REDIS_URL``, since Redis holds nothing but login rate
    limits, which then live in the server's memory, fresh each run). A province admin is saved
@@ -95,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "interleaved (default 3)")
     parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian",
                         help="the ASGI server danvan serve runs (default granian)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="server worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server worker processes (default: danvan serve's, one per core)")
     parser.add_argument("--projector", action="store_true",
                         help="also run the projector (``danvan projector``'s live runner) on "
                              "the database and report how far behind the commands it follows")
@@ -298,7 +299,7 @@ class Served:
 
 
 @contextmanager
-def served(settings: Settings, server: str, workers: int = 1) -> Iterator[Served]:
+def served(settings: Settings, server: str, workers: int | None = None) -> Iterator[Served]:
     """``danvan serve`` on a free loopback port, stopped with SIGTERM on exit."""
     import httpx
 
@@ -313,7 +314,8 @@ def served(settings: Settings, server: str, workers: int = 1) -> Iterator[Served
     with open(log, "wb") as errors:
         process = subprocess.Popen(
             [sys.executable, "-m", "danvan.backend.cli", "serve", "--server", server,
-             "--host", HOST, "--port", str(port), "--workers", str(workers)],
+             "--host", HOST, "--port", str(port),
+             *(["--workers", str(workers)] if workers else [])],
             env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
     base = f"http://{HOST}:{port}"
     try:

@@ -22,6 +22,9 @@ from danvan.infra.event_store import EventStore, GroupCommitRecorder, open_event
 from danvan.infra.settings import Settings
 from tests.unit.builders import TENANT, ctx
 
+INTERRUPT = signal.SIGUSR2
+"""Stands for Ctrl-C in the main thread (SIGALRM belongs to pytest-timeout)."""
+
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
@@ -251,7 +254,9 @@ def test_an_interrupted_caller_takes_its_save_back_and_the_store_goes_on(
     leader, interrupted, later = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     results: dict[str, object] = {}
     blocker = psycopg.connect(**owner_conn.info.get_parameters(), autocommit=False)
-    previous = signal.getsignal(signal.SIGALRM)
+    previous = signal.getsignal(INTERRUPT)
+    timer = threading.Timer(0.3, signal.pthread_kill,
+                            (threading.main_thread().ident or 0, INTERRUPT))
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -262,13 +267,13 @@ def test_an_interrupted_caller_takes_its_save_back_and_the_store_goes_on(
             "leader", recorder.insert_events(stored(leader, {}))))
         first.start()
         wait_until(lambda: app_waits_for_lock(owner_conn, settings.app_db_role))
-        signal.signal(signal.SIGALRM, interrupt)
-        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        signal.signal(INTERRUPT, interrupt)
+        timer.start()
         with pytest.raises(KeyboardInterrupt):
             recorder.insert_events(stored(interrupted, {}))  # waits behind the leader
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        timer.cancel()
+        signal.signal(INTERRUPT, previous)
         blocker.commit()
         blocker.close()
     first.join(timeout=30)
@@ -282,3 +287,76 @@ def test_an_interrupted_caller_takes_its_save_back_and_the_store_goes_on(
     counts = {str(i): n for i, n in owner_conn.execute(
         "SELECT originator_id, count(*) FROM danvan_events GROUP BY originator_id").fetchall()}
     assert counts == {str(leader): 1, str(later): 1}
+
+
+def test_a_leader_interrupted_while_committing_keeps_the_interrupt_to_itself(
+        event_store: EventStore, settings: Settings, owner_conn: psycopg.Connection) -> None:
+    """Ctrl-C in the thread leading a batch: that thread gets the KeyboardInterrupt; the other
+    saves of its batch get an error the store retries, and are saved."""
+    recorder = event_store.recorder
+    params = owner_conn.info.get_parameters()
+    ids = {name: uuid.uuid4() for name in ("first", "main", "mate1", "mate2")}
+    outcomes: dict[str, object] = {}
+    entered = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (INTERRUPT, signal.SIGUSR1)}
+
+    def save(name: str) -> None:
+        try:
+            outcomes[name] = recorder.insert_events(stored(ids[name], {}))
+        except BaseException as exc:
+            outcomes[name] = exc
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    first_lock = psycopg.connect(**params, autocommit=False)
+    second_lock = psycopg.connect(**params, autocommit=False)
+    threads: list[threading.Thread] = []
+
+    def conductor() -> None:
+        # 1. "first" leads a batch of its own, blocked on the lock.
+        threads.append(threading.Thread(target=save, args=("first",)))
+        threads[-1].start()
+        wait_until(lambda: app_waits_for_lock(owner_conn, settings.app_db_role))
+        # 2. The main thread and two more queue behind it: the main thread leads the next batch.
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+        wait_until(lambda: recorder.waiting == 1)
+        for name in ("mate1", "mate2"):
+            threads.append(threading.Thread(target=save, args=(name,)))
+            threads[-1].start()
+        wait_until(lambda: recorder.waiting == 3)
+        # 3. Hand the lock to another holder, so that the main thread's batch waits on it.
+        taken = threading.Thread(target=lambda: second_lock.execute(
+            "LOCK TABLE danvan_events IN EXCLUSIVE MODE"))
+        taken.start()
+        first_lock.commit()
+        taken.join(10)
+        wait_until(lambda: recorder.waiting == 0)  # the main thread took its batch
+        time.sleep(0.2)
+        # 4. Ctrl-C in the main thread while it commits its batch, then free the table.
+        signal.pthread_kill(threading.main_thread().ident or 0, INTERRUPT)
+        time.sleep(0.3)
+        second_lock.commit()
+
+    try:
+        first_lock.execute("LOCK TABLE danvan_events IN EXCLUSIVE MODE")
+        signal.signal(INTERRUPT, interrupt)
+        signal.signal(signal.SIGUSR1, lambda *_: entered.set())
+        director = threading.Thread(target=conductor)
+        director.start()
+        assert entered.wait(10)
+        save("main")
+        director.join(30)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        first_lock.close()
+        second_lock.close()
+    for thread in threads:
+        thread.join(30)
+
+    assert isinstance(outcomes["main"], KeyboardInterrupt)
+    for name in ("first", "mate1", "mate2"):
+        assert isinstance(outcomes[name], list), f"{name}: {outcomes[name]!r}"
+    saved = {r[0] for r in owner_conn.execute("SELECT originator_id FROM danvan_events")}
+    assert saved == {ids["first"], ids["mate1"], ids["mate2"]}

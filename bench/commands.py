@@ -42,10 +42,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -59,6 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.registry import Figure
+from bench.serving import HOST, Served, danvan_serve
 
 if TYPE_CHECKING:  # every `danvan` invocation imports this module: heavy imports go inside
     import httpx
@@ -68,7 +65,6 @@ if TYPE_CHECKING:  # every `danvan` invocation imports this module: heavy import
 
 DESCRIPTION = ("The command API under load (register + submit) against EventStore.save of the "
                "same aggregate without HTTP, measured in the same run.")
-HOST = "127.0.0.1"
 PROVINCE = "15"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TENANTS_BY_SCALE = {"small": 2, "province": 8, "national": 16}
@@ -267,78 +263,17 @@ def raw_writer(settings: Settings) -> Iterator[Callable[[int, float], Samples]]:
 
 # --- the real app ----------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its descendants so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        return process_tree_cpu(self.pid)
-
-
 @contextmanager
 def served(settings: Settings, server: str, workers: int | None = None) -> Iterator[Served]:
-    """``danvan serve`` on a free loopback port, stopped with SIGTERM on exit."""
-    import httpx
-
-    port = free_port()
+    """``danvan serve`` on the bench database, as in development, without Redis: it holds
+    nothing but login rate limits (commands never touch it), which then live in the server's
+    memory, fresh each run, so runs in a row are not rate limited."""
     env = {**os.environ, "DATABASE_URL": str(settings.database_url),
            "DANVAN_SECRET_KEY": settings.secret_key, "DANVAN_ENV": "development",
            "DANVAN_DATA_DIR": str(settings.data_dir)}
-    # Redis holds nothing but login rate limits (commands never touch it); without it they
-    # live in the server's memory, fresh each run, so runs in a row are not rate limited.
     env.pop("REDIS_URL", None)
-    log = settings.data_dir / "serve.log"
-    with open(log, "wb") as errors:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "danvan.backend.cli", "serve", "--server", server,
-             "--host", HOST, "--port", str(port),
-             *(["--workers", str(workers)] if workers else [])],
-            env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"danvan serve did not start:\n{tail}")
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        yield Served(base, process.pid)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with danvan_serve(env, server=server, workers=workers) as serving:
+        yield serving
 
 
 @dataclass(frozen=True)

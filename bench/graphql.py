@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.registry import Figure
+from bench.serving import danvan_serve
 
 DESCRIPTION = "GraphQL read API: province summary and quota page against raw SQL"
 EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
 SECRET = "bench-graphql-secret-key-of-enough-length"
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 
 SUMMARY = """query Summary($code: ID!, $year: Int!) { province(code: $code) {
   summary(year: $year) {
@@ -176,52 +175,16 @@ def _catch_up(settings: Any) -> None:
 
 # --- the server and the load -----------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served(url: str, *, workers: int, server: str, figures_cache: bool = True,
            response_cache: bool = True) -> Iterator[str]:
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "DANVAN_SECRET_KEY": SECRET,
            "DANVAN_ENV": "production", "DANVAN_LOG_LEVEL": "WARNING",
            "DANVAN_GRAPHQL_FIGURES_CACHE": "on" if figures_cache else "off",
            "DANVAN_GRAPHQL_RESPONSE_CACHE": "on" if response_cache else "off"}
     env.pop("REDIS_URL", None)
-    danvan = str(Path(sys.executable).parent / "danvan")
-    process = subprocess.Popen(
-        [danvan, "serve", "--server", server, "--workers", str(workers), "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://{HOST}:{port}"
-    try:
-        _wait_live(base, process)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_live(base: str, process: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}"
-                               if process.stderr else "the server exited")
-        try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not start")
+    with danvan_serve(env, server=server, workers=workers) as serving:
+        yield serving.url
 
 
 def token(province: str) -> str:

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,11 +30,11 @@ import httpx
 
 from bench.load_client import KeepAlive
 from bench.ping_app import SECRET
+from bench.serving import HOST, free_port
 from danvan.backend.auth.tokens import issue_token
 from danvan.domain.users import RoleGrant
 
 REPO = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 
 
 @dataclass
@@ -49,11 +48,6 @@ class Figure:
     tool: str
     clean_exit: bool = False
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def bench_token() -> str:

@@ -1,0 +1,87 @@
+"""``danvan serve`` as the benchmarks run it: a child process on a free loopback port, ready
+once ``/health/live`` answers, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return process_tree_cpu(self.pid)
+
+
+@contextmanager
+def danvan_serve(env: Mapping[str, str], *, server: str = "granian",
+                 workers: int | None = None, started_within: float = 60.0) -> Iterator[Served]:
+    """``danvan serve`` with ``env`` (workers: serve's default unless given)."""
+    import httpx
+
+    port = free_port()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "danvan.backend.cli", "serve", "--server", server,
+             "--host", HOST, "--port", str(port),
+             *(["--workers", str(workers)] if workers else [])],
+            env=dict(env), stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        base = f"http://{HOST}:{port}"
+        try:
+            deadline = time.monotonic() + started_within
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    errors.seek(0)
+                    tail = errors.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"danvan serve did not start:\n{tail}")
+                try:
+                    if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
+            yield Served(base, process.pid)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()

@@ -35,6 +35,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -123,13 +124,21 @@ def template_database(admin_params: ConnParams) -> str:
     return ensure_template(admin_params)
 
 
+@contextmanager
+def migrated_database(admin: ConnParams, template: str) -> Iterator[str]:
+    """The URL of a migrated database of its own, dropped afterwards (also for code that
+    cannot take a fixture: hypothesis examples share their test's fixtures)."""
+    name = create_test_database(admin, template)
+    try:
+        yield admin.with_dbname(name).url(password=True)
+    finally:
+        drop_test_database(admin, name)
+
+
 @pytest.fixture
 def database_url(admin_params: ConnParams, template_database: str) -> Iterator[str]:
-    name = create_test_database(admin_params, template_database)
-    try:
-        yield admin_params.with_dbname(name).url(password=True)
-    finally:
-        drop_test_database(admin_params, name)
+    with migrated_database(admin_params, template_database) as url:
+        yield url
 
 
 @pytest.fixture

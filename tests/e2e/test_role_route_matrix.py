@@ -50,7 +50,7 @@ from danvan.domain.users import RoleGrant, User
 from danvan.infra.database import ConnParams, connect_owner
 from danvan.infra.event_store import EVENTS_TABLE, EventStore, open_event_store
 from danvan.infra.settings import Settings
-from tests.conftest import create_test_database, drop_test_database, make_settings
+from tests.conftest import make_settings, migrated_database
 from tests.e2e.conftest import PASSWORD, LiveServer, MadeUser, login, redis_url, system_context
 from tests.e2e.world import API, FORM, GIA_PHU, YEN_BAI, World, ok
 
@@ -165,10 +165,9 @@ class LiveEnv:
 def live_env(admin: ConnParams, template: str, tmp_path: Path) -> Iterator[LiveEnv]:
     """A fresh migrated database, the production app on it (real Redis) served on loopback,
     and ``World.build`` run once through it; everything torn down on exit."""
-    name = create_test_database(admin, template)
     prefix = f"danvan-test:{secrets.token_hex(6)}:"
-    try:
-        settings = make_settings(admin.with_dbname(name).url(password=True), tmp_path)
+    with migrated_database(admin, template) as url:
+        settings = make_settings(url, tmp_path)
         store = open_event_store(settings)
         services = build(settings, store=store, redis=open_redis(redis_url()),
                          redis_prefix=prefix)
@@ -208,8 +207,6 @@ def live_env(admin: ConnParams, template: str, tmp_path: Path) -> Iterator[LiveE
                     leftovers.delete(*keys)
             finally:
                 leftovers.close()
-    finally:
-        drop_test_database(admin, name)
 
 
 @pytest.fixture(scope="module")

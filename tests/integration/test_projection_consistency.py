@@ -14,22 +14,19 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from danvan.infra.database import ConnParams, connect_owner, owner_params
-from danvan.infra.event_store import open_event_store
 from danvan.projections import queries
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
 from danvan.projections.rebuild import rebuild_all
 from danvan.projections.schema import ensure_read_models
-from tests.conftest import make_settings
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
-    World,
     dump,
-    fresh_database,
     history_strategy,
     positions,
     reset_read_models,
+    written_history,
 )
 
 FAR_FUTURE = datetime(2999, 1, 1, tzinfo=UTC)
@@ -70,13 +67,7 @@ def test_every_way_of_applying_the_log_gives_the_same_read_models(
         steps: list[tuple[str, int, int]], batch_size: int, crash_batch: int,
         crash_batch_size: int, rebuild_batch: int) -> None:
     tmp: Path = tmp_path_factory.mktemp("history")
-    with fresh_database(admin_params, template_database) as url:
-        config = make_settings(url, tmp)
-        store = open_event_store(config)
-        try:
-            world = World(store).run(steps)
-        finally:
-            store.close()
+    with written_history(admin_params, template_database, tmp, steps) as (config, world):
         role = config.app_db_role
         with connect_owner(config) as conn:
             ensure_read_models(conn, role)

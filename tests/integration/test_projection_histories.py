@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
@@ -34,7 +35,8 @@ from danvan.domain.targets import (
 from danvan.domain.tenants import Tenant, province_scope
 from danvan.domain.units import Unit
 from danvan.domain.year_lists import YearList
-from danvan.infra.event_store import EventStore
+from danvan.infra.event_store import EventStore, open_event_store
+from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.schema import ensure_read_models, versions
 
@@ -404,15 +406,20 @@ def positions(conn: psycopg.Connection[Any]) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def fresh_database(admin_params: Any, template: str) -> Iterator[str]:
-    """A migrated database of its own (for hypothesis examples, which share fixtures)."""
-    from tests.conftest import create_test_database, drop_test_database
+def written_history(admin_params: Any, template: str, tmp: Path,
+                    steps: list[tuple[str, int, int]]) -> Iterator[tuple[Settings, World]]:
+    """``steps`` written through the event store into a migrated database of their own
+    (hypothesis examples share their test's fixtures); its settings and the world."""
+    from tests.conftest import make_settings, migrated_database
 
-    name = create_test_database(admin_params, template)
-    try:
-        yield admin_params.with_dbname(name).url(password=True)
-    finally:
-        drop_test_database(admin_params, name)
+    with migrated_database(admin_params, template) as url:
+        config = make_settings(url, tmp)
+        store = open_event_store(config)
+        try:
+            world = World(store).run(steps)
+        finally:
+            store.close()
+        yield config, world
 
 
 # --- the generator itself ------------------------------------------------------------------

@@ -12,22 +12,20 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from danvan.infra.database import ConnParams, connect_owner
-from danvan.infra.event_store import open_event_store
 from danvan.projections import queries
 from danvan.projections.audit import Audit
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import batch_of, fetch_batch
 from danvan.projections.schema import active_versions, ensure_read_models
-from tests.conftest import make_settings
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
     PROVINCE,
     START,
     World,
-    fresh_database,
     history_strategy,
     reset_read_models,
+    written_history,
 )
 
 
@@ -70,13 +68,7 @@ def test_as_of_equals_a_replay_up_to_that_moment(
         admin_params: ConnParams, template_database: str, tmp_path_factory: pytest.TempPathFactory,
         steps: list[tuple[str, int, int]], moments: list[float]) -> None:
     tmp: Path = tmp_path_factory.mktemp("asof")
-    with fresh_database(admin_params, template_database) as url:
-        config = make_settings(url, tmp)
-        store = open_event_store(config)
-        try:
-            world = World(store).run(steps)
-        finally:
-            store.close()
+    with written_history(admin_params, template_database, tmp, steps) as (config, world):
         span = world.now - START
         instants = [START + span * f for f in moments]
         instants.append(world.now - timedelta(seconds=1))  # just before the last step

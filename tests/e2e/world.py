@@ -14,18 +14,11 @@ from typing import Any
 import httpx
 
 from tests.e2e.conftest import PASSWORD, MadeUser, login
+from tests.unit.builders import FORM
 
 API = "/api/v1"
 YEN_BAI, GIA_PHU = "04252", "02923"
 TENANT_ROLES = ("tenant_admin", "reviewer", "approver", "unit_user", "inspector")
-FORM = {
-    "field": "economy", "kind": "collective",
-    "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
-    "content": "Vận động Nhân dân hiến đất, góp công", "area": "Tổ dân phố 5",
-    "implementers": "Chi bộ tổ dân phố 5", "resources": "Nhân dân đóng góp",
-    "start_date": "2026-03-01", "end_date": "2026-12-31",
-    "outputs": "2 km đường bê tông", "sustainability": "Tổ tự quản duy trì",
-}
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:

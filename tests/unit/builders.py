@@ -19,18 +19,20 @@ def ctx(role: str = "unit_user", tenant: str = TENANT, at: datetime = NOW) -> Co
                    correlation_id="corr-1", causation_id="cause-1", request_id="req-1")
 
 
+FORM: dict[str, Any] = {
+    "field": "economy", "kind": "collective",
+    "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
+    "content": "Vận động Nhân dân hiến đất, góp công", "area": "Tổ dân phố 5",
+    "implementers": "Chi bộ tổ dân phố 5", "resources": "Nhân dân đóng góp",
+    "start_date": "2026-03-01", "end_date": "2026-12-31",
+    "outputs": "2 km đường bê tông", "sustainability": "Tổ tự quản duy trì",
+}
+"""A registration form's members but its year and name."""
+
+
 def complete_form(**overrides: Any) -> dict[str, Any]:
-    form: dict[str, Any] = {
-        "year": 2026, "name": "Dân vận khéo trong xây dựng nông thôn mới",
-        "field": "economy", "kind": "collective",
-        "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
-        "content": "Vận động Nhân dân hiến đất, góp công", "area": "Tổ dân phố 5",
-        "implementers": "Chi bộ tổ dân phố 5", "resources": "Nhân dân đóng góp",
-        "start_date": "2026-03-01", "end_date": "2026-12-31",
-        "outputs": "2 km đường bê tông", "sustainability": "Tổ tự quản duy trì",
-    }
-    form.update(overrides)
-    return form
+    return {"year": 2026, "name": "Dân vận khéo trong xây dựng nông thôn mới", **FORM,
+            **overrides}
 
 
 def unit(name: str = "Chi bộ tổ dân phố 5", *, vertical: bool = False,

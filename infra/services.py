@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -160,20 +160,10 @@ def stop_embedded_postgres(pgdata: Path) -> bool:
 
 
 def find_postgres(env: Mapping[str, str]) -> Found:
-    given = env.get("DATABASE_URL")
-    if given:
-        error = probe_postgres(given)
-        if error is not None:
-            raise ServiceError(f"DATABASE_URL does not answer: {error}")
-        return Found(given, "given")
-    port = _port(env, "DANVAN_TEST_PG_PORT", 5432)
-    local = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    error = probe_postgres(local)
-    if error is None:
-        log(f"using the PostgreSQL at 127.0.0.1:{port}")
-        return Found(local, "local")
-    log(f"no usable PostgreSQL at 127.0.0.1:{port} ({error}); using an embedded one")
-    return start_embedded_postgres(data_dir(env) / PG_DIR_NAME)
+    return _find(env, "DATABASE_URL", "DANVAN_TEST_PG_PORT", 5432,
+                 "postgresql://postgres@127.0.0.1:{port}/postgres", probe_postgres,
+                 "PostgreSQL", "an embedded one",
+                 lambda: start_embedded_postgres(data_dir(env) / PG_DIR_NAME))
 
 
 # --- Redis ----------------------------------------------------------------------------
@@ -280,20 +270,30 @@ def stop_private_redis(folder: Path) -> bool:
 
 
 def find_redis(env: Mapping[str, str]) -> Found:
-    given = env.get("REDIS_URL")
+    return _find(env, "REDIS_URL", "DANVAN_TEST_REDIS_PORT", 6379, "redis://127.0.0.1:{port}/0",
+                 probe_redis, "Redis", "a private redis-server",
+                 lambda: start_private_redis(data_dir(env) / REDIS_DIR_NAME))
+
+
+def _find(env: Mapping[str, str], url_var: str, port_var: str, default_port: int,
+          local_url: str, probe: Callable[[str], str | None], what: str, fallback: str,
+          start: Callable[[], Found]) -> Found:
+    """The service ``url_var`` names (it must answer), else the local one on the usual port,
+    else ``start()``."""
+    given = env.get(url_var)
     if given:
-        error = probe_redis(given)
+        error = probe(given)
         if error is not None:
-            raise ServiceError(f"REDIS_URL does not answer: {error}")
+            raise ServiceError(f"{url_var} does not answer: {error}")
         return Found(given, "given")
-    port = _port(env, "DANVAN_TEST_REDIS_PORT", 6379)
-    local = f"redis://127.0.0.1:{port}/0"
-    error = probe_redis(local)
+    port = _port(env, port_var, default_port)
+    local = local_url.format(port=port)
+    error = probe(local)
     if error is None:
-        log(f"using the Redis at 127.0.0.1:{port}")
+        log(f"using the {what} at 127.0.0.1:{port}")
         return Found(local, "local")
-    log(f"no Redis at 127.0.0.1:{port} ({error}); using a private redis-server")
-    return start_private_redis(data_dir(env) / REDIS_DIR_NAME)
+    log(f"no usable {what} at 127.0.0.1:{port} ({error}); using {fallback}")
+    return start()
 
 
 # --- command line ---------------------------------------------------------------------

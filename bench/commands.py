@@ -456,21 +456,22 @@ class CommitWatcher:
 
 
 @contextmanager
-def projector_following(settings: Settings) -> Iterator[Callable[[], dict[str, float]]]:
-    """The projector's live runner on the bench database while the block runs; yields
-    ``lag()``: p50/p99 ms from each commit to the batch that applied it."""
+def projector_following(settings: Settings) -> Iterator[dict[str, float]]:
+    """The projector's live runner on the bench database while the block runs; the dict it
+    yields holds, once the block is over, p50/p99 ms from each commit to the batch that
+    applied it."""
     from bench.projections import lag_figures, live_runner_commits, start_live_runner
 
     url = str(settings.database_url)
     process = start_live_runner(url, batch_size=20_000, seconds=3600)
-    result: dict[str, float] = {}
+    lag: dict[str, float] = {}
     try:
         with CommitWatcher(url) as watcher:
-            yield lambda: result
+            yield lag
         time.sleep(1.0)  # the last commits' batches
     finally:
         commits = live_runner_commits(process, timeout=60, stop=True)
-    result.update(lag_figures(watcher.commits, commits))
+    lag.update(lag_figures(watcher.commits, commits))
 
 
 # --- the area --------------------------------------------------------------------------------
@@ -509,7 +510,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     chunk = args.seconds / args.rounds
     raw, http = Samples(), Samples()
-    lag: Callable[[], dict[str, float]] | None = None
+    lag: dict[str, float] = {}
     with bench_database() as settings, served(settings, args.server, args.workers) as server, \
             raw_writer(settings) as saves, ExitStack() as stack:
         clients = set_up(server.url, settings, args.clients, TENANTS_BY_SCALE[args.scale])
@@ -522,7 +523,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
             http.merge(measured(server, functools.partial(
                 http_commands, server.url, clients, chunk, label=label)))
         stack.close()
-    return figures(http, raw, args.clients, lag() if lag else None)
+    return figures(http, raw, args.clients, lag or None)
 
 
 @contextmanager

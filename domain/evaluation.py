@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from danvan.domain.base import InvalidInput
+from danvan.domain.limits import SCORE
 from danvan.domain.registration_form import ModelKind
 from danvan.domain.validation import Errors
 
@@ -54,7 +55,7 @@ def parse_scores(kind: str, scores: Any) -> dict[str, Decimal]:
         if name not in scores:
             errors.add(f"scores.{name}", "required")
             continue
-        value = errors.decimal(f"scores.{name}", scores[name], maximum=Decimal(100))
+        value = errors.decimal(f"scores.{name}", scores[name], SCORE)
         if value is not None:
             parsed[name] = value
     errors.raise_if_any()

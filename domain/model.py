@@ -22,6 +22,7 @@ from danvan.domain.base import (
 )
 from danvan.domain.clock import vietnam_date
 from danvan.domain.evaluation import EvaluationRules, parse_scores, weighted_total
+from danvan.domain.limits import MAX_CODE
 from danvan.domain.progress import parse_progress
 from danvan.domain.registration_form import (
     AMENDABLE,
@@ -452,7 +453,7 @@ class Model(TenantAggregate):
                   decision_date: Any) -> None:
         errors = Errors()
         level_ = errors.choice("level", level, [lv.value for lv in Level])
-        number = errors.text("decision_number", decision_number, max_length=100)
+        number = errors.text("decision_number", decision_number, max_length=MAX_CODE)
         day = errors.iso_date("decision_date", decision_date)
         if day is not None:
             if day > vietnam_date(ctx.at):

@@ -8,8 +8,9 @@ from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, TenantAggregate, derive_id
 from danvan.domain.clock import vietnam_date
+from danvan.domain.limits import MAX_NAME
 from danvan.domain.targets import check_year
-from danvan.domain.validation import MAX_NAME, Errors
+from danvan.domain.validation import Errors
 
 
 class PlanTask(TenantAggregate):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from danvan.domain.limits import AREA_M2, MONEY_VND
 from danvan.domain.validation import Errors
 
 PERIOD = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]))?$")
@@ -44,8 +45,8 @@ def parse_progress(values: dict[str, Any], *, model_year: int) -> ProgressFigure
         errors.add("period", "must fall in or after the model's year")
     participants = errors.integer("participants", values.get("participants"), maximum=10**8)
     workdays = errors.integer("workdays", values.get("workdays"), maximum=10**9)
-    money = errors.decimal("money_vnd", values.get("money_vnd", 0))
-    land = errors.decimal("land_m2", values.get("land_m2", 0), maximum=Decimal(10) ** 12)
+    money = errors.decimal("money_vnd", values.get("money_vnd", 0), MONEY_VND)
+    land = errors.decimal("land_m2", values.get("land_m2", 0), AREA_M2)
     note = errors.text("note", values.get("note", ""), required=False) or ""
     errors.raise_if_any()
     assert participants is not None and workdays is not None

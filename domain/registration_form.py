@@ -6,7 +6,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from danvan.domain.validation import MAX_NAME, Errors
+from danvan.domain.limits import MAX_NAME
+from danvan.domain.validation import Errors
 
 
 class Field(StrEnum):

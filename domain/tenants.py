@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from danvan.domain.base import Context, TenantAggregate, derive_id
-from danvan.domain.validation import MAX_NAME, Errors
+from danvan.domain.limits import MAX_NAME
+from danvan.domain.validation import Errors
 
 
 class TenantKind(StrEnum):

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
+from danvan.domain.limits import MAX_NAME
 from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, may
-from danvan.domain.validation import MAX_NAME, Errors
+from danvan.domain.validation import Errors
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 

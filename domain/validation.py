@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from danvan.domain.base import InvalidInput, nfc
-
-MAX_TEXT = 20_000
-MAX_NAME = 500
+from danvan.domain.limits import (
+    MAX_TEXT,
+    DecimalBound,
+    decimal_problem,
+    parse_decimal,
+    text_problem,
+)
 
 
 class Errors:
@@ -35,12 +39,16 @@ class Errors:
         if not isinstance(value, str):
             self.add(field, "must be a string")
             return None
+        if len(value) > 4 * max_length:  # not worth normalising
+            self.add(field, f"must be at most {max_length} characters")
+            return None
         cleaned = nfc(value).strip()
         if required and not cleaned:
             self.add(field, "must not be empty")
             return None
-        if len(cleaned) > max_length:
-            self.add(field, f"must be at most {max_length} characters")
+        problem = text_problem(cleaned, max_length)
+        if problem is not None:
+            self.add(field, problem)
             return None
         return cleaned
 
@@ -54,18 +62,14 @@ class Errors:
             return None
         return value
 
-    def decimal(self, field: str, value: Any, *, minimum: Decimal = Decimal(0),
-                maximum: Decimal = Decimal(10) ** 18) -> Decimal | None:
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+    def decimal(self, field: str, value: Any, bound: DecimalBound) -> Decimal | None:
+        number = parse_decimal(value)
+        if number is None:
             self.add(field, "must be a number or a decimal string")
             return None
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.add(field, "must be a number or a decimal string")
-            return None
-        if not number.is_finite() or not minimum <= number <= maximum:
-            self.add(field, f"must be between {minimum} and {maximum}")
+        problem = decimal_problem(number, bound)
+        if problem is not None:
+            self.add(field, problem)
             return None
         return number
 

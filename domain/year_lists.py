@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, TenantAggregate, derive_id
+from danvan.domain.limits import MAX_CODE
 from danvan.domain.targets import check_year
 from danvan.domain.validation import Errors
 
@@ -27,7 +28,7 @@ class YearList(TenantAggregate):
                 already_approved: bool = False) -> YearList:
         errors = Errors()
         year_ = check_year(errors, year)
-        number = errors.text("decision_number", decision_number, max_length=100)
+        number = errors.text("decision_number", decision_number, max_length=MAX_CODE)
         errors.raise_if_any()
         if already_approved:
             raise IllegalTransition("the year's list is already approved",

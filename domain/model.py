@@ -8,10 +8,12 @@ is decided here (``ALLOWED_FROM``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from danvan.domain.base import (
     Context,
@@ -92,30 +94,170 @@ class UnitNotUsable(IllegalTransition):
     code = "unit_not_usable"
 
 
+class Decision(NamedTuple):
+    """A recognition's decision: its number and date (ISO)."""
+
+    decision_number: str
+    decision_date: str
+
+
+class Lifecycle(NamedTuple):
+    """Where a model stands: what its events have made of it, and nothing else.
+
+    ``evolve`` is the one definition of how each event moves it; the aggregate keeps one
+    (``Model.lifecycle``) and the read models' fold keeps one per row, so the two cannot
+    drift. Immutable (a NamedTuple: ``_replace`` costs about a microsecond, which the
+    projector pays per model event); ``form`` holds only the members the holder knows (the
+    fold loads rows without their form, so there it holds what the batch changed)."""
+
+    state: State
+    year: int
+    name: str
+    field: str | None
+    form: Mapping[str, str]
+    submitted_ever: bool = False
+    """Ever submitted, or its copy received (what counts as a registration)."""
+    accepted: bool = False
+    passed: bool = False
+    total_score: str | None = None
+    recognitions: Mapping[str, Decision] = MappingProxyType({})
+    list_years: tuple[int, ...] = ()
+    person_erased: bool = False
+
+
+def begin(year: int, name: str, field: str | None, form: Mapping[str, str]) -> Lifecycle:
+    """A registered model's lifecycle: a draft."""
+    return Lifecycle(State.DRAFT, year, name, field, dict(form))
+
+
+def _registered(_: Lifecycle | None, e: Any) -> Lifecycle:
+    return begin(e.year, e.name, e.field, e.form or {})
+
+
+def _amended(lc: Lifecycle, e: Any) -> Lifecycle:
+    changes = dict(e.changes)
+    name = changes.pop("name", lc.name)
+    field = changes.pop("field", lc.field)
+    return lc._replace(name=name, field=field, form={**lc.form, **changes})
+
+
+def _to(state: State) -> Callable[[Lifecycle, Any], Lifecycle]:
+    return lambda lc, _e: lc._replace(state=state)
+
+
+def _recognised(lc: Lifecycle, e: Any) -> Lifecycle:
+    state = State.RECOGNIZED_PROVINCE if e.level == Level.PROVINCE else State.RECOGNIZED_TENANT
+    recognitions = {**lc.recognitions, e.level: Decision(e.decision_number, e.decision_date)}
+    return lc._replace(state=state, recognitions=recognitions)
+
+
+def _revoked(lc: Lifecycle, e: Any) -> Lifecycle:
+    if e.level not in lc.recognitions:
+        return lc  # nothing to revoke (the domain never emits this)
+    recognitions = {k: v for k, v in lc.recognitions.items() if k != e.level}
+    state = State.RECOGNIZED_TENANT if Level.TENANT in recognitions else State.REVOKED
+    return lc._replace(state=state, recognitions=recognitions)
+
+
+def _unchanged(lc: Lifecycle, _e: Any) -> Lifecycle:
+    return lc
+
+
+STEPS: dict[str, Callable[[Any, Any], Lifecycle]] = {
+    "Registered": _registered,
+    "Amended": _amended,
+    "Submitted": lambda lc, _e: lc._replace(state=State.SUBMITTED, submitted_ever=True),
+    "Returned": _to(State.RETURNED),
+    "Rejected": _to(State.REJECTED),
+    "Accepted": lambda lc, _e: lc._replace(state=State.ACCEPTED, accepted=True,
+                                           list_years=(lc.year,)),
+    "CopyReceived": lambda lc, _e: lc._replace(state=State.COPY_RECEIVED, submitted_ever=True),
+    "ProgressReported": _unchanged,
+    "Inspected": _unchanged,
+    "SelfAssessed": lambda lc, _e: lc._replace(state=State.SELF_ASSESSED, passed=False),
+    "Evaluated": lambda lc, e: lc._replace(state=State.EVALUATED, total_score=e.total,
+                                           passed=bool(e.passed)),
+    "Proposed": _to(State.PROPOSED),
+    "Recognised": _recognised,
+    "Nominated": _to(State.NOMINATED),
+    "Revoked": _revoked,
+    "Discontinued": _to(State.DISCONTINUED),
+    "Maintained": lambda lc, e: lc._replace(list_years=(*lc.list_years, e.year)),
+    "PersonalDataErased": lambda lc, _e: lc._replace(person_erased=True),
+}
+"""How each of the model's events (by class name) moves its ``Lifecycle``."""
+
+
+def evolve(lifecycle: Lifecycle | None, event_name: str, event: Any) -> Lifecycle:
+    """The lifecycle after ``event`` (an event object or a decoded event with the same
+    fields), named by its class name (``"Accepted"``). Pure."""
+    return STEPS[event_name](lifecycle, event)
+
+
 class Model(TenantAggregate):
     unit_id: str
     year: int
     kind: str
-    name: str | None
-    field: str | None
-    form: dict[str, str]
-    state: State
     vertical_line: bool
     person_key_id: str | None
     person_token: str | None
-    person_erased: bool
-    submitted_ever: bool
-    accepted: bool
-    passed: bool
-    total_score: str | None
-    recognitions: dict[str, dict[str, str]]
-    list_years: list[int]
+    lifecycle: Lifecycle
 
     @staticmethod
     def id_for(tenant_id: str, unit_id: str, year: int, name: str) -> uuid.UUID:
         return derive_id("model", tenant_id, unit_id, year, name)
 
+    # --- what the lifecycle says -------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self.lifecycle.state
+
+    @property
+    def name(self) -> str:
+        return self.lifecycle.name
+
+    @property
+    def field(self) -> str | None:
+        return self.lifecycle.field
+
+    @property
+    def form(self) -> Mapping[str, str]:
+        return self.lifecycle.form
+
+    @property
+    def passed(self) -> bool:
+        return self.lifecycle.passed
+
+    @property
+    def submitted_ever(self) -> bool:
+        return self.lifecycle.submitted_ever
+
+    @property
+    def total_score(self) -> str | None:
+        return self.lifecycle.total_score
+
+    @property
+    def accepted(self) -> bool:
+        return self.lifecycle.accepted
+
+    @property
+    def recognitions(self) -> Mapping[str, Decision]:
+        return self.lifecycle.recognitions
+
+    @property
+    def list_years(self) -> tuple[int, ...]:
+        return self.lifecycle.list_years
+
+    @property
+    def person_erased(self) -> bool:
+        return self.lifecycle.person_erased
+
     # --- events -------------------------------------------------------------------------
+
+    class Event(TenantAggregate.Event):
+        def apply(self, model: Model) -> None:
+            model.lifecycle = evolve(model.lifecycle, type(self).__name__, self)
 
     class Registered(TenantAggregate.Created):
         unit_id: str
@@ -128,43 +270,25 @@ class Model(TenantAggregate):
         person_key_id: str | None
         person_token: str | None
 
-    class Amended(TenantAggregate.Event):
+    class Amended(Event):
         changes: dict[str, str]
 
-        def apply(self, model: Model) -> None:
-            for key, value in self.changes.items():
-                if key == "name":
-                    model.name = value
-                elif key == "field":
-                    model.field = value
-                else:
-                    model.form[key] = value
+    class Submitted(Event):
+        pass
 
-    class Submitted(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.SUBMITTED
-            model.submitted_ever = True
+    class Returned(Event):
+        pass
 
-    class Returned(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.RETURNED
+    class Rejected(Event):
+        pass
 
-    class Rejected(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.REJECTED
+    class Accepted(Event):
+        pass
 
-    class Accepted(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.ACCEPTED
-            model.accepted = True
-            model.list_years = [model.year]
+    class CopyReceived(Event):
+        pass
 
-    class CopyReceived(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.COPY_RECEIVED
-            model.submitted_ever = True
-
-    class ProgressReported(TenantAggregate.Event):
+    class ProgressReported(Event):
         period: str
         participants: int
         workdays: int
@@ -172,74 +296,41 @@ class Model(TenantAggregate):
         land_m2: str
         note: str
 
-        def apply(self, model: Model) -> None:
-            pass
-
-    class Inspected(TenantAggregate.Event):
+    class Inspected(Event):
         findings: str
 
-        def apply(self, model: Model) -> None:
-            pass
-
-    class SelfAssessed(TenantAggregate.Event):
+    class SelfAssessed(Event):
         summary: str
 
-        def apply(self, model: Model) -> None:
-            model.state = State.SELF_ASSESSED
-            model.passed = False
-
-    class Evaluated(TenantAggregate.Event):
+    class Evaluated(Event):
         scores: dict[str, str]
         weights: dict[str, str]
         pass_mark: str
         total: str
         passed: bool
 
-        def apply(self, model: Model) -> None:
-            model.state = State.EVALUATED
-            model.total_score = self.total
-            model.passed = self.passed
+    class Proposed(Event):
+        pass
 
-    class Proposed(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.PROPOSED
-
-    class Recognised(TenantAggregate.Event):
+    class Recognised(Event):
         level: str
         decision_number: str
         decision_date: str
 
-        def apply(self, model: Model) -> None:
-            model.recognitions[self.level] = {"decision_number": self.decision_number,
-                                              "decision_date": self.decision_date}
-            model.state = (State.RECOGNIZED_PROVINCE if self.level == Level.PROVINCE
-                           else State.RECOGNIZED_TENANT)
+    class Nominated(Event):
+        pass
 
-    class Nominated(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.NOMINATED
-
-    class Revoked(TenantAggregate.Event):
+    class Revoked(Event):
         level: str
 
-        def apply(self, model: Model) -> None:
-            model.recognitions.pop(self.level, None)
-            model.state = (State.RECOGNIZED_TENANT if Level.TENANT in model.recognitions
-                           else State.REVOKED)
+    class Discontinued(Event):
+        pass
 
-    class Discontinued(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.state = State.DISCONTINUED
-
-    class Maintained(TenantAggregate.Event):
+    class Maintained(Event):
         year: int
 
-        def apply(self, model: Model) -> None:
-            model.list_years = [*model.list_years, self.year]
-
-    class PersonalDataErased(TenantAggregate.Event):
-        def apply(self, model: Model) -> None:
-            model.person_erased = True
+    class PersonalDataErased(Event):
+        pass
 
     # --- creation -----------------------------------------------------------------------
 
@@ -296,20 +387,10 @@ class Model(TenantAggregate):
         self.unit_id = unit_id
         self.year = year
         self.kind = kind
-        self.name = name
-        self.field = field
-        self.form = dict(form)
         self.vertical_line = vertical_line
         self.person_key_id = person_key_id
         self.person_token = person_token
-        self.person_erased = False
-        self.state = State.DRAFT
-        self.submitted_ever = False
-        self.accepted = False
-        self.passed = False
-        self.total_score = None
-        self.recognitions = {}
-        self.list_years = []
+        self.lifecycle = begin(year, name, field, form)
 
     # --- guards -------------------------------------------------------------------------
 
@@ -498,4 +579,5 @@ class Model(TenantAggregate):
 
     @property
     def total(self) -> Decimal | None:
-        return Decimal(self.total_score) if self.total_score is not None else None
+        total = self.lifecycle.total_score
+        return Decimal(total) if total is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -55,7 +56,7 @@ def check_dates(form: dict[str, str], errors: Errors) -> None:
         errors.add("end_date", "must not be before start_date")
 
 
-def missing_members(name: str | None, field: str | None, form: dict[str, str]) -> list[str]:
+def missing_members(name: str | None, field: str | None, form: Mapping[str, str]) -> list[str]:
     missing = [m for m in (*REQUIRED_TEXT, *REQUIRED_DATES) if not form.get(m)]
     if not field:
         missing.insert(0, "field")

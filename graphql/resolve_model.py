@@ -121,7 +121,7 @@ async def resolve_state_as_of(root: strawberry.Parent[ModelSummary], info: Info,
         submitted_ever=model.submitted_ever, accepted=model.accepted, passed=model.passed,
         total_score=Decimal(model.total_score) if model.total_score is not None else None,
         recognitions=[RecognitionDecisionType(level=RecognitionLevel(level),
-                                              decision_number=d["decision_number"],
-                                              decision_date=d["decision_date"])
+                                              decision_number=d.decision_number,
+                                              decision_date=d.decision_date)
                       for level, d in sorted(model.recognitions.items())],
         list_years=list(model.list_years), person_erased=model.person_erased)

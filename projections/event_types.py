@@ -57,15 +57,17 @@ class Head(msgspec.Struct, gc=False):
     meta: Meta = msgspec.field(default_factory=Meta)
 
 
+def event_classes_of(aggregate: type[TenantAggregate]) -> list[type]:
+    """The event classes nested in ``aggregate`` (``Model.Accepted``, ...), not the base
+    class its events share (``Model.Event``), which is never stored."""
+    return [value for name, value in vars(aggregate).items()
+            if isinstance(value, type) and issubclass(value, TenantAggregate.Event)
+            and dataclasses.is_dataclass(value) and name != "Event"]
+
+
 def event_classes() -> list[type]:
-    """Every event class nested in the aggregates (``Model.Accepted``, ...)."""
-    found = []
-    for aggregate in AGGREGATES:
-        for value in vars(aggregate).values():
-            if isinstance(value, type) and issubclass(value, TenantAggregate.Event) and \
-                    dataclasses.is_dataclass(value):
-                found.append(value)
-    return found
+    """Every event class nested in the aggregates."""
+    return [cls for aggregate in AGGREGATES for cls in event_classes_of(aggregate)]
 
 
 def struct_for(cls: type) -> type[msgspec.Struct]:

@@ -3,50 +3,32 @@
 Pure: given the current rows of the models a batch touches and the batch's model events (in
 log order), ``fold`` returns what the registry, quota and breakdown tables must receive: the
 models' new rows, recognitions opened (and closed), list-year rows, progress rows, and counter
-deltas. The transitions mirror ``danvan.domain.model.Model``'s event ``apply`` methods.
+deltas. How an event moves a model is the domain's ``evolve`` (``danvan.domain.model``), the
+very function the aggregate applies; the fold only compares each model's lifecycle before and
+after an event to derive what the tables keep: the moments of first submission, acceptance,
+copy, discontinuation; recognitions opened and closed; years maintained into; counters.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
-from danvan.domain.model import Level, Model, State
+from danvan.domain.model import Decision, Level, Lifecycle, Model, State, evolve
 from danvan.domain.progress import period_year
 from danvan.projections.base import opt, pg_array, pg_bool
+from danvan.projections.event_types import event_classes_of
 from danvan.projections.events import Envelope, topic_of
 
 REGISTERED = topic_of(Model.Registered)
-AMENDED = topic_of(Model.Amended)
-SUBMITTED = topic_of(Model.Submitted)
-COPY_RECEIVED = topic_of(Model.CopyReceived)
-ACCEPTED = topic_of(Model.Accepted)
-RECOGNISED = topic_of(Model.Recognised)
-REVOKED = topic_of(Model.Revoked)
-DISCONTINUED = topic_of(Model.Discontinued)
-MAINTAINED = topic_of(Model.Maintained)
 PROGRESS = topic_of(Model.ProgressReported)
-EVALUATED = topic_of(Model.Evaluated)
-ERASED = topic_of(Model.PersonalDataErased)
-SELF_ASSESSED = topic_of(Model.SelfAssessed)
 
-# Events that only move the model to a state.
-STATE_OF: dict[str, State] = {
-    topic_of(Model.Returned): State.RETURNED,
-    topic_of(Model.Rejected): State.REJECTED,
-    SELF_ASSESSED: State.SELF_ASSESSED,
-    topic_of(Model.Proposed): State.PROPOSED,
-    topic_of(Model.Nominated): State.NOMINATED,
-    DISCONTINUED: State.DISCONTINUED,
-}
-# Events that change nothing the read models keep, beyond version and time.
-UNTRACKED = frozenset({topic_of(Model.Inspected)})
-
-MODEL_TOPICS = frozenset({REGISTERED, AMENDED, SUBMITTED, COPY_RECEIVED, ACCEPTED, RECOGNISED,
-                          REVOKED, MAINTAINED, PROGRESS, EVALUATED, ERASED,
-                          *STATE_OF, *UNTRACKED})
+MODEL_EVENTS: dict[str, str] = {topic_of(cls): cls.__name__ for cls in event_classes_of(Model)}
+"""Each model event's topic and the name ``evolve`` knows it by."""
+MODEL_TOPICS = frozenset(MODEL_EVENTS)
 
 MODEL_COLUMNS = ("model_id", "tenant_id", "unit_id", "year", "kind", "name", "field", "state",
                  "vertical_line", "registered_at", "submitted_at", "accepted_at",
@@ -54,63 +36,84 @@ MODEL_COLUMNS = ("model_id", "tenant_id", "unit_id", "year", "kind", "name", "fi
                  "person_erased", "list_years", "recognized_levels", "version", "updated_at")
 """Columns of ``models``, as the fold keeps them (``search_text`` is computed in SQL)."""
 
+_NO_FORM: Mapping[str, str] = MappingProxyType({})
+_KNOWN_DECISION = Decision("", "")
+"""A recognition read back from ``models`` (its decision lives in ``recognitions``)."""
+
 
 class ModelRow:
-    """One row of ``models``; attribute names are its columns (``MODEL_COLUMNS``).
-
-    Timestamps stay text (as the events carry them, or as PostgreSQL prints them), so rows
-    go back to the database as text without parsing; ``renamed`` marks rows whose
+    """One row of ``models``: the columns that never change after registration, the model's
+    ``Lifecycle`` (without its form: ``model_forms`` keeps that), and the moments the fold
+    stamps. Timestamps stay text (as the events carry them, or as PostgreSQL prints them), so
+    rows go back to the database as text without parsing; ``renamed`` marks rows whose
     ``search_text`` must be recomputed."""
 
-    __slots__ = (*MODEL_COLUMNS, "renamed")
+    __slots__ = ("accepted_at", "copy_received_at", "discontinued_at", "kind", "lifecycle",
+                 "model_id", "registered_at", "renamed", "submitted_at", "tenant_id",
+                 "unit_id", "updated_at", "version", "vertical_line")
 
     model_id: str
     tenant_id: str
     unit_id: str
-    year: int
     kind: str
-    name: str
-    field: str | None
-    state: str
     vertical_line: bool
     registered_at: str
+    lifecycle: Lifecycle
     submitted_at: str | None
     accepted_at: str | None
     copy_received_at: str | None
     discontinued_at: str | None
-    evaluation_total: str | None
-    passed: bool
-    person_erased: bool
-    list_years: list[int]
-    recognized_levels: list[str]
     version: int
     updated_at: str
     renamed: bool
 
     @classmethod
-    def from_values(cls, values: Iterable[Any], renamed: bool = False) -> ModelRow:
-        row = cls.__new__(cls)
-        for name, value in zip(MODEL_COLUMNS, values, strict=True):
-            setattr(row, name, value)
-        row.renamed = renamed
-        return row
+    def from_values(cls, values: Iterable[Any]) -> ModelRow:
+        """A row as ``registry.load`` reads it (``MODEL_COLUMNS`` order)."""
+        (model_id, tenant_id, unit_id, year, kind, name, field_, state, vertical_line,
+         registered_at, submitted_at, accepted_at, copy_received_at, discontinued_at,
+         evaluation_total, passed, person_erased, list_years, recognized_levels, version,
+         updated_at) = values
+        lifecycle = Lifecycle(
+            State(state), year, name, field_, _NO_FORM,
+            submitted_ever=submitted_at is not None, accepted=accepted_at is not None,
+            passed=passed, total_score=evaluation_total,
+            recognitions={level: _KNOWN_DECISION for level in recognized_levels},
+            list_years=tuple(list_years), person_erased=person_erased)
+        return cls._make(model_id, tenant_id, unit_id, kind, vertical_line, registered_at,
+                         lifecycle, submitted_at, accepted_at, copy_received_at,
+                         discontinued_at, version, updated_at, renamed=False)
 
     @classmethod
     def registered(cls, e: Envelope) -> ModelRow:
         d = e.data
-        return cls.from_values((
-            e.originator_id, e.tenant_id, d.unit_id, d.year, d.kind, d.name,
-            d.field, State.DRAFT.value, d.vertical_line, e.at, None, None, None, None,
-            None, False, False, [], [], e.version, e.at), renamed=True)
+        lifecycle = evolve(None, "Registered", d)._replace(form=_NO_FORM)
+        return cls._make(e.originator_id, e.tenant_id, d.unit_id, d.kind, d.vertical_line,
+                         e.at, lifecycle, None, None, None, None, e.version, e.at,
+                         renamed=True)
+
+    @classmethod
+    def _make(cls, *values: Any, renamed: bool) -> ModelRow:
+        row = cls.__new__(cls)
+        (row.model_id, row.tenant_id, row.unit_id, row.kind, row.vertical_line,
+         row.registered_at, row.lifecycle, row.submitted_at, row.accepted_at,
+         row.copy_received_at, row.discontinued_at, row.version, row.updated_at) = values
+        row.renamed = renamed
+        return row
+
+    @property
+    def year(self) -> int:
+        return self.lifecycle.year
 
     def text_values(self) -> tuple[str | None, ...]:
         """The row for COPY (text format), ``renamed`` last."""
-        return (self.model_id, self.tenant_id, str(self.unit_id), str(self.year),
-                self.kind, self.name, self.field, self.state, pg_bool(self.vertical_line),
+        lc = self.lifecycle
+        return (self.model_id, self.tenant_id, str(self.unit_id), str(lc.year),
+                self.kind, lc.name, lc.field, str(lc.state), pg_bool(self.vertical_line),
                 self.registered_at, self.submitted_at, self.accepted_at,
-                self.copy_received_at, self.discontinued_at, self.evaluation_total,
-                pg_bool(self.passed), pg_bool(self.person_erased), pg_array(self.list_years),
-                pg_array(self.recognized_levels), str(self.version), self.updated_at,
+                self.copy_received_at, self.discontinued_at, opt(lc.total_score),
+                pg_bool(lc.passed), pg_bool(lc.person_erased), pg_array(lc.list_years),
+                pg_array(sorted(lc.recognitions)), str(self.version), self.updated_at,
                 pg_bool(self.renamed))
 
 
@@ -206,93 +209,87 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
     changes = Changes(rows=rows)
     open_now: dict[tuple[str, str], Recognition] = {}
     for e in events:
-        topic = e.topic
-        if topic == REGISTERED:
+        if e.topic == REGISTERED:
             rows[e.originator_id] = ModelRow.registered(e)
             changes.forms[e.originator_id] = dict(e.data.form or {})
             continue
         m = rows.get(e.originator_id)
         if m is None:
-            raise LookupError(f"event {e.position} ({topic}) for model {e.originator_id}, "
+            raise LookupError(f"event {e.position} ({e.topic}) for model {e.originator_id}, "
                               "which was never registered")
         m.version = e.version
         m.updated_at = e.at
-        d = e.data
-        if topic in STATE_OF:
-            m.state = STATE_OF[topic].value
-            if topic == DISCONTINUED:
-                m.discontinued_at = e.at
-                changes.quota[(m.tenant_id, m.year)][DISCONTINUED_N] += 1
-            elif topic == SELF_ASSESSED:
-                m.passed = False
-        elif topic == PROGRESS:
-            year = period_year(d.period)
-            changes.progress.append((str(e.position), m.model_id, m.tenant_id, str(year),
-                                     str(m.year), m.field, d.period, str(d.participants),
-                                     str(d.workdays), d.money_vnd, d.land_m2, e.at))
-        elif topic in (SUBMITTED, COPY_RECEIVED):
-            if topic == COPY_RECEIVED:
-                m.state = State.COPY_RECEIVED.value
-                m.copy_received_at = e.at
-                changes.quota[(m.tenant_id, m.year)][COPIES] += 1
-            else:
-                m.state = State.SUBMITTED.value
-            if m.submitted_at is None:
-                m.submitted_at = e.at
-                changes.quota[(m.tenant_id, m.year)][SUBMITTED_N] += 1
-                changes.units[(m.tenant_id, m.year, str(m.unit_id))] += 1
-        elif topic == ACCEPTED:
-            m.state = State.ACCEPTED.value
-            m.accepted_at = e.at
-            m.list_years = [m.year]
-            changes.quota[(m.tenant_id, m.year)][NEW] += 1
-            changes.fields[(m.tenant_id, m.year, m.field or "")][NEW] += 1
-        elif topic == RECOGNISED:
-            level = d.level
-            m.state = (State.RECOGNIZED_PROVINCE if level == Level.PROVINCE
-                       else State.RECOGNIZED_TENANT).value
-            m.recognized_levels = sorted({*m.recognized_levels, level})
-            rec = Recognition(e.position, m.model_id, m.tenant_id, m.year, m.field, level,
-                              d.decision_number, d.decision_date, e.at)
-            changes.recognitions.append(rec)
-            open_now[(m.model_id, level)] = rec
-            changes.quota[(m.tenant_id, m.year)][_LEVEL_COUNTER[level]] += 1
-            changes.fields[(m.tenant_id, m.year, m.field or "")][_LEVEL_COUNTER[level]] += 1
-        elif topic == REVOKED:
-            level = d.level
-            if level not in m.recognized_levels:
-                continue  # nothing to revoke (the domain never emits this)
-            m.recognized_levels = [lv for lv in m.recognized_levels if lv != level]
-            m.state = (State.RECOGNIZED_TENANT if Level.TENANT in m.recognized_levels
-                       else State.REVOKED).value
-            reason = e.meta.reason
-            rec_open = open_now.pop((m.model_id, level), None)
-            if rec_open is not None:
-                rec_open.revoked_at, rec_open.revoked_position = e.at, e.position
-                rec_open.revoke_reason = reason
-            else:
-                changes.closed.append((e.at, e.position, reason, m.model_id, level))
-            changes.quota[(m.tenant_id, m.year)][_LEVEL_COUNTER[level]] -= 1
-            changes.fields[(m.tenant_id, m.year, m.field or "")][_LEVEL_COUNTER[level]] -= 1
-        elif topic == MAINTAINED:
-            into = d.year
-            m.list_years = [*m.list_years, into]
-            changes.list_years.append((m.model_id, str(into), m.tenant_id, m.field, e.at,
-                                       str(e.position)))
-            changes.quota[(m.tenant_id, into)][MAINTAINED_N] += 1
-        elif topic == AMENDED:
-            for key, value in d.changes.items():
-                if key == "name":
-                    m.name = value
-                    m.renamed = True
-                elif key == "field":
-                    m.field = value
-                else:
-                    changes.forms.setdefault(m.model_id, {})[key] = value
-        elif topic == EVALUATED:
-            m.state = State.EVALUATED.value
-            m.evaluation_total = d.total
-            m.passed = bool(d.passed)
-        elif topic == ERASED:
-            m.person_erased = True
+        before = m.lifecycle
+        after = evolve(before, MODEL_EVENTS[e.topic], e.data)
+        if after is before:
+            if e.topic == PROGRESS:
+                _progress(changes, m, e)
+            continue
+        if after.form is not before.form:
+            changed = {k: v for k, v in after.form.items() if before.form.get(k) != v}
+            if changed:
+                changes.forms.setdefault(m.model_id, {}).update(changed)
+            after = after._replace(form=_NO_FORM)
+        m.lifecycle = after
+        _stamp(changes, m, before, after, e, open_now)
     return changes
+
+
+def _progress(changes: Changes, m: ModelRow, e: Envelope) -> None:
+    d = e.data
+    changes.progress.append((str(e.position), m.model_id, m.tenant_id, str(period_year(d.period)),
+                             str(m.year), m.lifecycle.field, d.period, str(d.participants),
+                             str(d.workdays), d.money_vnd, d.land_m2, e.at))
+
+
+def _stamp(changes: Changes, m: ModelRow, before: Lifecycle, after: Lifecycle, e: Envelope,
+           open_now: dict[tuple[str, str], Recognition]) -> None:
+    """What the tables keep of the step from ``before`` to ``after``."""
+    counts = changes.quota[(m.tenant_id, after.year)]
+    field_key = (m.tenant_id, after.year, after.field or "")
+    if after.submitted_ever and not before.submitted_ever:
+        m.submitted_at = e.at
+        counts[SUBMITTED_N] += 1
+        changes.units[(m.tenant_id, after.year, str(m.unit_id))] += 1
+    if after.state == State.COPY_RECEIVED and before.state != State.COPY_RECEIVED:
+        m.copy_received_at = e.at
+        counts[COPIES] += 1
+    if after.accepted and not before.accepted:
+        m.accepted_at = e.at
+        counts[NEW] += 1
+        changes.fields[field_key][NEW] += 1
+    if after.state == State.DISCONTINUED and before.state != State.DISCONTINUED:
+        m.discontinued_at = e.at
+        counts[DISCONTINUED_N] += 1
+    if after.name != before.name:
+        m.renamed = True
+    if after.recognitions is not before.recognitions:
+        for level, decision in after.recognitions.items():
+            if level not in before.recognitions:
+                rec = Recognition(e.position, m.model_id, m.tenant_id, after.year, after.field,
+                                  level, decision.decision_number, decision.decision_date, e.at)
+                changes.recognitions.append(rec)
+                open_now[(m.model_id, level)] = rec
+                counts[_LEVEL_COUNTER[level]] += 1
+                changes.fields[field_key][_LEVEL_COUNTER[level]] += 1
+        for level in before.recognitions:
+            if level not in after.recognitions:
+                _close(changes, m, level, e, open_now)
+                counts[_LEVEL_COUNTER[level]] -= 1
+                changes.fields[field_key][_LEVEL_COUNTER[level]] -= 1
+    # The first list year is the acceptance's own; later ones are maintenances.
+    for into in after.list_years[max(1, len(before.list_years)):]:
+        changes.list_years.append((m.model_id, str(into), m.tenant_id, after.field, e.at,
+                                   str(e.position)))
+        changes.quota[(m.tenant_id, into)][MAINTAINED_N] += 1
+
+
+def _close(changes: Changes, m: ModelRow, level: str, e: Envelope,
+           open_now: dict[tuple[str, str], Recognition]) -> None:
+    reason = e.meta.reason
+    rec_open = open_now.pop((m.model_id, level), None)
+    if rec_open is not None:
+        rec_open.revoked_at, rec_open.revoked_position = e.at, e.position
+        rec_open.revoke_reason = reason
+    else:
+        changes.closed.append((e.at, e.position, reason, m.model_id, level))

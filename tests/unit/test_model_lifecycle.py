@@ -184,7 +184,7 @@ class TestSubmitted:
 
     def test_accepted_into_the_years_list(self) -> None:
         model = given("submitted", "accepted")
-        assert model.state == State.ACCEPTED and model.accepted and model.list_years == [2026]
+        assert model.state == State.ACCEPTED and model.accepted and model.list_years == (2026,)
 
     def test_a_rejected_model_is_final(self) -> None:
         model = given("submitted", "rejected")
@@ -277,7 +277,7 @@ class TestRecognition:
         model = through("recognized_province")
         assert model.state == State.RECOGNIZED_PROVINCE
         assert set(model.recognitions) == {"tenant", "province"}
-        assert model.recognitions["province"]["decision_number"] == "120/QĐ-TU"
+        assert model.recognitions["province"].decision_number == "120/QĐ-TU"
 
     @pytest.mark.parametrize(("date", "reason"), [("2026-06-02", "future"),
                                                   ("2025-12-31", "before")])
@@ -325,7 +325,7 @@ class TestEndOfLife:
                 "maintenance_year")
         model.maintain(ctx("reviewer"), year=2027)
         model.maintain(ctx("reviewer"), year=2028)
-        assert model.list_years == [2026, 2027, 2028]
+        assert model.list_years == (2026, 2027, 2028)
 
     def test_personal_data_is_erased_once_and_only_for_exemplars(self) -> None:
         refuses(draft(), lambda m: m.erase_personal_data(ctx("tenant_admin"), reason="Yêu cầu"),

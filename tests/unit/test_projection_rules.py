@@ -109,7 +109,7 @@ class TestFold:
         changes = fold({}, events)
         quota = changes.quota[("t1", 2026)]
         assert (quota[NEW], quota[REC_TENANT], quota[REC_PROVINCE]) == (1, 1, 0)
-        assert changes.rows[m].state == "recognized_tenant"
+        assert changes.rows[m].lifecycle.state == "recognized_tenant"
         province = next(r for r in changes.recognitions if r.level == "province")
         assert province.revoked_at is not None and province.revoke_reason == "Sai"
         assert changes.units[("t1", 2026, changes.rows[m].unit_id)] == 1

@@ -31,10 +31,11 @@ from danvan.domain.base import Actor, Context, TenantAggregate
 from danvan.domain.clock import VIETNAM
 from danvan.domain.model import Model
 from danvan.domain.plans import PlanTask
+from danvan.domain.policies import RoleGrant, province_scope
 from danvan.domain.targets import BUILT_IN_DEFAULTS, PeriodTargets, ProvinceTargets
-from danvan.domain.tenants import Tenant, province_scope
+from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.users import User
 from danvan.domain.year_lists import YearList
 from danvan.infra.catalogue import Catalogue
 from danvan.infra.personal_data import PersonalDataVault

@@ -297,8 +297,8 @@ def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Cl
     import httpx
 
     from danvan.backend.auth.passwords import hash_password
-    from danvan.domain.tenants import province_scope
-    from danvan.domain.users import RoleGrant, User
+    from danvan.domain.policies import RoleGrant, province_scope
+    from danvan.domain.users import User
     from danvan.infra.catalogue import official_catalogue
     from danvan.infra.event_store import open_event_store
 

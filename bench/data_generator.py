@@ -50,10 +50,11 @@ from danvan.domain.clock import VIETNAM
 from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
 from danvan.domain.model import Model, State
 from danvan.domain.plans import PlanTask
+from danvan.domain.policies import RoleGrant, province_scope
 from danvan.domain.targets import ProvinceTargets, TenantTargets
-from danvan.domain.tenants import Tenant, province_scope
+from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.users import User
 from danvan.domain.year_lists import YearList
 from danvan.infra.audit_chain import GENESIS, event_hash
 from danvan.infra.catalogue import CatalogueUnit, official_catalogue

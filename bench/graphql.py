@@ -189,7 +189,7 @@ def served(url: str, *, workers: int, server: str, figures_cache: bool = True,
 
 def token(province: str) -> str:
     from danvan.backend.auth.tokens import issue_token
-    from danvan.domain.users import RoleGrant
+    from danvan.domain.policies import RoleGrant
 
     return issue_token(user_id="bench-analyst", username="bench.analyst", secret=SECRET,
                        lifetime_seconds=3600,

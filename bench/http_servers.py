@@ -32,7 +32,7 @@ from bench.load_client import KeepAlive
 from bench.ping_app import SECRET
 from bench.serving import HOST, free_port
 from danvan.backend.auth.tokens import issue_token
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
 
 REPO = Path(__file__).resolve().parents[1]
 

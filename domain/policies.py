@@ -1,8 +1,23 @@
-"""The one table of which role may do what. Guards and GraphQL permissions both ask it."""
+"""Who may do what, where: the one table of roles × actions, and the scope rules.
+
+Guards (REST) and GraphQL's ``Access`` both ask this module:
+
+- ``may(role, action)``: the table;
+- ``grants_allowing(grants, action, tenant_id=, province_code=)``: which of a caller's grants
+  apply there (a tenant role in its own tenant; a province role in its province and every
+  tenant of it; ``province:<code>``, the scope of a province's own aggregates, is that
+  province);
+- ``province_needed(...)``: whether only the tenant's province could still let the caller
+  in (then the adapter looks the tenant up, and asks again with its province);
+- ``unit_scope(grants)``: the units a caller is confined to (unit users).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -13,6 +28,19 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     APPROVER = "approver"
     UNIT_USER = "unit_user"
+
+
+class SpecialRole(StrEnum):
+    """What an event's actor is when no role of the table acts: these grant nothing."""
+
+    SYSTEM = "system"
+    """The command line, the demo, jobs: acting for the operator."""
+    SELF = "self"
+    """A user's own bookkeeping (a successful sign-in after failed ones)."""
+    ANONYMOUS = "anonymous"
+    """Nobody signed in (a failed sign-in)."""
+    NONE = "none"
+    """A signed-in caller whose grants do not reach the scope (reads only)."""
 
 
 ROLES: frozenset[str] = frozenset(r.value for r in Role)
@@ -108,3 +136,78 @@ def may(role: str, action: str) -> bool:
 
 def roles_allowed(action: str) -> frozenset[str]:
     return frozenset(r.value for r, actions in POLICY.items() if Action(action) in actions)
+
+
+# --- scopes ------------------------------------------------------------------------------
+
+PROVINCE_SCOPE_PREFIX = "province:"
+
+
+def province_scope(province_code: str) -> str:
+    """The ``tenant_id`` of a province's own aggregates (its defaults, its users)."""
+    return f"{PROVINCE_SCOPE_PREFIX}{province_code}"
+
+
+def province_of_scope(tenant_id: str) -> str | None:
+    """``"15"`` for the province scope ``"province:15"``, else None."""
+    if tenant_id.startswith(PROVINCE_SCOPE_PREFIX):
+        return tenant_id[len(PROVINCE_SCOPE_PREFIX):]
+    return None
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role held in one scope: a province (province roles) or a tenant, maybe one unit."""
+
+    role: str
+    province_code: str
+    tenant_id: str | None = None
+    unit_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoleGrant:
+        return cls(role=data["role"], province_code=data["province_code"],
+                   tenant_id=data.get("tenant_id"), unit_id=data.get("unit_id"))
+
+
+def grants_allowing(grants: Iterable[RoleGrant], *actions: str, tenant_id: str | None = None,
+                    province_code: str | None = None) -> list[RoleGrant]:
+    """The grants that allow one of ``actions`` on a tenant (of ``province_code``, when
+    known) or on a province, each once, in the order of ``actions``."""
+    if province_code is None and tenant_id is not None:
+        province_code = province_of_scope(tenant_id)
+    found: list[RoleGrant] = []
+    for action in actions:
+        for grant in grants:
+            if grant in found or not may(grant.role, action):
+                continue
+            if grant.role in PROVINCE_ROLES:
+                if province_code is not None and grant.province_code == province_code:
+                    found.append(grant)
+            elif tenant_id is not None and grant.tenant_id == tenant_id:
+                found.append(grant)
+    return found
+
+
+def province_needed(grants: Iterable[RoleGrant], *actions: str, tenant_id: str) -> bool:
+    """Whether no tenant role allows ``actions`` in ``tenant_id`` but a province role might:
+    the caller must find the tenant's province and ask ``grants_allowing`` again with it."""
+    held = list(grants)
+    return (province_of_scope(tenant_id) is None
+            and not grants_allowing(held, *actions, tenant_id=tenant_id)
+            and any(g.role in PROVINCE_ROLES and may(g.role, a) for g in held for a in actions))
+
+
+def unit_scope(grants: Iterable[RoleGrant]) -> frozenset[str] | None:
+    """The units whose models the holder of ``grants`` (those applying in one tenant) may
+    act on or read: None for every unit (any grant not confined to a unit), else the units
+    of its unit-scoped grants (empty without any grant)."""
+    held = list(grants)
+    if not held:
+        return frozenset()
+    if any(g.role not in UNIT_SCOPED_ROLES for g in held):
+        return None
+    return frozenset(g.unit_id for g in held if g.unit_id)

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from danvan.domain.base import Context, TenantAggregate, derive_id
-from danvan.domain.tenants import TenantKind, province_scope
+from danvan.domain.policies import province_scope
+from danvan.domain.tenants import TenantKind
 from danvan.domain.validation import Errors
 
 TARGET_FIELDS = ("new_models", "recognized_tenant_level", "recognized_province_level",

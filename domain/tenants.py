@@ -21,11 +21,6 @@ class TenantKind(StrEnum):
 LOCAL_KINDS = frozenset({TenantKind.COMMUNE, TenantKind.WARD, TenantKind.SPECIAL_ZONE})
 
 
-def province_scope(province_code: str) -> str:
-    """The ``tenant_id`` of province-scoped aggregates (defaults, province users)."""
-    return f"province:{province_code}"
-
-
 class Tenant(TenantAggregate):
     code: str
     name: str

@@ -4,52 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_NAME
-from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, may
+from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, RoleGrant, SpecialRole
 from danvan.domain.validation import Errors
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-
-
-@dataclass(frozen=True)
-class RoleGrant:
-    """A role held in one scope: a province (province roles) or a tenant, maybe one unit."""
-
-    role: str
-    province_code: str
-    tenant_id: str | None = None
-    unit_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RoleGrant:
-        return cls(role=data["role"], province_code=data["province_code"],
-                   tenant_id=data.get("tenant_id"), unit_id=data.get("unit_id"))
-
-
-def grants_allowing(grants: Iterable[RoleGrant], action: str, *, tenant_id: str | None = None,
-                    province_code: str | None = None) -> list[RoleGrant]:
-    """The grants that allow ``action`` on a tenant (of ``province_code``) or on a province.
-
-    A tenant role applies in its own tenant; a province role applies to its province and to
-    every tenant in it (pass the tenant's ``province_code``)."""
-    found = []
-    for grant in grants:
-        if not may(grant.role, action):
-            continue
-        if grant.role in PROVINCE_ROLES:
-            if province_code is not None and grant.province_code == province_code:
-                found.append(grant)
-        elif tenant_id is not None and grant.tenant_id == tenant_id:
-            found.append(grant)
-    return found
 
 
 def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") -> None:
@@ -123,7 +85,7 @@ class User(TenantAggregate):
         errors.raise_if_any()
         assert name and full
         if any(g.role == Role.INSPECTOR for g in grants) and ctx.actor.role not in (
-                Role.PROVINCE_ADMIN, "system"):
+                Role.PROVINCE_ADMIN, SpecialRole.SYSTEM):
             raise NotPermitted("only a province admin creates inspectors",
                                code="inspector_needs_province_admin")
         return cls._create(cls.Registered, id=cls.id_for(name), tenant_id=ctx.tenant_id,
@@ -155,7 +117,7 @@ class User(TenantAggregate):
         errors.raise_if_any()
         gains_inspector = any(g.role == Role.INSPECTOR for g in grants) and not any(
             g.role == Role.INSPECTOR for g in self.grants)
-        if gains_inspector and ctx.actor.role not in (Role.PROVINCE_ADMIN, "system"):
+        if gains_inspector and ctx.actor.role not in (Role.PROVINCE_ADMIN, SpecialRole.SYSTEM):
             raise NotPermitted("only a province admin makes someone an inspector",
                                code="inspector_needs_province_admin")
         if grants == self.grants:

@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from danvan.domain.policies import PROVINCE_ROLES, UNIT_SCOPED_ROLES, Action, may
-from danvan.domain.users import RoleGrant, grants_allowing
-
-PROVINCE_SCOPE_PREFIX = "province:"
-"""Province-scoped aggregates (defaults, province users) use ``province:<code>`` as tenant."""
+from danvan.domain.policies import (
+    PROVINCE_ROLES,
+    Action,
+    RoleGrant,
+    grants_allowing,
+    may,
+    unit_scope,
+)
 
 
 class Caller(Protocol):
@@ -30,13 +33,6 @@ class Caller(Protocol):
 
     @property
     def grants(self) -> Sequence[RoleGrant]: ...
-
-
-def province_of_scope(tenant_id: str) -> str | None:
-    """``"15"`` for the province scope ``"province:15"``, else None."""
-    if tenant_id.startswith(PROVINCE_SCOPE_PREFIX):
-        return tenant_id[len(PROVINCE_SCOPE_PREFIX):]
-    return None
 
 
 @dataclass(frozen=True)
@@ -59,8 +55,6 @@ class Access:
     def grants(self, action: str, *, tenant_id: str | None = None,
                province_code: str | None = None) -> list[RoleGrant]:
         """Grants allowing ``action`` on a tenant (of ``province_code``) or on a province."""
-        if province_code is None and tenant_id is not None:
-            province_code = province_of_scope(tenant_id)
         return grants_allowing(self.caller.grants, action, tenant_id=tenant_id,
                                province_code=province_code)
 
@@ -80,13 +74,8 @@ class Access:
         """The units whose models the caller may read in this tenant: None for all of them
         (any grant that is not unit-scoped), else the units of its unit-scoped grants (none
         at all without a grant)."""
-        grants = self.grants(Action.TENANT_READ, tenant_id=tenant_id,
-                             province_code=province_code)
-        if not grants:
-            return frozenset()
-        if any(g.role not in UNIT_SCOPED_ROLES for g in grants):
-            return None
-        return frozenset(g.unit_id for g in grants if g.unit_id)
+        return unit_scope(self.grants(Action.TENANT_READ, tenant_id=tenant_id,
+                                      province_code=province_code))
 
     def province_codes(self) -> tuple[str, ...]:
         """Provinces read whole (province roles), in order."""

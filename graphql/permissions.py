@@ -11,8 +11,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from danvan.domain.policies import Action
-from danvan.graphql.access import province_of_scope
+from danvan.domain.policies import Action, province_needed, province_of_scope
 from danvan.graphql.context import Info
 from danvan.graphql.errors import FORBIDDEN
 
@@ -31,7 +30,7 @@ async def may_in_tenant(info: Info, action: str, tenant_id: str) -> bool:
     access = info.context.access
     if access.may(action, tenant_id=tenant_id):
         return True  # a tenant role there: no lookup needed
-    if not access.province_codes():
+    if not province_needed(access.grants_held, action, tenant_id=tenant_id):
         return False
     province = await tenant_province(info, tenant_id)
     return province is not None and access.may(action, tenant_id=tenant_id,

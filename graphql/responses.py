@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
 from danvan.graphql.freshness import Stamp
 from danvan.graphql.limits import Plan
 

@@ -22,8 +22,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from danvan.backend.auth.tokens import Principal
 from danvan.backend.errors import Problem
-from danvan.domain.policies import PROVINCE_ROLES, may
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant, grants_allowing, may, province_needed
+from danvan.domain.tenants import Tenant
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
@@ -38,7 +38,8 @@ class TenantDirectory(Protocol):
 
 
 class StoreTenantDirectory:
-    """Reads a tenant's province from its aggregate; provinces never change, so it caches."""
+    """Reads a tenant's province from its aggregate; provinces never change, so it caches.
+    An id of any other aggregate (a unit, a model, a province's targets) names no tenant."""
 
     def __init__(self, store: Application, max_entries: int = 50_000) -> None:
         self.store = store
@@ -53,9 +54,9 @@ class StoreTenantDirectory:
             tenant: Any = self.store.repository.get(uuid.UUID(tenant_id))
         except (AggregateNotFoundError, ValueError):
             return None
-        province = getattr(tenant, "province_code", None)
-        if not isinstance(province, str):
+        if not isinstance(tenant, Tenant):
             return None
+        province = tenant.province_code
         if len(self._cache) < self.max_entries:
             self._cache[tenant_id] = province
         return province
@@ -72,14 +73,6 @@ def _forbidden() -> Problem:
     return Problem(403, "forbidden")
 
 
-def _dedupe(grants: list[RoleGrant]) -> list[RoleGrant]:
-    seen: list[RoleGrant] = []
-    for grant in grants:
-        if grant not in seen:
-            seen.append(grant)
-    return seen
-
-
 async def scoped_grants(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal,
                         actions: tuple[str, ...]) -> list[RoleGrant]:
     """The caller's grants allowing one of ``actions`` in the path's scope (maybe none).
@@ -88,25 +81,22 @@ async def scoped_grants(connection: ASGIConnection[Any, Any, Any, Any], principa
     cover it; every other refusal is left to the caller (403).
     """
     params = connection.path_params
+    held = principal.grants
     if TENANT_PARAM in params:
         tenant_id = str(params[TENANT_PARAM])
-        grants = [g for a in actions for g in principal.grants_for(a, tenant_id=tenant_id)]
-        if grants or not any(g.role in PROVINCE_ROLES and may(g.role, a)
-                             for g in principal.grants for a in actions):
-            return _dedupe(grants)
+        if not province_needed(held, *actions, tenant_id=tenant_id):
+            return grants_allowing(held, *actions, tenant_id=tenant_id)
         directory: TenantDirectory | None = connection.app.state.get("tenant_directory")
         if directory is None:
             return []
         province = await sync_to_thread(directory.province_of, tenant_id)
         if province is None:
             raise Problem(404, "not_found")
-        return _dedupe([g for a in actions for g in principal.grants_for(
-            a, tenant_id=tenant_id, province_code=province)])
+        return grants_allowing(held, *actions, tenant_id=tenant_id, province_code=province)
     province_code = next((str(params[p]) for p in PROVINCE_PARAMS if p in params), None)
     if province_code is not None:
-        return _dedupe([g for a in actions
-                        for g in principal.grants_for(a, province_code=province_code)])
-    return _dedupe([g for g in principal.grants if any(may(g.role, a) for a in actions)])
+        return grants_allowing(held, *actions, province_code=province_code)
+    return [g for g in held if any(may(g.role, a) for a in actions)]
 
 
 def allow_any(*actions: str) -> Guard:

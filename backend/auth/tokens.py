@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from danvan.domain.users import RoleGrant, grants_allowing
+from danvan.domain.policies import RoleGrant, grants_allowing
 
 ALGORITHM = "HS256"
 ISSUER = "danvan"

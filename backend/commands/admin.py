@@ -61,9 +61,8 @@ def run_create(args: argparse.Namespace) -> int:
     from danvan.backend.cli import CommandError
     from danvan.backend.commands.serve import settings_with_database
     from danvan.domain.base import Actor, Context, InvalidInput
-    from danvan.domain.policies import PROVINCE_ROLES
-    from danvan.domain.tenants import province_scope
-    from danvan.domain.users import RoleGrant, User
+    from danvan.domain.policies import PROVINCE_ROLES, RoleGrant, province_scope
+    from danvan.domain.users import User
     from danvan.infra.event_store import open_event_store
     from danvan.infra.settings import get_settings
 

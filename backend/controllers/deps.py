@@ -15,8 +15,8 @@ from litestar.handlers.base import BaseRouteHandler
 from danvan.backend.auth.guards import Guard
 from danvan.backend.errors import Problem
 from danvan.domain.base import Context
-from danvan.domain.policies import UNIT_SCOPED_ROLES
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
+from danvan.domain.policies import unit_scope as units_confined_to
 from danvan.infra.catalogue import Catalogue, official_catalogue
 from danvan.infra.personal_data import PersonalDataVault
 
@@ -44,13 +44,14 @@ def matched_grants(request: Connection) -> list[RoleGrant]:
 
 
 def unit_scope(grants: list[RoleGrant]) -> str | None:
-    """The unit a caller is confined to: set only when every matching grant is unit-scoped."""
-    if grants and all(g.role in UNIT_SCOPED_ROLES for g in grants):
-        units = {g.unit_id for g in grants}
-        if len(units) == 1:
-            return next(iter(units))
-        raise Problem(403, "other_unit")
-    return None
+    """The unit a caller acting under ``grants`` is confined to (``policies.unit_scope``),
+    None when it is not; confined to several units at once, it may act for none."""
+    units = units_confined_to(grants)
+    if units is None or not grants:
+        return None
+    if len(units) == 1:
+        return next(iter(units))
+    raise Problem(403, "other_unit")
 
 
 def resolve_in_guard(name: str, resolve: Callable[[Connection], object]) -> Guard:

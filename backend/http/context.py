@@ -12,7 +12,7 @@ from danvan.backend.auth.guards import PROVINCE_PARAMS, TENANT_PARAM, principal_
 from danvan.backend.http.idempotency import current_key
 from danvan.backend.http.preconditions import expected_version
 from danvan.domain.base import Actor, Context
-from danvan.domain.tenants import province_scope
+from danvan.domain.policies import SpecialRole, province_scope
 
 
 def request_ids(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -44,7 +44,8 @@ def build_context(request: Request[Any, Any, Any], *, at: datetime | None = None
     pending = current_key()
     extra = {"idempotency_key": pending.key} if pending is not None else {}
     return Context(tenant_id=tenant_id,
-                   actor=Actor(user_id=principal.user_id, role=grant.role if grant else "none"),
+                   actor=Actor(user_id=principal.user_id,
+                               role=grant.role if grant else SpecialRole.NONE),
                    at=at or datetime.now(UTC), correlation_id=correlation_id,
                    causation_id=None, request_id=request_id, extra=extra)
 

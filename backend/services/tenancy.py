@@ -12,10 +12,10 @@ from danvan.backend.services.inputs import only
 from danvan.backend.services.repository import decide, find, load, save_new
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context
-from danvan.domain.policies import PROVINCE_ROLES, Role
+from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant
 from danvan.domain.tenants import Tenant, TenantKind
 from danvan.domain.units import Unit
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.users import User
 from danvan.infra.catalogue import Catalogue
 
 MIN_PASSWORD = 10

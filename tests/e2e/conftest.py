@@ -28,8 +28,8 @@ from danvan.backend.app import HttpOptions, create_app
 from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import Services, build, open_redis
 from danvan.domain.base import Actor, Context
-from danvan.domain.tenants import province_scope
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.users import User
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from tests.e2e.probe import ProbeController

@@ -15,8 +15,8 @@ from litestar.params import FromPath, JSONBody
 from danvan.backend.auth.guards import allow, principal_of
 from danvan.backend.http.preconditions import check_version, etag
 from danvan.domain.base import Context
-from danvan.domain.policies import Action
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.policies import Action, RoleGrant
+from danvan.domain.users import User
 
 
 class ProbePerson(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from danvan.backend.auth.tokens import issue_token
+from danvan.domain.policies import RoleGrant
 from danvan.domain.registration_form import REQUIRED_DATES, REQUIRED_TEXT
-from danvan.domain.users import RoleGrant
 from danvan.infra.database import ConnParams
 from tests.e2e.test_role_route_matrix import (
     OTHER_UNIT,

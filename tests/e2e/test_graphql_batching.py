@@ -14,7 +14,7 @@ import httpx
 from psycopg_pool import ConnectionPool
 
 from danvan.backend.auth.tokens import Principal
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
 from danvan.graphql.context import build_context
 from danvan.graphql.figures import FiguresCache
 from danvan.graphql.schema import build_schema

@@ -100,7 +100,7 @@ def production_api(database_url: str, tmp_path: object, services: Services,
 def test_production_serves_neither_introspection_nor_graphiql(
         production_api: str, make_user: Callable[..., MadeUser], settings: Settings) -> None:
     from danvan.backend.auth.tokens import issue_token
-    from danvan.domain.users import RoleGrant
+    from danvan.domain.policies import RoleGrant
 
     token = issue_token(user_id="u", username="u", secret=PRODUCTION_SECRET,
                         lifetime_seconds=60, grants=[RoleGrant("province_analyst", "15")])

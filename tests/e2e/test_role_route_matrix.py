@@ -44,9 +44,17 @@ from danvan.backend.wiring import build, open_redis
 from danvan.domain.base import InvalidInput
 from danvan.domain.commands import MODEL_ACTIONS, ModelAction
 from danvan.domain.model import Level
-from danvan.domain.policies import PROVINCE_ROLES, ROLES, TENANT_ROLES, Action, Role, may
-from danvan.domain.tenants import province_scope
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.policies import (
+    PROVINCE_ROLES,
+    ROLES,
+    TENANT_ROLES,
+    Action,
+    Role,
+    RoleGrant,
+    may,
+    province_scope,
+)
+from danvan.domain.users import User
 from danvan.infra.database import ConnParams, connect_owner
 from danvan.infra.event_store import EVENTS_TABLE, EventStore, open_event_store
 from danvan.infra.settings import Settings
@@ -562,4 +570,39 @@ def test_a_province_role_of_another_province_is_refused_everywhere_here(
     before = env.events()
     body = assert_refused(env.send(row.method, call.path, env.foreign[role], call.body))
     _names_nothing_of(body, _what_names(env, YEN_BAI))
+    assert env.events() == before
+
+
+NOT_TENANTS = ("province targets", "unit", "model", "plan task")
+"""Aggregates whose ids a path might give where a tenant's belongs."""
+
+
+def _id_of(env: LiveEnv, kind: str) -> str:
+    shared = env.shared[YEN_BAI]
+    if kind == "province targets":
+        made = env.send("PUT", "/provinces/15/targets/2039", env.world.province,
+                        {"commune": TARGETS})
+        assert made.status_code in (200, 201), made.text
+        return str(made.json()["id"])
+    return {"unit": shared.unit, "model": shared.model, "plan task": shared.task}[kind]
+
+
+@pytest.mark.parametrize("kind", NOT_TENANTS)
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.label) for row in TENANT_ROWS])
+def test_another_aggregates_id_in_the_tenants_place_is_no_tenant(
+        env: LiveEnv, row: Row, kind: str) -> None:
+    """A province admin covers every tenant of the province, so where it may act an id naming
+    no tenant is a 404 (even the id of an aggregate that carries the province's code, its
+    targets), and elsewhere the usual 403; never a write."""
+    call = row.build(env, YEN_BAI, "province_admin", False)
+    foreign = _id_of(env, kind)
+    path = call.path.replace(env.tenant_id(YEN_BAI), foreign, 1)
+    before = env.events()
+    response = env.send(row.method, path, env.world.province, call.body)
+    route_admits = any(may(Role.PROVINCE_ADMIN, other.action) for other in ROWS
+                       if (other.method, other.route) == (row.method, row.route))
+    if route_admits:  # (recognition and revocation admit it at province level)
+        assert_problem(response, 404, "not_found")
+    else:
+        assert_refused(response)
     assert env.events() == before

@@ -25,6 +25,7 @@ from danvan.domain.clock import vietnam_date
 from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
 from danvan.domain.model import ALLOWED_FROM, Model, State
 from danvan.domain.plans import PlanTask
+from danvan.domain.policies import province_scope
 from danvan.domain.targets import (
     PeriodTargets,
     ProvinceTargets,
@@ -32,7 +33,7 @@ from danvan.domain.targets import (
     YearTargets,
     effective_targets,
 )
-from danvan.domain.tenants import Tenant, province_scope
+from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
 from danvan.domain.year_lists import YearList
 from danvan.infra.event_store import EventStore, open_event_store

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from danvan.domain.policies import Action
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import Action, RoleGrant
 from danvan.graphql.access import Access
 
 T1, T2 = "tenant-1", "tenant-2"

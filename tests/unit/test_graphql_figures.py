@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
 from danvan.graphql.figures import FiguresCache
 from danvan.graphql.freshness import Freshness
 from danvan.graphql.limits import Plan

@@ -19,7 +19,7 @@ from danvan.backend.http.idempotency import request_hash
 from danvan.backend.http.preconditions import check_version, parse_if_match
 from danvan.backend.i18n import field_message, negotiate
 from danvan.domain.base import IllegalTransition, InvalidInput, NotPermitted
-from danvan.domain.users import RoleGrant
+from danvan.domain.policies import RoleGrant
 
 SECRET = "unit-test-secret-unit-test-secret-0123"
 

@@ -10,7 +10,7 @@ import pytest
 from danvan.domain.base import IllegalTransition, InvalidInput, NotPermitted
 from danvan.domain.commands import MODEL_ACTIONS
 from danvan.domain.plans import PlanTask
-from danvan.domain.policies import POLICY, Action, Role, may
+from danvan.domain.policies import POLICY, Action, Role, RoleGrant, may
 from danvan.domain.targets import (
     BUILT_IN_DEFAULTS,
     PeriodTargets,
@@ -20,7 +20,7 @@ from danvan.domain.targets import (
     effective_targets,
 )
 from danvan.domain.tenants import Tenant
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.users import User
 from danvan.domain.year_lists import YearList
 from tests.unit.builders import TENANT, ctx
 

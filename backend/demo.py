@@ -1,9 +1,11 @@
 """``danvan demo``: a realistic year of the movement in Lào Cai, written through the domain.
 
-Every event comes from the real aggregates (so it passes every rule) and the events are
-stored in the order of their timestamps, so the audit trail, time travel and the hash chain
-read like a real year. The accounts it creates share one password, printed on the terminal;
-loading refuses to run in production.
+Every event comes from the real aggregates, asked by the domain's own commands (so it passes
+every rule); accounts and exemplars are made by the services' own paths (the one password
+rule, the one sealing of personal data). The events are stored in the order of their
+timestamps, so the audit trail, time travel and the hash chain read like a real year. The
+accounts it creates share one password, printed on the terminal; loading refuses to run in
+production.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from eventsourcing.application import Application
@@ -27,15 +30,45 @@ from danvan.backend.demo_story import (
     PLAN_TASKS,
     UNITS,
 )
+from danvan.backend.services.models import registered_model
+from danvan.backend.services.people import Hasher, NewUser, registered_user
 from danvan.domain.base import Actor, Context, TenantAggregate
 from danvan.domain.clock import VIETNAM
+from danvan.domain.commands import (
+    AcceptModel,
+    AddUnit,
+    AmendModel,
+    ApproveList,
+    CompletePlanTask,
+    DiscontinueModel,
+    EvaluateModel,
+    InspectModel,
+    Level,
+    ModelCommand,
+    NominateModel,
+    OnboardTenant,
+    PersonDetails,
+    ProposeModel,
+    ReceiveCopy,
+    RecogniseModel,
+    RegisterModel,
+    RegistrationForm,
+    RejectModel,
+    ReportProgress,
+    ReturnModel,
+    SchedulePlanTask,
+    SelfAssessModel,
+    SetPeriodTargets,
+    SetProvinceTargets,
+    SubmitModel,
+)
 from danvan.domain.model import Model
 from danvan.domain.plans import PlanTask
-from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.policies import Role, RoleGrant, SpecialRole, province_scope
+from danvan.domain.registration_form import Field, ModelKind
 from danvan.domain.targets import BUILT_IN_DEFAULTS, PeriodTargets, ProvinceTargets
-from danvan.domain.tenants import Tenant
-from danvan.domain.units import Unit
-from danvan.domain.users import User
+from danvan.domain.tenants import Tenant, TenantKind
+from danvan.domain.units import Unit, UnitKind
 from danvan.domain.year_lists import YearList
 from danvan.infra.catalogue import Catalogue
 from danvan.infra.personal_data import PersonalDataVault
@@ -67,7 +100,7 @@ class Step:
     at: datetime
     seq: int
     run: Callable[[Context], TenantAggregate | None] = field(compare=False)
-    role: str = field(compare=False, default="system")
+    role: str = field(compare=False, default=SpecialRole.SYSTEM)
     scope: str = field(compare=False, default="")
 
 
@@ -131,8 +164,8 @@ def doing(aggregate: A, act: Callable[[A, Context], object]
     return run
 
 
-def reporting(figures: dict[str, Any]) -> Callable[[Model, Context], None]:
-    return lambda model, ctx: model.report_progress(ctx, values=figures)
+def acting(command: ModelCommand) -> Callable[[Model, Context], None]:
+    return lambda model, ctx: model.handle(command, ctx)
 
 
 def _day(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -141,7 +174,7 @@ def _day(year: int, month: int, day: int, hour: int = 9) -> datetime:
 
 class DemoYear:
     def __init__(self, store: Application, vault: PersonalDataVault | None,
-                 catalogue: Catalogue, hash_password: Callable[[str], str], *, year: int,
+                 catalogue: Catalogue, hash_password: Hasher, *, year: int,
                  now: datetime, seed: int = 2026, tenant_limit: int | None = None) -> None:
         self.tenant_limit = tenant_limit
         self.store = store
@@ -150,7 +183,7 @@ class DemoYear:
         self.year = year
         self.rng = random.Random(seed)
         self.timeline = Timeline(store, end=min(now, _day(year, 12, 28)))
-        self.password_hash = hash_password(DEMO_PASSWORD)
+        self.hash_password = hash_password
         self.summary = DemoSummary(year)
         self.tenants: dict[str, Tenant] = {}
         self.units: dict[str, list[Unit]] = {}
@@ -164,33 +197,35 @@ class DemoYear:
     def province(self) -> None:
         start = _day(self.year, 1, 2)
         scope = province_scope(PROVINCE)
-        defaults = {kind: t.as_dict() for kind, t in BUILT_IN_DEFAULTS.items()}
-        self.timeline.at(start, lambda ctx: ProvinceTargets.set_first(
-            ctx, province_code=PROVINCE, year=self.year, body=defaults), "province_admin", scope)
-        for username, role in (("admin.laocai", "province_admin"),
-                               ("phantich.laocai", "province_analyst")):
+        defaults = SetProvinceTargets(PROVINCE, self.year,
+                                      {TenantKind(k): t for k, t in BUILT_IN_DEFAULTS.items()})
+        self.timeline.at(start, lambda ctx: ProvinceTargets.set_first(ctx, defaults),
+                         Role.PROVINCE_ADMIN, scope)
+        for username, role in (("admin.laocai", Role.PROVINCE_ADMIN),
+                               ("phantich.laocai", Role.PROVINCE_ANALYST)):
             self.account(start, scope, username, [RoleGrant(role, PROVINCE)])
 
     def account(self, when: datetime, scope: str, username: str,
                 grants: list[RoleGrant]) -> None:
         self.summary.accounts.append((username, ", ".join(g.role for g in grants)))
-        self.timeline.at(when, lambda ctx: User.register(
-            ctx, username=username, password_hash=self.password_hash,
-            full_name=f"Tài khoản trình diễn {username}", grants=grants), "system", scope)
+        new = NewUser(username, DEMO_PASSWORD, f"Tài khoản trình diễn {username}",
+                      [Role(g.role) for g in grants])
+        self.timeline.at(when, lambda ctx: registered_user(ctx, new, grants, self.hash_password),
+                         SpecialRole.SYSTEM, scope)
 
     # --- tenants, units, plans ---------------------------------------------------------------
 
     def tenant(self, code: str, name: str, kind: str, when: datetime) -> Tenant:
         tenant = Tenant.onboard(Context(province_scope(PROVINCE), Actor("demo", "province_admin"),
-                                        when, "demo"), code=code, name=name, kind=kind,
-                                province_code=PROVINCE)
+                                        when, "demo"),
+                                OnboardTenant(code, name, TenantKind(kind), PROVINCE))
         self.tenants[code] = tenant
         self.timeline.at(when, created(tenant), "province_admin", province_scope(PROVINCE))
         tenant_id = str(tenant.id)
         units = []
         for unit_name, unit_kind, vertical in (AGENCY_UNITS if kind == "agency" else UNITS):
             unit = Unit.add(Context(tenant_id, Actor("demo", "tenant_admin"), when, "demo"),
-                            name=unit_name, kind=unit_kind, reports_to_vertical_line=vertical)
+                            AddUnit(unit_name, UnitKind(unit_kind), vertical))
             units.append(unit)
             self.timeline.at(when + timedelta(hours=1), created(unit), "tenant_admin", tenant_id)
         self.units[code] = units
@@ -202,9 +237,9 @@ class DemoYear:
         tenant_id = str(tenant.id)
         when = _day(self.year, 1, 20)
         self.timeline.at(when, lambda ctx: PeriodTargets.set_first(
-            ctx, start_year=2026, end_year=2030, body={
-                "recognized_tenant_level": 10, "recognized_province_level": 2,
-                "maintained_models": 70}), "tenant_admin", tenant_id)
+            ctx, SetPeriodTargets(2026, 2030, recognized_tenant_level=10,
+                                  recognized_province_level=2, maintained_models=70)),
+                         "tenant_admin", tenant_id)
         unit_of = {u.name: str(u.id) for u in self.units[SHOWCASE]}
         people = (("quantri.yenbai", "tenant_admin", None), ("bxdd.yenbai", "reviewer", None),
                   ("thuongtruc.yenbai", "approver", None),
@@ -217,11 +252,12 @@ class DemoYear:
         for title, month, day in PLAN_TASKS:
             task = PlanTask.schedule(Context(tenant_id, Actor("demo", "tenant_admin"),
                                              _day(self.year, 1, 25), "demo"),
-                                     year=self.year, title=title,
-                                     due_date=date(self.year, month, day).isoformat())
+                                     SchedulePlanTask(self.year, title,
+                                                      date(self.year, month, day)))
             self.timeline.at(_day(self.year, 1, 25), created(task), "tenant_admin", tenant_id)
             done = self.days_after(_day(self.year, month, day), -20, 5)
-            self.timeline.at(done, doing(task, lambda t, c: t.complete(c, note="Đã hoàn thành")),
+            self.timeline.at(done, doing(task, lambda t, c: t.complete(
+                c, CompletePlanTask("Đã hoàn thành"))),
                              "tenant_admin", tenant_id)
 
     # --- models --------------------------------------------------------------------------------
@@ -239,37 +275,33 @@ class DemoYear:
                           and self.rng.random() < 0.1)
             self.model(tenant_id, unit, name, field_, individual)
             self.summary.models += 1
-        self.timeline.at(self.days_after(accepted_by, 0, 10), lambda ctx: YearList.approve(
-            ctx, year=self.year, decision_number=f"{self.rng.randint(10, 99)}-QĐ/ĐU"),
-            "approver", tenant_id)
+        approval = ApproveList(self.year, f"{self.rng.randint(10, 99)}-QĐ/ĐU")
+        self.timeline.at(self.days_after(accepted_by, 0, 10),
+                         lambda ctx: YearList.approve(ctx, approval), "approver", tenant_id)
 
     def model(self, tenant_id: str, unit: Unit, name: str, field_: str,
               individual: bool) -> None:
         registered = self.days_after(_day(self.year, 1, 10), 0, 70)
-        values = {"year": self.year, "name": name, "field": field_,
-                  "kind": "individual" if individual else "collective",
-                  "problem": "Nhu cầu thực tế của Nhân dân trên địa bàn",
-                  "goals": "Huy động Nhân dân cùng tham gia, đo bằng số hộ tham gia",
-                  "content": "Tuyên truyền, vận động, làm mẫu, nhân rộng",
-                  "area": "Địa bàn " + unit.name, "implementers": unit.name,
-                  "resources": "Nhân dân đóng góp, ngân sách hỗ trợ",
-                  "start_date": registered.date().isoformat(),
-                  "end_date": date(self.year, 12, 31).isoformat(),
-                  "outputs": "Báo cáo kết quả, số liệu đo đếm được",
-                  "sustainability": "Tổ tự quản duy trì, nhân rộng"}
+        kind = ModelKind.INDIVIDUAL if individual else ModelKind.COLLECTIVE
+        form = RegistrationForm(
+            problem="Nhu cầu thực tế của Nhân dân trên địa bàn",
+            goals="Huy động Nhân dân cùng tham gia, đo bằng số hộ tham gia",
+            content="Tuyên truyền, vận động, làm mẫu, nhân rộng",
+            area="Địa bàn " + unit.name, implementers=unit.name,
+            resources="Nhân dân đóng góp, ngân sách hỗ trợ",
+            start_date=registered.date(), end_date=date(self.year, 12, 31),
+            outputs="Báo cáo kết quả, số liệu đo đếm được",
+            sustainability="Tổ tự quản duy trì, nhân rộng")
         holder: dict[str, Model] = {}
 
         def register(ctx: Context) -> Model:
-            key_id = token = None
-            if individual and self.vault is not None:  # decided when scheduling
+            person = None
+            if individual:  # decided when scheduling
                 person_name, birth_year = self.rng.choice(EXEMPLARS)
-                person_id = str(Model.id_for(tenant_id, str(unit.id), self.year, name))
-                key = self.vault.create_key(tenant_id, person_id)
-                key_id, token = str(key), self.vault.seal(key, {
-                    "full_name": person_name, "birth_year": birth_year, "phone": "",
-                    "address": unit.name})
-            holder["m"] = Model.register(ctx, unit=unit, values=values, person_key_id=key_id,
-                                         person_token=token)
+                person = PersonDetails(person_name, birth_year, "", unit.name)
+            command = RegisterModel(str(unit.id), self.year, name, kind, Field(field_), form,
+                                    person)
+            holder["m"] = registered_model(self.vault, ctx, unit, command)
             return holder["m"]
 
         by_unit = "unit_user"
@@ -287,26 +319,26 @@ class DemoYear:
             return when if self.timeline.at(when, run, role, tenant_id) else None
 
         if unit.reports_to_vertical_line:
-            step(registered, 5, 20, "reviewer", lambda m, c: m.receive_copy(c))
+            step(registered, 5, 20, "reviewer", acting(ReceiveCopy()))
             return
         fate = self.rng.random()
-        submitted = step(registered, 2, 10, by_unit, lambda m, c: m.submit(c))
+        submitted = step(registered, 2, 10, by_unit, acting(SubmitModel()))
         if submitted is None or fate < 0.04:
             return
         if fate < 0.09:
             step(submitted, 3, 10, "reviewer",
-                 lambda m, c: m.reject(c, reason="Trùng lặp với mô hình đã có"))
+                 acting(RejectModel("Trùng lặp với mô hình đã có")))
             return
         reviewed: datetime | None = submitted
         if fate < 0.2:
-            returned = step(submitted, 3, 10, "reviewer", lambda m, c: m.return_for_revision(
-                c, reason="Bổ sung chỉ tiêu đo lường và lộ trình"))
-            amended = returned and step(returned, 2, 8, by_unit, lambda m, c: m.amend(
-                c, values={"goals": "Huy động 100% hộ tham gia, đo theo quý"}))
-            reviewed = amended and step(amended, 0, 2, by_unit, lambda m, c: m.submit(c))
+            returned = step(submitted, 3, 10, "reviewer", acting(ReturnModel(
+                "Bổ sung chỉ tiêu đo lường và lộ trình")))
+            amended = returned and step(returned, 2, 8, by_unit, acting(AmendModel(
+                form=RegistrationForm(goals="Huy động 100% hộ tham gia, đo theo quý"))))
+            reviewed = amended and step(amended, 0, 2, by_unit, acting(SubmitModel()))
         if reviewed is None:
             return
-        accepted = step(reviewed, 3, 15, "reviewer", lambda m, c: m.accept(c))
+        accepted = step(reviewed, 3, 15, "reviewer", acting(AcceptModel()))
         if accepted is None:
             return
         stops = self.days_after(accepted, 60, 150) if fate > 0.97 else None
@@ -314,42 +346,42 @@ class DemoYear:
             quarter_end = _day(self.year, month, 28)
             if accepted < quarter_end and (stops is None or quarter_end + timedelta(days=6)
                                            < stops):
-                figures = {"period": f"{self.year}-Q{month // 3}",
-                           "participants": self.rng.randint(20, 400),
-                           "workdays": self.rng.randint(50, 2000),
-                           "money_vnd": str(self.rng.randint(0, 300) * 1_000_000),
-                           "land_m2": str(self.rng.randint(0, 40) * 25), "note": "Kết quả quý"}
-                step(quarter_end, 0, 5, by_unit, reporting(figures))
+                figures = ReportProgress(
+                    f"{self.year}-Q{month // 3}", participants=self.rng.randint(20, 400),
+                    workdays=self.rng.randint(50, 2000),
+                    money_vnd=Decimal(self.rng.randint(0, 300) * 1_000_000),
+                    land_m2=Decimal(self.rng.randint(0, 40) * 25), note="Kết quả quý")
+                step(quarter_end, 0, 5, by_unit, acting(figures))
         if stops is not None:
-            step(stops, 0, 0, "reviewer", lambda m, c: m.discontinue(c, reason="Không còn phù hợp"))
+            step(stops, 0, 0, "reviewer", acting(DiscontinueModel("Không còn phù hợp")))
             return
         step(_day(self.year, 7, 1), 0, 30, "reviewer",
-             lambda m, c: m.inspect(c, findings="Triển khai đúng kế hoạch"))
+             acting(InspectModel("Triển khai đúng kế hoạch")))
         assessed = step(_day(self.year, 9, 10), 0, 25, by_unit,
-                        lambda m, c: m.self_assess(c, summary="Hoàn thành mục tiêu đề ra"))
+                        acting(SelfAssessModel("Hoàn thành mục tiêu đề ra")))
         if assessed is None:
             return
         strong = fate > 0.55
-        names = PERSON_SCORES if values["kind"] == "individual" else SCORES
-        scores = {k: self.rng.randint(72, 98) if strong else self.rng.randint(50, 78)
+        names = PERSON_SCORES if individual else SCORES
+        scores = {k: Decimal(self.rng.randint(72, 98) if strong else self.rng.randint(50, 78))
                   for k in names}
-        evaluated = step(assessed, 3, 12, "reviewer", lambda m, c: m.evaluate(c, scores=scores))
+        evaluated = step(assessed, 3, 12, "reviewer", acting(EvaluateModel(scores)))
         if evaluated is None or not strong:
             return
-        proposed = step(evaluated, 2, 6, "reviewer", lambda m, c: m.propose(c))
+        proposed = step(evaluated, 2, 6, "reviewer", acting(ProposeModel()))
         if proposed is None:
             return
-        recognised = step(proposed, 4, 12, "approver", lambda m, c: m.recognise(
-            c, level="tenant", decision_number=f"{self.rng.randint(100, 999)}-QĐ/ĐU",
-            decision_date=vietnam_day(c)))
+        tenant_number = f"{self.rng.randint(100, 999)}-QĐ/ĐU"
+        recognised = step(proposed, 4, 12, "approver", lambda m, c: m.handle(RecogniseModel(
+            Level.TENANT, tenant_number, vietnam_day(c)), c))
         if recognised is None or fate < 0.86:
             return
-        nominated = step(recognised, 2, 8, "approver", lambda m, c: m.nominate(c))
+        nominated = step(recognised, 2, 8, "approver", acting(NominateModel()))
         if nominated is None:
             return
-        step(nominated, 8, 25, "province_admin", lambda m, c: m.recognise(
-            c, level="province", decision_number=f"{self.rng.randint(1000, 2999)}-QĐ/TU",
-            decision_date=vietnam_day(c)))
+        province_number = f"{self.rng.randint(1000, 2999)}-QĐ/TU"
+        step(nominated, 8, 25, "province_admin", lambda m, c: m.handle(RecogniseModel(
+            Level.PROVINCE, province_number, vietnam_day(c)), c))
 
     # --- the whole year --------------------------------------------------------------------
 
@@ -375,8 +407,8 @@ class DemoYear:
         return self.summary
 
 
-def vietnam_day(ctx: Context) -> str:
-    return ctx.at.astimezone(VIETNAM).date().isoformat()
+def vietnam_day(ctx: Context) -> date:
+    return ctx.at.astimezone(VIETNAM).date()
 
 
 def already_loaded(store: Application) -> bool:

@@ -9,6 +9,11 @@ they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitt
 | raised | status | code |
 |---|---|---|
 | ``Problem(status, code, ...)`` | as given | as given |
+| ``services.errors.NotFound`` | 404 | ``not_found`` |
+| ``services.errors.Forbidden`` (``OtherUnit``) | 403 | ``forbidden`` (``other_unit``) |
+| ``services.errors.AlreadyExists`` | 409 | ``already_exists`` |
+| ``services.errors.StaleVersion`` | 412 | ``precondition_failed`` |
+| ``services.errors.Unavailable`` | 503 | ``store_unavailable`` |
 | ``NotPermitted`` | 403 | its code (``not_permitted``) |
 | ``InvalidInput``, Litestar ``ValidationException`` | 422 | ``invalid_input`` |
 | a body that is not JSON | 422 | ``malformed_body`` |
@@ -47,6 +52,7 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from danvan.backend.i18n import Lang, field_message, negotiate, problem_detail, problem_title
+from danvan.backend.services import errors as refused
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
 
 PROBLEM_JSON = "application/problem+json"
@@ -182,9 +188,25 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+SERVICE_STATUS: dict[type[refused.ServiceError], int] = {
+    refused.NotFound: 404, refused.Forbidden: 403, refused.AlreadyExists: 409,
+    refused.StaleVersion: 412, refused.Unavailable: 503,
+}
+
+
+def _service_problem(exc: refused.ServiceError) -> Problem:
+    status = next((code for kind, code in SERVICE_STATUS.items() if isinstance(exc, kind)), 422)
+    headers = {"Retry-After": "5"} if status == 503 else {}
+    problem = Problem(status, exc.code, fallback=exc.message, headers=headers)
+    problem.params.update(exc.params)
+    return problem
+
+
 def to_problem(exc: BaseException) -> Problem:
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, refused.ServiceError):
+        return _service_problem(exc)
     if isinstance(exc, InvalidInput):
         return Problem(422, "invalid_input", errors=list(exc.errors.items()))
     if isinstance(exc, NotPermitted):

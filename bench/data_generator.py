@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -47,13 +48,45 @@ import psycopg
 
 from danvan.domain.base import Actor, Context, DomainError
 from danvan.domain.clock import VIETNAM
+from danvan.domain.commands import (
+    AcceptModel,
+    AddUnit,
+    AmendModel,
+    ApproveList,
+    CloseUnit,
+    CompletePlanTask,
+    DiscontinueModel,
+    EvaluateModel,
+    InspectModel,
+    Level,
+    MaintainModel,
+    NominateModel,
+    OnboardTenant,
+    PersonDetails,
+    ProposeModel,
+    ReceiveCopy,
+    RecogniseModel,
+    RegisterModel,
+    RegisterUser,
+    RegistrationForm,
+    RejectModel,
+    ReportProgress,
+    ReturnModel,
+    RevokeRecognition,
+    SchedulePlanTask,
+    SelfAssessModel,
+    SetProvinceTargets,
+    SetTenantTargets,
+    SubmitModel,
+)
 from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
 from danvan.domain.model import Model, State
 from danvan.domain.plans import PlanTask
 from danvan.domain.policies import RoleGrant, province_scope
-from danvan.domain.targets import ProvinceTargets, TenantTargets
-from danvan.domain.tenants import Tenant
-from danvan.domain.units import Unit
+from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.targets import ProvinceTargets, TenantTargets, YearTargets
+from danvan.domain.tenants import Tenant, TenantKind
+from danvan.domain.units import Unit, UnitKind
 from danvan.domain.users import User
 from danvan.domain.year_lists import YearList
 from danvan.infra.audit_chain import GENESIS, event_hash
@@ -187,15 +220,12 @@ class Simulation:
     def province(self, code: str) -> None:
         for year in YEARS:
             at = vn(date(year, 1, 5), 60)
-            body = {"commune": {"new_models": 10, "recognized_tenant_level": 2,
-                                "recognized_province_level": 1, "per_unit_minimum": 1},
-                    "ward": {"new_models": 12, "recognized_tenant_level": 3,
-                             "recognized_province_level": 1, "per_unit_minimum": 1},
-                    "special_zone": {"new_models": 8, "recognized_tenant_level": 2,
-                                     "recognized_province_level": 1, "per_unit_minimum": 1}}
+            defaults = {TenantKind.COMMUNE: YearTargets(10, 2, 1, 1),
+                        TenantKind.WARD: YearTargets(12, 3, 1, 1),
+                        TenantKind.SPECIAL_ZONE: YearTargets(8, 2, 1, 1)}
             self.emit(ProvinceTargets.set_first(
-                self.ctx("province_admin", province_scope(code), at), province_code=code,
-                year=year, body=body))
+                self.ctx("province_admin", province_scope(code), at),
+                SetProvinceTargets(code, year, defaults)))
 
     def unit_names(self, kind: str) -> list[tuple[str, str, bool]]:
         village = VILLAGE_CELL.get(kind, VILLAGE_CELL["commune"])
@@ -210,16 +240,16 @@ class Simulation:
         code = sim.tenant.province_code
         grants = ([RoleGrant(role, code, sim.id, u) for u in unit_ids] if unit_ids
                   else [RoleGrant(role, code, sim.id)])
-        user = User.register(ctx, username=username, password_hash=PASSWORD_HASH,
-                             full_name=full_name, grants=grants)
+        user = User.register(ctx, RegisterUser(username, PASSWORD_HASH, full_name,
+                                               tuple(grants)))
         self.emit(user)
         return user
 
     def onboard(self, unit: CatalogueUnit) -> TenantSim:
         at = vn(date(YEARS[0], 1, 2), self.rng.randrange(600))
         ctx = self.ctx("province_admin", province_scope(unit.province_code), at)
-        tenant = Tenant.onboard(ctx, code=unit.code, name=unit.name, kind=unit.kind,
-                                province_code=unit.province_code)
+        tenant = Tenant.onboard(ctx, OnboardTenant(unit.code, unit.name, TenantKind(unit.kind),
+                                                   unit.province_code))
         self.emit(tenant)
         sim = TenantSim(tenant)
         for role, count in (("tenant_admin", 1), ("reviewer", self.rng.randrange(1, 4)),
@@ -233,7 +263,7 @@ class Simulation:
         admin_at = at + timedelta(days=1)
         for i, (name, kind, vertical) in enumerate(self.unit_names(unit.kind)):
             u = Unit.add(self.staff(sim, "tenant_admin", admin_at + timedelta(minutes=i)),
-                         name=name, kind=kind, reports_to_vertical_line=vertical)
+                         AddUnit(name, UnitKind(kind), vertical))
             self.emit(u)
             sim.units.append(u)
         office: list[str] = []
@@ -285,18 +315,16 @@ class Simulation:
     def plan_year(self, sim: TenantSim, year: int) -> None:
         at = self.when(year, 1)
         if self.rng.random() < 0.3:
-            body = {"new_models": self.rng.randrange(8, 16), "recognized_tenant_level": 2,
-                    "recognized_province_level": 1, "per_unit_minimum": 1}
-            targets = TenantTargets.set_first(self.staff(sim, "tenant_admin", at), year=year,
-                                              body=body)
+            targets = TenantTargets.set_first(
+                self.staff(sim, "tenant_admin", at),
+                SetTenantTargets(year, YearTargets(self.rng.randrange(8, 16), 2, 1, 1)))
             self.emit(targets)
         sim.tasks = []
         for i, (title, month) in enumerate((("Quán triệt Chỉ thị", 3),
                                             ("Ban hành kế hoạch của đơn vị", 4),
                                             ("Sơ kết 6 tháng", 7))):
             task = PlanTask.schedule(self.staff(sim, "tenant_admin", at + timedelta(minutes=i)),
-                                     year=year, title=title,
-                                     due_date=date(year, month, 28).isoformat())
+                                     SchedulePlanTask(year, title, date(year, month, 28)))
             self.emit(task)
             sim.tasks.append(task)
         if year == YEARS[0]:
@@ -327,28 +355,32 @@ class Simulation:
     def register_one(self, sim: TenantSim, year: int, unit: Unit, i: int,
                      signed: set[UUID]) -> Model | None:
         at = self.when(year, 2)
-        kind = "individual" if self.rng.random() < 0.1 else "collective"
+        kind = ModelKind.INDIVIDUAL if self.rng.random() < 0.1 else ModelKind.COLLECTIVE
         activity = self.rng.choice(ACTIVITIES)
-        values = {
-            "year": year, "name": f"Dân vận khéo trong {activity} ({unit.name}, {i})",
-            "field": self.rng.choice(FIELDS), "kind": kind,
-            "problem": f"Khó khăn trong {activity}", "goals": "Nâng cao đời sống Nhân dân",
-            "content": "Vận động Nhân dân cùng tham gia, công khai, dân chủ",
-            "area": sim.tenant.name, "implementers": unit.name,
-            "resources": "Nhân dân đóng góp, ngân sách hỗ trợ",
-            "start_date": f"{year}-03-01", "end_date": f"{year}-12-31",
-            "outputs": "Sản phẩm cụ thể, đo đếm được",
-            "sustainability": "Duy trì và nhân rộng"}
-        person = {"person_key_id": f"pk-{sim.id[:8]}-{year}-{i}",
-                  "person_token": "v1." + "A" * 120} if kind == "individual" else {}
+        form = RegistrationForm(
+            problem=f"Khó khăn trong {activity}", goals="Nâng cao đời sống Nhân dân",
+            content="Vận động Nhân dân cùng tham gia, công khai, dân chủ",
+            area=sim.tenant.name, implementers=unit.name,
+            resources="Nhân dân đóng góp, ngân sách hỗ trợ",
+            start_date=date(year, 3, 1), end_date=date(year, 12, 31),
+            outputs="Sản phẩm cụ thể, đo đếm được", sustainability="Duy trì và nhân rộng")
+        individual = kind == ModelKind.INDIVIDUAL
+        command = RegisterModel(str(unit.id), year,
+                                f"Dân vận khéo trong {activity} ({unit.name}, {i})", kind,
+                                Field(self.rng.choice(FIELDS)), form,
+                                PersonDetails("Nguyễn Văn A", 1970) if individual else None)
+        # a sealed token stands in for the vault's (the generator writes no person keys)
+        sealed = {"person_key_id": f"pk-{sim.id[:8]}-{year}-{i}",
+                  "person_token": "v1." + "A" * 120} if individual else {}
         try:
-            model = Model.register(self.by_unit(sim, str(unit.id), at, signed), unit=unit,
-                                   values=values, **person)
+            model = Model.register(self.by_unit(sim, str(unit.id), at, signed), unit, command,
+                                   **sealed)
         except DomainError:
             return None
         if self.rng.random() < 0.3:
-            model.amend(self.by_unit(sim, str(unit.id), at + timedelta(days=2), signed),
-                        values={"goals": "Nâng cao đời sống và thu nhập của Nhân dân"})
+            model.handle(AmendModel(form=RegistrationForm(
+                goals="Nâng cao đời sống và thu nhập của Nhân dân")),
+                self.by_unit(sim, str(unit.id), at + timedelta(days=2), signed))
         self.emit(model)
         return model
 
@@ -359,31 +391,34 @@ class Simulation:
                 continue
             at = self.when(year, 3, 18)  # + up to 9 days: still March
             if m.vertical_line:
-                m.receive_copy(self.staff(sim, "reviewer", at))
+                m.handle(ReceiveCopy(), self.staff(sim, "reviewer", at))
                 self.emit(m)
                 continue
-            m.submit(self.by_unit(sim, m.unit_id, at, signed))
+            m.handle(SubmitModel(), self.by_unit(sim, m.unit_id, at, signed))
             roll = self.rng.random()
             if roll < 0.15:
-                m.return_for_revision(self.staff(sim, "reviewer", at + timedelta(days=3)),
-                                      reason="Bổ sung số liệu, làm rõ mục tiêu")
-                m.amend(self.by_unit(sim, m.unit_id, at + timedelta(days=6), signed),
-                        values={"outputs": "Sản phẩm cụ thể, có số liệu đo đếm"})
-                m.submit(self.by_unit(sim, m.unit_id, at + timedelta(days=7), signed))
+                m.handle(ReturnModel("Bổ sung số liệu, làm rõ mục tiêu"),
+                         self.staff(sim, "reviewer", at + timedelta(days=3)))
+                m.handle(AmendModel(form=RegistrationForm(
+                    outputs="Sản phẩm cụ thể, có số liệu đo đếm")),
+                    self.by_unit(sim, m.unit_id, at + timedelta(days=6), signed))
+                m.handle(SubmitModel(), self.by_unit(sim, m.unit_id, at + timedelta(days=7),
+                                                     signed))
             if roll > 0.95:
-                m.reject(self.staff(sim, "reviewer", at + timedelta(days=9)),
-                         reason="Trùng với mô hình đã đăng ký")
+                m.handle(RejectModel("Trùng với mô hình đã đăng ký"),
+                         self.staff(sim, "reviewer", at + timedelta(days=9)))
             else:
-                m.accept(self.staff(sim, "reviewer", at + timedelta(days=9)))
+                m.handle(AcceptModel(), self.staff(sim, "reviewer", at + timedelta(days=9)))
             self.emit(m)
 
     def approve_list(self, sim: TenantSim, year: int) -> None:
         at = self.when(year, 4)
-        self.emit(YearList.approve(self.staff(sim, "approver", at), year=year,
-                                   decision_number=f"{self.rng.randrange(1, 300)}-QĐ/ĐU"))
+        self.emit(YearList.approve(self.staff(sim, "approver", at), ApproveList(
+            year, f"{self.rng.randrange(1, 300)}-QĐ/ĐU")))
         for task in sim.tasks:
             if self.rng.random() < 0.75:
-                task.complete(self.staff(sim, "reviewer", self.when(year, 5)), note="Đã xong")
+                task.complete(self.staff(sim, "reviewer", self.when(year, 5)),
+                              CompletePlanTask("Đã xong"))
                 self.emit(task)
 
     def report(self, sim: TenantSim, year: int, quarter: int) -> None:
@@ -395,15 +430,15 @@ class Simulation:
             month = REPORT_MONTHS[quarter - 1]
             # December's report comes in the first days, before the year is closed.
             at = self.when(year, month, 8) if month == 12 else self.when(year, month, 22)
-            m.report_progress(self.by_unit(sim, m.unit_id, at, signed), values={
-                "period": f"{year}-Q{quarter}", "participants": self.rng.randrange(10, 400),
-                "workdays": self.rng.randrange(20, 2000),
-                "money_vnd": str(self.rng.randrange(0, 500) * 100_000),
-                "land_m2": f"{self.rng.randrange(0, 3000)}.{self.rng.randrange(10)}",
-                "note": "Kết quả quý"})
+            m.handle(ReportProgress(
+                f"{year}-Q{quarter}", participants=self.rng.randrange(10, 400),
+                workdays=self.rng.randrange(20, 2000),
+                money_vnd=Decimal(self.rng.randrange(0, 500) * 100_000),
+                land_m2=Decimal(f"{self.rng.randrange(0, 3000)}.{self.rng.randrange(10)}"),
+                note="Kết quả quý"), self.by_unit(sim, m.unit_id, at, signed))
             if self.rng.random() < 0.3:
-                m.inspect(self.staff(sim, "reviewer", at + timedelta(days=5)),
-                          findings="Thực hiện đúng kế hoạch")
+                m.handle(InspectModel("Thực hiện đúng kế hoạch"),
+                         self.staff(sim, "reviewer", at + timedelta(days=5)))
             self.emit(m)
 
     def evaluate(self, sim: TenantSim, year: int) -> None:
@@ -412,14 +447,14 @@ class Simulation:
             if m.year != year or m.state != State.ACCEPTED or self.rng.random() < 0.3:
                 continue
             at = self.when(year, 10, 17)  # + up to 10 days: still October
-            m.self_assess(self.by_unit(sim, m.unit_id, at, signed),
-                          summary="Đạt các mục tiêu đề ra")
+            m.handle(SelfAssessModel("Đạt các mục tiêu đề ra"),
+                     self.by_unit(sim, m.unit_id, at, signed))
             criteria = PERSON_CRITERIA if m.kind == "individual" else COLLECTIVE_CRITERIA
             low = 55 if self.rng.random() < 0.15 else 70
-            m.evaluate(self.staff(sim, "reviewer", at + timedelta(days=7)),
-                       scores={c: self.rng.randrange(low, 100) for c in criteria})
+            m.handle(EvaluateModel({c: Decimal(self.rng.randrange(low, 100)) for c in criteria}),
+                     self.staff(sim, "reviewer", at + timedelta(days=7)))
             if m.passed:
-                m.propose(self.staff(sim, "reviewer", at + timedelta(days=10)))
+                m.handle(ProposeModel(), self.staff(sim, "reviewer", at + timedelta(days=10)))
             self.emit(m)
 
     def recognise(self, sim: TenantSim, year: int) -> None:
@@ -427,15 +462,16 @@ class Simulation:
         self.rng.shuffle(proposed)
         for rank, m in enumerate(proposed[:self.rng.randrange(3, 9)]):
             at = self.when(year, 11, 13)  # + up to 14 days: still November
-            m.recognise(self.staff(sim, "approver", at), level="tenant",
-                        decision_number=f"{self.rng.randrange(1, 500)}/QĐ-UBND",
-                        decision_date=at.astimezone(VIETNAM).date().isoformat())
+            m.handle(RecogniseModel(Level.TENANT, f"{self.rng.randrange(1, 500)}/QĐ-UBND",
+                                    at.astimezone(VIETNAM).date()),
+                     self.staff(sim, "approver", at))
             if rank == 0 or (rank == 1 and self.rng.random() < 0.3):
-                m.nominate(self.staff(sim, "approver", at + timedelta(days=3)))
+                m.handle(NominateModel(), self.staff(sim, "approver", at + timedelta(days=3)))
                 later = at + timedelta(days=14)
-                m.recognise(self.ctx("province_admin", sim.id, later), level="province",
-                            decision_number=f"{self.rng.randrange(1, 900)}/QĐ-UBND",
-                            decision_date=later.astimezone(VIETNAM).date().isoformat())
+                m.handle(RecogniseModel(Level.PROVINCE,
+                                        f"{self.rng.randrange(1, 900)}/QĐ-UBND",
+                                        later.astimezone(VIETNAM).date()),
+                         self.ctx("province_admin", sim.id, later))
             self.emit(m)
 
     def close_year(self, sim: TenantSim, year: int) -> None:
@@ -444,14 +480,14 @@ class Simulation:
             roll = self.rng.random()
             try:
                 if roll < 0.02 and m.state in (State.RECOGNIZED_TENANT, State.NOMINATED):
-                    m.revoke(self.staff(sim, "approver", at), level="tenant",
-                             reason="Không duy trì được hiệu quả")
+                    m.handle(RevokeRecognition(Level.TENANT, "Không duy trì được hiệu quả"),
+                             self.staff(sim, "approver", at))
                 elif roll < 0.07 and m.state in (State.ACCEPTED, State.EVALUATED):
-                    m.discontinue(self.staff(sim, "reviewer", at),
-                                  reason="Không còn phù hợp")
+                    m.handle(DiscontinueModel("Không còn phù hợp"),
+                             self.staff(sim, "reviewer", at))
                 elif (roll < 0.4 and m.state == State.ACCEPTED) or (roll < 0.7 and m.state in (
                         State.RECOGNIZED_TENANT, State.RECOGNIZED_PROVINCE)):
-                    m.maintain(self.staff(sim, "reviewer", at), year=year + 1)
+                    m.handle(MaintainModel(year + 1), self.staff(sim, "reviewer", at))
                 else:
                     continue
             except DomainError:
@@ -462,7 +498,7 @@ class Simulation:
             if len(open_units) > 5:
                 unit = self.rng.choice(open_units)
                 unit.close(self.staff(sim, "tenant_admin", self.when(year, 12, 12, first_day=16)),
-                           reason="Sáp nhập đơn vị")
+                           CloseUnit("Sáp nhập đơn vị"))
                 self.emit(unit)
 
 

@@ -14,8 +14,9 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg.sql import SQL, Identifier
 
 from danvan.domain.base import Actor, Context
-from danvan.domain.tenants import Tenant
-from danvan.domain.units import Unit
+from danvan.domain.commands import AddUnit, OnboardTenant
+from danvan.domain.tenants import Tenant, TenantKind
+from danvan.domain.units import Unit, UnitKind
 from danvan.infra.database import eventsourcing_env
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
@@ -88,8 +89,8 @@ class LiveWriter:
         at = datetime.now(UTC)
         ctx = Context(tenant_id="province:99", actor=Actor("bench", "province_admin"), at=at,
                       correlation_id="bench-live")
-        self.tenant = Tenant.onboard(ctx, code=f"LIVE{int(time.time())}", name="Bench live",
-                                     kind="agency", province_code="99")
+        self.tenant = Tenant.onboard(ctx, OnboardTenant(f"LIVE{int(time.time())}", "Bench live",
+                                                        TenantKind.AGENCY, "99"))
         self.store.save(self.tenant)
         self.serial = 0
 
@@ -104,7 +105,7 @@ class LiveWriter:
             self.serial += 1
             ctx = Context(tenant_id=tenant_id, actor=Actor("bench", "tenant_admin"),
                           at=datetime.now(UTC), correlation_id=f"live-{self.serial}")
-            unit = Unit.add(ctx, name=f"Đơn vị {self.serial}", kind="other")
+            unit = Unit.add(ctx, AddUnit(f"Đơn vị {self.serial}", UnitKind.OTHER))
             recordings = self.store.save(unit)
             committed = time.time()
             written += [(r.notification.id, committed) for r in recordings]

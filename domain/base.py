@@ -40,7 +40,7 @@ class DomainError(Exception):
     code = "domain_error"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 params: dict[str, str] | None = None):
+                 params: dict[str, object] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field

@@ -1,92 +1,391 @@
-"""The model actions of the command API, by their URL name: who may, what body, which method.
+"""What the domain is asked to do: one frozen command class each, and the one table of the
+model's actions.
 
-Controllers look an action up here, ask ``policies.may`` for ``action_for(body)``, then call
-``perform``. Every action emits exactly one event on the model, or none when it is refused
-(or, for ``amend``, when nothing changes).
+Commands carry typed values (enums, dates, decimals, ints, texts): whoever builds one (the
+HTTP layer from its request bodies, the command line, the demo, imports) has already parsed
+the wire format; the aggregates check what only the domain knows (bounds, states, the
+relations between values) and never look at JSON types. Time, the actor and the tenant arrive
+beside the command, on the ``Context``.
+
+``MODEL_ACTIONS`` is keyed by command type: for each model action, its route name, the
+states it may start from, the policy action it needs (by level for recognition and
+revocation) and its words in both languages. A new model action is its command here (and its
+row), the aggregate's method and event, its policy row, and one route handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
 
-from danvan.domain.base import Context, InvalidInput
 from danvan.domain.evaluation import EvaluationRules
-from danvan.domain.model import Level, Model
-from danvan.domain.policies import Action
-from danvan.domain.validation import Errors
+from danvan.domain.policies import Action, RoleGrant
+from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.targets import YearTargets
+from danvan.domain.tenants import TenantKind
+from danvan.domain.units import UnitKind
+
+
+class State(StrEnum):
+    """Where a model stands in its lifecycle (the REST ``state``; GraphQL's in upper case)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+    SELF_ASSESSED = "self_assessed"
+    EVALUATED = "evaluated"
+    PROPOSED = "proposed"
+    RECOGNIZED_TENANT = "recognized_tenant"
+    NOMINATED = "nominated"
+    RECOGNIZED_PROVINCE = "recognized_province"
+    COPY_RECEIVED = "copy_received"
+    DISCONTINUED = "discontinued"
+    REVOKED = "revoked"
+
+
+class Level(StrEnum):
+    """The level of a recognition: the tenant's (cấp xã) or the province's (cấp tỉnh)."""
+
+    TENANT = "tenant"
+    PROVINCE = "province"
+
+
+IMPLEMENTING = frozenset({State.ACCEPTED, State.SELF_ASSESSED, State.EVALUATED, State.PROPOSED,
+                          State.RECOGNIZED_TENANT, State.NOMINATED, State.RECOGNIZED_PROVINCE})
+ACTIVE = IMPLEMENTING | {State.COPY_RECEIVED}
+
+
+# --- the model's commands ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RegistrationForm:
+    """The registration form's members (phiếu đăng ký); None: not given."""
+
+    problem: str | None = None
+    goals: str | None = None
+    measures: str | None = None
+    content: str | None = None
+    area: str | None = None
+    target_group: str | None = None
+    implementers: str | None = None
+    resources: str | None = None
+    milestones: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    evaluation_date: date | None = None
+    outputs: str | None = None
+    sustainability: str | None = None
+
+    def given(self) -> dict[str, str | date]:
+        """The members given, by name."""
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+NO_FORM = RegistrationForm()
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """An exemplar's personal details: sealed under a key of the person's own."""
+
+    full_name: str
+    birth_year: int
+    phone: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterModel:
+    unit_id: str
+    year: int
+    name: str
+    kind: ModelKind
+    field: Field | None = None
+    """The lĩnh vực; a draft may leave it for later."""
+    form: RegistrationForm = NO_FORM
+    person: PersonDetails | None = None
+
+
+class ModelCommand:
+    """A command acting on one registered model."""
+
+
+@dataclass(frozen=True)
+class AmendModel(ModelCommand):
+    name: str | None = None
+    field: Field | None = None
+    form: RegistrationForm = NO_FORM
+
+
+@dataclass(frozen=True)
+class SubmitModel(ModelCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ReturnModel(ModelCommand):
+    reason: str
+
+
+@dataclass(frozen=True)
+class RejectModel(ModelCommand):
+    reason: str
+
+
+@dataclass(frozen=True)
+class AcceptModel(ModelCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ReceiveCopy(ModelCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ReportProgress(ModelCommand):
+    period: str
+    """``YYYY``, ``YYYY-H1|H2`` or ``YYYY-Q1..Q4``."""
+    participants: int
+    workdays: int
+    money_vnd: Decimal = Decimal(0)
+    land_m2: Decimal = Decimal(0)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class InspectModel(ModelCommand):
+    findings: str
+
+
+@dataclass(frozen=True)
+class SelfAssessModel(ModelCommand):
+    summary: str
+
+
+@dataclass(frozen=True)
+class EvaluateModel(ModelCommand):
+    scores: Mapping[str, Decimal]
+    """Each criterion's score, 0-100 (``evaluation.criteria_for`` the model's kind)."""
+    rules: EvaluationRules | None = None
+    """The rules in force (the province's for the year), found by the service; None: the
+    defaults (equal weights, pass mark 70)."""
+
+
+@dataclass(frozen=True)
+class ProposeModel(ModelCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class RecogniseModel(ModelCommand):
+    level: Level
+    decision_number: str
+    decision_date: date
+
+
+@dataclass(frozen=True)
+class NominateModel(ModelCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class RevokeRecognition(ModelCommand):
+    level: Level
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiscontinueModel(ModelCommand):
+    reason: str
+
+
+@dataclass(frozen=True)
+class MaintainModel(ModelCommand):
+    year: int
+
+
+@dataclass(frozen=True)
+class ErasePersonalData(ModelCommand):
+    reason: str
+
+
+@dataclass(frozen=True)
+class Words:
+    """An action as officials say it, in both languages."""
+
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where an action may start, what it needs, how it is said."""
+
+    allowed_from: frozenset[State]
+    policy: Action
+    words: Words
 
 
 @dataclass(frozen=True)
 class ModelAction:
+    """One row of the table: a model action's route name and its rule (one per level for
+    recognition and revocation)."""
+
+    route: str
+    """Its name in the URL: ``POST …/models/{id}/<route>``."""
+    rule: Rule | Mapping[Level, Rule]
+
+    def rules(self) -> tuple[Rule, ...]:
+        return (self.rule,) if isinstance(self.rule, Rule) else tuple(self.rule.values())
+
+
+def rule_of(command: ModelCommand) -> Rule:
+    """The rule ``command`` is judged by (its level's, where the level matters)."""
+    rule = MODEL_ACTIONS[type(command)].rule
+    if isinstance(rule, Rule):
+        return rule
+    level = getattr(command, "level", None)
+    assert isinstance(level, Level), f"{type(command).__name__} carries no level"
+    return rule[level]
+
+
+_SUBMITTABLE = frozenset({State.DRAFT, State.RETURNED})
+_SUBMITTED = frozenset({State.SUBMITTED})
+
+MODEL_ACTIONS: Mapping[type[ModelCommand], ModelAction] = {
+    AmendModel: ModelAction("amend", Rule(
+        _SUBMITTABLE, Action.MODEL_AMEND, Words("chỉnh sửa", "amend"))),
+    SubmitModel: ModelAction("submit", Rule(
+        _SUBMITTABLE, Action.MODEL_SUBMIT, Words("nộp", "submit"))),
+    ReturnModel: ModelAction("return", Rule(
+        _SUBMITTED, Action.MODEL_RETURN, Words("trả lại", "return for revision"))),
+    RejectModel: ModelAction("reject", Rule(
+        _SUBMITTED, Action.MODEL_REJECT, Words("không chấp nhận", "reject"))),
+    AcceptModel: ModelAction("accept", Rule(
+        _SUBMITTED, Action.MODEL_ACCEPT, Words("chấp nhận", "accept"))),
+    ReceiveCopy: ModelAction("copy-received", Rule(
+        frozenset({State.DRAFT}), Action.MODEL_COPY_RECEIVED,
+        Words("ghi nhận bản sao", "record the copy"))),
+    ReportProgress: ModelAction("progress", Rule(
+        IMPLEMENTING, Action.MODEL_PROGRESS, Words("báo cáo tiến độ", "report progress"))),
+    InspectModel: ModelAction("inspection", Rule(
+        IMPLEMENTING, Action.MODEL_INSPECTION, Words("kiểm tra, giám sát", "inspect"))),
+    SelfAssessModel: ModelAction("self-assessment", Rule(
+        frozenset({State.ACCEPTED, State.SELF_ASSESSED, State.EVALUATED}),
+        Action.MODEL_SELF_ASSESSMENT, Words("tự đánh giá", "self-assess"))),
+    EvaluateModel: ModelAction("evaluation", Rule(
+        frozenset({State.SELF_ASSESSED, State.EVALUATED}), Action.MODEL_EVALUATION,
+        Words("đánh giá", "evaluate"))),
+    ProposeModel: ModelAction("proposal", Rule(
+        frozenset({State.EVALUATED}), Action.MODEL_PROPOSAL,
+        Words("đề nghị công nhận", "propose for recognition"))),
+    RecogniseModel: ModelAction("recognition", {
+        Level.TENANT: Rule(frozenset({State.PROPOSED}), Action.MODEL_RECOGNITION_TENANT,
+                           Words("công nhận cấp xã", "recognise at tenant level")),
+        Level.PROVINCE: Rule(frozenset({State.NOMINATED}), Action.MODEL_RECOGNITION_PROVINCE,
+                             Words("công nhận cấp tỉnh", "recognise at province level"))}),
+    NominateModel: ModelAction("nomination", Rule(
+        frozenset({State.RECOGNIZED_TENANT}), Action.MODEL_NOMINATION,
+        Words("đề xuất lên tỉnh", "nominate to the province"))),
+    RevokeRecognition: ModelAction("revocation", {
+        Level.TENANT: Rule(frozenset({State.RECOGNIZED_TENANT, State.NOMINATED}),
+                           Action.MODEL_REVOCATION_TENANT,
+                           Words("thu hồi công nhận cấp xã",
+                                 "revoke the tenant-level recognition")),
+        Level.PROVINCE: Rule(frozenset({State.RECOGNIZED_PROVINCE}),
+                             Action.MODEL_REVOCATION_PROVINCE,
+                             Words("thu hồi công nhận cấp tỉnh",
+                                   "revoke the province-level recognition"))}),
+    DiscontinueModel: ModelAction("discontinuation", Rule(
+        ACTIVE, Action.MODEL_DISCONTINUATION, Words("dừng mô hình", "discontinue"))),
+    MaintainModel: ModelAction("maintenance", Rule(
+        ACTIVE - {State.COPY_RECEIVED}, Action.MODEL_MAINTENANCE,
+        Words("duy trì sang năm sau", "maintain into next year's list"))),
+    ErasePersonalData: ModelAction("personal-data-erasure", Rule(
+        frozenset(State), Action.PERSONAL_DATA_ERASE,
+        Words("xóa dữ liệu cá nhân", "erase personal data"))),
+}
+"""The model's actions, keyed by command type."""
+
+
+# --- tenancy, targets, lists and plans ---------------------------------------------------
+
+@dataclass(frozen=True)
+class OnboardTenant:
+    code: str
     name: str
-    members: tuple[str, ...] | None
-    """Allowed body members (None: checked by the domain method itself)."""
-    policy: Callable[[dict[str, Any]], Action]
-    run: Callable[[Model, Context, dict[str, Any], EvaluationRules | None], object]
-
-    def action_for(self, body: dict[str, Any]) -> Action:
-        return self.policy(body)
-
-    def perform(self, model: Model, ctx: Context, body: dict[str, Any],
-                rules: EvaluationRules | None = None) -> None:
-        if self.members is not None:
-            errors = Errors()
-            errors.no_unknown(body, self.members)
-            errors.raise_if_any()
-        self.run(model, ctx, body, rules)
+    kind: TenantKind
+    province_code: str
 
 
-def _fixed(action: Action) -> Callable[[dict[str, Any]], Action]:
-    return lambda _body: action
+@dataclass(frozen=True)
+class AddUnit:
+    name: str
+    kind: UnitKind
+    reports_to_vertical_line: bool = False
 
 
-def _by_level(tenant: Action, province: Action) -> Callable[[dict[str, Any]], Action]:
-    def policy(body: dict[str, Any]) -> Action:
-        level = body.get("level")
-        if level == Level.PROVINCE:
-            return province
-        if level == Level.TENANT:
-            return tenant
-        raise InvalidInput({"level": "must be one of province, tenant"})
-    return policy
+@dataclass(frozen=True)
+class CloseUnit:
+    reason: str
 
 
-MODEL_ACTIONS: dict[str, ModelAction] = {a.name: a for a in (
-    ModelAction("amend", None, _fixed(Action.MODEL_AMEND),
-                lambda m, c, b, _r: m.amend(c, values=b)),
-    ModelAction("submit", (), _fixed(Action.MODEL_SUBMIT), lambda m, c, b, _r: m.submit(c)),
-    ModelAction("return", ("reason",), _fixed(Action.MODEL_RETURN),
-                lambda m, c, b, _r: m.return_for_revision(c, reason=b.get("reason"))),
-    ModelAction("reject", ("reason",), _fixed(Action.MODEL_REJECT),
-                lambda m, c, b, _r: m.reject(c, reason=b.get("reason"))),
-    ModelAction("accept", (), _fixed(Action.MODEL_ACCEPT), lambda m, c, b, _r: m.accept(c)),
-    ModelAction("copy-received", (), _fixed(Action.MODEL_COPY_RECEIVED),
-                lambda m, c, b, _r: m.receive_copy(c)),
-    ModelAction("progress", None, _fixed(Action.MODEL_PROGRESS),
-                lambda m, c, b, _r: m.report_progress(c, values=b)),
-    ModelAction("inspection", ("findings",), _fixed(Action.MODEL_INSPECTION),
-                lambda m, c, b, _r: m.inspect(c, findings=b.get("findings"))),
-    ModelAction("self-assessment", ("summary",), _fixed(Action.MODEL_SELF_ASSESSMENT),
-                lambda m, c, b, _r: m.self_assess(c, summary=b.get("summary"))),
-    ModelAction("evaluation", ("scores",), _fixed(Action.MODEL_EVALUATION),
-                lambda m, c, b, r: m.evaluate(c, scores=b.get("scores"), rules=r)),
-    ModelAction("proposal", (), _fixed(Action.MODEL_PROPOSAL), lambda m, c, b, _r: m.propose(c)),
-    ModelAction("recognition", ("level", "decision_number", "decision_date"),
-                _by_level(Action.MODEL_RECOGNITION_TENANT, Action.MODEL_RECOGNITION_PROVINCE),
-                lambda m, c, b, _r: m.recognise(c, level=b.get("level"),
-                                                decision_number=b.get("decision_number"),
-                                                decision_date=b.get("decision_date"))),
-    ModelAction("nomination", (), _fixed(Action.MODEL_NOMINATION),
-                lambda m, c, b, _r: m.nominate(c)),
-    ModelAction("revocation", ("level", "reason"),
-                _by_level(Action.MODEL_REVOCATION_TENANT, Action.MODEL_REVOCATION_PROVINCE),
-                lambda m, c, b, _r: m.revoke(c, level=b.get("level"), reason=b.get("reason"))),
-    ModelAction("discontinuation", ("reason",), _fixed(Action.MODEL_DISCONTINUATION),
-                lambda m, c, b, _r: m.discontinue(c, reason=b.get("reason"))),
-    ModelAction("maintenance", ("year",), _fixed(Action.MODEL_MAINTENANCE),
-                lambda m, c, b, _r: m.maintain(c, year=b.get("year"))),
-    ModelAction("personal-data-erasure", ("reason",), _fixed(Action.PERSONAL_DATA_ERASE),
-                lambda m, c, b, _r: m.erase_personal_data(c, reason=b.get("reason"))),
-)}
+@dataclass(frozen=True)
+class RegisterUser:
+    username: str
+    password_hash: str
+    """Hashed outside the domain (argon2id): the domain never sees a password."""
+    full_name: str
+    grants: tuple[RoleGrant, ...]
+
+
+@dataclass(frozen=True)
+class ChangeGrants:
+    grants: tuple[RoleGrant, ...]
+
+
+@dataclass(frozen=True)
+class SetTenantTargets:
+    year: int
+    targets: YearTargets
+
+
+@dataclass(frozen=True)
+class SetProvinceTargets:
+    province_code: str
+    year: int
+    defaults: Mapping[TenantKind, YearTargets]
+    """A kind left out keeps the built-in defaults."""
+
+
+@dataclass(frozen=True)
+class SetPeriodTargets:
+    start_year: int
+    end_year: int
+    recognized_tenant_level: int
+    recognized_province_level: int
+    maintained_models: int
+
+
+@dataclass(frozen=True)
+class ApproveList:
+    year: int
+    decision_number: str
+
+
+@dataclass(frozen=True)
+class SchedulePlanTask:
+    year: int
+    title: str
+    due_date: date
+
+
+@dataclass(frozen=True)
+class CompletePlanTask:
+    note: str = ""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from danvan.domain.base import InvalidInput
 from danvan.domain.limits import SCORE
 from danvan.domain.registration_form import ModelKind
 from danvan.domain.validation import Errors
@@ -44,22 +43,23 @@ class EvaluationRules:
         errors.raise_if_any()
 
 
-def parse_scores(kind: str, scores: Any) -> dict[str, Decimal]:
+def check_scores(kind: str, scores: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """A score 0-100 for exactly the criteria of ``kind``."""
     errors = Errors()
-    if not isinstance(scores, dict):
-        raise InvalidInput({"scores": "must be an object of scores 0-100"})
     expected = criteria_for(kind)
-    errors.no_unknown(scores, expected, "scores.")
-    parsed: dict[str, Decimal] = {}
+    for name in scores:
+        if name not in expected:
+            errors.add(f"scores.{name}", "unknown field")
+    checked: dict[str, Decimal] = {}
     for name in expected:
         if name not in scores:
             errors.add(f"scores.{name}", "required")
             continue
         value = errors.decimal(f"scores.{name}", scores[name], SCORE)
         if value is not None:
-            parsed[name] = value
+            checked[name] = value
     errors.raise_if_any()
-    return parsed
+    return checked
 
 
 def weighted_total(scores: dict[str, Decimal], rules: EvaluationRules) -> Decimal:

@@ -1,17 +1,19 @@
 """A "Dân vận khéo" model (mô hình) or individual exemplar (điển hình) and its lifecycle.
 
-Every public method validates, then emits exactly one event; the events' ``apply`` only
-assign. Which role may call which method is decided in ``policies``; what state allows it
-is decided here (``ALLOWED_FROM``).
+``Model.handle(command, ctx)`` decides one command (``domain.commands``): it validates, then
+emits exactly one event, or refuses emitting nothing. What state allows each command, and
+which policy action it needs, is the command's row in ``commands.MODEL_ACTIONS``. Every event
+moves the model through ``evolve``, the one pure definition of its lifecycle, which the read
+models' fold uses too.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -23,69 +25,43 @@ from danvan.domain.base import (
     derive_id,
 )
 from danvan.domain.clock import vietnam_date
-from danvan.domain.evaluation import EvaluationRules, parse_scores, weighted_total
-from danvan.domain.limits import MAX_CODE
-from danvan.domain.progress import parse_progress
+from danvan.domain.commands import (
+    AcceptModel,
+    AmendModel,
+    DiscontinueModel,
+    ErasePersonalData,
+    EvaluateModel,
+    InspectModel,
+    Level,
+    MaintainModel,
+    ModelCommand,
+    NominateModel,
+    ProposeModel,
+    ReceiveCopy,
+    RecogniseModel,
+    RegisterModel,
+    RejectModel,
+    ReportProgress,
+    ReturnModel,
+    RevokeRecognition,
+    SelfAssessModel,
+    State,
+    SubmitModel,
+    rule_of,
+)
+from danvan.domain.evaluation import EvaluationRules, check_scores, weighted_total
+from danvan.domain.limits import MAX_CODE, MAX_NAME
+from danvan.domain.progress import check_progress
 from danvan.domain.registration_form import (
-    AMENDABLE,
-    FORM_MEMBERS,
     ModelKind,
     check_dates,
+    check_form,
+    check_person,
     missing_members,
-    parse_form,
-    parse_name_and_field,
 )
 from danvan.domain.targets import check_year
 from danvan.domain.units import Unit
 from danvan.domain.validation import Errors
-
-
-class State(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    SELF_ASSESSED = "self_assessed"
-    EVALUATED = "evaluated"
-    PROPOSED = "proposed"
-    RECOGNIZED_TENANT = "recognized_tenant"
-    NOMINATED = "nominated"
-    RECOGNIZED_PROVINCE = "recognized_province"
-    COPY_RECEIVED = "copy_received"
-    DISCONTINUED = "discontinued"
-    REVOKED = "revoked"
-
-
-class Level(StrEnum):
-    TENANT = "tenant"
-    PROVINCE = "province"
-
-
-IMPLEMENTING = frozenset({State.ACCEPTED, State.SELF_ASSESSED, State.EVALUATED, State.PROPOSED,
-                          State.RECOGNIZED_TENANT, State.NOMINATED, State.RECOGNIZED_PROVINCE})
-ACTIVE = IMPLEMENTING | {State.COPY_RECEIVED}
-
-ALLOWED_FROM: dict[str, frozenset[State]] = {
-    "amend": frozenset({State.DRAFT, State.RETURNED}),
-    "submit": frozenset({State.DRAFT, State.RETURNED}),
-    "return": frozenset({State.SUBMITTED}),
-    "reject": frozenset({State.SUBMITTED}),
-    "accept": frozenset({State.SUBMITTED}),
-    "receive_copy": frozenset({State.DRAFT}),
-    "progress": IMPLEMENTING,
-    "inspection": IMPLEMENTING,
-    "self_assessment": frozenset({State.ACCEPTED, State.SELF_ASSESSED, State.EVALUATED}),
-    "evaluation": frozenset({State.SELF_ASSESSED, State.EVALUATED}),
-    "proposal": frozenset({State.EVALUATED}),
-    "recognition_tenant": frozenset({State.PROPOSED}),
-    "nomination": frozenset({State.RECOGNIZED_TENANT}),
-    "recognition_province": frozenset({State.NOMINATED}),
-    "revocation_tenant": frozenset({State.RECOGNIZED_TENANT, State.NOMINATED}),
-    "revocation_province": frozenset({State.RECOGNIZED_PROVINCE}),
-    "discontinuation": ACTIVE,
-    "maintenance": ACTIVE - {State.COPY_RECEIVED},
-}
 
 ERASED = "erased"
 
@@ -335,26 +311,24 @@ class Model(TenantAggregate):
     # --- creation -----------------------------------------------------------------------
 
     @classmethod
-    def check_registration(cls, ctx: Context, *, unit: Unit, values: dict[str, Any],
-                           with_person: bool) -> None:
+    def check_registration(cls, ctx: Context, unit: Unit, command: RegisterModel) -> None:
         """Every refusal ``register`` would make, before any side effect (sealing personal
         data) is spent on it."""
         errors = Errors()
-        errors.no_unknown(values, ("year", "name", "field", "kind", *FORM_MEMBERS))
         this_year = vietnam_date(ctx.at).year
-        year = check_year(errors, values.get("year"))
+        year = check_year(errors, command.year)
         if year is not None and not this_year - 1 <= year <= this_year + 1:
             errors.add("year", f"must be between {this_year - 1} and {this_year + 1}")
-        kind = errors.choice("kind", values.get("kind"), [k.value for k in ModelKind])
-        name, _field = parse_name_and_field(values, errors, required=False)
-        if not name and "name" not in errors.errors:
-            errors.add("name", "required")
-        check_dates(parse_form(values, errors), errors)
-        if kind == ModelKind.INDIVIDUAL and not with_person:
-            errors.add("person", "an individual exemplar needs the person's details")
-        if kind == ModelKind.COLLECTIVE and with_person:
+        errors.text("name", command.name, max_length=MAX_NAME)
+        check_dates(check_form(command.form, errors), errors)
+        if command.kind == ModelKind.INDIVIDUAL:
+            if command.person is None:
+                errors.add("person", "an individual exemplar needs the person's details")
+            else:
+                check_person(command.person, errors, this_year=this_year)
+        elif command.person is not None:
             errors.add("person", "only an individual exemplar carries personal details")
-        if unit.tenant_id != ctx.tenant_id:
+        if unit.tenant_id != ctx.tenant_id or str(unit.id) != command.unit_id:
             errors.add("unit_id", "no such unit in this tenant")
         errors.raise_if_any()
         if unit.closed:
@@ -362,21 +336,21 @@ class Model(TenantAggregate):
                                 field="unit_id", code="unit_closed")
 
     @classmethod
-    def register(cls, ctx: Context, *, unit: Unit, values: dict[str, Any],
+    def register(cls, ctx: Context, unit: Unit, command: RegisterModel, *,
                  person_key_id: str | None = None, person_token: str | None = None) -> Model:
-        """Registers a draft. ``values`` is the request body less ``unit_id`` and ``person``
-        (the person's details arrive already sealed as ``person_token``)."""
-        cls.check_registration(ctx, unit=unit, values=values,
-                               with_person=bool(person_key_id and person_token))
+        """Registers a draft. An exemplar's details arrive already sealed
+        (``person_key_id``, ``person_token``): the event never holds them in clear."""
+        cls.check_registration(ctx, unit, command)
         errors = Errors()
-        name, field = parse_name_and_field(values, errors, required=False)
-        year = values["year"]
+        name = errors.text("name", command.name, max_length=MAX_NAME)
+        form = check_form(command.form, errors)
         assert name
-        return cls._create(cls.Registered, id=cls.id_for(ctx.tenant_id, str(unit.id), year, name),
+        return cls._create(cls.Registered,
+                           id=cls.id_for(ctx.tenant_id, str(unit.id), command.year, name),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
-                           unit_id=str(unit.id), year=year, kind=values["kind"], name=name,
-                           field=field, form=parse_form(values, errors),
-                           vertical_line=unit.reports_to_vertical_line,
+                           unit_id=str(unit.id), year=command.year, kind=command.kind.value,
+                           name=name, field=command.field.value if command.field else None,
+                           form=form, vertical_line=unit.reports_to_vertical_line,
                            person_key_id=person_key_id, person_token=person_token)
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], unit_id: str, year: int,
@@ -392,57 +366,61 @@ class Model(TenantAggregate):
         self.person_token = person_token
         self.lifecycle = begin(year, name, field, form)
 
-    # --- guards -------------------------------------------------------------------------
+    # --- the actions: ``handle(command, ctx)`` --------------------------------------------
 
-    def _require(self, action: str) -> None:
-        if self.state not in ALLOWED_FROM[action]:
+    @functools.singledispatchmethod
+    def handle(self, command: ModelCommand, ctx: Context) -> None:
+        """Decide ``command``: emit its one event, or refuse (``DomainError``) emitting
+        nothing. Each action is the method registered for its command type below."""
+        raise TypeError(f"no action for {type(command).__name__}")
+
+    def _require(self, command: ModelCommand) -> None:
+        rule = rule_of(command)
+        if self.state not in rule.allowed_from:
             raise IllegalTransition(
-                f"'{action}' is not allowed when the model is {self.state.value}",
-                code="illegal_transition", params={"action": action, "state": self.state.value})
-
-    def _reason(self, reason: Any) -> str:
-        errors = Errors()
-        text = errors.text("reason", reason)
-        errors.raise_if_any()
-        assert text
-        return text
+                f"'{rule.words.en}' is not allowed when the model is {self.state.value}",
+                code="illegal_transition",
+                params={"action": rule.words, "state": self.state.value})
 
     def _require_complete(self) -> None:
         missing = missing_members(self.name, self.field, self.form)
         if missing:
             raise InvalidInput({m: "required before submission" for m in missing})
 
+    @staticmethod
+    def _text(name: str, value: str) -> str:
+        errors = Errors()
+        text = errors.text(name, value)
+        errors.raise_if_any()
+        assert text
+        return text
+
     # --- the unit's actions -------------------------------------------------------------
 
-    def amend(self, ctx: Context, *, values: dict[str, Any]) -> bool:
-        """Changes draft members; answers False (and emits nothing) when nothing changes."""
+    @handle.register
+    def amend(self, command: AmendModel, ctx: Context) -> None:
+        """Changes draft members; emits nothing when nothing changes."""
         errors = Errors()
-        for fixed in ("unit_id", "year", "kind"):
-            if fixed in values:
-                errors.add(fixed, "cannot be changed after registration")
-        errors.no_unknown({k: v for k, v in values.items()
-                           if k not in ("unit_id", "year", "kind")}, AMENDABLE)
-        name, field = parse_name_and_field(values, errors, required=False)
-        if name == "":
-            errors.add("name", "must not be empty")
-        form = parse_form(values, errors)
+        name = None
+        if command.name is not None:
+            name = errors.text("name", command.name, max_length=MAX_NAME)
+        form = check_form(command.form, errors)
         check_dates({**self.form, **form}, errors)
         errors.raise_if_any()
-        self._require("amend")
-        changes = dict(form)
+        self._require(command)
+        changes: dict[str, str] = dict(form)
         if name:
             changes["name"] = name
-        if field is not None:
-            changes["field"] = field
+        if command.field is not None:
+            changes["field"] = command.field.value
         current = {"name": self.name, "field": self.field, **self.form}
         changes = {k: v for k, v in changes.items() if current.get(k) != v}
-        if not changes:
-            return False
-        self._emit(self.Amended, ctx, changes=changes)
-        return True
+        if changes:
+            self._emit(self.Amended, ctx, changes=changes)
 
-    def submit(self, ctx: Context) -> None:
-        self._require("submit")
+    @handle.register
+    def submit(self, command: SubmitModel, ctx: Context) -> None:
+        self._require(command)
         if self.vertical_line:
             raise IllegalTransition(
                 "a vertical-line unit registers in its own chain of command; "
@@ -450,132 +428,138 @@ class Model(TenantAggregate):
         self._require_complete()
         self._emit(self.Submitted, ctx)
 
-    def report_progress(self, ctx: Context, *, values: dict[str, Any]) -> None:
-        figures = parse_progress(values, model_year=self.year)
-        self._require("progress")
-        self._emit(self.ProgressReported, ctx, **figures.as_event_fields())
+    @handle.register
+    def report_progress(self, command: ReportProgress, ctx: Context) -> None:
+        figures = check_progress(command, model_year=self.year)
+        self._require(command)
+        self._emit(self.ProgressReported, ctx, **figures)
 
-    def self_assess(self, ctx: Context, *, summary: Any) -> None:
-        errors = Errors()
-        text = errors.text("summary", summary)
-        errors.raise_if_any()
-        self._require("self_assessment")
-        self._emit(self.SelfAssessed, ctx, summary=text)
+    @handle.register
+    def self_assess(self, command: SelfAssessModel, ctx: Context) -> None:
+        summary = self._text("summary", command.summary)
+        self._require(command)
+        self._emit(self.SelfAssessed, ctx, summary=summary)
 
     # --- the reviewer's actions ---------------------------------------------------------
 
-    def return_for_revision(self, ctx: Context, *, reason: Any) -> None:
-        text = self._reason(reason)
-        self._require("return")
-        self._emit(self.Returned, ctx, reason=text)
+    @handle.register
+    def return_for_revision(self, command: ReturnModel, ctx: Context) -> None:
+        reason = self._text("reason", command.reason)
+        self._require(command)
+        self._emit(self.Returned, ctx, reason=reason)
 
-    def reject(self, ctx: Context, *, reason: Any) -> None:
-        text = self._reason(reason)
-        self._require("reject")
-        self._emit(self.Rejected, ctx, reason=text)
+    @handle.register
+    def reject(self, command: RejectModel, ctx: Context) -> None:
+        reason = self._text("reason", command.reason)
+        self._require(command)
+        self._emit(self.Rejected, ctx, reason=reason)
 
-    def accept(self, ctx: Context) -> None:
-        self._require("accept")
+    @handle.register
+    def accept(self, command: AcceptModel, ctx: Context) -> None:
+        self._require(command)
         self._emit(self.Accepted, ctx)
 
-    def receive_copy(self, ctx: Context) -> None:
-        self._require("receive_copy")
+    @handle.register
+    def receive_copy(self, command: ReceiveCopy, ctx: Context) -> None:
+        self._require(command)
         if not self.vertical_line:
             raise IllegalTransition("only a vertical-line unit's registration is received "
                                     "as a copy", code="not_vertical_line_unit")
         self._require_complete()
         self._emit(self.CopyReceived, ctx)
 
-    def inspect(self, ctx: Context, *, findings: Any) -> None:
-        errors = Errors()
-        text = errors.text("findings", findings)
-        errors.raise_if_any()
-        self._require("inspection")
-        self._emit(self.Inspected, ctx, findings=text)
+    @handle.register
+    def inspect(self, command: InspectModel, ctx: Context) -> None:
+        findings = self._text("findings", command.findings)
+        self._require(command)
+        self._emit(self.Inspected, ctx, findings=findings)
 
-    def evaluate(self, ctx: Context, *, scores: Any, rules: EvaluationRules | None = None) -> None:
-        rules = rules or EvaluationRules.default_for(self.kind)
+    @handle.register
+    def evaluate(self, command: EvaluateModel, ctx: Context) -> None:
+        """The evaluation against the command's rules (the province's for the year; equal
+        weights and 70 by default), recorded with the rules it used."""
+        rules = command.rules or EvaluationRules.default_for(self.kind)
         rules.check(self.kind)
-        parsed = parse_scores(self.kind, scores)
-        self._require("evaluation")
-        total = weighted_total(parsed, rules)
-        self._emit(self.Evaluated, ctx, scores={k: str(v) for k, v in parsed.items()},
+        scores = check_scores(self.kind, command.scores)
+        self._require(command)
+        total = weighted_total(scores, rules)
+        self._emit(self.Evaluated, ctx, scores={k: str(v) for k, v in scores.items()},
                    weights={k: str(v) for k, v in rules.weights.items()},
                    pass_mark=str(rules.pass_mark), total=str(total),
                    passed=total >= rules.pass_mark)
 
-    def propose(self, ctx: Context) -> None:
-        self._require("proposal")
+    @handle.register
+    def propose(self, command: ProposeModel, ctx: Context) -> None:
+        self._require(command)
         if not self.passed:
             raise IllegalTransition("the evaluation did not reach the pass mark",
                                     code="evaluation_not_passed")
         self._emit(self.Proposed, ctx)
 
-    def discontinue(self, ctx: Context, *, reason: Any) -> None:
-        text = self._reason(reason)
-        self._require("discontinuation")
-        self._emit(self.Discontinued, ctx, reason=text)
+    @handle.register
+    def discontinue(self, command: DiscontinueModel, ctx: Context) -> None:
+        reason = self._text("reason", command.reason)
+        self._require(command)
+        self._emit(self.Discontinued, ctx, reason=reason)
 
-    def maintain(self, ctx: Context, *, year: Any) -> None:
+    @handle.register
+    def maintain(self, command: MaintainModel, ctx: Context) -> None:
         errors = Errors()
-        year_ = check_year(errors, year)
+        year = check_year(errors, command.year)
         errors.raise_if_any()
-        self._require("maintenance")
-        assert year_ is not None
-        expected = max(self.list_years or [self.year]) + 1
-        if year_ != expected:
+        self._require(command)
+        assert year is not None
+        expected = max(self.list_years or (self.year,)) + 1
+        if year != expected:
             raise IllegalTransition(f"a model is maintained into the next year's list "
                                     f"({expected})", field="year", code="maintenance_year")
-        self._emit(self.Maintained, ctx, year=year_)
+        self._emit(self.Maintained, ctx, year=year)
 
     # --- the standing committee's and the province's actions ----------------------------
 
-    def recognise(self, ctx: Context, *, level: Any, decision_number: Any,
-                  decision_date: Any) -> None:
+    @handle.register
+    def recognise(self, command: RecogniseModel, ctx: Context) -> None:
         errors = Errors()
-        level_ = errors.choice("level", level, [lv.value for lv in Level])
-        number = errors.text("decision_number", decision_number, max_length=MAX_CODE)
-        day = errors.iso_date("decision_date", decision_date)
-        if day is not None:
-            if day > vietnam_date(ctx.at):
-                errors.add("decision_date", "must not be in the future")
-            elif day < date(self.year, 1, 1):
-                errors.add("decision_date", "must not be before the registration's year")
+        number = errors.text("decision_number", command.decision_number, max_length=MAX_CODE)
+        day = command.decision_date
+        if day > vietnam_date(ctx.at):
+            errors.add("decision_date", "must not be in the future")
+        elif day < date(self.year, 1, 1):
+            errors.add("decision_date", "must not be before the registration's year")
         errors.raise_if_any()
-        assert level_ and number and day
-        self._require(f"recognition_{level_}")
-        self._emit(self.Recognised, ctx, level=level_, decision_number=number,
+        assert number
+        self._require(command)
+        self._emit(self.Recognised, ctx, level=command.level.value, decision_number=number,
                    decision_date=day.isoformat())
 
-    def nominate(self, ctx: Context) -> None:
-        self._require("nomination")
+    @handle.register
+    def nominate(self, command: NominateModel, ctx: Context) -> None:
+        self._require(command)
         self._emit(self.Nominated, ctx)
 
-    def revoke(self, ctx: Context, *, level: Any, reason: Any) -> None:
-        errors = Errors()
-        level_ = errors.choice("level", level, [lv.value for lv in Level])
-        reason_ = errors.text("reason", reason)
-        errors.raise_if_any()
-        assert level_
-        self._require(f"revocation_{level_}")
-        self._emit(self.Revoked, ctx, reason=reason_, level=level_)
+    @handle.register
+    def revoke(self, command: RevokeRecognition, ctx: Context) -> None:
+        reason = self._text("reason", command.reason)
+        self._require(command)
+        self._emit(self.Revoked, ctx, reason=reason, level=command.level.value)
 
     # --- personal data ------------------------------------------------------------------
 
-    def check_personal_data_erasure(self, *, reason: Any) -> str:
-        """Every refusal of ``erase_personal_data``, before the key is destroyed."""
-        text = self._reason(reason)
+    def check_personal_data_erasure(self, command: ErasePersonalData) -> str:
+        """Every refusal of the erasure, before the person's key is destroyed."""
+        reason = self._text("reason", command.reason)
         if self.kind != ModelKind.INDIVIDUAL:
             raise IllegalTransition("only an individual exemplar carries personal data",
                                     code="no_personal_data")
         if self.person_erased:
             raise IllegalTransition("the personal data is already erased",
                                     code="personal_data_erased")
-        return text
+        return reason
 
-    def erase_personal_data(self, ctx: Context, *, reason: Any) -> None:
-        text = self.check_personal_data_erasure(reason=reason)
-        self._emit(self.PersonalDataErased, ctx, reason=text)
+    @handle.register
+    def erase_personal_data(self, command: ErasePersonalData, ctx: Context) -> None:
+        reason = self.check_personal_data_erasure(command)
+        self._emit(self.PersonalDataErased, ctx, reason=reason)
 
     @property
     def total(self) -> Decimal | None:

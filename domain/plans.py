@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, TenantAggregate, derive_id
 from danvan.domain.clock import vietnam_date
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.targets import check_year
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import CompletePlanTask, SchedulePlanTask
 
 
 class PlanTask(TenantAggregate):
@@ -36,13 +39,13 @@ class PlanTask(TenantAggregate):
             task.completed_on = self.completed_on
 
     @classmethod
-    def schedule(cls, ctx: Context, *, year: Any, title: Any, due_date: Any) -> PlanTask:
+    def schedule(cls, ctx: Context, command: SchedulePlanTask) -> PlanTask:
         errors = Errors()
-        year_ = check_year(errors, year)
-        title_ = errors.text("title", title, max_length=MAX_NAME)
-        due = errors.iso_date("due_date", due_date)
+        year_ = check_year(errors, command.year)
+        title_ = errors.text("title", command.title, max_length=MAX_NAME)
+        due = command.due_date
         errors.raise_if_any()
-        assert year_ is not None and title_ and due
+        assert year_ is not None and title_
         return cls._create(cls.Scheduled, id=cls.id_for(ctx.tenant_id, year_, title_),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
                            year=year_, title=title_, due_date=due.isoformat())
@@ -55,9 +58,9 @@ class PlanTask(TenantAggregate):
         self.due_date = due_date
         self.completed_on = None
 
-    def complete(self, ctx: Context, *, note: Any = "") -> None:
+    def complete(self, ctx: Context, command: CompletePlanTask) -> None:
         errors = Errors()
-        note_ = errors.text("note", note, required=False) or ""
+        note_ = errors.text("note", command.note, required=False) or ""
         errors.raise_if_any()
         if self.completed_on is not None:
             raise IllegalTransition("the task is already completed", code="task_completed")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import PersonDetails, RegistrationForm
 
 
 class Field(StrEnum):
@@ -30,27 +33,23 @@ OPTIONAL_TEXT = ("target_group", "measures", "milestones")
 REQUIRED_DATES = ("start_date", "end_date")
 OPTIONAL_DATES = ("evaluation_date",)
 FORM_MEMBERS = (*REQUIRED_TEXT, *OPTIONAL_TEXT, *REQUIRED_DATES, *OPTIONAL_DATES)
-AMENDABLE = ("name", "field", *FORM_MEMBERS)
-PERSON_MEMBERS = ("full_name", "birth_year", "phone", "address")
 
 
-def parse_form(values: dict[str, Any], errors: Errors) -> dict[str, str]:
-    """Checks the form members present; a draft may lack some (``missing_members`` tells)."""
-    form: dict[str, str] = {}
-    for name in (*REQUIRED_TEXT, *OPTIONAL_TEXT):
-        if values.get(name) is not None:
-            text = errors.text(name, values[name], required=False)
+def check_form(form: RegistrationForm, errors: Errors) -> dict[str, str]:
+    """The members given, checked and as stored (texts NFC, dates ISO); a draft may lack
+    some (``missing_members`` tells)."""
+    checked: dict[str, str] = {}
+    for name, value in form.given().items():
+        if isinstance(value, date):
+            checked[name] = value.isoformat()
+        else:
+            text = errors.text(name, value, required=False)
             if text:
-                form[name] = text
-    for name in (*REQUIRED_DATES, *OPTIONAL_DATES):
-        if values.get(name) is not None:
-            day = errors.iso_date(name, values[name])
-            if day is not None:
-                form[name] = day.isoformat()
-    return form
+                checked[name] = text
+    return checked
 
 
-def check_dates(form: dict[str, str], errors: Errors) -> None:
+def check_dates(form: Mapping[str, str], errors: Errors) -> None:
     start, end = form.get("start_date"), form.get("end_date")
     if start and end and date.fromisoformat(end) < date.fromisoformat(start):
         errors.add("end_date", "must not be before start_date")
@@ -65,29 +64,15 @@ def missing_members(name: str | None, field: str | None, form: Mapping[str, str]
     return missing
 
 
-def parse_name_and_field(values: dict[str, Any], errors: Errors, *, required: bool
-                         ) -> tuple[str | None, str | None]:
-    name = errors.text("name", values.get("name"), required=required, max_length=MAX_NAME)
-    field = None
-    if values.get("field") is not None or required:
-        field = errors.choice("field", values.get("field"), [f.value for f in Field])
-    return name, field
-
-
-def check_person(person: Any, errors: Errors, *, this_year: int) -> dict[str, Any] | None:
-    """The exemplar's personal details; validated here, encrypted outside the domain."""
-    if not isinstance(person, dict):
-        errors.add("person", "an individual exemplar needs the person's details")
-        return None
-    errors.no_unknown(person, PERSON_MEMBERS, "person.")
-    full_name = errors.text("person.full_name", person.get("full_name"), max_length=MAX_NAME)
-    birth_year = errors.integer("person.birth_year", person.get("birth_year"),
+def check_person(person: PersonDetails, errors: Errors, *, this_year: int) -> dict[str, Any]:
+    """The exemplar's personal details as they are sealed (validated here, encrypted outside
+    the domain)."""
+    full_name = errors.text("person.full_name", person.full_name, max_length=MAX_NAME)
+    birth_year = errors.integer("person.birth_year", person.birth_year,
                                 minimum=this_year - 120, maximum=this_year)
-    phone = errors.text("person.phone", person.get("phone"), required=False, max_length=20)
+    phone = errors.text("person.phone", person.phone, required=False, max_length=20)
     if phone and not all(c.isdigit() or c in "+ .-()" for c in phone):
         errors.add("person.phone", "must be a phone number")
-    address = errors.text("person.address", person.get("address"), required=False)
-    if full_name is None or birth_year is None:
-        return None
+    address = errors.text("person.address", person.address, required=False)
     return {"full_name": full_name, "birth_year": birth_year, "phone": phone or "",
             "address": address or ""}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, TenantAggregate, derive_id
 from danvan.domain.policies import province_scope
 from danvan.domain.tenants import TenantKind
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import SetPeriodTargets, SetProvinceTargets, SetTenantTargets
 
 TARGET_FIELDS = ("new_models", "recognized_tenant_level", "recognized_province_level",
                  "per_unit_minimum")
@@ -36,17 +39,9 @@ BUILT_IN_DEFAULTS: dict[str, YearTargets] = {
 }
 
 
-def parse_year_targets(data: Any, errors: Errors, prefix: str = "") -> YearTargets | None:
-    if not isinstance(data, dict):
-        errors.add(prefix.rstrip(".") or "body", "must be an object")
-        return None
-    errors.no_unknown(data, TARGET_FIELDS, prefix)
-    values = {name: errors.integer(f"{prefix}{name}", data.get(name), maximum=MAX_TARGET)
-              for name in TARGET_FIELDS}
-    checked = {name: v for name, v in values.items() if v is not None}
-    if len(checked) != len(TARGET_FIELDS):
-        return None
-    return YearTargets(**checked)
+def check_year_targets(targets: YearTargets, errors: Errors, prefix: str = "") -> None:
+    for name, value in targets.as_dict().items():
+        errors.integer(f"{prefix}{name}", value, maximum=MAX_TARGET)
 
 
 def check_year(errors: Errors, year: Any, field: str = "year") -> int | None:
@@ -86,32 +81,25 @@ class ProvinceTargets(TenantAggregate):
             agg.defaults = {k: YearTargets(**v) for k, v in self.defaults.items()}
 
     @staticmethod
-    def parse(body: Any) -> dict[str, YearTargets]:
+    def check(command: SetProvinceTargets) -> dict[str, YearTargets]:
         errors = Errors()
-        parsed: dict[str, YearTargets] = {}
-        if not isinstance(body, dict) or not body:
+        if not command.defaults:
             errors.add("body", "give defaults for at least one tenant kind")
-        else:
-            errors.no_unknown(body, [k.value for k in TenantKind])
-            for kind, value in body.items():
-                if kind in {k.value for k in TenantKind}:
-                    targets = parse_year_targets(value, errors, f"{kind}.")
-                    if targets is not None:
-                        parsed[kind] = targets
+        for kind, targets in command.defaults.items():
+            check_year_targets(targets, errors, f"{kind.value}.")
         errors.raise_if_any()
-        return parsed
+        return {kind.value: targets for kind, targets in command.defaults.items()}
 
     @classmethod
-    def set_first(cls, ctx: Context, *, province_code: str, year: Any,
-                  body: Any) -> ProvinceTargets:
+    def set_first(cls, ctx: Context, command: SetProvinceTargets) -> ProvinceTargets:
         errors = Errors()
-        year_ = check_year(errors, year)
+        year_ = check_year(errors, command.year)
         errors.raise_if_any()
-        defaults = cls.parse(body)
+        defaults = cls.check(command)
         assert year_ is not None
-        return cls._create(cls.Set, id=cls.id_for(province_code, year_),
-                           tenant_id=province_scope(province_code), meta=ctx.meta(),
-                           timestamp=ctx.at, province_code=province_code, year=year_,
+        return cls._create(cls.Set, id=cls.id_for(command.province_code, year_),
+                           tenant_id=province_scope(command.province_code), meta=ctx.meta(),
+                           timestamp=ctx.at, province_code=command.province_code, year=year_,
                            defaults={k: v.as_dict() for k, v in defaults.items()})
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], province_code: str, year: int,
@@ -121,9 +109,9 @@ class ProvinceTargets(TenantAggregate):
         self.year = year
         self.defaults = {k: YearTargets(**v) for k, v in defaults.items()}
 
-    def change(self, ctx: Context, *, body: Any) -> bool:
+    def change(self, ctx: Context, command: SetProvinceTargets) -> bool:
         """Replace the defaults; answers whether anything changed (no event when nothing did)."""
-        defaults = self.parse(body)
+        defaults = self.check(command)
         if defaults == self.defaults:
             return False
         self._emit(self.Changed, ctx, defaults={k: v.as_dict() for k, v in defaults.items()})
@@ -151,20 +139,19 @@ class TenantTargets(TenantAggregate):
             agg.targets = YearTargets(**self.targets)
 
     @staticmethod
-    def parse(body: Any) -> YearTargets:
+    def check(command: SetTenantTargets) -> YearTargets:
         errors = Errors()
-        targets = parse_year_targets(body, errors)
+        check_year_targets(command.targets, errors)
         errors.raise_if_any()
-        assert targets is not None
-        return targets
+        return command.targets
 
     @classmethod
-    def set_first(cls, ctx: Context, *, year: Any, body: Any) -> TenantTargets:
+    def set_first(cls, ctx: Context, command: SetTenantTargets) -> TenantTargets:
         errors = Errors()
-        year_ = check_year(errors, year)
+        year_ = check_year(errors, command.year)
         errors.raise_if_any()
         assert year_ is not None
-        targets = cls.parse(body)
+        targets = cls.check(command)
         return cls._create(cls.Set, id=cls.id_for(ctx.tenant_id, year_), tenant_id=ctx.tenant_id,
                            meta=ctx.meta(), timestamp=ctx.at, year=year_,
                            targets=targets.as_dict())
@@ -175,8 +162,8 @@ class TenantTargets(TenantAggregate):
         self.year = year
         self.targets = YearTargets(**targets)
 
-    def change(self, ctx: Context, *, body: Any) -> bool:
-        targets = self.parse(body)
+    def change(self, ctx: Context, command: SetTenantTargets) -> bool:
+        targets = self.check(command)
         if targets == self.targets:
             return False
         self._emit(self.Changed, ctx, targets=targets.as_dict())
@@ -209,30 +196,26 @@ class PeriodTargets(TenantAggregate):
             agg.targets = dict(self.targets)
 
     @staticmethod
-    def parse(body: Any) -> dict[str, int]:
+    def check(command: SetPeriodTargets) -> dict[str, int]:
         errors = Errors()
-        if not isinstance(body, dict):
-            errors.add("body", "must be an object")
-            errors.raise_if_any()
-        errors.no_unknown(body, PERIOD_FIELDS)
-        values = {f: errors.integer(f, body.get(f), maximum=MAX_TARGET) for f in PERIOD_FIELDS}
-        errors.raise_if_any()
-        return {k: v for k, v in values.items() if v is not None}
-
-    @classmethod
-    def set_first(cls, ctx: Context, *, start_year: Any, end_year: Any,
-                  body: Any) -> PeriodTargets:
-        errors = Errors()
-        start = check_year(errors, start_year, "start_year")
-        end = check_year(errors, end_year, "end_year")
+        start = check_year(errors, command.start_year, "start_year")
+        end = check_year(errors, command.end_year, "end_year")
         if start is not None and end is not None and not start < end <= start + 10:
             errors.add("end_year", "must be after start_year, at most 10 years later")
+        targets = {name: getattr(command, name) for name in PERIOD_FIELDS}
+        for name, value in targets.items():
+            errors.integer(name, value, maximum=MAX_TARGET)
         errors.raise_if_any()
-        assert start is not None and end is not None
-        targets = cls.parse(body)
-        return cls._create(cls.Set, id=cls.id_for(ctx.tenant_id, start, end),
+        return targets
+
+    @classmethod
+    def set_first(cls, ctx: Context, command: SetPeriodTargets) -> PeriodTargets:
+        targets = cls.check(command)
+        return cls._create(cls.Set,
+                           id=cls.id_for(ctx.tenant_id, command.start_year, command.end_year),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
-                           start_year=start, end_year=end, targets=targets)
+                           start_year=command.start_year, end_year=command.end_year,
+                           targets=targets)
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], start_year: int, end_year: int,
                  targets: dict[str, int]) -> None:
@@ -241,8 +224,8 @@ class PeriodTargets(TenantAggregate):
         self.end_year = end_year
         self.targets = dict(targets)
 
-    def change(self, ctx: Context, *, body: Any) -> bool:
-        targets = self.parse(body)
+    def change(self, ctx: Context, command: SetPeriodTargets) -> bool:
+        targets = self.check(command)
         if targets == self.targets:
             return False
         self._emit(self.Changed, ctx, targets=targets)

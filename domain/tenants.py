@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import OnboardTenant
 
 
 class TenantKind(StrEnum):
@@ -40,13 +43,12 @@ class Tenant(TenantAggregate):
         province_code: str
 
     @classmethod
-    def onboard(cls, ctx: Context, *, code: Any, name: Any, kind: Any,
-                province_code: Any) -> Tenant:
+    def onboard(cls, ctx: Context, command: OnboardTenant) -> Tenant:
         errors = Errors()
-        kind_ = errors.choice("kind", kind, [k.value for k in TenantKind])
-        code_ = errors.text("code", code, max_length=20)
-        name_ = errors.text("name", name, max_length=MAX_NAME)
-        province_ = errors.text("province_code", province_code, max_length=3)
+        kind_ = command.kind
+        code_ = errors.text("code", command.code, max_length=20)
+        name_ = errors.text("name", command.name, max_length=MAX_NAME)
+        province_ = errors.text("province_code", command.province_code, max_length=3)
         if code_ and kind_ in LOCAL_KINDS and not (code_.isdigit() and len(code_) == 5):
             errors.add("code", "must be the 5-digit official unit code")
         if province_ and not province_.isdigit():
@@ -56,7 +58,7 @@ class Tenant(TenantAggregate):
         tenant_id = cls.id_for(kind_, province_, code_)
         return cls._create(cls.Onboarded, id=tenant_id, tenant_id=str(tenant_id),
                            meta=ctx.meta(), timestamp=ctx.at, code=code_, name=name_,
-                           kind=kind_, province_code=province_)
+                           kind=kind_.value, province_code=province_)
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], code: str, name: str,
                  kind: str, province_code: str) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import AddUnit, CloseUnit
 
 
 class UnitKind(StrEnum):
@@ -45,17 +48,15 @@ class Unit(TenantAggregate):
             unit.closed_on = self.timestamp.isoformat()
 
     @classmethod
-    def add(cls, ctx: Context, *, name: Any, kind: Any,
-            reports_to_vertical_line: Any = False) -> Unit:
+    def add(cls, ctx: Context, command: AddUnit) -> Unit:
         errors = Errors()
-        name_ = errors.text("name", name, max_length=MAX_NAME)
-        kind_ = errors.choice("kind", kind, [k.value for k in UnitKind])
-        vertical = errors.boolean("reports_to_vertical_line", reports_to_vertical_line)
+        name_ = errors.text("name", command.name, max_length=MAX_NAME)
         errors.raise_if_any()
-        assert name_ and kind_ and vertical is not None
+        assert name_
         return cls._create(cls.Added, id=cls.id_for(ctx.tenant_id, name_),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
-                           name=name_, kind=kind_, reports_to_vertical_line=vertical)
+                           name=name_, kind=command.kind.value,
+                           reports_to_vertical_line=command.reports_to_vertical_line)
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], name: str, kind: str,
                  reports_to_vertical_line: bool) -> None:
@@ -66,9 +67,9 @@ class Unit(TenantAggregate):
         self.closed = False
         self.closed_on = None
 
-    def close(self, ctx: Context, *, reason: Any) -> None:
+    def close(self, ctx: Context, command: CloseUnit) -> None:
         errors = Errors()
-        reason_ = errors.text("reason", reason)
+        reason_ = errors.text("reason", command.reason)
         errors.raise_if_any()
         if self.closed:
             raise IllegalTransition("the unit is already closed", code="unit_closed")

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, RoleGrant, SpecialRole
 from danvan.domain.validation import Errors
 
+if TYPE_CHECKING:
+    from danvan.domain.commands import ChangeGrants, RegisterUser
+
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+
+
+def check_password(errors: Errors, password: str, field: str = "password") -> None:
+    """The one password rule (API, command line, demo): at least ``MIN_PASSWORD``
+    characters. Checked before hashing: the domain never stores a password."""
+    if len(password) < MIN_PASSWORD:
+        errors.add(field, f"at least {MIN_PASSWORD} characters")
+    elif len(password) > MAX_PASSWORD:
+        errors.add(field, f"at most {MAX_PASSWORD} characters")
 
 
 def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") -> None:
@@ -73,14 +87,14 @@ class User(TenantAggregate):
             user.active = False
 
     @classmethod
-    def register(cls, ctx: Context, *, username: Any, password_hash: str, full_name: Any,
-                 grants: list[RoleGrant]) -> User:
+    def register(cls, ctx: Context, command: RegisterUser) -> User:
         """``ctx.tenant_id`` is the scope the user is created in (a tenant or a province)."""
         errors = Errors()
-        name = errors.text("username", username, max_length=64)
+        name = errors.text("username", command.username, max_length=64)
         if name is not None and not USERNAME.match(name):
             errors.add("username", "3-64 lowercase letters, digits, '.', '_' or '-'")
-        full = errors.text("full_name", full_name, max_length=MAX_NAME)
+        full = errors.text("full_name", command.full_name, max_length=MAX_NAME)
+        grants = list(command.grants)
         check_grants(grants, errors)
         errors.raise_if_any()
         assert name and full
@@ -90,7 +104,7 @@ class User(TenantAggregate):
                                code="inspector_needs_province_admin")
         return cls._create(cls.Registered, id=cls.id_for(name), tenant_id=ctx.tenant_id,
                            meta=ctx.meta(), timestamp=ctx.at, username=name,
-                           password_hash=password_hash, full_name=full,
+                           password_hash=command.password_hash, full_name=full,
                            grants=[g.as_dict() for g in grants])
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], username: str,
@@ -110,8 +124,9 @@ class User(TenantAggregate):
         if self.failed_logins:
             self._emit(self.LoggedIn, ctx)
 
-    def change_grants(self, ctx: Context, *, grants: list[RoleGrant]) -> bool:
+    def change_grants(self, ctx: Context, command: ChangeGrants) -> bool:
         """Replaces the user's roles; answers False (no event) when nothing changes."""
+        grants = list(command.grants)
         errors = Errors()
         check_grants(grants, errors)
         errors.raise_if_any()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_CODE
 from danvan.domain.targets import check_year
 from danvan.domain.validation import Errors
+
+if TYPE_CHECKING:
+    from danvan.domain.commands import ApproveList
 
 
 class YearList(TenantAggregate):
@@ -24,11 +27,11 @@ class YearList(TenantAggregate):
         decision_number: str
 
     @classmethod
-    def approve(cls, ctx: Context, *, year: Any, decision_number: Any,
+    def approve(cls, ctx: Context, command: ApproveList, *,
                 already_approved: bool = False) -> YearList:
         errors = Errors()
-        year_ = check_year(errors, year)
-        number = errors.text("decision_number", decision_number, max_length=MAX_CODE)
+        year_ = check_year(errors, command.year)
+        number = errors.text("decision_number", command.decision_number, max_length=MAX_CODE)
         errors.raise_if_any()
         if already_approved:
             raise IllegalTransition("the year's list is already approved",

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from danvan.backend.cli import Subcommands
 
-MIN_PASSWORD_LENGTH = 8
 DEFAULT_PROVINCE = "15"
 
 
@@ -44,55 +43,54 @@ def read_password(stream: object = None) -> str:
         first = getpass.getpass("Password: ")
         if first != getpass.getpass("Password (again): "):
             raise CommandError("the passwords differ")
-        password = first
-    else:
-        password = str(getattr(source, "readline")()).rstrip("\r\n")  # noqa: B009
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise CommandError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return password
+        return first
+    return str(getattr(source, "readline")()).rstrip("\r\n")  # noqa: B009
 
 
 def run_create(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from eventsourcing.persistence import IntegrityError
-
     from danvan.backend.auth.passwords import hash_password
     from danvan.backend.cli import CommandError
     from danvan.backend.commands.serve import settings_with_database
+    from danvan.backend.services.errors import AlreadyExists, ServiceError
+    from danvan.backend.services.people import NewUser, create_user
     from danvan.domain.base import Actor, Context, InvalidInput
-    from danvan.domain.policies import PROVINCE_ROLES, RoleGrant, province_scope
-    from danvan.domain.users import User
+    from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant, SpecialRole, province_scope
     from danvan.infra.event_store import open_event_store
     from danvan.infra.settings import get_settings
 
     settings = get_settings()
     password = read_password()
     settings = settings_with_database(settings)  # the embedded server `danvan serve` uses
-    if args.role in PROVINCE_ROLES:
+    try:
+        role = Role(args.role)
+    except ValueError as exc:
+        raise CommandError(f"no such role {args.role!r}") from exc
+    if role in PROVINCE_ROLES:
         scope = province_scope(args.province)
-        grant = RoleGrant(role=args.role, province_code=args.province)
+        grant = RoleGrant(role=role, province_code=args.province)
     else:
         if not args.tenant:
-            raise CommandError(f"{args.role} is held in a tenant: pass --tenant")
+            raise CommandError(f"{role} is held in a tenant: pass --tenant")
         scope = args.tenant
-        grant = RoleGrant(role=args.role, province_code=args.province, tenant_id=args.tenant,
+        grant = RoleGrant(role=role, province_code=args.province, tenant_id=args.tenant,
                           unit_id=args.unit)
-    ctx = Context(tenant_id=scope, actor=Actor(user_id="system", role="system"),
+    ctx = Context(tenant_id=scope, actor=Actor(user_id="system", role=SpecialRole.SYSTEM),
                   at=datetime.now(UTC), correlation_id=uuid.uuid4().hex,
                   request_id=None, extra={"source": "cli"})
-    try:
-        user = User.register(ctx, username=args.username.strip().lower(),
-                             password_hash=hash_password(password),
-                             full_name=args.full_name or args.username, grants=[grant])
-    except InvalidInput as exc:
-        raise CommandError("; ".join(f"{f}: {m}" for f, m in exc.errors.items())) from exc
+    new = NewUser(username=args.username.strip().lower(), password=password,
+                  full_name=args.full_name or args.username, roles=[role])
     store = open_event_store(settings)
     try:
-        store.save(user)
-    except IntegrityError as exc:
-        raise CommandError(f"user {args.username!r} already exists") from exc
+        result = create_user(store, ctx, new, [grant], hash_password)
+    except InvalidInput as exc:
+        raise CommandError("; ".join(f"{f}: {m}" for f, m in exc.errors.items())) from exc
+    except AlreadyExists as exc:
+        raise CommandError(f"user {new.username!r} already exists") from exc
+    except ServiceError as exc:
+        raise CommandError(f"user {new.username!r}: {exc}") from exc
     finally:
         store.close()
-    print(f"created {user.username} ({user.id}) as {args.role} in {scope}")
+    print(f"created {new.username} ({result.id}) as {role} in {scope}")
     return 0

@@ -19,6 +19,7 @@ from danvan.backend.controllers.deps import (
     store_of,
 )
 from danvan.backend.controllers.responses import run_command
+from danvan.backend.controllers.tenants import new_user
 from danvan.backend.dto import (
     ListApproval,
     PeriodTargetsBody,
@@ -27,9 +28,8 @@ from danvan.backend.dto import (
     ProvinceTargetsBody,
     UserCreate,
     YearTargetsBody,
-    as_body,
 )
-from danvan.backend.services import planning, tenancy
+from danvan.backend.services import people, planning
 from danvan.backend.services.repository import load
 from danvan.domain.plans import PlanTask
 from danvan.domain.policies import Action
@@ -49,14 +49,14 @@ class ProvinceController(Controller):
     def set_targets(self, request: HttpRequest, ctx: Ctx, code: FromPath[str], year: FromPath[int],
                     if_match: IfMatch, data: JSONBody[ProvinceTargetsBody]) -> Answer:
         return run_command("targets.set_province", lambda: planning.set_province_targets(
-            store_of(request), ctx, code, year, as_body(data), if_match))
+            store_of(request), ctx, data.command(code, year), if_match))
 
     @post("/users", operation_id="createProvinceUser", guards=[allow(Action.USER_CREATE)],
           sync_to_thread=True)
     def create_user(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
                     data: JSONBody[UserCreate]) -> Answer:
-        return run_command("user.create", lambda: tenancy.create_province_user(
-            store_of(request), ctx, code, as_body(data), hash_password))
+        return run_command("user.create", lambda: people.create_province_user(
+            store_of(request), ctx, code, new_user(data), hash_password))
 
 
 class TenantPlanningController(Controller):
@@ -68,7 +68,7 @@ class TenantPlanningController(Controller):
     def set_targets(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
                     if_match: IfMatch, data: JSONBody[YearTargetsBody]) -> Answer:
         return run_command("targets.set_tenant", lambda: planning.set_tenant_targets(
-            store_of(request), ctx, year, as_body(data), if_match))
+            store_of(request), ctx, data.command(year), if_match))
 
     @put("/period-targets/{start_year:int}/{end_year:int}", operation_id="setPeriodTargets",
          guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
@@ -76,21 +76,21 @@ class TenantPlanningController(Controller):
                            start_year: FromPath[int], end_year: FromPath[int],
                            if_match: IfMatch, data: JSONBody[PeriodTargetsBody]) -> Answer:
         return run_command("targets.set_period", lambda: planning.set_period_targets(
-            store_of(request), ctx, start_year, end_year, as_body(data), if_match))
+            store_of(request), ctx, data.command(start_year, end_year), if_match))
 
     @post("/lists/{year:int}/approval", operation_id="approveYearList",
           guards=[allow(Action.LIST_APPROVE)], sync_to_thread=True)
     def approve_list(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
                      data: JSONBody[ListApproval]) -> Answer:
         return run_command("list.approve", lambda: planning.approve_list(
-            store_of(request), ctx, year, as_body(data)))
+            store_of(request), ctx, data.command(year)))
 
     @post("/plan-tasks", operation_id="schedulePlanTask", guards=[allow(Action.PLAN_SCHEDULE)],
           sync_to_thread=True)
     def schedule_task(self, request: HttpRequest, ctx: Ctx,
                       data: JSONBody[PlanTaskCreate]) -> Answer:
         return run_command("plan.schedule", lambda: planning.schedule_task(
-            store_of(request), ctx, as_body(data)))
+            store_of(request), ctx, data.command()))
 
     @post("/plan-tasks/{task_id:str}/completion", operation_id="completePlanTask",
           guards=[allow(Action.PLAN_COMPLETE), resolve_in_guard("task", task_in_path)],
@@ -99,4 +99,4 @@ class TenantPlanningController(Controller):
                       if_match: IfMatch,
                       data: JSONBody[PlanTaskCompletion]) -> Answer:
         return run_command("plan.complete", lambda: planning.complete_task(
-            store_of(request), ctx, task, as_body(data), if_match))
+            store_of(request), ctx, task, data.command(), if_match))

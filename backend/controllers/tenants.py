@@ -29,13 +29,37 @@ from danvan.backend.dto import (
     TenantCreate,
     UnitCreate,
     UserCreate,
-    as_body,
+    closing,
+    given,
 )
-from danvan.backend.services import tenancy
+from danvan.backend.services import people, tenancy
 from danvan.backend.services.repository import load
+from danvan.domain.base import InvalidInput
+from danvan.domain.commands import OnboardTenant
 from danvan.domain.policies import Action
+from danvan.domain.tenants import TenantKind
 from danvan.domain.units import Unit
 from danvan.domain.users import User
+from danvan.infra.catalogue import Catalogue
+
+
+def tenant_command(catalogue: Catalogue, data: TenantCreate) -> OnboardTenant:
+    """``{code}`` from the catalogue, or an agency named by the province."""
+    if data.kind == TenantKind.AGENCY:
+        if not isinstance(data.province_code, str):
+            raise InvalidInput({"province_code": "required"})
+        if not isinstance(data.name, str):
+            raise InvalidInput({"name": "required"})
+        return tenancy.agency(catalogue, province_code=data.province_code, code=data.code,
+                              name=data.name)
+    return tenancy.from_catalogue(catalogue, data.code, kind=given(data.kind),
+                                  province_code=given(data.province_code),
+                                  name=given(data.name))
+
+
+def new_user(data: UserCreate) -> people.NewUser:
+    return people.NewUser(data.username, data.password, data.full_name, data.roles,
+                          given(data.unit_id))
 
 
 def user_in_path(connection: Connection) -> User:
@@ -57,8 +81,8 @@ class TenantController(Controller):
     def onboard(self, request: HttpRequest, ctx: Ctx,
                 data: JSONBody[TenantCreate]) -> Answer:
         return run_command("tenant.onboard", lambda: tenancy.onboard_tenant(
-            store_of(request), catalogue_of(request), ctx, matched_grants(request),
-            as_body(data)))
+            store_of(request), ctx, matched_grants(request),
+            tenant_command(catalogue_of(request), data)))
 
     @get("/{tenant_id:str}", operation_id="getTenant", guards=[allow(Action.TENANT_READ)],
          sync_to_thread=True)
@@ -70,7 +94,7 @@ class TenantController(Controller):
     def add_unit(self, request: HttpRequest, ctx: Ctx,
                  data: JSONBody[UnitCreate]) -> Answer:
         return run_command("unit.add", lambda: tenancy.add_unit(store_of(request), ctx,
-                                                                as_body(data)))
+                                                                data.command()))
 
     @post("/{tenant_id:str}/units/{unit_id:str}/closure", operation_id="closeUnit",
           guards=[allow(Action.UNIT_CLOSE), resolve_in_guard("unit", unit_in_path)],
@@ -78,19 +102,19 @@ class TenantController(Controller):
     def close_unit(self, request: HttpRequest, ctx: Ctx, unit: NamedDependency[Unit],
                    if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("unit.close", lambda: tenancy.close_unit(
-            store_of(request), ctx, unit, as_body(data), if_match))
+            store_of(request), ctx, unit, closing(data), if_match))
 
     @post("/{tenant_id:str}/users", operation_id="createTenantUser",
           guards=[allow(Action.USER_CREATE)], sync_to_thread=True)
     def create_user(self, request: HttpRequest, ctx: Ctx, tenant_id: FromPath[str],
                     data: JSONBody[UserCreate]) -> Answer:
-        return run_command("user.create", lambda: tenancy.create_tenant_user(
-            store_of(request), ctx, tenant_id, as_body(data), hash_password))
+        return run_command("user.create", lambda: people.create_tenant_user(
+            store_of(request), ctx, tenant_id, new_user(data), hash_password))
 
     @put("/{tenant_id:str}/users/{user_id:str}/roles", operation_id="changeUserRoles",
          guards=[allow(Action.USER_CREATE), resolve_in_guard("user", user_in_path)],
          dependencies={"user": resolved("user")}, sync_to_thread=True)
     def change_roles(self, request: HttpRequest, ctx: Ctx, user: NamedDependency[User],
                      if_match: IfMatch, data: JSONBody[RolesChange]) -> Answer:
-        return run_command("user.change_roles", lambda: tenancy.change_user_roles(
-            store_of(request), ctx, user, as_body(data), if_match))
+        return run_command("user.change_roles", lambda: people.change_user_roles(
+            store_of(request), ctx, user, data.roles, given(data.unit_id), if_match))

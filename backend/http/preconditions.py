@@ -26,12 +26,6 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     return parse_if_match(request.headers.get("if-match"))
 
 
-def check_version(expected: int | None, current: int) -> None:
-    """Raise 412 when the client expected another version than the aggregate's ``current``."""
-    if expected is not None and expected != current:
-        raise Problem(412, "precondition_failed", expected=expected, current=current)
-
-
 def etag(version: int) -> dict[str, str]:
     """Headers announcing an aggregate's version, for the client's next ``If-Match``."""
     return {"ETag": f'"{version}"'}

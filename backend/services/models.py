@@ -7,14 +7,17 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from danvan.backend.errors import Problem, invalid
-from danvan.backend.services.inputs import only
-from danvan.backend.services.repository import decide, find, load, save_new
+from danvan.backend.services.errors import OtherUnit, Unavailable
+from danvan.backend.services.repository import find, load, save_new, under_if_match
 from danvan.backend.services.results import CommandResult
-from danvan.domain.base import Context
+from danvan.domain.base import Context, InvalidInput
 from danvan.domain.clock import vietnam_date
-from danvan.domain.commands import MODEL_ACTIONS
-from danvan.domain.evaluation import EvaluationRules
+from danvan.domain.commands import (
+    MODEL_ACTIONS,
+    ErasePersonalData,
+    ModelCommand,
+    RegisterModel,
+)
 from danvan.domain.model import Model
 from danvan.domain.registration_form import ModelKind, check_person
 from danvan.domain.units import Unit
@@ -30,72 +33,71 @@ def _result(model: Model, command: str, created: bool = False) -> CommandResult:
 def _own_unit(model_unit_id: str, unit_scope: str | None) -> None:
     """A unit user acts only for its own unit."""
     if unit_scope is not None and model_unit_id != unit_scope:
-        raise Problem(403, "other_unit", fallback="this belongs to another unit")
+        raise OtherUnit("this belongs to another unit")
 
 
 def register_model(store: Application, vault: PersonalDataVault | None, ctx: Context,
-                   body: dict[str, Any], unit_scope: str | None) -> CommandResult:
-    values = dict(body)
-    unit_id = values.pop("unit_id", None)
-    person = values.pop("person", None)
-    if not isinstance(unit_id, str):
-        raise invalid("unit_id", "required")
-    _own_unit(unit_id, unit_scope)
-    unit = find(store, Unit, unit_id, ctx.tenant_id)
+                   command: RegisterModel, unit_scope: str | None) -> CommandResult:
+    """A draft; an exemplar's personal details are sealed under a key of the person's own
+    before the event records the sealed token."""
+    _own_unit(command.unit_id, unit_scope)
+    unit = find(store, Unit, command.unit_id, ctx.tenant_id)
     if unit is None:
-        raise invalid("unit_id", "no such unit in this tenant")
-    key_id = token = None
-    if person is not None and values.get("kind") == ModelKind.INDIVIDUAL:
-        errors = Errors()
-        details = check_person(person, errors, this_year=vietnam_date(ctx.at).year)
-        errors.raise_if_any()
-        Model.check_registration(ctx, unit=unit, values=values, with_person=True)
-        if vault is None:
-            raise Problem(503, "store_unavailable", fallback="personal data vault unavailable")
-        assert details is not None
-        person_id = str(Model.id_for(ctx.tenant_id, str(unit.id), values["year"],
-                                     values["name"]))
-        key = vault.create_key(ctx.tenant_id, person_id)
-        key_id, token = str(key), vault.seal(key, details)
-    elif person is not None:
-        raise invalid("person", "only an individual exemplar carries personal details")
-    model = Model.register(ctx, unit=unit, values=values, person_key_id=key_id,
-                           person_token=token)
+        raise InvalidInput({"unit_id": "no such unit in this tenant"})
+    model = registered_model(vault, ctx, unit, command)
     save_new(store, model, "this unit already registered a model of that name this year")
     return _result(model, "register", created=True)
 
 
+def registered_model(vault: PersonalDataVault | None, ctx: Context, unit: Unit,
+                     command: RegisterModel) -> Model:
+    """The new draft (not stored yet). An exemplar's details are sealed under a key of the
+    person's own, once the registration is known to be acceptable, and only the sealed token
+    goes into the event."""
+    Model.check_registration(ctx, unit, command)
+    key_id = token = None
+    if command.kind == ModelKind.INDIVIDUAL and command.person is not None:
+        if vault is None:
+            raise Unavailable("personal data vault unavailable")
+        errors = Errors()
+        details = check_person(command.person, errors, this_year=vietnam_date(ctx.at).year)
+        person_id = str(Model.id_for(ctx.tenant_id, str(unit.id), command.year,
+                                     command.name))
+        key = vault.create_key(ctx.tenant_id, person_id)
+        key_id, token = str(key), vault.seal(key, details)
+    return Model.register(ctx, unit, command, person_key_id=key_id, person_token=token)
+
+
 def model_in_scope(store: Application, tenant_id: str, model_id: str,
                    unit_scope: str | None) -> Model:
-    """The model named in the path: unknown in this tenant is 404, another unit's is 403."""
+    """The model named in the path: unknown in this tenant is ``NotFound``, another unit's
+    is ``OtherUnit``."""
     model = load(store, Model, model_id, tenant_id)
     _own_unit(model.unit_id, unit_scope)
     return model
 
 
-def act_on_model(store: Application, ctx: Context, model: Model, action: str,
-                 body: dict[str, Any], expected_version: int | None,
-                 rules: EvaluationRules | None = None) -> CommandResult:
-    spec = MODEL_ACTIONS[action]
-    decide(model, expected_version, lambda: spec.perform(model, ctx, body, rules))
+def act_on_model(store: Application, ctx: Context, model: Model, command: ModelCommand,
+                 expected_version: int | None) -> CommandResult:
+    """One lifecycle action (``commands.MODEL_ACTIONS``): at most one event on the model."""
+    under_if_match(model, expected_version, lambda: model.handle(command, ctx))
     if model.pending_events:
         store.save(model)
-    return _result(model, action.replace("-", "_"))
+    return _result(model, MODEL_ACTIONS[type(command)].route.replace("-", "_"))
 
 
 def erase_personal_data(store: Application, vault: PersonalDataVault | None, ctx: Context,
-                        model: Model, body: dict[str, Any],
+                        model: Model, command: ErasePersonalData,
                         expected_version: int | None) -> CommandResult:
     """Destroys the person's key first, then records the erasure: a crash between the two
     leaves the data unreadable and a retry records the event (the key erasure is a no-op)."""
-    only(body, {"reason"})
-    reason = decide(model, expected_version,
-                    lambda: model.check_personal_data_erasure(reason=body.get("reason")))
+    reason = under_if_match(model, expected_version,
+                            lambda: model.check_personal_data_erasure(command))
     if vault is None:
-        raise Problem(503, "store_unavailable", fallback="personal data vault unavailable")
+        raise Unavailable("personal data vault unavailable")
     if model.person_key_id:
         vault.erase(uuid.UUID(model.person_key_id), reason=reason, at=ctx.at)
-    model.erase_personal_data(ctx, reason=reason)
+    model.handle(command, ctx)
     store.save(model)
     return _result(model, "personal_data_erasure")
 

@@ -1,4 +1,4 @@
-"""Loading one tenant's aggregates, and deciding under an ``If-Match`` precondition."""
+"""Loading one tenant's aggregates, and acting on one under an ``If-Match`` precondition."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from danvan.backend.errors import Problem
-from danvan.backend.http.preconditions import check_version
+from danvan.backend.services.errors import AlreadyExists, NotFound, StaleVersion
 from danvan.domain.base import DomainError, InvalidInput, TenantAggregate
 
 A = TypeVar("A", bound=TenantAggregate)
@@ -35,20 +34,26 @@ def find(store: Application, kind: type[A], aggregate_id: uuid.UUID | str,
 
 def load(store: Application, kind: type[A], aggregate_id: uuid.UUID | str,
          tenant_id: str | None = None) -> A:
-    """Like ``find``, but an unknown id in the path is a 404."""
+    """Like ``find``, but an unknown id is ``NotFound``."""
     aggregate = find(store, kind, aggregate_id, tenant_id)
     if aggregate is None:
-        raise Problem(404, "not_found")
+        raise NotFound()
     return aggregate
 
 
-def decide(aggregate: TenantAggregate, expected_version: int | None,
-           command: Callable[[], R]) -> R:
-    """Runs a domain command in the contract's order of answers: bad input (422) first, then a
+def check_version(expected: int | None, current: int) -> None:
+    """``StaleVersion`` when the caller expected another version than ``current``."""
+    if expected is not None and expected != current:
+        raise StaleVersion(expected, current)
+
+
+def under_if_match(aggregate: TenantAggregate, expected_version: int | None,
+                   call: Callable[[], R]) -> R:
+    """Runs a domain call in the contract's order of answers: bad input (422) first, then a
     stale ``If-Match`` (412), then a refused transition (409)."""
     before = aggregate.version
     try:
-        result = command()
+        result = call()
     except InvalidInput:
         raise
     except DomainError:
@@ -60,9 +65,8 @@ def decide(aggregate: TenantAggregate, expected_version: int | None,
 
 def save_new(store: Application, aggregate: TenantAggregate, already: str) -> None:
     """Stores a created aggregate. Its id derives from its natural key, so the store itself
-    refuses a duplicate: that is the 409 ``already_exists`` (``already`` says what exists),
-    with no read beforehand."""
+    refuses a duplicate: ``AlreadyExists`` (``already`` says what exists), no read first."""
     try:
         store.save(aggregate)
     except IntegrityError as exc:
-        raise Problem(409, "already_exists", fallback=already) from exc
+        raise AlreadyExists(already) from exc

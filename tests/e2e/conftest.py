@@ -28,6 +28,7 @@ from danvan.backend.app import HttpOptions, create_app
 from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import Services, build, open_redis
 from danvan.domain.base import Actor, Context
+from danvan.domain.commands import RegisterUser
 from danvan.domain.policies import RoleGrant, province_scope
 from danvan.domain.users import User
 from danvan.infra.event_store import EventStore
@@ -145,9 +146,8 @@ def make_user(event_store: EventStore) -> Callable[..., MadeUser]:
              tenant_id: str | None = None, **extra: Any) -> MadeUser:
         grant = RoleGrant(role=role, province_code=province, tenant_id=tenant_id, **extra)
         scope = tenant_id or province_scope(province)
-        user = User.register(system_context(scope), username=username,
-                             password_hash=hash_password(password), full_name="Nguyễn Văn A",
-                             grants=[grant])
+        user = User.register(system_context(scope), RegisterUser(
+            username, hash_password(password), "Nguyễn Văn A", (grant,)))
         event_store.save(user)
         return MadeUser(user.id, username, password)
 

@@ -13,8 +13,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from danvan.backend.auth.guards import allow, principal_of
-from danvan.backend.http.preconditions import check_version, etag
+from danvan.backend.http.preconditions import etag
+from danvan.backend.services.repository import check_version
 from danvan.domain.base import Context
+from danvan.domain.commands import ChangeGrants, RegisterUser
 from danvan.domain.policies import Action, RoleGrant
 from danvan.domain.users import User
 
@@ -51,9 +53,8 @@ class ProbeController(Controller):
     def create_user(self, request: Request[Any, Any, Any], tenant_id: FromPath[str],
                     data: JSONBody[ProbeUser], ctx: NamedDependency[Context]) -> Response[Any]:
         store = request.app.state["services"].store
-        user = User.register(ctx, username=data.username, password_hash="-",
-                             full_name=data.full_name,
-                             grants=[RoleGrant("reviewer", "15", tenant_id)])
+        user = User.register(ctx, RegisterUser(data.username, "-", data.full_name,
+                                               (RoleGrant("reviewer", "15", tenant_id),)))
         store.save(user)
         return Response({"id": str(user.id), "version": user.version, "state": "active"},
                         status_code=201, headers=etag(user.version))
@@ -69,6 +70,7 @@ class ProbeController(Controller):
         check_version(if_match, user.version)
         if data.delay:
             time.sleep(data.delay)
-        user.change_grants(ctx, grants=[RoleGrant(r, "15", tenant_id) for r in data.roles])
+        user.change_grants(ctx, ChangeGrants(tuple(RoleGrant(r, "15", tenant_id)
+                                                  for r in data.roles)))
         store.save(user)
         return {"id": str(user.id), "version": user.version, "state": "active"}

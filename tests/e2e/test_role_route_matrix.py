@@ -1,9 +1,9 @@
 """Who may call which command route: the role × route matrix, walked from ``domain.policies``.
 
 The rows come from the policy side, not from a hand-copied list of expectations: every model
-action of ``MODEL_ACTIONS`` (recognition and revocation once per level, as ``action_for``
-answers) plus the onboarding, target, list and plan routes with the ``Action`` their guard
-asks. Two completeness tests tie the rows to the app's own routes and to every ``Action``.
+action of ``MODEL_ACTIONS`` (recognition and revocation once per level: a row per rule) plus
+the onboarding, target, list and plan routes with the ``Action`` their guard asks. Two
+completeness tests tie the rows to the app's own routes and to every ``Action``.
 
 For every row and every role, against the province's phường Yên Bái:
 - refused (``may(role, action)`` is false, or the role holds no scope covering the path, as a
@@ -41,8 +41,7 @@ from psycopg.rows import TupleRow
 from danvan.backend.app import HttpOptions, create_app
 from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import build, open_redis
-from danvan.domain.base import InvalidInput
-from danvan.domain.commands import MODEL_ACTIONS, ModelAction
+from danvan.domain.commands import MODEL_ACTIONS, ModelAction, RegisterUser
 from danvan.domain.model import Level
 from danvan.domain.policies import (
     PROVINCE_ROLES,
@@ -99,8 +98,8 @@ def user_maker(store: EventStore) -> Callable[..., MadeUser]:
              tenant_id: str | None = None) -> MadeUser:
         grant = RoleGrant(role=role, province_code=province, tenant_id=tenant_id)
         user = User.register(system_context(tenant_id or province_scope(province)),
-                             username=username, password_hash=hash_password(password),
-                             full_name="Nguyễn Văn A", grants=[grant])
+                             RegisterUser(username, hash_password(password), "Nguyễn Văn A",
+                                          (grant,)))
         store.save(user)
         return MadeUser(user.id, username, password)
 
@@ -341,10 +340,7 @@ BODIES: dict[Action, dict[str, Any]] = {
 
 def actions_of(spec: ModelAction) -> list[Action]:
     """The policy actions one model route may ask: one, or one per level."""
-    try:
-        return [spec.action_for({})]
-    except InvalidInput:
-        return [spec.action_for({"level": level.value}) for level in Level]
+    return [rule.policy for rule in spec.rules()]
 
 
 def model_action_row(name: str, action: Action) -> Row:
@@ -477,8 +473,8 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/completion", Action.PLAN_COMPLETE,
         _complete),
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
-    *(model_action_row(name, action)
-      for name, spec in MODEL_ACTIONS.items() for action in actions_of(spec)),
+    *(model_action_row(spec.route, action)
+      for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
 
 READ_ONLY_ACTIONS = {Action.PERSONAL_DATA_READ, Action.AUDIT_READ}

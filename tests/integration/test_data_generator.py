@@ -13,7 +13,8 @@ import pytest
 
 from bench.data_generator import CHAIN_TRIGGER, Row, stored_rows, write_chunk, write_events
 from danvan.domain.base import Actor, Context
-from danvan.domain.units import Unit
+from danvan.domain.commands import AddUnit
+from danvan.domain.units import Unit, UnitKind
 from danvan.infra.audit_verify import tenant_ids, verify_tenant
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
@@ -95,7 +96,8 @@ def test_a_store_save_between_generated_chunks_links_onto_the_chain(
     write_chunk(owner_conn, rows[:split])
 
     unit = Unit.add(Context(tenant_id=tenant, actor=Actor("admin", "tenant_admin"), at=CUTOFF,
-                            correlation_id="c1"), name="Chi bộ thôn mới lập", kind="party_cell")
+                            correlation_id="c1"),
+                    AddUnit("Chi bộ thôn mới lập", UnitKind.PARTY_CELL))
     event_store.save(unit)  # the application's role, through the trigger
     write_chunk(owner_conn, rows[split:])
 
@@ -126,7 +128,7 @@ def test_a_failed_chunk_leaves_no_trace_and_the_trigger_on(
     assert triggers(owner_conn)[CHAIN_TRIGGER] == "O"
     event_store.save(Unit.add(Context(tenant_id=rows[0][0], actor=Actor("a", "tenant_admin"),
                                       at=CUTOFF, correlation_id="c2"),
-                              name="Chi bộ mới", kind="party_cell"))
+                              AddUnit("Chi bộ mới", UnitKind.PARTY_CELL)))
     write_chunk(owner_conn, rows[2_000:])
     assert_all_chains_verify(owner_conn, 3_001)
 

@@ -16,7 +16,8 @@ from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
 
 from danvan.backend.http import idempotency
 from danvan.backend.http.idempotency import PendingKey, install_recorder_hook
-from danvan.domain.units import Unit
+from danvan.domain.commands import AddUnit, CloseUnit
+from danvan.domain.units import Unit, UnitKind
 from danvan.infra.audit_verify import verify_tenant
 from danvan.infra.event_store import EventStore, GroupCommitRecorder, open_event_store
 from danvan.infra.settings import Settings
@@ -44,12 +45,12 @@ def test_saves_queued_behind_the_lock_commit_in_one_batch_each_atomic(
         event_store: EventStore, settings: Settings, owner_conn: psycopg.Connection) -> None:
     recorder = event_store.recorder
     assert isinstance(recorder, GroupCommitRecorder)
-    contested = Unit.add(ctx("tenant_admin"), name="Chi bộ thôn 1", kind="party_cell")
+    contested = Unit.add(ctx("tenant_admin"), AddUnit("Chi bộ thôn 1", UnitKind.PARTY_CELL))
     event_store.save(contested)
     copies = [event_store.repository.get(contested.id) for _ in range(2)]
     for copy in copies:
-        copy.close(ctx("tenant_admin"), reason="Sáp nhập")
-    fresh = [Unit.add(ctx("tenant_admin"), name=f"Chi bộ tổ {i}", kind="party_cell")
+        copy.close(ctx("tenant_admin"), CloseUnit("Sáp nhập"))
+    fresh = [Unit.add(ctx("tenant_admin"), AddUnit(f"Chi bộ tổ {i}", UnitKind.PARTY_CELL))
              for i in range(8)]
     outcomes: dict[int, BaseException | None] = {}
 
@@ -103,14 +104,14 @@ def test_each_save_in_a_batch_writes_its_own_idempotency_key(
     held = PendingKey("u-held", "k-held", bytes(32), "POST", "/x", attempt_id="first")
     token = idempotency._pending.set(held)
     try:
-        event_store.save(Unit.add(ctx("tenant_admin"), name="Tổ 0", kind="party_cell"))
+        event_store.save(Unit.add(ctx("tenant_admin"), AddUnit("Tổ 0", UnitKind.PARTY_CELL)))
     finally:
         idempotency._pending.reset(token)
     keyed = [(PendingKey(f"u{i}", f"k{i}", bytes(32), "POST", "/x"),
-              Unit.add(ctx("tenant_admin"), name=f"Tổ {i}", kind="party_cell"))
+              Unit.add(ctx("tenant_admin"), AddUnit(f"Tổ {i}", UnitKind.PARTY_CELL)))
              for i in range(1, 6)]
     stolen = (PendingKey("u-held", "k-held", bytes(32), "POST", "/x", attempt_id="second"),
-              Unit.add(ctx("tenant_admin"), name="Tổ 9", kind="party_cell"))
+              Unit.add(ctx("tenant_admin"), AddUnit("Tổ 9", UnitKind.PARTY_CELL)))
     outcomes: dict[str, BaseException | None] = {}
 
     def save(pending: PendingKey, unit: Unit) -> None:
@@ -155,7 +156,7 @@ def test_without_group_commit_the_store_uses_the_library_path(settings: Settings
     store = open_event_store(replace(settings, db_group_commit=False))
     try:
         assert not isinstance(store.recorder, GroupCommitRecorder)
-        unit = Unit.add(ctx("tenant_admin"), name="Chi bộ thôn 2", kind="party_cell")
+        unit = Unit.add(ctx("tenant_admin"), AddUnit("Chi bộ thôn 2", UnitKind.PARTY_CELL))
         store.save(unit)
         assert store.repository.get(unit.id).name == "Chi bộ thôn 2"
     finally:
@@ -167,7 +168,7 @@ def test_concurrent_saves_all_land_once_on_an_unbroken_chain(
     threads = 16
     recorder = event_store.recorder
     assert isinstance(recorder, GroupCommitRecorder)
-    units = [[Unit.add(ctx("tenant_admin"), name=f"Chi bộ {t}-{n}", kind="party_cell")
+    units = [[Unit.add(ctx("tenant_admin"), AddUnit(f"Chi bộ {t}-{n}", UnitKind.PARTY_CELL))
               for n in range(10)] for t in range(threads)]
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []

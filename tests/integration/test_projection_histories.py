@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,10 +23,45 @@ from psycopg import sql
 
 from danvan.domain.base import Actor, Context, DomainError
 from danvan.domain.clock import vietnam_date
+from danvan.domain.commands import (
+    AcceptModel,
+    AddUnit,
+    AmendModel,
+    ApproveList,
+    CloseUnit,
+    CompletePlanTask,
+    DiscontinueModel,
+    ErasePersonalData,
+    EvaluateModel,
+    InspectModel,
+    Level,
+    MaintainModel,
+    ModelCommand,
+    NominateModel,
+    OnboardTenant,
+    PersonDetails,
+    ProposeModel,
+    ReceiveCopy,
+    RecogniseModel,
+    RegisterModel,
+    RegistrationForm,
+    RejectModel,
+    ReportProgress,
+    ReturnModel,
+    RevokeRecognition,
+    SchedulePlanTask,
+    SelfAssessModel,
+    SetPeriodTargets,
+    SetProvinceTargets,
+    SetTenantTargets,
+    SubmitModel,
+    rule_of,
+)
 from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
-from danvan.domain.model import ALLOWED_FROM, Model, State
+from danvan.domain.model import Model, State
 from danvan.domain.plans import PlanTask
 from danvan.domain.policies import province_scope
+from danvan.domain.registration_form import Field, ModelKind
 from danvan.domain.targets import (
     PeriodTargets,
     ProvinceTargets,
@@ -33,8 +69,8 @@ from danvan.domain.targets import (
     YearTargets,
     effective_targets,
 )
-from danvan.domain.tenants import Tenant
-from danvan.domain.units import Unit
+from danvan.domain.tenants import Tenant, TenantKind
+from danvan.domain.units import Unit, UnitKind
 from danvan.domain.year_lists import YearList
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
@@ -80,18 +116,21 @@ step_strategy = st.tuples(st.sampled_from(OPS), st.integers(0, 1000), st.integer
 history_strategy = st.lists(step_strategy, min_size=10, max_size=70)
 
 
-def form(name: str, field_: str, year: int, kind: str = "collective") -> dict[str, Any]:
-    return {"year": year, "name": name, "field": field_, "kind": kind,
-            "problem": "Đường liên thôn xuống cấp", "goals": "Bê tông hóa 2 km đường",
-            "content": "Vận động Nhân dân hiến đất", "area": "Tổ dân phố 5",
-            "implementers": "Chi bộ", "resources": "Nhân dân đóng góp",
-            "start_date": f"{year}-01-01", "end_date": f"{year}-12-31",
-            "outputs": "2 km đường", "sustainability": "Tổ tự quản duy trì"}
+def registration(unit: Unit, name: str, field_: str, year: int,
+                 kind: ModelKind = ModelKind.COLLECTIVE) -> RegisterModel:
+    return RegisterModel(
+        str(unit.id), year, name, kind, Field(field_), RegistrationForm(
+            problem="Đường liên thôn xuống cấp", goals="Bê tông hóa 2 km đường",
+            content="Vận động Nhân dân hiến đất", area="Tổ dân phố 5", implementers="Chi bộ",
+            resources="Nhân dân đóng góp", start_date=date(year, 1, 1),
+            end_date=date(year, 12, 31), outputs="2 km đường",
+            sustainability="Tổ tự quản duy trì"),
+        PersonDetails("Lò Thị Mai", 1972) if kind == ModelKind.INDIVIDUAL else None)
 
 
-def scores(kind: str, passing: bool) -> dict[str, int]:
+def scores(kind: str, passing: bool) -> dict[str, Decimal]:
     criteria = PERSON_CRITERIA if kind == "individual" else COLLECTIVE_CRITERIA
-    return dict.fromkeys(criteria, 85 if passing else 40)
+    return dict.fromkeys(criteria, Decimal(85 if passing else 40))
 
 
 @dataclass
@@ -144,12 +183,12 @@ class World:
             return False
         ctx = self.ctx("province_admin", province_scope(PROVINCE))
         if len(self.tenants) < len(WARD_CODES):
-            tenant = Tenant.onboard(ctx, code=WARD_CODES[len(self.tenants)],
-                                    name=f"Phường {len(self.tenants)}", kind="ward",
-                                    province_code=PROVINCE)
+            tenant = Tenant.onboard(ctx, OnboardTenant(
+                WARD_CODES[len(self.tenants)], f"Phường {len(self.tenants)}", TenantKind.WARD,
+                PROVINCE))
         else:
-            tenant = Tenant.onboard(ctx, code="SO-NV", name="Sở Nội vụ", kind="agency",
-                                    province_code=PROVINCE)
+            tenant = Tenant.onboard(ctx, OnboardTenant("SO-NV", "Sở Nội vụ", TenantKind.AGENCY,
+                                                       PROVINCE))
         self.store.save(tenant)
         self.tenants.append(tenant)
         return True
@@ -160,8 +199,8 @@ class World:
             return self.op_onboard(pick)
         kind = UNIT_KINDS[pick % len(UNIT_KINDS)]
         unit = Unit.add(self.ctx("tenant_admin", str(tenant.id)),
-                        name=f"Chi bộ {len(self.units)}", kind=kind,
-                        reports_to_vertical_line=kind in ("police", "military"))
+                        AddUnit(f"Chi bộ {len(self.units)}", UnitKind(kind),
+                                kind in ("police", "military")))
         self.store.save(unit)
         self.units.append(unit)
         return True
@@ -170,7 +209,7 @@ class World:
         unit = self._pick([u for u in self.units if not u.closed], pick)
         if unit is None:
             return False
-        unit.close(self.ctx("tenant_admin", unit.tenant_id), reason="Sáp nhập")
+        unit.close(self.ctx("tenant_admin", unit.tenant_id), CloseUnit("Sáp nhập"))
         self.store.save(unit)
         return True
 
@@ -179,19 +218,19 @@ class World:
         if unit is None:
             return self.op_add_unit(pick)
         year = self.year + (1 if pick % 7 == 0 else 0)
-        kind = "individual" if pick % 5 == 0 else "collective"
-        values = form(f"Mô hình {len(self.models)} đường Đoàn", FIELDS[pick % 5], year, kind)
-        person = {"person_key_id": f"key-{len(self.models)}", "person_token": "sealed"} \
-            if kind == "individual" else {}
-        model = Model.register(self.ctx("unit_user", unit.tenant_id), unit=unit, values=values,
-                               **person)
+        kind = ModelKind.INDIVIDUAL if pick % 5 == 0 else ModelKind.COLLECTIVE
+        command = registration(unit, f"Mô hình {len(self.models)} đường Đoàn", FIELDS[pick % 5],
+                               year, kind)
+        sealed = {"person_key_id": f"key-{len(self.models)}", "person_token": "sealed"} \
+            if kind == ModelKind.INDIVIDUAL else {}
+        model = Model.register(self.ctx("unit_user", unit.tenant_id), unit, command, **sealed)
         self.store.save(model)
         self.models.append(model)
         return True
 
-    def _targets_body(self, pick: int) -> dict[str, int]:
-        return {"new_models": pick % 4, "recognized_tenant_level": pick % 3,
-                "recognized_province_level": pick % 2, "per_unit_minimum": pick % 3}
+    def _targets(self, pick: int) -> YearTargets:
+        return YearTargets(new_models=pick % 4, recognized_tenant_level=pick % 3,
+                           recognized_province_level=pick % 2, per_unit_minimum=pick % 3)
 
     def op_tenant_targets(self, pick: int) -> bool:
         tenant = self._pick(self.tenants, pick)
@@ -201,23 +240,23 @@ class World:
         ctx = self.ctx("tenant_admin", key[0])
         agg = self.tenant_targets.get(key)
         if agg is None:
-            agg = TenantTargets.set_first(ctx, year=self.year, body=self._targets_body(pick))
+            agg = TenantTargets.set_first(ctx, SetTenantTargets(self.year, self._targets(pick)))
             self.tenant_targets[key] = agg
-        elif not agg.change(ctx, body=self._targets_body(pick // 3)):
+        elif not agg.change(ctx, SetTenantTargets(self.year, self._targets(pick // 3))):
             return False
         self.store.save(agg)
         return True
 
     def op_province_targets(self, pick: int) -> bool:
         ctx = self.ctx("province_admin", province_scope(PROVINCE))
-        kinds = ("ward", "agency") if pick % 2 else ("ward",)
-        body = {k: self._targets_body(pick + i) for i, k in enumerate(kinds)}
+        kinds = (TenantKind.WARD, TenantKind.AGENCY) if pick % 2 else (TenantKind.WARD,)
+        command = SetProvinceTargets(PROVINCE, self.year, {
+            k: self._targets(pick + i) for i, k in enumerate(kinds)})
         agg = self.province_targets.get(self.year)
         if agg is None:
-            agg = ProvinceTargets.set_first(ctx, province_code=PROVINCE, year=self.year,
-                                            body=body)
+            agg = ProvinceTargets.set_first(ctx, command)
             self.province_targets[self.year] = agg
-        elif not agg.change(ctx, body=body):
+        elif not agg.change(ctx, command):
             return False
         self.store.save(agg)
         return True
@@ -229,13 +268,14 @@ class World:
         start = self.year - pick % 2
         key = (str(tenant.id), start)
         ctx = self.ctx("tenant_admin", key[0])
-        body = {"recognized_tenant_level": pick % 4, "recognized_province_level": pick % 2,
-                "maintained_models": pick % 3}
+        command = SetPeriodTargets(start, start + 4, recognized_tenant_level=pick % 4,
+                                   recognized_province_level=pick % 2,
+                                   maintained_models=pick % 3)
         agg = self.periods.get(key)
         if agg is None:
-            agg = PeriodTargets.set_first(ctx, start_year=start, end_year=start + 4, body=body)
+            agg = PeriodTargets.set_first(ctx, command)
             self.periods[key] = agg
-        elif not agg.change(ctx, body=body):
+        elif not agg.change(ctx, command):
             return False
         self.store.save(agg)
         return True
@@ -244,15 +284,14 @@ class World:
         open_tasks = [t for t in self.tasks if t.completed_on is None]
         if open_tasks and pick % 2:
             task = self._pick(open_tasks, pick)
-            task.complete(self.ctx("reviewer", task.tenant_id), note="Xong")
+            task.complete(self.ctx("reviewer", task.tenant_id), CompletePlanTask("Xong"))
         else:
             tenant = self._pick(self.tenants, pick)
             if tenant is None:
                 return False
-            task = PlanTask.schedule(self.ctx("reviewer", str(tenant.id)), year=self.year,
-                                     title=f"Nhiệm vụ {len(self.tasks)}",
-                                     due_date=(vietnam_date(self.now)
-                                               + timedelta(days=pick % 40)).isoformat())
+            task = PlanTask.schedule(self.ctx("reviewer", str(tenant.id)), SchedulePlanTask(
+                self.year, f"Nhiệm vụ {len(self.tasks)}",
+                vietnam_date(self.now) + timedelta(days=pick % 40)))
             self.tasks.append(task)
         self.store.save(task)
         return True
@@ -261,8 +300,8 @@ class World:
         tenant = self._pick(self.tenants, pick)
         if tenant is None or (str(tenant.id), self.year) in self.lists:
             return False
-        agg = YearList.approve(self.ctx("approver", str(tenant.id)), year=self.year,
-                               decision_number=f"{pick}/QĐ")
+        agg = YearList.approve(self.ctx("approver", str(tenant.id)),
+                               ApproveList(self.year, f"{pick}/QĐ"))
         self.lists.add((str(tenant.id), self.year))
         self.store.save(agg)
         return True
@@ -286,65 +325,52 @@ class World:
             op = self.NEXT[chosen.state]
             if op == "submit" and chosen.vertical_line:
                 op = "copy"
-        action = {"recognise_tenant": "recognition_tenant",
-                  "recognise_province": "recognition_province", "self_assess": "self_assessment",
-                  "evaluate": "evaluation", "propose": "proposal", "copy": "receive_copy",
-                  "nominate": "nomination",
-                  "revoke": "revocation_tenant" if pick % 2 else "revocation_province",
-                  "discontinue": "discontinuation", "maintain": "maintenance",
-                  "inspect": "inspection", "erase": None}.get(op, op)
-        if action is None:
+        today = vietnam_date(self.now)
+        level = Level.TENANT if pick % 2 else Level.PROVINCE
+        commands: dict[str, Callable[[Model], tuple[ModelCommand, str]]] = {
+            "submit": lambda m: (SubmitModel(), "unit_user"),
+            "copy": lambda m: (ReceiveCopy(), "reviewer"),
+            "accept": lambda m: (AcceptModel(), "reviewer"),
+            "return": lambda m: (ReturnModel("Bổ sung"), "reviewer"),
+            "reject": lambda m: (RejectModel("Trùng"), "reviewer"),
+            "amend": lambda m: (AmendModel(field=Field(FIELDS[(pick // 5) % 5]),
+                                           form=RegistrationForm(goals=f"Mục tiêu {pick}")),
+                                "unit_user"),
+            "progress": lambda m: (ReportProgress(
+                f"{m.year + pick % 2}-Q{1 + pick % 4}", participants=pick, workdays=pick * 2,
+                money_vnd=Decimal(f"{pick * 1000}.5"), land_m2=Decimal(f"{pick}.25"),
+                note="Tiến độ"), "unit_user"),
+            "inspect": lambda m: (InspectModel("Tốt"), "reviewer"),
+            "self_assess": lambda m: (SelfAssessModel("Đạt"), "unit_user"),
+            "evaluate": lambda m: (EvaluateModel(scores(m.kind, pick % 4 != 3)), "reviewer"),
+            "propose": lambda m: (ProposeModel(), "reviewer"),
+            "recognise_tenant": lambda m: (RecogniseModel(Level.TENANT, f"{pick}/QĐ-UBND",
+                                                          today), "approver"),
+            "nominate": lambda m: (NominateModel(), "approver"),
+            "recognise_province": lambda m: (RecogniseModel(Level.PROVINCE, f"{pick}/QĐ-TU",
+                                                            today), "province_admin"),
+            "revoke": lambda m: (RevokeRecognition(level, "Không còn hiệu quả"),
+                                 "approver" if level == Level.TENANT else "province_admin"),
+            "discontinue": lambda m: (DiscontinueModel("Dừng"), "reviewer"),
+            "maintain": lambda m: (MaintainModel(max(m.list_years or (m.year,)) + 1),
+                                   "reviewer"),
+            "erase": lambda m: (ErasePersonalData("Yêu cầu"), "tenant_admin"),
+        }
+        if op == "erase":
             candidates = [m for m in self.models if m.kind == "individual" and not m.person_erased]
         else:
-            candidates = [m for m in self.models if m.state in ALLOWED_FROM[action]]
-        m: Model | None = chosen or self._pick(candidates, pick)
-        if m is None:
+            allowed = {m.id: rule_of(commands[op](m)[0]).allowed_from for m in self.models}
+            candidates = [m for m in self.models if m.state in allowed[m.id]]
+        model: Model | None = chosen or self._pick(candidates, pick)
+        if model is None:
             return False
-        t = m.tenant_id
-        today = vietnam_date(self.now).isoformat()
-        calls: dict[str, Callable[[], None]] = {
-            "submit": lambda: m.submit(self.ctx("unit_user", t)),
-            "copy": lambda: m.receive_copy(self.ctx("reviewer", t)),
-            "accept": lambda: m.accept(self.ctx("reviewer", t)),
-            "return": lambda: m.return_for_revision(self.ctx("reviewer", t), reason="Bổ sung"),
-            "reject": lambda: m.reject(self.ctx("reviewer", t), reason="Trùng"),
-            "amend": lambda: self.amend(m, t, pick),
-            "progress": lambda: m.report_progress(self.ctx("unit_user", t), values={
-                "period": f"{m.year + pick % 2}-Q{1 + pick % 4}", "participants": pick,
-                "workdays": pick * 2, "money_vnd": f"{pick * 1000}.5", "land_m2": f"{pick}.25",
-                "note": "Tiến độ"}),
-            "inspect": lambda: m.inspect(self.ctx("reviewer", t), findings="Tốt"),
-            "self_assess": lambda: m.self_assess(self.ctx("unit_user", t), summary="Đạt"),
-            "evaluate": lambda: m.evaluate(self.ctx("reviewer", t),
-                                           scores=scores(m.kind, pick % 4 != 3)),
-            "propose": lambda: m.propose(self.ctx("reviewer", t)),
-            "recognise_tenant": lambda: m.recognise(self.ctx("approver", t), level="tenant",
-                                                    decision_number=f"{pick}/QĐ-UBND",
-                                                    decision_date=today),
-            "nominate": lambda: m.nominate(self.ctx("approver", t)),
-            "recognise_province": lambda: m.recognise(self.ctx("province_admin", t),
-                                                      level="province",
-                                                      decision_number=f"{pick}/QĐ-TU",
-                                                      decision_date=today),
-            "revoke": lambda: m.revoke(self.ctx("approver", t),
-                                       level="tenant" if pick % 2 else "province",
-                                       reason="Không còn hiệu quả"),
-            "discontinue": lambda: m.discontinue(self.ctx("reviewer", t), reason="Dừng"),
-            "maintain": lambda: m.maintain(self.ctx("reviewer", t),
-                                           year=max(m.list_years or [m.year]) + 1),
-            "erase": lambda: m.erase_personal_data(self.ctx("tenant_admin", t),
-                                                   reason="Yêu cầu"),
-        }
-        version = m.version
-        calls[op]()
-        if m.version == version and not m.pending_events:
+        command, role = commands[op](model)
+        version = model.version
+        model.handle(command, self.ctx(role, model.tenant_id))
+        if model.version == version and not model.pending_events:
             return False
-        self.store.save(m)
+        self.store.save(model)
         return True
-
-    def amend(self, m: Model, tenant_id: str, pick: int) -> None:
-        m.amend(self.ctx("unit_user", tenant_id),
-                values={"field": FIELDS[(pick // 5) % 5], "goals": f"Mục tiêu {pick}"})
 
     # --- what the quotas must be, computed from the aggregates ----------------------------
 

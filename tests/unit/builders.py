@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from danvan.domain.base import Actor, Context
+from danvan.domain.commands import (
+    AcceptModel,
+    AddUnit,
+    DiscontinueModel,
+    EvaluateModel,
+    Level,
+    NominateModel,
+    PersonDetails,
+    ProposeModel,
+    RecogniseModel,
+    RegisterModel,
+    RegistrationForm,
+    RejectModel,
+    ReturnModel,
+    SelfAssessModel,
+    SubmitModel,
+)
 from danvan.domain.model import Model
-from danvan.domain.units import Unit
+from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.units import Unit, UnitKind
 
 TENANT = "tenant-yen-bai"
 OTHER_TENANT = "tenant-lao-cai"
@@ -30,46 +49,69 @@ FORM: dict[str, Any] = {
 """A registration form's members but its year and name."""
 
 
-def complete_form(**overrides: Any) -> dict[str, Any]:
-    return {"year": 2026, "name": "Dân vận khéo trong xây dựng nông thôn mới", **FORM,
-            **overrides}
+def form(**overrides: Any) -> RegistrationForm:
+    """``FORM``'s members as the domain takes them (dates as dates), with ``overrides``."""
+    members = {k: v for k, v in {**FORM, **overrides}.items() if k not in ("field", "kind")}
+    return RegistrationForm(**{k: date.fromisoformat(v) if k.endswith("_date") and v else v
+                               for k, v in members.items()})
+
+
+PERSON = PersonDetails("Lò Thị Mai", 1972, "0915 222 333", "Tổ 5")
+
+
+def complete_form(unit_id: str, **overrides: Any) -> RegisterModel:
+    """A complete registration of ``unit_id``'s; ``overrides`` by member name (``person``
+    for an exemplar's details)."""
+    values: dict[str, Any] = {"year": 2026, "name": "Dân vận khéo trong xây dựng nông thôn mới",
+                              "field": FORM["field"], "kind": FORM["kind"], "person": None,
+                              **overrides}
+    members = RegistrationForm.__dataclass_fields__
+    form_members = {k: values.pop(k) for k in list(values) if k in members}
+    return RegisterModel(unit_id=unit_id, year=values["year"], name=values["name"],
+                         kind=ModelKind(values["kind"]),
+                         field=Field(values["field"]) if values["field"] else None,
+                         form=form(**form_members), person=values["person"])
 
 
 def unit(name: str = "Chi bộ tổ dân phố 5", *, vertical: bool = False,
          tenant: str = TENANT, kind: str = "party_cell") -> Unit:
-    u = Unit.add(ctx("tenant_admin", tenant=tenant), name=name, kind=kind,
-                 reports_to_vertical_line=vertical)
+    u = Unit.add(ctx("tenant_admin", tenant=tenant), AddUnit(name, UnitKind(kind), vertical))
     u.collect_events()
     return u
 
 
+def register(u: Unit | None = None, role: str = "unit_user", **overrides: Any) -> Model:
+    """A registration of ``u`` (a new unit by default), its event not collected."""
+    u = u or unit()
+    return Model.register(ctx(role), u, complete_form(str(u.id), **overrides))
+
+
 def draft(**overrides: Any) -> Model:
-    model = Model.register(ctx(), unit=unit(), values=complete_form(**overrides))
+    model = register(**overrides)
     model.collect_events()
     return model
 
 
-SCORES_PASS = {"effectiveness": 80, "creativity": 75, "participation": 90,
-               "replicability": 70, "political_tie": 85, "planning": 70}
-SCORES_FAIL = dict.fromkeys(SCORES_PASS, 50)
+SCORES_PASS = {k: Decimal(v) for k, v in {
+    "effectiveness": 80, "creativity": 75, "participation": 90, "replicability": 70,
+    "political_tie": 85, "planning": 70}.items()}
+SCORES_FAIL = dict.fromkeys(SCORES_PASS, Decimal(50))
 
 STEPS: dict[str, Any] = {
-    "submitted": lambda m: m.submit(ctx()),
-    "returned": lambda m: m.return_for_revision(ctx("reviewer"), reason="Thiếu số liệu"),
-    "rejected": lambda m: m.reject(ctx("reviewer"), reason="Trùng mô hình"),
-    "accepted": lambda m: m.accept(ctx("reviewer")),
-    "self_assessed": lambda m: m.self_assess(ctx(), summary="Đạt mục tiêu"),
-    "evaluated": lambda m: m.evaluate(ctx("reviewer"), scores=SCORES_PASS),
-    "evaluated_failing": lambda m: m.evaluate(ctx("reviewer"), scores=SCORES_FAIL),
-    "proposed": lambda m: m.propose(ctx("reviewer")),
-    "recognized_tenant": lambda m: m.recognise(ctx("approver"), level="tenant",
-                                               decision_number="15/QĐ-ĐU",
-                                               decision_date="2026-05-20"),
-    "nominated": lambda m: m.nominate(ctx("approver")),
-    "recognized_province": lambda m: m.recognise(ctx("province_admin"), level="province",
-                                                 decision_number="120/QĐ-TU",
-                                                 decision_date="2026-05-30"),
-    "discontinued": lambda m: m.discontinue(ctx("reviewer"), reason="Không còn hiệu quả"),
+    "submitted": lambda m: m.handle(SubmitModel(), ctx()),
+    "returned": lambda m: m.handle(ReturnModel("Thiếu số liệu"), ctx("reviewer")),
+    "rejected": lambda m: m.handle(RejectModel("Trùng mô hình"), ctx("reviewer")),
+    "accepted": lambda m: m.handle(AcceptModel(), ctx("reviewer")),
+    "self_assessed": lambda m: m.handle(SelfAssessModel("Đạt mục tiêu"), ctx()),
+    "evaluated": lambda m: m.handle(EvaluateModel(SCORES_PASS), ctx("reviewer")),
+    "evaluated_failing": lambda m: m.handle(EvaluateModel(SCORES_FAIL), ctx("reviewer")),
+    "proposed": lambda m: m.handle(ProposeModel(), ctx("reviewer")),
+    "recognized_tenant": lambda m: m.handle(RecogniseModel(
+        Level.TENANT, "15/QĐ-ĐU", date(2026, 5, 20)), ctx("approver")),
+    "nominated": lambda m: m.handle(NominateModel(), ctx("approver")),
+    "recognized_province": lambda m: m.handle(RecogniseModel(
+        Level.PROVINCE, "120/QĐ-TU", date(2026, 5, 30)), ctx("province_admin")),
+    "discontinued": lambda m: m.handle(DiscontinueModel("Không còn hiệu quả"), ctx("reviewer")),
 }
 
 PATH = ["submitted", "accepted", "self_assessed", "evaluated", "proposed", "recognized_tenant",

@@ -16,8 +16,10 @@ from danvan.backend.auth.ratelimit import Limit, MemoryLimiter
 from danvan.backend.auth.tokens import Principal, TokenError, TokenReader, issue_token, read_token
 from danvan.backend.errors import Problem, decode_body, problem_body, to_problem
 from danvan.backend.http.idempotency import request_hash
-from danvan.backend.http.preconditions import check_version, parse_if_match
+from danvan.backend.http.preconditions import parse_if_match
 from danvan.backend.i18n import field_message, negotiate
+from danvan.backend.services.errors import StaleVersion
+from danvan.backend.services.repository import check_version
 from danvan.domain.base import IllegalTransition, InvalidInput, NotPermitted
 from danvan.domain.policies import RoleGrant
 
@@ -107,9 +109,9 @@ def test_if_match_gives_the_expected_version(header: str | None, version: int | 
 def test_a_stale_version_is_a_412_and_garbage_a_400() -> None:
     check_version(None, 5)
     check_version(5, 5)
-    with pytest.raises(Problem) as stale:
+    with pytest.raises(StaleVersion) as stale:
         check_version(4, 5)
-    assert stale.value.status == 412
+    assert to_problem(stale.value).status == 412
     with pytest.raises(Problem) as garbage:
         parse_if_match("abc")
     assert garbage.value.status == 400

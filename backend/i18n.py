@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from danvan.domain.commands import Words
+
 Lang = Literal["vi", "en"]
 DEFAULT_LANG: Lang = "vi"
 
@@ -45,10 +47,18 @@ class Text:
 
     def render(self, lang: Lang, **params: object) -> str:
         template = self.en if lang == "en" else self.vi
-        if lang != "en":
-            params = {k: VI_LABELS.get(v, v) if isinstance(v, str) else v
-                      for k, v in params.items()}
+        params = {k: _in(lang, v) for k, v in params.items()}
         return template.format(**params) if params else template
+
+
+def _in(lang: Lang, value: object) -> object:
+    """A quoted value in ``lang``: an action's own words (``domain.commands.Words``), a
+    state's Vietnamese label."""
+    if isinstance(value, Words):
+        return value.en if lang == "en" else value.vi
+    if lang != "en" and isinstance(value, str):
+        return VI_LABELS.get(value, value)
+    return value
 
 
 VI_LABELS: dict[str, str] = {
@@ -59,17 +69,8 @@ VI_LABELS: dict[str, str] = {
     "proposed": "đã được đề nghị công nhận", "recognized_tenant": "đã được công nhận cấp xã",
     "nominated": "đã được đề xuất lên tỉnh", "recognized_province": "đã được công nhận cấp tỉnh",
     "copy_received": "đã nhận bản sao", "discontinued": "đã dừng", "revoked": "đã bị thu hồi",
-    # model actions
-    "amend": "chỉnh sửa", "submit": "nộp", "return": "trả lại", "reject": "không chấp nhận",
-    "accept": "chấp nhận", "receive_copy": "ghi nhận bản sao", "progress": "báo cáo tiến độ",
-    "inspection": "kiểm tra, giám sát", "self_assessment": "tự đánh giá",
-    "evaluation": "đánh giá", "proposal": "đề nghị công nhận",
-    "recognition_tenant": "công nhận cấp xã", "recognition_province": "công nhận cấp tỉnh",
-    "nomination": "đề xuất lên tỉnh", "revocation_tenant": "thu hồi công nhận cấp xã",
-    "revocation_province": "thu hồi công nhận cấp tỉnh", "discontinuation": "dừng mô hình",
-    "maintenance": "duy trì sang năm sau",
 }
-"""Vietnamese for the values a message quotes (states, actions)."""
+"""Vietnamese for the states a message quotes (actions carry their own words)."""
 
 
 # code -> (title, detail). Detail templates may use the params a Problem carries.

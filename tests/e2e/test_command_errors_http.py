@@ -256,7 +256,10 @@ def test_an_illegal_transition_is_a_409_with_its_domain_code(caller: Caller) -> 
     draft = env.model_at(0)
     accepted = env.model_at(2)
     with appends_nothing(env):
-        caller.problem(caller.act(draft, "accept"), 409, "illegal_transition")
+        refused = caller.problem(caller.act(draft, "accept"), 409, "illegal_transition")
+        assert refused["detail"] == {
+            "vi": "Không thể «chấp nhận» khi mô hình bản nháp.",
+            "en": "'accept' is not allowed when the model is draft"}[caller.lang]
         caller.problem(caller.act(accepted, "submit", "unit_user"), 409, "illegal_transition")
         body = caller.problem(caller.act(accepted, "maintenance", body={"year": 2030}),
                               409, "maintenance_year")

@@ -212,10 +212,10 @@ def to_problem(exc: BaseException) -> Problem:
     if isinstance(exc, NotPermitted):
         return Problem(403, exc.code, fallback=exc.message)
     if isinstance(exc, IllegalTransition):
-        errors = [(exc.field, exc.message)] if exc.field else []
+        errors = [(exc.member, exc.message)] if exc.member else []
         return _quoting(Problem(409, exc.code, fallback=exc.message, errors=errors), exc)
     if isinstance(exc, DomainError):
-        errors = [(exc.field, exc.message)] if exc.field else []
+        errors = [(exc.member, exc.message)] if exc.member else []
         return _quoting(Problem(422, exc.code, fallback=exc.message, errors=errors), exc)
     if isinstance(exc, AggregateNotFoundError):
         return Problem(404, "not_found")

@@ -101,9 +101,9 @@ def _commit_without_flush(admin: Any, name: str) -> None:
 
 def fill(settings: Any, events: int, progress: Callable[[str], None]) -> list[Row]:
     from bench.data_generator import copy_chunk, write_events
+    from danvan.backend.console import ProgressBar
     from danvan.infra.database import connect_owner
     from danvan.infra.event_store import EVENTS_TABLE, open_event_store
-    from danvan.projections.progress import ProgressBar
 
     store = open_event_store(settings, "owner")
     bar = ProgressBar("bench data", events)

@@ -35,15 +35,15 @@ def normalize_key(text: str) -> str:
 
 
 class DomainError(Exception):
-    """A refused command. ``code`` is stable and machine-readable; ``field`` names the input."""
+    """A refused command. ``code`` is stable and machine-readable; ``member`` names the input."""
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+    def __init__(self, message: str, *, member: str | None = None, code: str | None = None,
                  params: dict[str, object] | None = None):
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.member = member
         self.params = dict(params or {})
         """Values a translated message may quote (e.g. the action and the current state)."""
         if code is not None:
@@ -55,7 +55,7 @@ class InvalidInput(DomainError):
 
     def __init__(self, errors: dict[str, str]):
         first = next(iter(errors.items()))
-        super().__init__(f"{first[0]}: {first[1]}", field=first[0])
+        super().__init__(f"{first[0]}: {first[1]}", member=first[0])
         self.errors = errors
 
 

@@ -333,7 +333,7 @@ class Model(TenantAggregate):
         errors.raise_if_any()
         if unit.closed:
             raise UnitNotUsable("the unit is closed and cannot register models",
-                                field="unit_id", code="unit_closed")
+                                member="unit_id", code="unit_closed")
 
     @classmethod
     def register(cls, ctx: Context, unit: Unit, command: RegisterModel, *,
@@ -512,7 +512,7 @@ class Model(TenantAggregate):
         expected = max(self.list_years or (self.year,)) + 1
         if year != expected:
             raise IllegalTransition(f"a model is maintained into the next year's list "
-                                    f"({expected})", field="year", code="maintenance_year")
+                                    f"({expected})", member="year", code="maintenance_year")
         self._emit(self.Maintained, ctx, year=year)
 
     # --- the standing committee's and the province's actions ----------------------------

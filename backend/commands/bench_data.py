@@ -62,10 +62,10 @@ def _bench_package() -> None:
 def run_data(args: argparse.Namespace) -> int:
     _bench_package()
     from bench.data_generator import write_events
+    from danvan.backend.console import ProgressBar
     from danvan.infra.database import connect_owner
     from danvan.infra.event_store import open_event_store
     from danvan.infra.settings import get_settings
-    from danvan.projections.progress import ProgressBar
 
     settings = get_settings()
     store = open_event_store(settings, "owner")

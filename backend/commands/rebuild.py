@@ -27,10 +27,10 @@ def register(commands: Subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     from danvan.backend.cli import CommandError
     from danvan.backend.commands.serve import settings_with_database
+    from danvan.backend.console import ProgressBar
     from danvan.infra.database import connect_owner, owner_params
     from danvan.infra.settings import get_settings
     from danvan.projections.catalog import by_names
-    from danvan.projections.progress import ProgressBar
     from danvan.projections.rebuild import RebuildBusy, rebuild_all
     from danvan.projections.schema import ensure_read_models, stale
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from danvan.domain.limits import AREA_M2, MONEY_VND
+from danvan.domain.limits import AREA_M2, MAX_PARTICIPANTS, MAX_WORKDAYS, MONEY_VND
 from danvan.domain.validation import Errors
 
 PERIOD = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]))?$")
+PERIOD_RULE = "must be YYYY, YYYY-H1|H2 or YYYY-Q1..Q4"
 PROGRESS_MEMBERS = ("period", "participants", "workdays", "money_vnd", "land_m2", "note")
 
 
@@ -40,11 +41,12 @@ def parse_progress(values: dict[str, Any], *, model_year: int) -> ProgressFigure
     errors.no_unknown(values, PROGRESS_MEMBERS)
     period = values.get("period")
     if not isinstance(period, str) or not PERIOD.match(period):
-        errors.add("period", "must be YYYY, YYYY-H1|H2 or YYYY-Q1..Q4")
+        errors.add("period", PERIOD_RULE)
     elif not model_year <= period_year(period) <= model_year + 10:
         errors.add("period", "must fall in or after the model's year")
-    participants = errors.integer("participants", values.get("participants"), maximum=10**8)
-    workdays = errors.integer("workdays", values.get("workdays"), maximum=10**9)
+    participants = errors.integer("participants", values.get("participants"),
+                                  maximum=MAX_PARTICIPANTS)
+    workdays = errors.integer("workdays", values.get("workdays"), maximum=MAX_WORKDAYS)
     money = errors.decimal("money_vnd", values.get("money_vnd", 0), MONEY_VND)
     land = errors.decimal("land_m2", values.get("land_m2", 0), AREA_M2)
     note = errors.text("note", values.get("note", ""), required=False) or ""

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from danvan.domain.limits import MAX_NAME
+from danvan.domain.limits import MAX_AGE, MAX_NAME, MAX_PHONE
 from danvan.domain.validation import Errors
 
 
@@ -81,8 +81,9 @@ def check_person(person: Any, errors: Errors, *, this_year: int) -> dict[str, An
     errors.no_unknown(person, PERSON_MEMBERS, "person.")
     full_name = errors.text("person.full_name", person.get("full_name"), max_length=MAX_NAME)
     birth_year = errors.integer("person.birth_year", person.get("birth_year"),
-                                minimum=this_year - 120, maximum=this_year)
-    phone = errors.text("person.phone", person.get("phone"), required=False, max_length=20)
+                                minimum=this_year - MAX_AGE, maximum=this_year)
+    phone = errors.text("person.phone", person.get("phone"), required=False,
+                        max_length=MAX_PHONE)
     if phone and not all(c.isdigit() or c in "+ .-()" for c in phone):
         errors.add("person.phone", "must be a phone number")
     address = errors.text("person.address", person.get("address"), required=False)

@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
-from danvan.domain.limits import MAX_NAME
+from danvan.domain.limits import MAX_NAME, MAX_USERNAME
 from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, may
 from danvan.domain.validation import Errors
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+USERNAME_RULE = "3-64 lowercase letters, digits, '.', '_' or '-'"
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,9 @@ class User(TenantAggregate):
                  grants: list[RoleGrant]) -> User:
         """``ctx.tenant_id`` is the scope the user is created in (a tenant or a province)."""
         errors = Errors()
-        name = errors.text("username", username, max_length=64)
+        name = errors.text("username", username, max_length=MAX_USERNAME)
         if name is not None and not USERNAME.match(name):
-            errors.add("username", "3-64 lowercase letters, digits, '.', '_' or '-'")
+            errors.add("username", USERNAME_RULE)
         full = errors.text("full_name", full_name, max_length=MAX_NAME)
         check_grants(grants, errors)
         errors.raise_if_any()

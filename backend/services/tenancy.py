@@ -12,13 +12,12 @@ from danvan.backend.services.inputs import only
 from danvan.backend.services.repository import decide, find, load, save_new
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context
+from danvan.domain.limits import MAX_PASSWORD, MIN_PASSWORD
 from danvan.domain.policies import PROVINCE_ROLES, Role
 from danvan.domain.tenants import Tenant, TenantKind
 from danvan.domain.units import Unit
 from danvan.domain.users import RoleGrant, User
 from danvan.infra.catalogue import Catalogue
-
-MIN_PASSWORD = 10
 
 
 def tenant_body(tenant: Tenant) -> dict[str, Any]:
@@ -99,8 +98,8 @@ def tenant_grants(store: Application, tenant: Tenant, body: dict[str, Any]) -> l
 def check_password(password: Any) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise invalid("password", f"at least {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise invalid("password", "at most 1024 characters")
+    if len(password) > MAX_PASSWORD:
+        raise invalid("password", f"at most {MAX_PASSWORD} characters")
     return password
 
 

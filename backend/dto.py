@@ -1,18 +1,145 @@
-"""Request bodies of the command API as msgspec structs: typed, unknown members refused.
+"""Request bodies of the command API as msgspec structs: typed, bounded, unknown members refused.
 
 Services take plain dicts (``as_body``) so that the domain, which checks values, stays free of
-transport types; the structs give the OpenAPI document its schemas and refuse wrong JSON types
-(naming the field) before a service runs.
+transport types; the structs give the OpenAPI document its schemas and refuse what no command
+could record before a service runs, naming the field: wrong JSON types, strings longer than
+``domain/limits.py`` allows or holding control characters, integers and decimals out of their
+bounds, values outside an enum, ids that are not UUIDs, dates that are not dates. Every bound
+here is a constant of the domain (``limits``, ``targets``, ``progress``, ``users``), so the
+edge, the domain and the document say the same numbers; the domain still checks everything
+(blank texts, the catalogue, dates against each other), the edge only makes sure nothing
+unbounded reaches it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-Number = int | float | str
+from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
+from danvan.domain.limits import (
+    AREA_M2,
+    FORBIDDEN_CHARACTERS_RULE,
+    MAX_AGE,
+    MAX_CODE,
+    MAX_NAME,
+    MAX_PARTICIPANTS,
+    MAX_PASSWORD,
+    MAX_PHONE,
+    MAX_PROVINCE_CODE,
+    MAX_TENANT_CODE,
+    MAX_TEXT,
+    MAX_USERNAME,
+    MAX_WORKDAYS,
+    MIN_PASSWORD,
+    MONEY_VND,
+    SCORE,
+    TEXT_PATTERN,
+    DecimalBound,
+    decimal_problem,
+)
+from danvan.domain.model import Level
+from danvan.domain.policies import Role
+from danvan.domain.progress import PERIOD, PERIOD_RULE
+from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, MAX_TARGET
+from danvan.domain.tenants import TenantKind
+from danvan.domain.units import UnitKind
+from danvan.domain.users import USERNAME, USERNAME_RULE
+
+FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=[\s\S]*\S)", 1)
+"""A text that is not blank (the domain refuses a required text that strips to nothing)."""
+FILLED_TEXT_RULE = "must not be blank; " + FORBIDDEN_CHARACTERS_RULE
+
+FORMAT_RULES: dict[str, str] = {
+    TEXT_PATTERN: FORBIDDEN_CHARACTERS_RULE,
+    FILLED_TEXT_PATTERN: FILLED_TEXT_RULE,
+    USERNAME.pattern: USERNAME_RULE,
+    PERIOD.pattern: PERIOD_RULE,
+}
+"""The rule each pattern below stands for, in the domain's words: the message a client reads
+when a string does not match (``errors.py`` puts it in place of the decoder's regex)."""
+
+Text = Annotated[str, Meta(max_length=MAX_TEXT, pattern=TEXT_PATTERN)]
+FilledText = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT, pattern=FILLED_TEXT_PATTERN)]
+Name = Annotated[str, Meta(max_length=MAX_NAME, pattern=TEXT_PATTERN)]
+FilledName = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=FILLED_TEXT_PATTERN)]
+FilledCode = Annotated[str, Meta(min_length=1, max_length=MAX_CODE, pattern=FILLED_TEXT_PATTERN)]
+TenantCode = Annotated[str, Meta(min_length=1, max_length=MAX_TENANT_CODE,
+                                 pattern=FILLED_TEXT_PATTERN)]
+ProvinceCode = Annotated[str, Meta(min_length=1, max_length=MAX_PROVINCE_CODE,
+                                   pattern=FILLED_TEXT_PATTERN)]
+Username = Annotated[str, Meta(max_length=MAX_USERNAME, pattern=USERNAME.pattern)]
+Password = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
+                               pattern=TEXT_PATTERN)]
+Phone = Annotated[str, Meta(max_length=MAX_PHONE, pattern=TEXT_PATTERN)]
+Period = Annotated[str, Meta(max_length=len("2026-Q1"), pattern=PERIOD.pattern)]
+Year = Annotated[int, Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
+BirthYear = Annotated[int, Meta(ge=FIRST_YEAR - MAX_AGE, le=LAST_YEAR)]
+Target = Annotated[int, Meta(ge=0, le=MAX_TARGET)]
+Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
+Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
+Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
+
+
+class BoundedDecimal(Decimal):
+    """A decimal sent as a JSON number or a decimal string, bounded by ``bound``: magnitude,
+    places and, for a string, its form (``DecimalBound.pattern``). Decoded by
+    ``decode_bounded_decimal`` (a type decoder of the API router); JSON numbers reach it as
+    exact decimals (``backend/http/body.py``), never as floats."""
+
+    bound: ClassVar[DecimalBound]
+
+
+class Money(BoundedDecimal):
+    bound = MONEY_VND
+
+
+class Area(BoundedDecimal):
+    bound = AREA_M2
+
+
+class Score(BoundedDecimal):
+    bound = SCORE
+
+
+NOT_A_DECIMAL = "must be a number or a decimal string"
+
+
+def is_bounded_decimal(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, BoundedDecimal)
+
+
+def decode_bounded_decimal(type_: type[BoundedDecimal], value: Any) -> BoundedDecimal:
+    """``value`` as ``type_``, or a ``ValueError`` in the domain's words (the decoder names
+    the field)."""
+    bound = type_.bound
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise TypeError(NOT_A_DECIMAL)
+    if isinstance(value, str) and not re.match(bound.pattern, value):
+        # say what is wrong with a decimal written otherwise (1E-999999999), when it is short
+        # enough to read; then refuse it anyway: the document promises the plain form
+        problem = None
+        if len(value) <= 64:
+            try:
+                problem = decimal_problem(Decimal(value), bound)
+            except (InvalidOperation, ValueError):
+                problem = None
+        raise ValueError(problem or NOT_A_DECIMAL)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    problem = decimal_problem(number, bound)
+    if problem is not None:
+        raise ValueError(problem)
+    return type_(number)
+
+
+TYPE_DECODERS = [(is_bounded_decimal, decode_bounded_decimal)]
 
 
 class Body(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -20,49 +147,49 @@ class Body(Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 def as_body(data: Body | None) -> dict[str, Any]:
-    """The body as plain JSON values, members the client left out omitted."""
+    """The body as plain JSON values (decimals as ``Decimal``), members left out omitted."""
     if data is None:
         return {}
-    body = msgspec.to_builtins(data)
+    body = msgspec.to_builtins(data, enc_hook=Decimal, builtin_types=(Decimal,))
     assert isinstance(body, dict)
     return body
 
 
 class TenantCreate(Body):
-    code: str
-    kind: str | UnsetType = UNSET
-    province_code: str | UnsetType = UNSET
-    name: str | UnsetType = UNSET
+    code: TenantCode
+    kind: TenantKind | UnsetType = UNSET
+    province_code: ProvinceCode | UnsetType = UNSET
+    name: FilledName | UnsetType = UNSET
 
 
 class UnitCreate(Body):
-    name: str
-    kind: str
+    name: FilledName
+    kind: UnitKind
     reports_to_vertical_line: bool = False
 
 
 class Reason(Body):
-    reason: str
+    reason: FilledText
 
 
 class UserCreate(Body):
-    username: str
-    password: str
-    full_name: str
-    roles: list[str]
-    unit_id: str | UnsetType = UNSET
+    username: Username
+    password: Password
+    full_name: FilledName
+    roles: Roles
+    unit_id: uuid.UUID | UnsetType = UNSET
 
 
 class RolesChange(Body):
-    roles: list[str]
-    unit_id: str | UnsetType = UNSET
+    roles: Roles
+    unit_id: uuid.UUID | UnsetType = UNSET
 
 
 class YearTargetsBody(Body):
-    new_models: int
-    recognized_tenant_level: int
-    recognized_province_level: int
-    per_unit_minimum: int
+    new_models: Target
+    recognized_tenant_level: Target
+    recognized_province_level: Target
+    per_unit_minimum: Target
 
 
 class ProvinceTargetsBody(Body):
@@ -73,61 +200,61 @@ class ProvinceTargetsBody(Body):
 
 
 class PeriodTargetsBody(Body):
-    recognized_tenant_level: int
-    recognized_province_level: int
-    maintained_models: int
+    recognized_tenant_level: Target
+    recognized_province_level: Target
+    maintained_models: Target
 
 
 class ListApproval(Body):
-    decision_number: str
+    decision_number: FilledCode
 
 
 class PlanTaskCreate(Body):
-    year: int
-    title: str
-    due_date: str
+    year: Year
+    title: FilledName
+    due_date: date
 
 
 class PlanTaskCompletion(Body):
-    note: str = ""
+    note: Text = ""
 
 
 class Person(Body):
-    full_name: str
-    birth_year: int
-    phone: str | UnsetType = UNSET
-    address: str | UnsetType = UNSET
+    full_name: FilledName
+    birth_year: BirthYear
+    phone: Phone | UnsetType = UNSET
+    address: Text | UnsetType = UNSET
 
 
 class FormMembers(Body):
-    problem: str | UnsetType = UNSET
-    goals: str | UnsetType = UNSET
-    measures: str | UnsetType = UNSET
-    content: str | UnsetType = UNSET
-    area: str | UnsetType = UNSET
-    target_group: str | UnsetType = UNSET
-    implementers: str | UnsetType = UNSET
-    resources: str | UnsetType = UNSET
-    milestones: str | UnsetType = UNSET
-    start_date: str | UnsetType = UNSET
-    end_date: str | UnsetType = UNSET
-    evaluation_date: str | UnsetType = UNSET
-    outputs: str | UnsetType = UNSET
-    sustainability: str | UnsetType = UNSET
+    problem: Text | UnsetType = UNSET
+    goals: Text | UnsetType = UNSET
+    measures: Text | UnsetType = UNSET
+    content: Text | UnsetType = UNSET
+    area: Text | UnsetType = UNSET
+    target_group: Text | UnsetType = UNSET
+    implementers: Text | UnsetType = UNSET
+    resources: Text | UnsetType = UNSET
+    milestones: Text | UnsetType = UNSET
+    start_date: date | UnsetType = UNSET
+    end_date: date | UnsetType = UNSET
+    evaluation_date: date | UnsetType = UNSET
+    outputs: Text | UnsetType = UNSET
+    sustainability: Text | UnsetType = UNSET
 
 
 class ModelCreate(FormMembers, kw_only=True):
-    unit_id: str
-    year: int
-    name: str
-    kind: str
-    field: str | UnsetType = UNSET
+    unit_id: uuid.UUID
+    year: Year
+    name: FilledName
+    kind: ModelKind
+    field: Field | UnsetType = UNSET
     person: Person | UnsetType = UNSET
 
 
 class ModelAmend(FormMembers, kw_only=True):
-    name: str | UnsetType = UNSET
-    field: str | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    field: Field | UnsetType = UNSET
 
 
 class Empty(Body):
@@ -135,39 +262,47 @@ class Empty(Body):
 
 
 class Progress(Body):
-    period: str
-    participants: int
-    workdays: int
-    money_vnd: Number = 0
-    land_m2: Number = 0
-    note: str = ""
+    period: Period
+    participants: Participants
+    workdays: Workdays
+    money_vnd: Money | UnsetType = UNSET  # 0 when left out
+    land_m2: Area | UnsetType = UNSET
+    note: Text = ""
 
 
 class Inspection(Body):
-    findings: str
+    findings: FilledText
 
 
 class SelfAssessment(Body):
-    summary: str
+    summary: FilledText
+
+
+Scores = msgspec.defstruct(
+    "Scores", [(name, Score | UnsetType, UNSET)
+               for name in dict.fromkeys((*COLLECTIVE_CRITERIA, *PERSON_CRITERIA))],
+    bases=(Body,), module=__name__)
+"""One score per criterion: a collective model's six or a person's four (the domain asks for
+the ones of the model's kind)."""
 
 
 class Evaluation(Body):
-    scores: dict[str, Number]
+    scores: Scores  # type: ignore[valid-type]
 
 
 class Recognition(Body):
-    level: str
-    decision_number: str
-    decision_date: str
+    level: Level
+    decision_number: FilledCode
+    decision_date: date
 
 
 class Revocation(Body):
-    level: str
-    reason: str
+    level: Level
+    reason: FilledText
 
 
 class Maintenance(Body):
-    year: int
+    year: Year
 
 
 MODEL_ACTION_BODIES: dict[str, type[Body]] = {

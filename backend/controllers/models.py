@@ -82,7 +82,7 @@ def _action_route(action: str) -> HTTPRouteHandler:
     operation = "model" + "".join(part.capitalize() for part in action.split("-"))
     return post(f"/{{model_id:str}}/{action}", operation_id=operation,
                 guards=[guard, MODEL_IN_PATH], summary=f"{action} (one event on the model)",
-                sync_to_thread=True)(handler)
+                status_code=200, sync_to_thread=True)(handler)
 
 
 class ModelController(Controller):
@@ -99,7 +99,8 @@ class ModelController(Controller):
             store_of(request), vault_of(request), ctx, as_body(data), scope))
 
     @post("/{model_id:str}/personal-data-erasure", operation_id="erasePersonalData",
-          guards=[allow(Action.PERSONAL_DATA_ERASE), MODEL_IN_PATH], sync_to_thread=True)
+          guards=[allow(Action.PERSONAL_DATA_ERASE), MODEL_IN_PATH], status_code=200,
+          sync_to_thread=True)
     def erase_personal_data(self, request: HttpRequest, ctx: Ctx, model: NamedDependency[Model],
                             if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("model.personal_data_erasure", lambda: models.erase_personal_data(

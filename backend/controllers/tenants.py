@@ -74,7 +74,7 @@ class TenantController(Controller):
 
     @post("/{tenant_id:str}/units/{unit_id:str}/closure", operation_id="closeUnit",
           guards=[allow(Action.UNIT_CLOSE), resolve_in_guard("unit", unit_in_path)],
-          dependencies={"unit": resolved("unit")}, sync_to_thread=True)
+          dependencies={"unit": resolved("unit")}, status_code=200, sync_to_thread=True)
     def close_unit(self, request: HttpRequest, ctx: Ctx, unit: NamedDependency[Unit],
                    if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("unit.close", lambda: tenancy.close_unit(

@@ -33,13 +33,12 @@ from danvan.backend.controllers.health import HealthController
 from danvan.backend.controllers.models import ModelController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
 from danvan.backend.controllers.tenants import TenantController
-from danvan.backend.dto import TYPE_DECODERS
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from danvan.backend.heap import frozen_after_startup
 from danvan.backend.http.body import JsonRequest
 from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
-from danvan.backend.http.openapi import BoundedDecimalSchema, document_problems
+from danvan.backend.http.openapi import BoundedDecimalSchema, document_routes
 from danvan.backend.observability import RequestObservability, configure_logging
 from danvan.backend.observability.metrics import render_metrics
 from danvan.backend.wiring import Services, build, load_catalogue
@@ -161,8 +160,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await services.aclose()
 
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
-                 dependencies=DEPENDENCIES, request_class=JsonRequest,
-                 type_decoders=TYPE_DECODERS)
+                 dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
     app = Litestar(
         route_handlers=[api, HealthController, metrics,
@@ -189,7 +187,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         logging_config=None,
         debug=options.debug,
     )
-    document_problems(app, API_PREFIX)
+    document_routes(app, API_PREFIX)
     app.asgi_handler = RequestObservability(app.asgi_handler,
                                             access_log_enabled=options.access_log)
     return app

@@ -53,7 +53,7 @@ from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
 from danvan.domain.users import USERNAME, USERNAME_RULE
 
-FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=[\s\S]*\S)", 1)
+FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=\s*\S)", 1)
 """A text that is not blank (the domain refuses a required text that strips to nothing)."""
 FILLED_TEXT_RULE = "must not be blank; " + FORBIDDEN_CHARACTERS_RULE
 
@@ -88,11 +88,21 @@ Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
 
 
+_FORMS: dict[DecimalBound, re.Pattern[str]] = {}
+
+
+def _form(bound: DecimalBound) -> re.Pattern[str]:
+    form = _FORMS.get(bound)
+    if form is None:
+        form = _FORMS[bound] = re.compile(bound.pattern)
+    return form
+
+
 class BoundedDecimal(Decimal):
     """A decimal sent as a JSON number or a decimal string, bounded by ``bound``: magnitude,
     places and, for a string, its form (``DecimalBound.pattern``). Decoded by
-    ``decode_bounded_decimal`` (a type decoder of the API router); JSON numbers reach it as
-    exact decimals (``backend/http/body.py``), never as floats."""
+    ``decode_bounded_decimal`` (``backend/http/body.py`` converts bodies with it); JSON
+    numbers reach it as exact decimals, never as floats."""
 
     bound: ClassVar[DecimalBound]
 
@@ -116,13 +126,20 @@ def is_bounded_decimal(type_: Any) -> bool:
     return isinstance(type_, type) and issubclass(type_, BoundedDecimal)
 
 
+def decode_custom(type_: type, value: Any) -> Any:
+    """The ``dec_hook`` of body conversion: the DTOs' only custom types are bounded decimals."""
+    if is_bounded_decimal(type_):
+        return decode_bounded_decimal(type_, value)
+    raise NotImplementedError(f"no decoder for {type_!r}")
+
+
 def decode_bounded_decimal(type_: type[BoundedDecimal], value: Any) -> BoundedDecimal:
     """``value`` as ``type_``, or a ``ValueError`` in the domain's words (the decoder names
     the field)."""
     bound = type_.bound
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise TypeError(NOT_A_DECIMAL)
-    if isinstance(value, str) and not re.match(bound.pattern, value):
+    if isinstance(value, str) and not _form(bound).match(value):
         # say what is wrong with a decimal written otherwise (1E-999999999), when it is short
         # enough to read; then refuse it anyway: the document promises the plain form
         problem = None
@@ -138,8 +155,6 @@ def decode_bounded_decimal(type_: type[BoundedDecimal], value: Any) -> BoundedDe
         raise ValueError(problem)
     return type_(number)
 
-
-TYPE_DECODERS = [(is_bounded_decimal, decode_bounded_decimal)]
 
 
 class Body(Struct, forbid_unknown_fields=True, omit_defaults=True):

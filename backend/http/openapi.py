@@ -2,7 +2,7 @@
 
 A generated client and a fuzzer read ``/schema/openapi.json`` as the contract, so each
 operation lists the problem statuses it can really answer, each with the ``ProblemDetails``
-schema (``application/problem+json``), and none it cannot. ``document_problems`` derives them
+schema (``application/problem+json``), and none it cannot. ``document_routes`` derives them
 from what the route is made of, the same things that produce the answers:
 
 | the route has | it may answer |
@@ -19,8 +19,10 @@ from what the route is made of, the same things that produce the answers:
 
 Litestar adds a generic ``400 ValidationException`` to every operation with parameters; our
 validation errors are 422 problems, so ``ProblemOperation`` drops every error response that is
-not a problem. Decimals bounded by ``domain/limits.py`` are documented by
-``BoundedDecimalSchema``: a JSON number within range and places, or a decimal string.
+not a problem. A public route (``EXCLUDE_FROM_AUTH``: login, health) is documented as
+needing no token (``security: [{}]``) against the document's default bearer token. Decimals
+bounded by ``domain/limits.py`` are documented by ``BoundedDecimalSchema``: a JSON number
+within range and places, or a decimal string.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ DESCRIPTIONS: dict[int, str] = {
 def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
     """The error statuses ``handler`` (at ``route``) can answer; see the module's table."""
     statuses = {503}
-    public = bool(handler.opt.get(EXCLUDE_FROM_AUTH))
+    public = is_public(handler)
     if not public:
         statuses.add(401)
     for guard in handler.resolve_guards():
@@ -86,6 +88,10 @@ def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
     return statuses
 
 
+def is_public(handler: HTTPRouteHandler) -> bool:
+    return bool(handler.opt.get(EXCLUDE_FROM_AUTH))
+
+
 def problem_response(status: int) -> ResponseSpec:
     return ResponseSpec(data_container=ProblemDetails, media_type=PROBLEM_JSON,
                         description=DESCRIPTIONS[status], generate_examples=False)
@@ -102,13 +108,18 @@ class ProblemOperation(Operation):
             del responses[status]
 
 
-def document_problems(app: Litestar, prefix: str) -> None:
-    """Give every operation under ``prefix`` its problem responses. Run once the app is built
-    (the document itself is generated on its first request)."""
+def document_routes(app: Litestar, prefix: str) -> None:
+    """Give every operation under ``prefix`` its problem responses, and every public one its
+    empty security requirement. Run once the app is built (the document itself is generated
+    on its first request)."""
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or not route.path.startswith(prefix):
+        if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
+            if is_public(handler):
+                handler.security = [{}]
+            if not route.path.startswith(prefix):
+                continue
             problems = {status: problem_response(status)
                         for status in sorted(problem_statuses(route, handler))}
             handler.responses = {**problems, **(handler.responses or {})}

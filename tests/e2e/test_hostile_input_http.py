@@ -155,6 +155,28 @@ def test_every_member_out_of_its_bounds_is_a_422_naming_it(env: LiveEnv, row: Ro
 
 
 @pytest.mark.usefixtures("no_error_logged")
+@pytest.mark.parametrize(("path", "role", "body", "field"), [
+    ("units", "tenant_admin", {"name": "Tổ 7", "kind": "other",
+                               "reports_to_vertical_line": "true"}, "reports_to_vertical_line"),
+    ("plan-tasks", "tenant_admin", {"year": "2026", "title": "Sơ kết",
+                                    "due_date": "2026-07-15"}, "year"),
+    ("plan-tasks", "tenant_admin", {"year": 2026.0, "title": "Sơ kết",
+                                    "due_date": "2026-07-15"}, "year"),
+    ("targets/2031", "tenant_admin", {"new_models": "12", "recognized_tenant_level": 3,
+                                      "recognized_province_level": 1, "per_unit_minimum": 1},
+     "new_models"),
+], ids=["a boolean as a string", "an integer as a string", "an integer as 2026.0",
+        "a count as a string"])
+def test_a_value_of_another_json_type_is_a_422_even_where_it_would_convert(
+        env: LiveEnv, path: str, role: str, body: dict[str, Any], field: str) -> None:
+    method = "PUT" if path.startswith("targets") else "POST"
+    with appends_nothing(env):
+        response = env.client.request(method, f"{API}/tenants/{env.tenant_id()}/{path}",
+                                      headers=env.world.as_(role), json=body)
+    assert problem_fields(response) == [field], response.text
+
+
+@pytest.mark.usefixtures("no_error_logged")
 @pytest.mark.parametrize("poison", ["a\x00b", "a\x1bb", "a" * 1025])
 @pytest.mark.parametrize("member", ["username", "password"])
 def test_login_credentials_are_bounded_too(env: LiveEnv, member: str, poison: str) -> None:

@@ -150,6 +150,14 @@ def test_an_action_is_documented_as_200_and_a_create_as_201(document: dict[str, 
         assert successes == {str(row.status)}
 
 
+def test_public_routes_need_no_token_and_the_others_a_bearer_token(
+        document: dict[str, Any]) -> None:
+    assert document["security"] == [{"BearerToken": []}]
+    for method, path, op in operations(document):
+        public = "401" not in op["responses"] or op.get("operationId") == "auth_token"
+        assert op.get("security") == ([{}] if public else None), (method, path)
+
+
 def test_readiness_documents_200_and_503(document: dict[str, Any]) -> None:
     assert set(document["paths"]["/health/ready"]["get"]["responses"]) == {"200", "503"}
 

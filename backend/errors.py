@@ -88,7 +88,7 @@ class FieldProblem(Struct):
     message: str
 
 
-class ProblemDetails(Struct, omit_defaults=True):
+class ProblemDetails(Struct, omit_defaults=True, forbid_unknown_fields=True):
     """The body of every error answer (RFC 9457), as ``problem_body`` builds it: the schema
     the OpenAPI document gives each error status."""
 

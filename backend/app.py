@@ -35,8 +35,10 @@ from danvan.backend.controllers.planning import ProvinceController, TenantPlanni
 from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from danvan.backend.heap import frozen_after_startup
+from danvan.backend.http.body import JsonRequest
 from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
+from danvan.backend.http.openapi import BoundedDecimalSchema, document_routes
 from danvan.backend.observability import RequestObservability, configure_logging
 from danvan.backend.observability.metrics import render_metrics
 from danvan.backend.wiring import Services, build, load_catalogue
@@ -158,7 +160,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await services.aclose()
 
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
-                 dependencies=DEPENDENCIES)
+                 dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
     app = Litestar(
         route_handlers=[api, HealthController, metrics,
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=options.max_body_bytes,
         openapi_config=_openapi(),
+        plugins=[BoundedDecimalSchema()],
         state=State({
             "services": services,
             "settings": settings,
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         logging_config=None,
         debug=options.debug,
     )
+    document_routes(app, API_PREFIX)
     app.asgi_handler = RequestObservability(app.asgi_handler,
                                             access_log_enabled=options.access_log)
     return app

@@ -1,18 +1,26 @@
-"""Request bodies of the command API as msgspec structs: typed, unknown members refused, and
-each turned into the domain's command (``command()``).
+"""Request bodies of the command API as msgspec structs: typed, bounded, unknown members
+refused, and each turned into the domain's command (``command()``).
 
-The structs give the OpenAPI document its schemas and refuse wrong JSON types (naming the
-member) before a service runs; the domain's commands (``domain.commands``) take the typed
-values from here, and the domain checks what only it knows (bounds, states, relations).
+The structs give the OpenAPI document its schemas and refuse what no command could record
+before a service runs, naming the field: wrong JSON types, strings longer than
+``domain/limits.py`` allows or holding control characters, integers and decimals out of their
+bounds, values outside an enum, ids that are not UUIDs, dates that are not dates. Every bound
+here is a constant of the domain (``limits``, ``targets``, ``progress``, ``users``), so the
+edge, the domain and the document say the same numbers; the domain still checks everything
+(blank texts, the catalogue, dates against each other), the edge only makes sure nothing
+unbounded reaches it.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import date
-from decimal import Decimal
-from typing import TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from msgspec import UNSET, Struct, UnsetType
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from danvan.domain.commands import (
     AddUnit,
@@ -24,6 +32,7 @@ from danvan.domain.commands import (
     ErasePersonalData,
     EvaluateModel,
     InspectModel,
+    Level,
     MaintainModel,
     PersonDetails,
     RecogniseModel,
@@ -39,12 +48,138 @@ from danvan.domain.commands import (
     SetProvinceTargets,
     SetTenantTargets,
 )
-from danvan.domain.commands import Level as Level
+from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
+from danvan.domain.limits import (
+    AREA_M2,
+    FORBIDDEN_CHARACTERS_RULE,
+    MAX_AGE,
+    MAX_CODE,
+    MAX_NAME,
+    MAX_PARTICIPANTS,
+    MAX_PASSWORD,
+    MAX_PHONE,
+    MAX_PROVINCE_CODE,
+    MAX_TENANT_CODE,
+    MAX_TEXT,
+    MAX_USERNAME,
+    MAX_WORKDAYS,
+    MIN_PASSWORD,
+    MONEY_VND,
+    SCORE,
+    TEXT_PATTERN,
+    DecimalBound,
+    decimal_problem,
+)
 from danvan.domain.policies import Role
+from danvan.domain.progress import PERIOD, PERIOD_RULE
 from danvan.domain.registration_form import Field, ModelKind
-from danvan.domain.targets import YearTargets
+from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, MAX_TARGET, YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
+from danvan.domain.users import USERNAME, USERNAME_RULE
+
+FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=\s*\S)", 1)
+"""A text that is not blank (the domain refuses a required text that strips to nothing)."""
+FILLED_TEXT_RULE = "must not be blank; " + FORBIDDEN_CHARACTERS_RULE
+
+FORMAT_RULES: dict[str, str] = {
+    TEXT_PATTERN: FORBIDDEN_CHARACTERS_RULE,
+    FILLED_TEXT_PATTERN: FILLED_TEXT_RULE,
+    USERNAME.pattern: USERNAME_RULE,
+    PERIOD.pattern: PERIOD_RULE,
+}
+"""The rule each pattern below stands for, in the domain's words: the message a client reads
+when a string does not match (``errors.py`` puts it in place of the decoder's regex)."""
+
+Text = Annotated[str, Meta(max_length=MAX_TEXT, pattern=TEXT_PATTERN)]
+FilledText = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT, pattern=FILLED_TEXT_PATTERN)]
+Name = Annotated[str, Meta(max_length=MAX_NAME, pattern=TEXT_PATTERN)]
+FilledName = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=FILLED_TEXT_PATTERN)]
+FilledCode = Annotated[str, Meta(min_length=1, max_length=MAX_CODE, pattern=FILLED_TEXT_PATTERN)]
+TenantCode = Annotated[str, Meta(min_length=1, max_length=MAX_TENANT_CODE,
+                                 pattern=FILLED_TEXT_PATTERN)]
+ProvinceCode = Annotated[str, Meta(min_length=1, max_length=MAX_PROVINCE_CODE,
+                                   pattern=FILLED_TEXT_PATTERN)]
+Username = Annotated[str, Meta(max_length=MAX_USERNAME, pattern=USERNAME.pattern)]
+Password = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
+                               pattern=TEXT_PATTERN)]
+Phone = Annotated[str, Meta(max_length=MAX_PHONE, pattern=TEXT_PATTERN)]
+Period = Annotated[str, Meta(max_length=len("2026-Q1"), pattern=PERIOD.pattern)]
+Year = Annotated[int, Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
+BirthYear = Annotated[int, Meta(ge=FIRST_YEAR - MAX_AGE, le=LAST_YEAR)]
+Target = Annotated[int, Meta(ge=0, le=MAX_TARGET)]
+Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
+Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
+Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
+
+
+_FORMS: dict[DecimalBound, re.Pattern[str]] = {}
+
+
+def _form(bound: DecimalBound) -> re.Pattern[str]:
+    form = _FORMS.get(bound)
+    if form is None:
+        form = _FORMS[bound] = re.compile(bound.pattern)
+    return form
+
+
+class BoundedDecimal(Decimal):
+    """A decimal sent as a JSON number or a decimal string, bounded by ``bound``: magnitude,
+    places and, for a string, its form (``DecimalBound.pattern``). Decoded by
+    ``decode_bounded_decimal`` (``backend/http/body.py`` converts bodies with it); JSON
+    numbers reach it as exact decimals, never as floats."""
+
+    bound: ClassVar[DecimalBound]
+
+
+class Money(BoundedDecimal):
+    bound = MONEY_VND
+
+
+class Area(BoundedDecimal):
+    bound = AREA_M2
+
+
+class Score(BoundedDecimal):
+    bound = SCORE
+
+
+NOT_A_DECIMAL = "must be a number or a decimal string"
+
+
+def is_bounded_decimal(type_: Any) -> bool:
+    return isinstance(type_, type) and issubclass(type_, BoundedDecimal)
+
+
+def decode_custom(type_: type, value: Any) -> Any:
+    """The ``dec_hook`` of body conversion: the DTOs' only custom types are bounded decimals."""
+    if is_bounded_decimal(type_):
+        return decode_bounded_decimal(type_, value)
+    raise NotImplementedError(f"no decoder for {type_!r}")
+
+
+def decode_bounded_decimal(type_: type[BoundedDecimal], value: Any) -> BoundedDecimal:
+    """``value`` as ``type_``, or a ``ValueError`` in the domain's words (the decoder names
+    the field)."""
+    bound = type_.bound
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise TypeError(NOT_A_DECIMAL)
+    if isinstance(value, str) and not _form(bound).match(value):
+        # say what is wrong with a decimal written otherwise (1E-999999999), when it is short
+        # enough to read; then refuse it anyway: the document promises the plain form
+        problem = None
+        if len(value) <= 64:
+            try:
+                problem = decimal_problem(Decimal(value), bound)
+            except (InvalidOperation, ValueError):
+                problem = None
+        raise ValueError(problem or NOT_A_DECIMAL)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    problem = decimal_problem(number, bound)
+    if problem is not None:
+        raise ValueError(problem)
+    return type_(number)
+
 
 
 class Body(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -59,17 +194,19 @@ def given(value: T | UnsetType) -> T | None:
     return None if isinstance(value, UnsetType) else value
 
 
-class TenantCreate(Body):
-    """``{code}`` from the catalogue, or ``{kind: "agency", province_code, code, name}``."""
+def given_id(value: uuid.UUID | UnsetType) -> str | None:
+    return None if isinstance(value, UnsetType) else str(value)
 
-    code: str
+
+class TenantCreate(Body):
+    code: TenantCode
     kind: TenantKind | UnsetType = UNSET
-    province_code: str | UnsetType = UNSET
-    name: str | UnsetType = UNSET
+    province_code: ProvinceCode | UnsetType = UNSET
+    name: FilledName | UnsetType = UNSET
 
 
 class UnitCreate(Body):
-    name: str
+    name: FilledName
     kind: UnitKind
     reports_to_vertical_line: bool = False
 
@@ -78,27 +215,27 @@ class UnitCreate(Body):
 
 
 class Reason(Body):
-    reason: str
+    reason: FilledText
 
 
 class UserCreate(Body):
-    username: str
-    password: str
-    full_name: str
-    roles: list[Role]
-    unit_id: str | UnsetType = UNSET
+    username: Username
+    password: Password
+    full_name: FilledName
+    roles: Roles
+    unit_id: uuid.UUID | UnsetType = UNSET
 
 
 class RolesChange(Body):
-    roles: list[Role]
-    unit_id: str | UnsetType = UNSET
+    roles: Roles
+    unit_id: uuid.UUID | UnsetType = UNSET
 
 
 class YearTargetsBody(Body):
-    new_models: int
-    recognized_tenant_level: int
-    recognized_province_level: int
-    per_unit_minimum: int
+    new_models: Target
+    recognized_tenant_level: Target
+    recognized_province_level: Target
+    per_unit_minimum: Target
 
     def targets(self) -> YearTargets:
         return YearTargets(self.new_models, self.recognized_tenant_level,
@@ -115,16 +252,16 @@ class ProvinceTargetsBody(Body):
     agency: YearTargetsBody | UnsetType = UNSET
 
     def command(self, province_code: str, year: int) -> SetProvinceTargets:
-        given = {kind: getattr(self, kind.value) for kind in TenantKind}
+        sent = {kind: getattr(self, kind.value) for kind in TenantKind}
         return SetProvinceTargets(province_code, year, {
-            kind: body.targets() for kind, body in given.items()
+            kind: body.targets() for kind, body in sent.items()
             if isinstance(body, YearTargetsBody)})
 
 
 class PeriodTargetsBody(Body):
-    recognized_tenant_level: int
-    recognized_province_level: int
-    maintained_models: int
+    recognized_tenant_level: Target
+    recognized_province_level: Target
+    maintained_models: Target
 
     def command(self, start_year: int, end_year: int) -> SetPeriodTargets:
         return SetPeriodTargets(start_year, end_year, self.recognized_tenant_level,
@@ -132,15 +269,15 @@ class PeriodTargetsBody(Body):
 
 
 class ListApproval(Body):
-    decision_number: str
+    decision_number: FilledCode
 
     def command(self, year: int) -> ApproveList:
         return ApproveList(year, self.decision_number)
 
 
 class PlanTaskCreate(Body):
-    year: int
-    title: str
+    year: Year
+    title: FilledName
     due_date: date
 
     def command(self) -> SchedulePlanTask:
@@ -148,39 +285,38 @@ class PlanTaskCreate(Body):
 
 
 class PlanTaskCompletion(Body):
-    note: str = ""
+    note: Text = ""
 
     def command(self) -> CompletePlanTask:
         return CompletePlanTask(self.note)
 
 
 class Person(Body):
-    full_name: str
-    birth_year: int
-    phone: str | UnsetType = UNSET
-    address: str | UnsetType = UNSET
+    full_name: FilledName
+    birth_year: BirthYear
+    phone: Phone | UnsetType = UNSET
+    address: Text | UnsetType = UNSET
 
     def details(self) -> PersonDetails:
-        return PersonDetails(self.full_name, self.birth_year,
-                             self.phone if isinstance(self.phone, str) else "",
-                             self.address if isinstance(self.address, str) else "")
+        return PersonDetails(self.full_name, self.birth_year, given(self.phone) or "",
+                             given(self.address) or "")
 
 
 class FormMembers(Body):
-    problem: str | UnsetType = UNSET
-    goals: str | UnsetType = UNSET
-    measures: str | UnsetType = UNSET
-    content: str | UnsetType = UNSET
-    area: str | UnsetType = UNSET
-    target_group: str | UnsetType = UNSET
-    implementers: str | UnsetType = UNSET
-    resources: str | UnsetType = UNSET
-    milestones: str | UnsetType = UNSET
+    problem: Text | UnsetType = UNSET
+    goals: Text | UnsetType = UNSET
+    measures: Text | UnsetType = UNSET
+    content: Text | UnsetType = UNSET
+    area: Text | UnsetType = UNSET
+    target_group: Text | UnsetType = UNSET
+    implementers: Text | UnsetType = UNSET
+    resources: Text | UnsetType = UNSET
+    milestones: Text | UnsetType = UNSET
     start_date: date | UnsetType = UNSET
     end_date: date | UnsetType = UNSET
     evaluation_date: date | UnsetType = UNSET
-    outputs: str | UnsetType = UNSET
-    sustainability: str | UnsetType = UNSET
+    outputs: Text | UnsetType = UNSET
+    sustainability: Text | UnsetType = UNSET
 
     def form(self) -> RegistrationForm:
         return RegistrationForm(**{name: given(getattr(self, name))
@@ -188,28 +324,26 @@ class FormMembers(Body):
 
 
 class ModelCreate(FormMembers, kw_only=True):
-    unit_id: str
-    year: int
-    name: str
+    unit_id: uuid.UUID
+    year: Year
+    name: FilledName
     kind: ModelKind
     field: Field | UnsetType = UNSET
     person: Person | UnsetType = UNSET
 
     def command(self) -> RegisterModel:
-        return RegisterModel(
-            unit_id=self.unit_id, year=self.year, name=self.name, kind=self.kind,
-            field=self.field if isinstance(self.field, Field) else None, form=self.form(),
-            person=self.person.details() if isinstance(self.person, Person) else None)
+        person = given(self.person)
+        return RegisterModel(str(self.unit_id), self.year, self.name, self.kind,
+                             given(self.field), self.form(),
+                             person.details() if person is not None else None)
 
 
 class ModelAmend(FormMembers, kw_only=True):
-    name: str | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
     field: Field | UnsetType = UNSET
 
     def command(self) -> AmendModel:
-        return AmendModel(name=self.name if isinstance(self.name, str) else None,
-                          field=self.field if isinstance(self.field, Field) else None,
-                          form=self.form())
+        return AmendModel(given(self.name), given(self.field), self.form())
 
 
 class Empty(Body):
@@ -217,44 +351,53 @@ class Empty(Body):
 
 
 class Progress(Body):
-    period: str
-    participants: int
-    workdays: int
-    money_vnd: Decimal = Decimal(0)
-    """VND, as a JSON number or a decimal string."""
-    land_m2: Decimal = Decimal(0)
-    """m², as a JSON number or a decimal string."""
-    note: str = ""
+    period: Period
+    participants: Participants
+    workdays: Workdays
+    money_vnd: Money | UnsetType = UNSET  # 0 when left out
+    land_m2: Area | UnsetType = UNSET
+    note: Text = ""
 
     def command(self) -> ReportProgress:
-        return ReportProgress(self.period, self.participants, self.workdays, self.money_vnd,
-                              self.land_m2, self.note)
+        return ReportProgress(self.period, self.participants, self.workdays,
+                              given(self.money_vnd) or Decimal(0),
+                              given(self.land_m2) or Decimal(0), self.note)
 
 
 class Inspection(Body):
-    findings: str
+    findings: FilledText
 
     def command(self) -> InspectModel:
         return InspectModel(self.findings)
 
 
 class SelfAssessment(Body):
-    summary: str
+    summary: FilledText
 
     def command(self) -> SelfAssessModel:
         return SelfAssessModel(self.summary)
 
 
+Scores = msgspec.defstruct(
+    "Scores", [(name, Score | UnsetType, UNSET)
+               for name in dict.fromkeys((*COLLECTIVE_CRITERIA, *PERSON_CRITERIA))],
+    bases=(Body,), module=__name__)
+"""One score per criterion: a collective model's six or a person's four (the domain asks for
+the ones of the model's kind)."""
+
+
 class Evaluation(Body):
-    scores: dict[str, Decimal]
+    scores: Scores  # type: ignore[valid-type]
 
     def command(self) -> EvaluateModel:
-        return EvaluateModel(dict(self.scores))
+        scores = msgspec.structs.asdict(self.scores)
+        return EvaluateModel({name: Decimal(value) for name, value in scores.items()
+                              if not isinstance(value, UnsetType)})
 
 
 class Recognition(Body):
     level: Level
-    decision_number: str
+    decision_number: FilledCode
     decision_date: date
 
     def command(self) -> RecogniseModel:
@@ -263,14 +406,14 @@ class Recognition(Body):
 
 class Revocation(Body):
     level: Level
-    reason: str
+    reason: FilledText
 
     def command(self) -> RevokeRecognition:
         return RevokeRecognition(self.level, self.reason)
 
 
 class Maintenance(Body):
-    year: int
+    year: Year
 
     def command(self) -> MaintainModel:
         return MaintainModel(self.year)

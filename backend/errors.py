@@ -16,7 +16,8 @@ they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitt
 | ``services.errors.Unavailable`` | 503 | ``store_unavailable`` |
 | ``NotPermitted`` | 403 | its code (``not_permitted``) |
 | ``InvalidInput``, Litestar ``ValidationException`` | 422 | ``invalid_input`` |
-| a body that is not JSON | 422 | ``malformed_body`` |
+| a body that is not JSON (``backend/http/body.py``) | 422 | ``malformed_body`` |
+| a body whose ``Content-Type`` is not JSON | 415 | ``unsupported_media_type`` |
 | ``IllegalTransition`` | 409 | its code |
 | other ``DomainError`` | 422 | its code |
 | ``AggregateNotFoundError`` | 404 | ``not_found`` |
@@ -50,7 +51,9 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from msgspec import UNSET, Struct, UnsetType
 
+from danvan.backend.dto import FORMAT_RULES
 from danvan.backend.i18n import Lang, field_message, negotiate, problem_detail, problem_title
 from danvan.backend.services import errors as refused
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
@@ -82,6 +85,27 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         self.fallback = fallback
         self.params = params
+
+
+class FieldProblem(Struct):
+    field: str
+    """The member's dotted path in the body (``person.phone``, ``scores.creativity``), or a
+    header's name."""
+    message: str
+
+
+class ProblemDetails(Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """The body of every error answer (RFC 9457), as ``problem_body`` builds it: the schema
+    the OpenAPI document gives each error status."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    """Stable and machine-readable (``invalid_input``, ``forbidden``, ``illegal_transition``)."""
+    errors: list[FieldProblem] | UnsetType = UNSET
+    request_id: str | UnsetType = UNSET
 
 
 def invalid(field: str, message: str) -> Problem:
@@ -130,6 +154,15 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+_PATTERN_MESSAGES = {f"Expected `str` matching regex {pattern!r}": rule
+                     for pattern, rule in FORMAT_RULES.items()}
+
+
+def rule_of(message: str) -> str:
+    """The decoder's message, with a pattern it quotes replaced by the rule it stands for."""
+    return _PATTERN_MESSAGES.get(message, message)
+
+
 def field_of(location: str, message: str) -> str:
     """The offending member's dotted path, from where the decoder stopped and its message."""
     location = location.lstrip(".")
@@ -144,7 +177,7 @@ def msgspec_errors(error: msgspec.ValidationError) -> list[tuple[str, str]]:
     match = _AT_PATH.search(text)
     path = match.group("path") if match else ""
     message = text[: match.start()] if match else text
-    return [(field_of(path, message), message)]
+    return [(field_of(path, message), rule_of(message))]
 
 
 def decode_body(raw: bytes, type_: type[T]) -> T:
@@ -157,7 +190,7 @@ def decode_body(raw: bytes, type_: type[T]) -> T:
         return msgspec.json.decode(raw, type=type_)
     except msgspec.ValidationError as exc:
         raise Problem(422, "invalid_input", errors=msgspec_errors(exc)) from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise Problem(422, "malformed_body") from exc
 
 
@@ -171,7 +204,9 @@ def _validation_problem(exc: ValidationException) -> Problem:
         key = str(item.get("key", ""))
         source = item.get("source")
         location = "" if key == "data" and source == "body" else key
-        errors.append((field_of(location, message), message))
+        if key == "data" and message == "'data'":  # no body at all
+            message = "required"
+        errors.append((field_of(location, message), rule_of(message)))
     if not errors:
         errors.append(("body", str(exc.detail)))
     return Problem(422, "invalid_input", errors=errors)
@@ -179,7 +214,8 @@ def _validation_problem(exc: ValidationException) -> Problem:
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "version_conflict", 412: "precondition_failed",
-                 413: "payload_too_large", 422: "invalid_input", 429: "rate_limited",
+                 413: "payload_too_large", 415: "unsupported_media_type",
+                 422: "invalid_input", 429: "rate_limited",
                  503: "store_unavailable"}
 
 UNAVAILABLE: tuple[type[BaseException], ...] = (

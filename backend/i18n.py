@@ -121,6 +121,11 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Nội dung không đọc được", "Malformed body"),
         Text("Nội dung yêu cầu không phải JSON hợp lệ.", "The request body is not valid JSON."),
     ),
+    "unsupported_media_type": (
+        Text("Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
+        Text("Nội dung yêu cầu phải được gửi dưới dạng JSON (Content-Type: application/json).",
+             "The request body must be sent as JSON (Content-Type: application/json)."),
+    ),
     "idempotency_key_reused": (
         Text("Khóa Idempotency-Key đã dùng", "Idempotency-Key reused"),
         Text("Khóa Idempotency-Key này đã được dùng cho một yêu cầu có nội dung khác.",
@@ -273,6 +278,9 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
         (r"^must have at most (?P<n>\d+) decimal places$", "tối đa {n} chữ số thập phân",
          "must have at most {n} decimal places"),
         (r"^must be a finite number$", "phải là một số hữu hạn", "must be a finite number"),
+        (r"^must not be blank; must not contain control characters or lone surrogates$",
+         "không được để trống và không được chứa ký tự điều khiển hoặc ký tự Unicode không "
+         "hợp lệ", "must not be blank; must not contain control characters or lone surrogates"),
         (r"^must not contain control characters or lone surrogates$",
          "không được chứa ký tự điều khiển hoặc ký tự Unicode không hợp lệ",
          "must not contain control characters or lone surrogates"),
@@ -293,6 +301,8 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
          "does not match the expected format"),
         (r"^Invalid enum value (?P<value>.+)$",
          "giá trị {value} không nằm trong danh sách cho phép", "{value} is not an allowed value"),
+        (r"^Invalid RFC3339 encoded date$", "phải là ngày theo dạng YYYY-MM-DD",
+         "must be a date YYYY-MM-DD"),
         (r"^Invalid (?P<what>RFC3339 encoded datetime|ISO8601 date|UUID)",
          "không đúng định dạng", "is not a valid {what}"),
         (r"^Invalid uuid|^Invalid UUID", "không phải UUID hợp lệ", "not a valid UUID"),

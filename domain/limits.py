@@ -21,6 +21,22 @@ MAX_NAME = 500
 """Characters in a name or title."""
 MAX_CODE = 100
 """Characters in a decision number or another short code."""
+MAX_TENANT_CODE = 20
+"""Characters in a tenant's code (five digits for a commune or ward; an agency's own code)."""
+MAX_PROVINCE_CODE = 3
+"""Characters in a province's official code."""
+MAX_USERNAME = 64
+"""Characters in a username."""
+MAX_PHONE = 20
+"""Characters in a phone number."""
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+"""Characters in a new password (more is a hashing cost, not a secret)."""
+MAX_PARTICIPANTS = 10**8
+"""People taking part in one progress report."""
+MAX_WORKDAYS = 10**9
+"""Workdays given in one progress report."""
+MAX_AGE = 120
+"""Years a person's birth year may lie before the year of the registration."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,14 @@ class DecimalBound:
         """Digits before the point, plus the places after it."""
         return len(str(int(self.maximum))) + self.scale
 
+    @property
+    def pattern(self) -> str:
+        """A decimal string within the bound's digits and scale (its range is checked apart):
+        what the command API accepts and documents for a decimal sent as a string."""
+        sign = "-?" if self.minimum < 0 else ""
+        whole = len(str(int(self.maximum)))
+        return rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{self.scale}}})?$"
+
 
 MONEY_VND = DecimalBound(maximum=Decimal(10) ** 15, scale=2)
 """Money mobilised, in đồng: up to a million billion (a province's whole budget is far less)."""
@@ -44,9 +68,14 @@ AREA_M2 = DecimalBound(maximum=Decimal(10) ** 10, scale=2)
 SCORE = DecimalBound(maximum=Decimal(100), scale=2)
 """One criterion's score, 0-100."""
 
-_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
 """C0 controls but tab, newline and carriage return; DEL; lone surrogates (which UTF-8 cannot
-encode). NUL among them: ``jsonb`` refuses it."""
+encode). NUL among them: ``jsonb`` refuses it. Written as escapes, so that the pattern below
+can travel in a JSON document (an OpenAPI schema) as it is."""
+_FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN}]")
+TEXT_PATTERN = f"^[^{_FORBIDDEN}]*$"
+"""A text without the forbidden characters, as a regular expression (for schemas)."""
+FORBIDDEN_CHARACTERS_RULE = "must not contain control characters or lone surrogates"
 
 
 def decimal_problem(value: Decimal, bound: DecimalBound) -> str | None:
@@ -104,5 +133,5 @@ def text_problem(text: str, max_length: int) -> str | None:
     if len(text) > max_length:
         return f"must be at most {max_length} characters"
     if _FORBIDDEN_CHARACTERS.search(text):
-        return "must not contain control characters or lone surrogates"
+        return FORBIDDEN_CHARACTERS_RULE
     return None

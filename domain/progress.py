@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from danvan.domain.limits import AREA_M2, MONEY_VND
+from danvan.domain.limits import AREA_M2, MAX_PARTICIPANTS, MAX_WORKDAYS, MONEY_VND
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
     from danvan.domain.commands import ReportProgress
 
 PERIOD = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]))?$")
+PERIOD_RULE = "must be YYYY, YYYY-H1|H2 or YYYY-Q1..Q4"
 
 
 def period_year(period: str) -> int:
@@ -24,11 +25,11 @@ def check_progress(command: ReportProgress, *, model_year: int) -> dict[str, Any
     """The report's figures as the event records them (decimals as strings)."""
     errors = Errors()
     if not PERIOD.match(command.period):
-        errors.add("period", "must be YYYY, YYYY-H1|H2 or YYYY-Q1..Q4")
+        errors.add("period", PERIOD_RULE)
     elif not model_year <= period_year(command.period) <= model_year + 10:
         errors.add("period", "must fall in or after the model's year")
-    errors.integer("participants", command.participants, maximum=10**8)
-    errors.integer("workdays", command.workdays, maximum=10**9)
+    errors.integer("participants", command.participants, maximum=MAX_PARTICIPANTS)
+    errors.integer("workdays", command.workdays, maximum=MAX_WORKDAYS)
     errors.decimal("money_vnd", command.money_vnd, MONEY_VND)
     errors.decimal("land_m2", command.land_m2, AREA_M2)
     note = errors.text("note", command.note, required=False) or ""

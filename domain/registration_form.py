@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from danvan.domain.limits import MAX_NAME
+from danvan.domain.limits import MAX_AGE, MAX_NAME, MAX_PHONE
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
@@ -69,8 +69,8 @@ def check_person(person: PersonDetails, errors: Errors, *, this_year: int) -> di
     the domain)."""
     full_name = errors.text("person.full_name", person.full_name, max_length=MAX_NAME)
     birth_year = errors.integer("person.birth_year", person.birth_year,
-                                minimum=this_year - 120, maximum=this_year)
-    phone = errors.text("person.phone", person.phone, required=False, max_length=20)
+                                minimum=this_year - MAX_AGE, maximum=this_year)
+    phone = errors.text("person.phone", person.phone, required=False, max_length=MAX_PHONE)
     if phone and not all(c.isdigit() or c in "+ .-()" for c in phone):
         errors.add("person.phone", "must be a phone number")
     address = errors.text("person.address", person.address, required=False)

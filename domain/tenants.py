@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, TenantAggregate, derive_id
-from danvan.domain.limits import MAX_NAME
+from danvan.domain.limits import MAX_NAME, MAX_PROVINCE_CODE, MAX_TENANT_CODE
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
@@ -46,9 +46,10 @@ class Tenant(TenantAggregate):
     def onboard(cls, ctx: Context, command: OnboardTenant) -> Tenant:
         errors = Errors()
         kind_ = command.kind
-        code_ = errors.text("code", command.code, max_length=20)
+        code_ = errors.text("code", command.code, max_length=MAX_TENANT_CODE)
         name_ = errors.text("name", command.name, max_length=MAX_NAME)
-        province_ = errors.text("province_code", command.province_code, max_length=3)
+        province_ = errors.text("province_code", command.province_code,
+                                max_length=MAX_PROVINCE_CODE)
         if code_ and kind_ in LOCAL_KINDS and not (code_.isdigit() and len(code_) == 5):
             errors.add("code", "must be the 5-digit official unit code")
         if province_ and not province_.isdigit():

@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
-from danvan.domain.limits import MAX_NAME
+from danvan.domain.limits import MAX_NAME, MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD
 from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, RoleGrant, SpecialRole
 from danvan.domain.validation import Errors
 
@@ -15,17 +15,16 @@ if TYPE_CHECKING:
     from danvan.domain.commands import ChangeGrants, RegisterUser
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
+USERNAME_RULE = "3-64 lowercase letters, digits, '.', '_' or '-'"
 
 
-def check_password(errors: Errors, password: str, field: str = "password") -> None:
+def check_password(errors: Errors, password: str, member: str = "password") -> None:
     """The one password rule (API, command line, demo): at least ``MIN_PASSWORD``
     characters. Checked before hashing: the domain never stores a password."""
     if len(password) < MIN_PASSWORD:
-        errors.add(field, f"at least {MIN_PASSWORD} characters")
+        errors.add(member, f"at least {MIN_PASSWORD} characters")
     elif len(password) > MAX_PASSWORD:
-        errors.add(field, f"at most {MAX_PASSWORD} characters")
+        errors.add(member, f"at most {MAX_PASSWORD} characters")
 
 
 def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") -> None:
@@ -90,9 +89,9 @@ class User(TenantAggregate):
     def register(cls, ctx: Context, command: RegisterUser) -> User:
         """``ctx.tenant_id`` is the scope the user is created in (a tenant or a province)."""
         errors = Errors()
-        name = errors.text("username", command.username, max_length=64)
+        name = errors.text("username", command.username, max_length=MAX_USERNAME)
         if name is not None and not USERNAME.match(name):
-            errors.add("username", "3-64 lowercase letters, digits, '.', '_' or '-'")
+            errors.add("username", USERNAME_RULE)
         full = errors.text("full_name", command.full_name, max_length=MAX_NAME)
         grants = list(command.grants)
         check_grants(grants, errors)

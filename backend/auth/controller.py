@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from litestar import Controller, Request, post
 from litestar.concurrency import sync_to_thread
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.params import JSONBody
 
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
@@ -28,6 +29,7 @@ from danvan.backend.errors import Problem
 from danvan.backend.observability.metrics import record_command
 from danvan.backend.wiring import Services
 from danvan.domain.base import Actor, Context
+from danvan.domain.limits import MAX_PASSWORD, MAX_USERNAME, TEXT_PATTERN
 from danvan.domain.users import User
 
 ANONYMOUS = Actor(user_id="anonymous", role="anonymous")
@@ -47,8 +49,10 @@ class LoginLimits:
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_USERNAME,
+                                          pattern=TEXT_PATTERN)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD,
+                                          pattern=TEXT_PATTERN)]
 
 
 class AccessToken(msgspec.Struct):
@@ -125,7 +129,8 @@ class AuthController(Controller):
     opt = {EXCLUDE_FROM_AUTH: True}  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("/token", operation_id="auth_token", status_code=200,
-          summary="Exchange a username and password for a bearer token")
+          summary="Exchange a username and password for a bearer token",
+          raises=[NotAuthorizedException, TooManyRequestsException])
     async def token(self, request: Request[Any, Any, Any],
                     data: JSONBody[Credentials]) -> AccessToken:
         services: Services = request.app.state["services"]

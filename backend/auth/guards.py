@@ -30,6 +30,16 @@ Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitab
 TENANT_PARAM = "tenant_id"
 PROVINCE_PARAMS = ("code", "province_code")
 
+PROBLEM_STATUSES = "problem_statuses"
+"""The attribute naming the error statuses a guard answers (``answering``), which the OpenAPI
+document lists for each route that has it (``backend/http/openapi.py``); 403 when unset."""
+
+
+def answering(guard: Guard, *statuses: int) -> Guard:
+    """``guard``, marked as answering ``statuses`` when it refuses."""
+    setattr(guard, PROBLEM_STATUSES, frozenset(statuses))
+    return guard
+
 
 class TenantDirectory(Protocol):
     def province_of(self, tenant_id: str) -> str | None:
@@ -112,7 +122,7 @@ def allow_any(*actions: str) -> Guard:
         connection.state["grants"] = grants
 
     guard.__name__ = f"allow[{'|'.join(actions)}]"
-    return guard
+    return answering(guard, 403)
 
 
 def allow(action: str) -> Guard:
@@ -126,4 +136,4 @@ def authenticated() -> Guard:
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal_of(connection)
 
-    return guard
+    return answering(guard, 401)

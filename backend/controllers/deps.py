@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 from eventsourcing.application import Application
 from litestar import Request, Response
@@ -11,12 +11,14 @@ from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
 
-from danvan.backend.auth.guards import Guard
+from danvan.backend.auth.guards import Guard, answering
 from danvan.backend.errors import Problem
 from danvan.domain.base import Context
 from danvan.domain.policies import RoleGrant
 from danvan.domain.policies import unit_scope as units_confined_to
+from danvan.domain.targets import FIRST_YEAR, LAST_YEAR
 from danvan.infra.catalogue import Catalogue, official_catalogue
 from danvan.infra.personal_data import PersonalDataVault
 
@@ -68,7 +70,7 @@ def resolve_in_guard(name: str, resolve: Callable[[Connection], object]) -> Guar
         connection.state[name] = await sync_to_thread(resolve, connection)
 
     guard.__name__ = f"resolve[{name}]"
-    return guard
+    return answering(guard, 403, 404)  # 403: another unit's (``unit_scope``)
 
 
 def resolved(name: str) -> Provide:
@@ -84,3 +86,5 @@ HttpRequest: TypeAlias = Request[Any, Any, Any]
 Ctx: TypeAlias = NamedDependency[Context]
 IfMatch: TypeAlias = NamedDependency[int | None]
 Answer: TypeAlias = Response[dict[str, Any]]
+YearInPath: TypeAlias = Annotated[int, Parameter(ge=FIRST_YEAR, le=LAST_YEAR)]
+"""A year in a path, bounded as the domain bounds years (a 422 naming it otherwise)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
+from litestar.openapi.datastructures import ResponseSpec
 
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
 from danvan.backend.wiring import Services
@@ -94,7 +95,9 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", operation_id="health_ready", summary="Dependencies answer",
-         responses=None)
+         responses={503: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
+                                      description="A dependency does not answer: the "
+                                                  "same report, status unavailable.")})
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         services: Services = request.app.state["services"]
         checks = await readiness(services)

@@ -14,11 +14,12 @@ from danvan.backend.controllers.deps import (
     Ctx,
     HttpRequest,
     IfMatch,
+    YearInPath,
     resolve_in_guard,
     resolved,
     store_of,
 )
-from danvan.backend.controllers.responses import run_command
+from danvan.backend.controllers.responses import CREATED_WHEN_NEW, run_command
 from danvan.backend.controllers.tenants import new_user
 from danvan.backend.dto import (
     ListApproval,
@@ -45,8 +46,9 @@ class ProvinceController(Controller):
     tags = ["provinces"]
 
     @put("/targets/{year:int}", operation_id="setProvinceTargets",
-         guards=[allow(Action.TARGETS_SET_PROVINCE)], sync_to_thread=True)
-    def set_targets(self, request: HttpRequest, ctx: Ctx, code: FromPath[str], year: FromPath[int],
+         guards=[allow(Action.TARGETS_SET_PROVINCE)], responses=CREATED_WHEN_NEW,
+         sync_to_thread=True)
+    def set_targets(self, request: HttpRequest, ctx: Ctx, code: FromPath[str], year: YearInPath,
                     if_match: IfMatch, data: JSONBody[ProvinceTargetsBody]) -> Answer:
         return run_command("targets.set_province", lambda: planning.set_province_targets(
             store_of(request), ctx, data.command(code, year), if_match))
@@ -64,23 +66,25 @@ class TenantPlanningController(Controller):
     tags = ["targets and plans"]
 
     @put("/targets/{year:int}", operation_id="setTenantTargets",
-         guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
-    def set_targets(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
+         guards=[allow(Action.TARGETS_SET_TENANT)], responses=CREATED_WHEN_NEW,
+         sync_to_thread=True)
+    def set_targets(self, request: HttpRequest, ctx: Ctx, year: YearInPath,
                     if_match: IfMatch, data: JSONBody[YearTargetsBody]) -> Answer:
         return run_command("targets.set_tenant", lambda: planning.set_tenant_targets(
             store_of(request), ctx, data.command(year), if_match))
 
     @put("/period-targets/{start_year:int}/{end_year:int}", operation_id="setPeriodTargets",
-         guards=[allow(Action.TARGETS_SET_TENANT)], sync_to_thread=True)
+         guards=[allow(Action.TARGETS_SET_TENANT)], responses=CREATED_WHEN_NEW,
+         sync_to_thread=True)
     def set_period_targets(self, request: HttpRequest, ctx: Ctx,
-                           start_year: FromPath[int], end_year: FromPath[int],
+                           start_year: YearInPath, end_year: YearInPath,
                            if_match: IfMatch, data: JSONBody[PeriodTargetsBody]) -> Answer:
         return run_command("targets.set_period", lambda: planning.set_period_targets(
             store_of(request), ctx, data.command(start_year, end_year), if_match))
 
     @post("/lists/{year:int}/approval", operation_id="approveYearList",
           guards=[allow(Action.LIST_APPROVE)], sync_to_thread=True)
-    def approve_list(self, request: HttpRequest, ctx: Ctx, year: FromPath[int],
+    def approve_list(self, request: HttpRequest, ctx: Ctx, year: YearInPath,
                      data: JSONBody[ListApproval]) -> Answer:
         return run_command("list.approve", lambda: planning.approve_list(
             store_of(request), ctx, data.command(year)))
@@ -94,7 +98,7 @@ class TenantPlanningController(Controller):
 
     @post("/plan-tasks/{task_id:str}/completion", operation_id="completePlanTask",
           guards=[allow(Action.PLAN_COMPLETE), resolve_in_guard("task", task_in_path)],
-          dependencies={"task": resolved("task")}, sync_to_thread=True)
+          dependencies={"task": resolved("task")}, status_code=200, sync_to_thread=True)
     def complete_task(self, request: HttpRequest, ctx: Ctx, task: NamedDependency[PlanTask],
                       if_match: IfMatch,
                       data: JSONBody[PlanTaskCompletion]) -> Answer:

@@ -6,10 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
 
 from danvan.backend.http.preconditions import etag
 from danvan.backend.observability.metrics import track_command
 from danvan.backend.services.results import CommandResult
+
+CREATED_WHEN_NEW = {201: ResponseSpec(
+    data_container=dict[str, Any], generate_examples=False,
+    description="Created: the first PUT for this scope and year (later ones answer 200).")}
+"""The extra success of a ``PUT`` that creates what it sets the first time."""
 
 
 def command_response(result: CommandResult) -> Response[dict[str, Any]]:

@@ -31,6 +31,7 @@ from danvan.backend.dto import (
     UserCreate,
     closing,
     given,
+    given_id,
 )
 from danvan.backend.services import people, tenancy
 from danvan.backend.services.repository import load
@@ -59,7 +60,7 @@ def tenant_command(catalogue: Catalogue, data: TenantCreate) -> OnboardTenant:
 
 def new_user(data: UserCreate) -> people.NewUser:
     return people.NewUser(data.username, data.password, data.full_name, data.roles,
-                          given(data.unit_id))
+                          given_id(data.unit_id))
 
 
 def user_in_path(connection: Connection) -> User:
@@ -98,7 +99,7 @@ class TenantController(Controller):
 
     @post("/{tenant_id:str}/units/{unit_id:str}/closure", operation_id="closeUnit",
           guards=[allow(Action.UNIT_CLOSE), resolve_in_guard("unit", unit_in_path)],
-          dependencies={"unit": resolved("unit")}, sync_to_thread=True)
+          dependencies={"unit": resolved("unit")}, status_code=200, sync_to_thread=True)
     def close_unit(self, request: HttpRequest, ctx: Ctx, unit: NamedDependency[Unit],
                    if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
         return run_command("unit.close", lambda: tenancy.close_unit(
@@ -117,4 +118,4 @@ class TenantController(Controller):
     def change_roles(self, request: HttpRequest, ctx: Ctx, user: NamedDependency[User],
                      if_match: IfMatch, data: JSONBody[RolesChange]) -> Answer:
         return run_command("user.change_roles", lambda: people.change_user_roles(
-            store_of(request), ctx, user, data.roles, given(data.unit_id), if_match))
+            store_of(request), ctx, user, data.roles, given_id(data.unit_id), if_match))

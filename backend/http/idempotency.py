@@ -7,8 +7,10 @@ authenticated POST/PUT/PATCH/DELETE that carries the header.
 How a retry never duplicates
 ----------------------------
 1. Before the handler runs, the middleware hashes ``method, path, body`` and looks the key up.
-   A completed row with the same hash is replayed (``Idempotent-Replayed: true``); a row with
-   another hash answers 422 ``idempotency_key_reused``. Rows older than 24 h are deleted first.
+   A JSON body is hashed in its canonical form (``body_fingerprint``), so a retry that writes
+   the same value with other white space or member order is the same request. A completed
+   row with the same hash is replayed (``Idempotent-Replayed: true``); a row with another hash
+   answers 422 ``idempotency_key_reused``. Rows older than 24 h are deleted first.
 2. Otherwise it runs the handler with a ``PendingKey`` (with a fresh ``attempt_id``) in a
    context variable, which ``sync_to_thread`` carries into the handler's thread.
 3. The store's recorder (``IdempotencyRecorderMixin``, installed by ``install_recorder_hook``)
@@ -53,6 +55,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from danvan.backend.auth.tokens import Principal
 from danvan.backend.errors import Problem
+from danvan.backend.http.body import canonical_json, is_json
 
 HEADER = "idempotency-key"
 TTL_HOURS = 24
@@ -203,6 +206,16 @@ def install_recorder_hook(recorder: Any) -> bool:
 Rebuild = Callable[[list[dict[str, Any]]], tuple[int, dict[str, Any]]]
 
 
+def body_fingerprint(content_type: tuple[str, dict[str, str]], body: bytes) -> bytes:
+    """What identifies a body: its canonical JSON when it is JSON, else its bytes. (The only
+    second parse of a body, paid only by requests that carry a key.)"""
+    if is_json(*content_type):
+        canonical = canonical_json(body)
+        if canonical is not None:
+            return canonical
+    return body
+
+
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> bytes:
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), query, body):
@@ -255,7 +268,8 @@ class IdempotencyMiddleware:
             return
         if not KEY_PATTERN.match(key):
             raise Problem(400, "invalid_header", header="Idempotency-Key")
-        body = await Request(scope, receive).body()
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        body = body_fingerprint(request.content_type, await request.body())
         pending = PendingKey(user_id=principal.user_id, key=key,
                              request_hash=request_hash(http["method"], http["path"],
                                                        http.get("query_string", b""), body),

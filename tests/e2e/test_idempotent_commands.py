@@ -2,12 +2,14 @@
 
 A retry with the same key and body answers the first 2xx response (same status, body and
 ETag, plus ``Idempotent-Replayed: true``) and appends nothing, even after the model moved on;
-the same key with another body (or on another route) is a 422; a refused command is not
-remembered, so its retry runs. Keys belong to their user.
+the same key with another body (or on another route) is a 422; the same JSON written with
+other white space or member order is the same body; a refused command is not remembered, so
+its retry runs. Keys belong to their user.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -101,6 +103,27 @@ def test_the_same_key_with_another_body_or_route_is_a_422_and_appends_nothing(
         refused = post(env, path, "reviewer", key_, body)
         problem = assert_problem(refused, 422, "idempotency_key_reused")
         assert problem["errors"][0]["field"] == "Idempotency-Key"
+    assert env.events() == before
+
+
+def test_a_retry_writing_the_same_json_otherwise_replays_and_another_value_is_a_422(
+        env: LiveEnv) -> None:
+    body = registration(env)
+    key = env.unique("reformatted-")
+    headers = {**env.world.as_("unit_user"), "Idempotency-Key": key,
+               "Content-Type": "application/json"}
+    first = env.client.post(API + models(env), headers=headers,
+                            content=json.dumps(body, separators=(",", ":")).encode())
+    assert first.status_code == 201, first.text
+    before = env.events()
+    # members in reverse order, spaced and escaped otherwise: the same JSON value
+    reformatted = json.dumps(dict(reversed(list(body.items()))), indent=4, ensure_ascii=True)
+    assert reformatted.encode() != first.request.content
+    assert_replay_of(first, env.client.post(API + models(env), headers=headers,
+                                            content=reformatted.encode()))
+    changed = json.dumps({**body, "goals": body["goals"] + "."}).encode()
+    refused = env.client.post(API + models(env), headers=headers, content=changed)
+    assert_problem(refused, 422, "idempotency_key_reused")
     assert env.events() == before
 
 

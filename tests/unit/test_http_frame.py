@@ -14,7 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from danvan.backend.auth import passwords
 from danvan.backend.auth.ratelimit import Limit, MemoryLimiter
 from danvan.backend.auth.tokens import Principal, TokenError, TokenReader, issue_token, read_token
-from danvan.backend.errors import Problem, decode_body, problem_body, to_problem
+from danvan.backend.errors import Problem, ProblemDetails, decode_body, problem_body, to_problem
 from danvan.backend.http.idempotency import request_hash
 from danvan.backend.http.preconditions import parse_if_match
 from danvan.backend.i18n import field_message, negotiate
@@ -98,6 +98,17 @@ def test_a_problem_body_has_the_contract_members() -> None:
                     "code": "invalid_input",
                     "errors": [{"field": "name", "message": "required"}],
                     "request_id": "req-1"}
+
+
+@pytest.mark.parametrize("problem", [
+    to_problem(InvalidInput({"name": "required", "person.phone": "must be a phone number"})),
+    Problem(415, "unsupported_media_type"), Problem(404, "not_found"),
+    to_problem(IllegalTransition("no", member="state", code="illegal_transition")),
+], ids=["invalid_input", "unsupported_media_type", "not_found", "illegal_transition"])
+def test_a_problem_body_is_what_the_openapi_document_says_it_is(problem: Problem) -> None:
+    for lang in ("vi", "en"):
+        body = problem_body(lang, problem, "req-1")
+        assert msgspec.to_builtins(msgspec.convert(body, ProblemDetails, strict=True)) == body
 
 
 @pytest.mark.parametrize(("header", "version"), [

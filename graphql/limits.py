@@ -1,5 +1,7 @@
 """Limits on what a query may ask, checked before anything runs.
 
+- the body: containers nested at most ``MAX_NESTING`` deep, a query of at most
+  ``MAX_QUERY_CHARS`` characters (``body.read_body`` refuses the rest with HTTP 400);
 - tokens: at most ``MAX_TOKENS`` in the document (the parser stops there);
 - depth: fields nested at most ``MAX_DEPTH`` deep (fragments expanded, introspection aside);
 - aliases: at most ``MAX_ALIASES`` aliased fields per operation;
@@ -46,6 +48,10 @@ from strawberry.extensions import SchemaExtension
 
 from danvan.graphql.errors import BadInput, limit_exceeded
 
+MAX_NESTING = 16
+"""Objects and lists in a request body (variables hold at most an input object or two)."""
+MAX_QUERY_CHARS = 100_000
+"""A query of ``MAX_TOKENS`` tokens is far shorter; the rest would be comments or padding."""
 MAX_TOKENS = 2000
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -303,5 +309,5 @@ def limits_extension(production: bool) -> type[SchemaExtension]:
 
 
 __all__: Sequence[str] = (
-    "DEFAULT_PAGE", "MAX_ALIASES", "MAX_COST", "MAX_DEPTH", "MAX_PAGE", "MAX_TOKENS",
-    "Plan", "check", "check_page", "limits_extension", "plan")
+    "DEFAULT_PAGE", "MAX_ALIASES", "MAX_COST", "MAX_DEPTH", "MAX_NESTING", "MAX_PAGE",
+    "MAX_QUERY_CHARS", "MAX_TOKENS", "Plan", "check", "check_page", "limits_extension", "plan")

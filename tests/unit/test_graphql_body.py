@@ -28,7 +28,8 @@ def test_a_real_body_is_taken_as_it_is() -> None:
         "v": "Đường bê tông thôn Đồng Tâm", "order": {"field": "NAME", "direction": "DESC"},
         "deep": nested(MAX_NESTING - 2)},
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab" * 32}}}
-    assert read_body(json.dumps(body).encode()) == body
+    assert read_body(json.dumps(body).encode()) == body  # non-ASCII as \\u escapes
+    assert read_body(json.dumps(body, ensure_ascii=False).encode()) == body  # as UTF-8
 
 
 @pytest.mark.parametrize(("raw", "why"), [
@@ -39,6 +40,7 @@ def test_a_real_body_is_taken_as_it_is() -> None:
     (b"[]", "batches are not accepted"),
     (b'{"variables": []}', "variables must be an object"),
     (b'{"variables": ""}', "variables must be an object"),
+    (b'{"query": "{ a }", "variables": {"v": "DEL\x7f"}}', "variables.v must not contain control"),
     (b'{"operationName": 1}', "operationName must be a string"),
 ])
 def test_what_cannot_be_read_says_why(raw: bytes, why: str) -> None:

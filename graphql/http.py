@@ -24,6 +24,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from danvan.graphql.body import read_body
 from danvan.graphql.context import build_context
 from danvan.graphql.errors import BAD_USER_INPUT, INTERNAL
 from danvan.graphql.freshness import Stamp
@@ -37,7 +38,6 @@ JSON = "application/json"
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
-_decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 
@@ -50,33 +50,22 @@ def _reply(body: Mapping[str, Any], status: int = 200) -> Response[bytes]:
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    """The error as the client sees it; failures are masked (the log has the details)."""
+    """The error as the client sees it; failures are masked (the log has the details). The
+    request's own errors (syntax, validation, a variable's value) carry ``BAD_USER_INPUT``."""
     if unexpected(error):
         masked = GraphQLError("internal error", error.nodes, path=error.path,
                               extensions={"code": INTERNAL})
         return dict(masked.formatted)
-    return dict(error.formatted)
+    formatted = dict(error.formatted)
+    if error.path is None and "code" not in (error.extensions or {}):
+        formatted["extensions"] = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+    return formatted
 
 
 def format_result(result: ExecutionResult) -> dict[str, Any]:
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [format_error(e) for e in result.errors]
-    return body
-
-
-def _request_body(raw: bytes) -> dict[str, Any] | str:
-    """The request's members, or why they cannot be read."""
-    try:
-        body = _decode(raw)
-    except msgspec.DecodeError:
-        return "the body is not JSON"
-    if not isinstance(body, dict):
-        return "send one operation as a JSON object (batches are not accepted)"
-    if not isinstance(body.get("variables") or {}, dict):
-        return "variables must be an object"
-    if not isinstance(body.get("operationName") or "", str):
-        return "operationName must be a string"
     return body
 
 
@@ -90,7 +79,7 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
 
     @post(path, status_code=200, include_in_schema=False)
     async def graphql_query(request: Request[Any, Any, Any]) -> Response[bytes]:
-        body = _request_body(await request.body())
+        body = read_body(await request.body())
         if isinstance(body, str):
             return _reply({"errors": [_error(body, BAD_USER_INPUT)]}, 400)
         try:

@@ -1,13 +1,18 @@
 """Limits on what a query may ask, checked before anything runs.
 
+- the body: containers nested at most ``MAX_NESTING`` deep, a query of at most
+  ``MAX_QUERY_CHARS`` characters (``body.read_body`` refuses the rest with HTTP 400);
 - tokens: at most ``MAX_TOKENS`` in the document (the parser stops there);
 - depth: fields nested at most ``MAX_DEPTH`` deep (fragments expanded, introspection aside);
 - aliases: at most ``MAX_ALIASES`` aliased fields per operation;
 - page size: every ``first`` between 0 and ``MAX_PAGE`` (literal or variable);
 - cost: the sum, over every list in the query, of the product of the page sizes (or, for
-  plain lists, ``LIST_ESTIMATES``) along its path; at most ``MAX_COST``.
+  plain lists, ``LIST_ESTIMATES``) along its path, plus, for each field that does a whole
+  job of its own (``FIELD_COSTS``), its cost times the page sizes above it; at most
+  ``MAX_COST``.
   ``provinces { quotas(first: 100) { edges { node { tenant { models(first: 100) ... }}}}}``
-  costs 34 + 34·100 + 34·100·100 and is refused.
+  costs 34 + 34·100 + 34·100·100 and is refused; so are three ``verifyAuditChain``, aliased
+  or not (each recomputes a whole tenant's chain).
 
 Validation (graphql-core's rules plus, in production, no introspection) and the analysis above
 are cached per query text (``AnalysisCache``); the rules are built once, at import, so the key
@@ -46,6 +51,10 @@ from strawberry.extensions import SchemaExtension
 
 from danvan.graphql.errors import BadInput, limit_exceeded
 
+MAX_NESTING = 16
+"""Objects and lists in a request body (variables hold at most an input object or two)."""
+MAX_QUERY_CHARS = 100_000
+"""A query of ``MAX_TOKENS`` tokens is far shorter; the rest would be comments or padding."""
 MAX_TOKENS = 2000
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -58,6 +67,16 @@ LIST_ESTIMATES: Mapping[str, int] = {
     "edges": 1,  # a connection's page: counted at the connection field already
 }
 DEFAULT_LIST_ESTIMATE = 10
+FIELD_COSTS: Mapping[str, int] = {
+    "verifyAuditChain": 4_000,
+    "auditTrail": 1_000,
+    "stateAsOf": 20,
+}
+"""What a call costs besides the rows it lists, in rows read. ``verifyAuditChain`` reads and
+hashes every event of a tenant (some 3,000 after five years; ``danvan bench audit``): two fit
+in a query, not three. ``auditTrail`` counts the tenant's matching events (by index) before
+its page: nine pages of 100 fit. ``stateAsOf`` loads and folds one model's events (``history``
+is a list: ``LIST_ESTIMATES``)."""
 
 DEVELOPMENT_RULES: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
 PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (
@@ -115,7 +134,9 @@ class Plan:
         if cost > MAX_COST:
             return [limit_exceeded(
                 f"query cost {cost} exceeds the budget of {MAX_COST} (the product of page "
-                "sizes along each list, summed); ask for smaller pages",
+                "sizes along each list, summed, and for each call of "
+                + ", ".join(f"{name} {weight}" for name, weight in FIELD_COSTS.items())
+                + "); ask for smaller pages or fewer of those",
                 limit="cost", value=cost, max=MAX_COST)]
         return []
 
@@ -175,6 +196,8 @@ class _Planner:
                 estimate = LIST_ESTIMATES.get(name, DEFAULT_LIST_ESTIMATE)
                 inner = (*factors, estimate)
                 self.terms.append(Term(here, inner, None))
+            if name in FIELD_COSTS:
+                self.terms.append(Term(here, (*factors, FIELD_COSTS[name]), None))
             deepest = max(deepest, self.selections(
                 node.selection_set, get_named_type(field.type), inner, here, depth + 1))
         return deepest
@@ -303,5 +326,6 @@ def limits_extension(production: bool) -> type[SchemaExtension]:
 
 
 __all__: Sequence[str] = (
-    "DEFAULT_PAGE", "MAX_ALIASES", "MAX_COST", "MAX_DEPTH", "MAX_PAGE", "MAX_TOKENS",
-    "Plan", "check", "check_page", "limits_extension", "plan")
+    "DEFAULT_PAGE", "FIELD_COSTS", "MAX_ALIASES", "MAX_COST", "MAX_DEPTH", "MAX_NESTING",
+    "MAX_PAGE", "MAX_QUERY_CHARS", "MAX_TOKENS", "Plan", "check", "check_page",
+    "limits_extension", "plan")

@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from danvan.domain.policies import Action, province_needed, province_of_scope
+from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.errors import FORBIDDEN
 
@@ -55,7 +56,8 @@ class ReadsAuditTrail(_Refusal):
     message = "not allowed to read this tenant's audit trail"
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return await may_in_tenant(info, Action.AUDIT_READ, str(kwargs["tenant_id"]))
+        tenant_id = inputs.identifier(kwargs["tenant_id"], "tenantId")  # before any lookup
+        return await may_in_tenant(info, Action.AUDIT_READ, tenant_id)
 
 
 class ReadsPersonalData(_Refusal):

@@ -5,15 +5,15 @@ audit read model) and ``verifyAuditChain`` (the tenant's hash chain recomputed).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
+from danvan.domain.limits import MAX_CODE
+from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.errors import BadInput, Unavailable
-from danvan.graphql.inputs import aware
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
@@ -32,17 +32,15 @@ async def resolve_audit_trail(
     """The tenant's events oldest first (``from`` inclusive, ``to`` exclusive); ``type`` is
     an event type (``Model.Accepted``) or an aggregate type (``Model``)."""
     check_page(first)
-    if aggregate_id is not None:
-        try:
-            uuid.UUID(str(aggregate_id))
-        except ValueError as exc:
-            raise BadInput("aggregateId must be a UUID") from exc
+    tenant = inputs.identifier(tenant_id, "tenantId")
+    since, until = inputs.optional_moment(from_, "from"), inputs.optional_moment(to, "to")
+    actor_id = inputs.identifier(actor, "actor") if actor else None
+    aggregate = inputs.optional_uuid_id(aggregate_id, "aggregateId")
+    type_ = inputs.text(type, "type", MAX_CODE)
     try:
         page = await info.context.reader.run(
-            audit_trail, str(tenant_id), from_=aware(from_, "from"), to=aware(to, "to"),
-            actor_id=str(actor) if actor else None,
-            aggregate_id=str(aggregate_id) if aggregate_id else None, type_=type,
-            first=first, after=after)
+            audit_trail, tenant, from_=since, to=until, actor_id=actor_id,
+            aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after))
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)
@@ -55,7 +53,7 @@ async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID
     verify = info.context.sources.verify_chain
     if verify is None:
         raise Unavailable("audit chain verification is not available")
-    verdict = await asyncio.to_thread(verify, str(tenant_id))
+    verdict = await asyncio.to_thread(verify, inputs.identifier(tenant_id, "tenantId"))
     return AuditChainVerificationType(
         tenant_id=tenant_id, ok=verdict.ok, events_checked=verdict.events_checked,
         first_broken_position=verdict.first_broken_position,

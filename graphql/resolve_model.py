@@ -12,9 +12,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from danvan.domain.policies import Action
+from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import ModelField, ModelKind, ModelState, RecognitionLevel
-from danvan.graphql.errors import BadInput, Forbidden, NotFound, Unavailable
+from danvan.graphql.errors import Forbidden, NotFound, Unavailable
 from danvan.graphql.history import HistoryEntry, history, state_as_of
 from danvan.graphql.rows import view
 from danvan.graphql.type_actor import ActorType
@@ -37,7 +38,7 @@ INDIVIDUAL = "individual"
 
 async def resolve_model(info: Info, id: strawberry.ID) -> LazyModel | None:
     """A model the caller may read: one of its tenants' (a unit user: of its unit)."""
-    row = await info.context.loaders.model.load(str(id))  # scoped: the caller's tenants
+    row = await info.context.loaders.model.load(inputs.uuid_id(id, "id"))  # scoped
     if row is None:
         raise NotFound("no such model in the tenants you may read")
     tenant = await info.context.loaders.tenant.load(row.tenant_id)
@@ -103,8 +104,7 @@ async def resolve_history(root: strawberry.Parent[ModelSummary], info: Info
 async def resolve_state_as_of(root: strawberry.Parent[ModelSummary], info: Info,
                               at: datetime) -> ModelSnapshotType | None:
     """The model as it stood at ``at`` (null before its registration)."""
-    if at.tzinfo is None:
-        raise BadInput("at must carry a UTC offset")
+    at = inputs.moment(at, "at")
     if info.context.sources.store is None:
         raise Unavailable("the event store is not available")
     events = await info.context.loaders.events.load(root.id)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
+from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import QuotaStatus, TenantKind
 from danvan.graphql.errors import BadInput, Forbidden, NotFound
-from danvan.graphql.inputs import QuotaOrder, aware
+from danvan.graphql.inputs import QuotaOrder
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
@@ -46,7 +47,7 @@ def _province(info: Info, code: str) -> ProvinceRef:
 
 
 def resolve_province(info: Info, code: strawberry.ID) -> LazyProvince | None:
-    return cast("ProvinceType", _province(info, str(code)))
+    return cast("ProvinceType", _province(info, inputs.identifier(code, "code")))
 
 
 def resolve_provinces(info: Info) -> list[LazyProvince]:
@@ -58,13 +59,14 @@ def resolve_provinces(info: Info) -> list[LazyProvince]:
 
 async def _figures(info: Info, root: ProvinceRef, year: int,
                    as_of: datetime | None) -> ProvinceFigures:
+    year, as_of = inputs.year(year), inputs.optional_moment(as_of, "asOf")
     _province(info, root.code)
     ctx = info.context
-    return await ctx.sources.province_figures.get(ctx.reader, root.code, year, aware(as_of))
+    return await ctx.sources.province_figures.get(ctx.reader, root.code, year, as_of)
 
 
 async def resolve_summary(root: strawberry.Parent[ProvinceRef], info: Info, year: int,
-                          as_of: datetime | None = None) -> ProvinceSummaryType:
+                          as_of: datetime | None = None) -> ProvinceSummaryType | None:
     figures = await _figures(info, root, year, as_of)
     return view(ProvinceSummaryType, figures.summary())
 
@@ -73,7 +75,7 @@ async def resolve_quotas(root: strawberry.Parent[ProvinceRef], info: Info, year:
                          as_of: datetime | None = None, status: QuotaStatus | None = None,
                          kind: TenantKind | None = None, at_risk: bool | None = None,
                          order_by: QuotaOrder | None = None, first: int = DEFAULT_PAGE,
-                         after: str | None = None) -> Connection[TenantQuotaType]:
+                         after: str | None = None) -> Connection[TenantQuotaType] | None:
     check_page(first)
     figures = await _figures(info, root, year, as_of)
     order = order_by or QuotaOrder()
@@ -81,7 +83,7 @@ async def resolve_quotas(root: strawberry.Parent[ProvinceRef], info: Info, year:
         page = quota_page(figures.quotas, kind=kind.value if kind else None,
                           status=status.value if status else None, at_risk=at_risk,
                           order=order.field.value, descending=order.direction.value == "desc",
-                          first=first, after=after)
+                          first=first, after=inputs.cursor(after))
     except (BadCursor, ValueError) as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)

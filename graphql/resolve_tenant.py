@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
+from danvan.domain.limits import MAX_NAME
 from danvan.domain.policies import Action
+from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import ModelField, ModelState, RecognitionLevel
 from danvan.graphql.errors import BadInput, Forbidden, NotFound
-from danvan.graphql.inputs import aware
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
@@ -70,7 +71,7 @@ def unit_scope(info: Info, tenant: TenantRef, unit_id: str | None) -> tuple[str,
 
 
 async def resolve_tenant(info: Info, id: strawberry.ID) -> LazyTenant | None:
-    return cast("TenantType", await visible_tenant(info, str(id)))
+    return cast("TenantType", await visible_tenant(info, inputs.identifier(id, "id")))
 
 
 async def resolve_units(root: strawberry.Parent[TenantRef], info: Info,
@@ -84,9 +85,12 @@ async def resolve_models(root: strawberry.Parent[TenantRef], info: Info,
                          year: int | None = None, state: ModelState | None = None,
                          field: ModelField | None = None, unit_id: strawberry.ID | None = None,
                          search: str | None = None, first: int = DEFAULT_PAGE,
-                         after: str | None = None) -> Connection[LazyModel]:
+                         after: str | None = None) -> Connection[LazyModel] | None:
     check_page(first)
-    units = unit_scope(info, root, str(unit_id) if unit_id else None)
+    year = inputs.optional_year(year)
+    search = inputs.text(search, "search", MAX_NAME)
+    after = inputs.cursor(after)
+    units = unit_scope(info, root, inputs.optional_uuid_id(unit_id or None, "unitId"))
     try:
         page = await info.context.loaders.models.load((
             root.id, year, state.value if state else None, field.value if field else None,
@@ -98,14 +102,16 @@ async def resolve_models(root: strawberry.Parent[TenantRef], info: Info,
 
 async def resolve_quota(root: strawberry.Parent[TenantRef], info: Info, year: int,
                         as_of: datetime | None = None) -> LazyQuota | None:
+    year, as_of = inputs.year(year), inputs.optional_moment(as_of, "asOf")
     require_read(info, root)
-    found = await info.context.loaders.quota.load((root.id, year, aware(as_of)))
+    found = await info.context.loaders.quota.load((root.id, year, as_of))
     return cast("TenantQuotaType | None", found)
 
 
 async def resolve_recognitions(root: strawberry.Parent[TenantRef], info: Info,
                                year: int | None = None, level: RecognitionLevel | None = None,
-                               include_revoked: bool = True) -> list[RecognitionType]:
+                               include_revoked: bool = True) -> list[RecognitionType] | None:
+    year = inputs.optional_year(year)
     units = unit_scope(info, root, None)
     rows = await info.context.loaders.recognitions.load(
         (root.id, year, level.value if level else None, include_revoked, units))
@@ -113,7 +119,8 @@ async def resolve_recognitions(root: strawberry.Parent[TenantRef], info: Info,
 
 
 async def resolve_plan_tasks(root: strawberry.Parent[TenantRef], info: Info,
-                             year: int | None = None) -> list[PlanTaskType]:
+                             year: int | None = None) -> list[PlanTaskType] | None:
+    year = inputs.optional_year(year)
     require_read(info, root)
     tasks = await info.context.loaders.plan_tasks.load((root.id, year))
     return [view(PlanTaskType, t) for t in tasks]

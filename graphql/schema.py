@@ -29,9 +29,15 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 def unexpected(error: GraphQLError) -> bool:
-    """An error from a failure (not a refusal, bad input or a query error)."""
+    """An error from a failure (not a refusal, bad input or a query error). A variable the
+    schema cannot take (``"abc"`` for an Int, ``"2026-06-30T12:00:00+07:00:30"`` for a
+    DateTime) is the request's own error, found before anything ran: no path, and
+    graphql-core's own error as the original one. An exception outside the resolvers (that
+    Strawberry wraps, without a path either) is still a failure."""
     original = error.original_error
     if original is None:
+        return False
+    if error.path is None and isinstance(original, GraphQLError):
         return False
     code = (error.extensions or {}).get("code")
     return not isinstance(original, GraphQLError) or code not in EXPECTED_CODES

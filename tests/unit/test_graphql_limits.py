@@ -82,3 +82,19 @@ def test_validation_and_analysis_are_cached_per_query_text() -> None:
 def test_a_page_size_that_is_not_an_int_is_left_to_the_type_checks(value: object) -> None:
     query = 'query($n: Int!) { province(code: "15") { quotas(year: 1, first: $n) { totalCount } } }'
     assert all("cost" not in m for m in analyse(query, {"n": value}))
+
+
+def test_whole_jobs_count_in_the_cost_aliased_or_nested() -> None:
+    verify = 'verifyAuditChain(tenantId: "t") { ok }'
+    assert analyse("{ a: " + verify + " b: " + verify + " }") == []
+    refused = analyse("{ a: " + verify + " b: " + verify + " c: " + verify + " }")
+    assert "query cost 12000 exceeds the budget" in refused[0] and "verifyAuditChain" in refused[0]
+    trail = 'auditTrail(tenantId: "t", first: 100) { totalCount }'
+    assert analyse("{ " + " ".join(f"t{i}: {trail}" for i in range(9)) + " }") == []
+    assert "query cost 11000" in analyse(
+        "{ " + " ".join(f"t{i}: {trail}" for i in range(10)) + " }")[0]
+    states = """{ tenant(id: "t") { models(first: 100) { edges { node {
+        %s } } } } }"""
+    at = 'stateAsOf(at: "2026-01-01T00:00:00+07:00") { version }'
+    assert analyse(states % at) == []  # 100 + 100 × 20
+    assert "query cost" in analyse(states % " ".join(f"s{i}: {at}" for i in range(5)))[0]

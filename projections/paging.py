@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -37,7 +38,15 @@ def encode_cursor(kind: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str | None, arity: int) -> list[Any] | None:
+UUID = "uuid"
+"""In a cursor's shape: a string that is a UUID (the key's SQL casts it)."""
+Shape = Sequence[type | tuple[type, ...] | str]
+
+
+def decode_cursor(kind: str, cursor: str | None, shape: Shape) -> list[Any] | None:
+    """The key ``cursor`` carries, checked against ``shape`` (one JSON type, tuple of types or
+    ``UUID`` per part): a cursor this API did not hand out is ``BadCursor``, never a key the
+    query cannot compare or cast."""
     if cursor is None:
         return None
     try:
@@ -45,9 +54,33 @@ def decode_cursor(kind: str, cursor: str | None, arity: int) -> list[Any] | None
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("malformed cursor") from exc
-    if not isinstance(data, list) or len(data) != arity + 1 or data[0] != kind:
+    if not isinstance(data, list) or len(data) != len(shape) + 1 or data[0] != kind:
         raise BadCursor("cursor of another list")
-    return data[1:]
+    key = data[1:]
+    for part, expected in zip(key, shape, strict=True):
+        if not _fits(part, expected):
+            raise BadCursor("malformed cursor")
+    return key
+
+
+BIGINT = range(-(2**63), 2**63)
+
+
+def _fits(part: Any, expected: type | tuple[type, ...] | str) -> bool:
+    if isinstance(part, bool):
+        return expected is bool or (isinstance(expected, tuple) and bool in expected)
+    if isinstance(part, int) and part not in BIGINT:
+        return False
+    if expected == UUID:
+        if not isinstance(part, str):
+            return False
+        try:
+            uuid.UUID(part)
+        except ValueError:
+            return False
+        return True
+    assert not isinstance(expected, str)
+    return isinstance(part, expected)
 
 
 def page_of(rows: Sequence[T], first: int, total: int, kind: str,

@@ -44,7 +44,7 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
     """One page of the tenant's events by ``position``; ``from_`` inclusive, ``to`` exclusive;
     ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``)."""
     check_first(first)
-    key = decode_cursor("audit", after, 1)
+    key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
                               "g": aggregate_id, "ty": type_, "k": key[0] if key else None,
                               "typrefix": f"{(type_ or '').replace('_', chr(92) + '_')}.%",

@@ -15,7 +15,7 @@ from typing import Any
 
 from danvan.domain.clock import vietnam_date
 from danvan.projections.base import Connection
-from danvan.projections.paging import Page, check_first, decode_cursor, page_of
+from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
 from danvan.projections.read_quota import TenantRef
 from danvan.projections.read_registry import (
     MODEL_FIELDS,
@@ -78,7 +78,7 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
     tenants at once): ordered by name then id, ``search`` ignoring case and diacritics,
     ``unit_ids`` (if given) restricting to those units. Two statements in all."""
     check_first(first)
-    key = decode_cursor("model", after, 2)
+    key = decode_cursor("model", after, (str, UUID))
     params: dict[str, Any] = {
         "t": list(tenant_ids), "y": year, "s": state, "f": field,
         "u": list(unit_ids) if unit_ids is not None else None,

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from danvan.projections.base import Connection
-from danvan.projections.paging import Page, check_first, decode_cursor
+from danvan.projections.paging import BadCursor, Page, check_first, decode_cursor
 from danvan.projections.quota_status import MET, STATUSES
 from danvan.projections.read_quota import (
     FieldBreakdown,
@@ -109,11 +109,14 @@ def quota_page(rows: Sequence[TenantQuota], *, kind: str | None = None,
 
     kept.sort(key=key, reverse=descending)
     start = 0
-    found = decode_cursor(cursor_kind, after, 3)
+    found = decode_cursor(cursor_kind, after, ((int, float, str, bool), str, str))
     if found is not None:
         mark = tuple(found)
-        start = next((i for i, q in enumerate(kept)
-                      if (key(q) < mark if descending else key(q) > mark)), len(kept))
+        try:
+            start = next((i for i, q in enumerate(kept)
+                          if (key(q) < mark if descending else key(q) > mark)), len(kept))
+        except TypeError as exc:  # a key of another type than this order's
+            raise BadCursor("malformed cursor") from exc
     items = kept[start:start + first]
     cursors = [_cursor(cursor_kind, key(q)) for q in items]
     return Page(items, len(kept), start + first < len(kept),

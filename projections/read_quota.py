@@ -311,7 +311,7 @@ def province_quotas(conn: Connection, province_code: str, year: int, *,
     rows = [q for q in quotas(conn, refs, year, as_of=as_of, now=now)
             if (status is None or q.status == status)
             and (at_risk is None or q.at_risk == at_risk)]
-    key = decode_cursor("quota", after, 2)
+    key = decode_cursor("quota", after, (str, str))
     start = [q for q in rows if key is None or (q.tenant.code, q.tenant.id) > tuple(key)]
     return page_of(start[:first + 1], first, len(rows), "quota",
                    lambda q: (q.tenant.code, q.tenant.id))

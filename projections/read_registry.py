@@ -11,7 +11,7 @@ from typing import Any
 
 from danvan.domain.clock import vietnam_date
 from danvan.projections.base import Connection
-from danvan.projections.paging import Page, check_first, decode_cursor, page_of
+from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
 
 R = "danvan_read"
 
@@ -130,7 +130,7 @@ def models(conn: Connection, tenant_id: str, *, year: int | None = None,
     """A tenant's models, filtered; ``search`` matches any part of the name, ignoring case
     and Vietnamese diacritics ("duong" finds "Đường"). Ordered by name, then id."""
     check_first(first)
-    key = decode_cursor("model", after, 2)
+    key = decode_cursor("model", after, (str, UUID))
     params: dict[str, Any] = {
         "t": tenant_id, "y": year, "s": state, "f": field, "u": unit_id,
         "q": _like_pattern(fold_text(search)) if search else None,

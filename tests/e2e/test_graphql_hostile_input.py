@@ -15,6 +15,7 @@ import pytest
 from danvan.domain.targets import FIRST_YEAR, LAST_YEAR
 from danvan.graphql.limits import FIELD_COSTS, MAX_COST, MAX_NESTING
 from danvan.infra.settings import Settings
+from danvan.projections.paging import encode_cursor
 from tests.e2e.conftest import MadeUser
 from tests.e2e.graphql_support import catch_up, codes, data, gql
 from tests.e2e.world import YEN_BAI, World
@@ -201,3 +202,32 @@ def test_audit_chain_verifications_are_counted_before_anything_runs(
                              "{ totalCount }" for i in range(20)) + " }"
     body = gql(world.client, inspector, trails)
     assert body["data"] is None and codes(body) == ["LIMIT_EXCEEDED"], body
+
+
+def forged(kind: str, *key: Any) -> str:
+    return encode_cursor(kind, key)
+
+
+def test_a_cursor_this_api_did_not_hand_out_is_bad_user_input(
+        world: World, settings: Settings, failures_logged: Callable[[], list[str]]) -> None:
+    """A hand-made ``after`` of the right list but the wrong key (a name where a uuid goes, a
+    position past bigint, a sort value of another type) is the client's error, not a
+    failure of the query that would compare or cast it."""
+    catch_up(settings)
+    tenant = world.tenants[YEN_BAI].id
+    lists = {
+        "models": ('query($a: String) {{ tenant(id: "{t}") {{ models(year: 2026, first: 5, '
+                   'after: $a) {{ totalCount }} }} }}', ("model", "a", "x")),
+        "trail": ('query($a: String) {{ auditTrail(tenantId: "{t}", first: 5, after: $a) '
+                  '{{ totalCount }} }}', ("audit", 2**70)),
+        "trail text": ('query($a: String) {{ auditTrail(tenantId: "{t}", first: 5, after: $a) '
+                       '{{ totalCount }} }}', ("audit", "abc")),
+        "quotas": ('query($a: String) {{ province(code: "15") {{ quotas(year: 2026, first: 5, '
+                   'after: $a, orderBy: {{field: NEW_MODELS}}) {{ totalCount }} }} }}',
+                   ("quota.new_models.asc", "many", "02647", tenant)),
+    }
+    for name, (query, key) in lists.items():
+        body = gql(world.client, world.province, query.format(t=tenant),
+                   {"a": forged(*key)})
+        assert codes(body) == ["BAD_USER_INPUT"], (name, body)
+    assert failures_logged() == []

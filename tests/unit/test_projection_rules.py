@@ -20,7 +20,7 @@ from danvan.projections.model_fold import (
     fold,
     models_to_load,
 )
-from danvan.projections.paging import BadCursor, check_first, decode_cursor, encode_cursor
+from danvan.projections.paging import UUID, BadCursor, check_first, decode_cursor, encode_cursor
 from danvan.projections.quota_status import (
     IN_PROGRESS,
     MET,
@@ -80,11 +80,15 @@ class TestBatch:
 class TestCursors:
     def test_round_trip_and_refusals(self) -> None:
         cursor = encode_cursor("quota", ["02647", "abc"])
-        assert decode_cursor("quota", cursor, 2) == ["02647", "abc"]
+        assert decode_cursor("quota", cursor, (str, str)) == ["02647", "abc"]
         with pytest.raises(BadCursor):
-            decode_cursor("model", cursor, 2)
+            decode_cursor("model", cursor, (str, str))
         with pytest.raises(BadCursor):
-            decode_cursor("quota", "!!!", 2)
+            decode_cursor("quota", "!!!", (str, str))
+        with pytest.raises(BadCursor):  # the right list, a key of the wrong shape
+            decode_cursor("quota", cursor, (str, UUID))
+        with pytest.raises(BadCursor):
+            decode_cursor("audit", encode_cursor("audit", [2**63]), (int,))
         with pytest.raises(BadCursor):
             check_first(101)
 

@@ -30,7 +30,7 @@ from litestar.types import ControllerRouterHandler
 from danvan.backend.auth.controller import AuthController, LoginLimits
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
-from danvan.backend.controllers.models import ModelController
+from danvan.backend.controllers.models import ModelController, TenantRecognitionController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
 from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
@@ -52,6 +52,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     ProvinceController,
     TenantPlanningController,
     ModelController,
+    TenantRecognitionController,
 ]
 
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from danvan.domain.base import InvalidInput
 from danvan.domain.commands import (
     AddUnit,
     AmendModel,
@@ -36,6 +37,7 @@ from danvan.domain.commands import (
     MaintainModel,
     PersonDetails,
     RecogniseModel,
+    RecogniseModels,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -44,16 +46,18 @@ from danvan.domain.commands import (
     RevokeRecognition,
     SchedulePlanTask,
     SelfAssessModel,
+    SetEvaluationRules,
     SetPeriodTargets,
     SetProvinceTargets,
     SetTenantTargets,
 )
-from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA
+from danvan.domain.evaluation import COLLECTIVE_CRITERIA, PERSON_CRITERIA, WEIGHT_TOTAL
 from danvan.domain.limits import (
     AREA_M2,
     FORBIDDEN_CHARACTERS_RULE,
     MAX_AGE,
     MAX_CODE,
+    MAX_DECISION_MODELS,
     MAX_NAME,
     MAX_PARTICIPANTS,
     MAX_PASSWORD,
@@ -111,6 +115,7 @@ Target = Annotated[int, Meta(ge=0, le=MAX_TARGET)]
 Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
 Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
+ModelIds = Annotated[list[uuid.UUID], Meta(min_length=1, max_length=MAX_DECISION_MODELS)]
 
 
 _FORMS: dict[DecimalBound, re.Pattern[str]] = {}
@@ -386,6 +391,29 @@ Scores = msgspec.defstruct(
 the ones of the model's kind)."""
 
 
+Weight = Annotated[int, Meta(ge=0, le=WEIGHT_TOTAL)]
+CollectiveWeights = msgspec.defstruct(
+    "CollectiveWeights", [(name, Weight) for name in COLLECTIVE_CRITERIA], bases=(Body,),
+    module=__name__)
+PersonWeights = msgspec.defstruct(
+    "PersonWeights", [(name, Weight) for name in PERSON_CRITERIA], bases=(Body,),
+    module=__name__)
+
+
+class EvaluationRulesBody(Body):
+    """Whole-number weights adding up to 100 for each kind of model, and the pass mark."""
+
+    weights: CollectiveWeights  # type: ignore[valid-type]
+    person_weights: PersonWeights  # type: ignore[valid-type]
+    pass_mark: Score
+
+    def command(self, province_code: str, year: int) -> SetEvaluationRules:
+        return SetEvaluationRules(province_code, year,
+                                  msgspec.structs.asdict(self.weights),
+                                  msgspec.structs.asdict(self.person_weights),
+                                  Decimal(self.pass_mark))
+
+
 class Evaluation(Body):
     scores: Scores  # type: ignore[valid-type]
 
@@ -402,6 +430,22 @@ class Recognition(Body):
 
     def command(self) -> RecogniseModel:
         return RecogniseModel(self.level, self.decision_number, self.decision_date)
+
+
+class RecognitionDecision(Body):
+    """One decision recognising a list of models at one level."""
+
+    level: Level
+    decision_number: FilledCode
+    decision_date: date
+    model_ids: ModelIds
+
+    def command(self, expected: Level) -> RecogniseModels:
+        """The decision, at the level its route decides (another level names ``level``)."""
+        if self.level != expected:
+            raise InvalidInput({"level": f"must be {expected.value} here"})
+        return RecogniseModels(self.level, self.decision_number, self.decision_date,
+                               tuple(str(m) for m in self.model_ids))
 
 
 class Revocation(Body):

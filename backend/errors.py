@@ -14,6 +14,7 @@ they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitt
 | ``services.errors.AlreadyExists`` | 409 | ``already_exists`` |
 | ``services.errors.StaleVersion`` | 412 | ``precondition_failed`` |
 | ``services.errors.Unavailable`` | 503 | ``store_unavailable`` |
+| ``services.errors.DecisionRefused`` | 409 | ``decision_refused``, an entry per model |
 | ``NotPermitted`` | 403 | its code (``not_permitted``) |
 | ``InvalidInput``, Litestar ``ValidationException`` | 422 | ``invalid_input`` |
 | a body that is not JSON (``backend/http/body.py``) | 422 | ``malformed_body`` |
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, TypeVar
 
 import msgspec
@@ -67,21 +70,35 @@ log = structlog.get_logger("danvan.errors")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a problem's ``errors``: the member it names and why, in English
+    (translated on the way out), maybe the object it is about (``model_id``). An entry with a
+    ``code`` is said as that code's catalogue detail, with ``params``."""
+
+    field: str
+    message: str
+    model_id: str | None = None
+    code: str | None = None
+    params: Mapping[str, object] = dataclass_field(default_factory=dict)
+
+
 class Problem(Exception):
     """An HTTP-level refusal: ``raise Problem(404, "not_found")``.
 
     ``params`` fill the catalogue's detail template (see ``i18n.PROBLEMS``); ``errors`` are
-    ``(field, English message)`` pairs, translated on the way out; ``fallback`` is the English
-    detail used when the code has no catalogue entry.
+    ``(field, English message)`` pairs or ``Entry``s, translated on the way out; ``fallback``
+    is the English detail used when the code has no catalogue entry.
     """
 
-    def __init__(self, status: int, code: str, *, errors: Iterable[tuple[str, str]] = (),
+    def __init__(self, status: int, code: str, *,
+                 errors: Iterable[tuple[str, str] | Entry] = (),
                  headers: Mapping[str, str] | None = None, fallback: str | None = None,
                  **params: object) -> None:
         super().__init__(f"{status} {code}")
         self.status = status
         self.code = code
-        self.errors = list(errors)
+        self.errors = [e if isinstance(e, Entry) else Entry(*e) for e in errors]
         self.headers = dict(headers or {})
         self.fallback = fallback
         self.params = params
@@ -92,6 +109,8 @@ class FieldProblem(Struct):
     """The member's dotted path in the body (``person.phone``, ``scores.creativity``), or a
     header's name."""
     message: str
+    model_id: str | UnsetType = UNSET
+    """The model an entry is about, in a decision covering several."""
 
 
 class ProblemDetails(Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -123,11 +142,19 @@ def problem_body(lang: Lang, problem: Problem, request_id: str | None = None) ->
         "code": problem.code,
     }
     if problem.errors:
-        body["errors"] = [{"field": f, "message": field_message(m, lang)}
-                          for f, m in problem.errors]
+        body["errors"] = [_entry(lang, e) for e in problem.errors]
     if request_id:
         body["request_id"] = request_id
     return body
+
+
+def _entry(lang: Lang, entry: Entry) -> dict[str, Any]:
+    message = (problem_detail(entry.code, lang, entry.message, **entry.params)
+               if entry.code else field_message(entry.message, lang))
+    said: dict[str, Any] = {"field": entry.field, "message": message}
+    if entry.model_id is not None:
+        said["model_id"] = entry.model_id
+    return said
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
@@ -226,16 +253,25 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 SERVICE_STATUS: dict[type[refused.ServiceError], int] = {
     refused.NotFound: 404, refused.Forbidden: 403, refused.AlreadyExists: 409,
-    refused.StaleVersion: 412, refused.Unavailable: 503,
+    refused.StaleVersion: 412, refused.Unavailable: 503, refused.DecisionRefused: 409,
 }
 
 
 def _service_problem(exc: refused.ServiceError) -> Problem:
     status = next((code for kind, code in SERVICE_STATUS.items() if isinstance(exc, kind)), 422)
     headers = {"Retry-After": "5"} if status == 503 else {}
-    problem = Problem(status, exc.code, fallback=exc.message, headers=headers)
+    entries = [_refusal_entry(model_id, why) for model_id, why in exc.refusals] \
+        if isinstance(exc, refused.DecisionRefused) else []
+    problem = Problem(status, exc.code, fallback=exc.message, headers=headers, errors=entries)
     problem.params.update(exc.params)
     return problem
+
+
+def _refusal_entry(model_id: str, why: DomainError) -> Entry:
+    """Why one model of a decision may not take it, said as the refusal itself would be."""
+    if isinstance(why, InvalidInput):
+        return Entry("model_ids", next(iter(why.errors.values())), model_id)
+    return Entry("model_ids", why.message, model_id, code=why.code, params=why.params)
 
 
 def to_problem(exc: BaseException) -> Problem:

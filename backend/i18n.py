@@ -140,6 +140,13 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Đối tượng đã ở phiên bản {current}, không phải {expected} như If-Match.",
              "The resource is at version {current}, not {expected} as If-Match says."),
     ),
+    "decision_refused": (
+        Text("Quyết định không thực hiện được", "Decision refused"),
+        Text("Quyết định không áp dụng được cho {refused} mô hình trong danh sách (xem danh "
+             "sách lỗi); chưa mô hình nào được ghi nhận.",
+             "{refused} of the decision's models may not take it (see the errors); none was "
+             "recorded."),
+    ),
     "version_conflict": (
         Text("Xung đột phiên bản", "Version conflict"),
         Text("Đối tượng vừa được thay đổi hoặc đã tồn tại; tải lại rồi thử lại.",

@@ -190,6 +190,20 @@ class RecogniseModel(ModelCommand):
 
 
 @dataclass(frozen=True)
+class RecogniseModels:
+    """One decision (quyết định) recognising every listed model at one level, all or none:
+    one ``RecogniseModel`` for each."""
+
+    level: Level
+    decision_number: str
+    decision_date: date
+    model_ids: tuple[str, ...]
+
+    def for_each(self) -> RecogniseModel:
+        return RecogniseModel(self.level, self.decision_number, self.decision_date)
+
+
+@dataclass(frozen=True)
 class NominateModel(ModelCommand):
     pass
 
@@ -371,6 +385,17 @@ class SetPeriodTargets:
     recognized_tenant_level: int
     recognized_province_level: int
     maintained_models: int
+
+
+@dataclass(frozen=True)
+class SetEvaluationRules:
+    province_code: str
+    year: int
+    weights: Mapping[str, int]
+    """Per collective criterion (``evaluation.COLLECTIVE_CRITERIA``), adding up to 100."""
+    person_weights: Mapping[str, int]
+    """Per exemplar criterion (``evaluation.PERSON_CRITERIA``), adding up to 100."""
+    pass_mark: Decimal
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ MAX_PARTICIPANTS = 10**8
 MAX_WORKDAYS = 10**9
 """Workdays given in one progress report."""
 MAX_AGE = 120
+MAX_DECISION_MODELS = 1_000
+"""Models one decision may cover (a province's year of recognitions is a few hundred)."""
 """Years a person's birth year may lie before the year of the registration."""
 
 

@@ -70,6 +70,18 @@ class UnitNotUsable(IllegalTransition):
     code = "unit_not_usable"
 
 
+def check_decision(decision_number: str, decision_date: date, ctx: Context) -> str:
+    """A recognition decision's number (as recorded) and date, whatever model it covers:
+    the date is not in the future."""
+    errors = Errors()
+    number = errors.text("decision_number", decision_number, max_length=MAX_CODE)
+    if decision_date > vietnam_date(ctx.at):
+        errors.add("decision_date", "must not be in the future")
+    errors.raise_if_any()
+    assert number
+    return number
+
+
 class Decision(NamedTuple):
     """A recognition's decision: its number and date (ISO)."""
 
@@ -519,18 +531,12 @@ class Model(TenantAggregate):
 
     @handle.register
     def recognise(self, command: RecogniseModel, ctx: Context) -> None:
-        errors = Errors()
-        number = errors.text("decision_number", command.decision_number, max_length=MAX_CODE)
-        day = command.decision_date
-        if day > vietnam_date(ctx.at):
-            errors.add("decision_date", "must not be in the future")
-        elif day < date(self.year, 1, 1):
-            errors.add("decision_date", "must not be before the registration's year")
-        errors.raise_if_any()
-        assert number
+        number = check_decision(command.decision_number, command.decision_date, ctx)
+        if command.decision_date < date(self.year, 1, 1):
+            raise InvalidInput({"decision_date": "must not be before the registration's year"})
         self._require(command)
         self._emit(self.Recognised, ctx, level=command.level.value, decision_number=number,
-                   decision_date=day.isoformat())
+                   decision_date=command.decision_date.isoformat())
 
     @handle.register
     def nominate(self, command: NominateModel, ctx: Context) -> None:

@@ -57,6 +57,7 @@ class Action(StrEnum):
     INSPECTOR_CREATE = "user.create_inspector"
     TARGETS_SET_PROVINCE = "targets.set_province"
     TARGETS_SET_TENANT = "targets.set_tenant"
+    EVALUATION_RULES_SET = "evaluation_rules.set"
     LIST_APPROVE = "list.approve"
     PLAN_SCHEDULE = "plan.schedule"
     PLAN_COMPLETE = "plan.complete"
@@ -90,7 +91,7 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.PROVINCE_ADMIN: frozenset({
         *_EVERY_READER,
         Action.TENANT_ONBOARD, Action.USER_CREATE, Action.INSPECTOR_CREATE,
-        Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT,
+        Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
         Action.MODEL_RECOGNITION_PROVINCE, Action.MODEL_REVOCATION_PROVINCE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
     }),

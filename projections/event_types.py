@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from danvan.domain.base import TenantAggregate
+from danvan.domain.evaluation import ProvinceEvaluationRules
 from danvan.domain.model import Model
 from danvan.domain.plans import PlanTask
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets
@@ -26,7 +27,7 @@ from danvan.domain.year_lists import YearList
 
 AGGREGATES: tuple[type[TenantAggregate], ...] = (
     Tenant, Unit, User, Model, TenantTargets, ProvinceTargets, PeriodTargets, YearList,
-    PlanTask)
+    PlanTask, ProvinceEvaluationRules)
 
 # Fields stored as columns, or in the envelope structs below, not as event fields.
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "tenant_id",

@@ -40,6 +40,7 @@ from danvan.backend.dto import (
     Progress,
     Reason,
     Recognition,
+    RecognitionDecision,
     Revocation,
     SelfAssessment,
     discontinuing,
@@ -58,6 +59,7 @@ from danvan.domain.commands import (
     ErasePersonalData,
     EvaluateModel,
     InspectModel,
+    Level,
     MaintainModel,
     ModelCommand,
     NominateModel,
@@ -109,6 +111,20 @@ def act(request: HttpRequest, ctx: Ctx, model: Model, command: ModelCommand,
 
 
 Target = NamedDependency[Model]
+
+
+class TenantRecognitionController(Controller):
+    path = "/tenants/{tenant_id:str}/recognitions"
+    tags = ["models"]
+
+    @post("/", operation_id="recogniseModelsAtTenantLevel", status_code=200,
+          guards=[allow(Action.MODEL_RECOGNITION_TENANT)], sync_to_thread=True)
+    def recognise(self, request: HttpRequest, ctx: Ctx,
+                  data: JSONBody[RecognitionDecision]) -> Answer:
+        """One decision of the standing committee recognising every listed model of the
+        tenant, all or none."""
+        return run_command("model.recognition_decision", lambda: models.recognise_models(
+            store_of(request), ctx, data.command(Level.TENANT)))
 
 
 class ModelController(Controller):

@@ -22,16 +22,19 @@ from danvan.backend.controllers.deps import (
 from danvan.backend.controllers.responses import CREATED_WHEN_NEW, run_command
 from danvan.backend.controllers.tenants import new_user
 from danvan.backend.dto import (
+    EvaluationRulesBody,
     ListApproval,
     PeriodTargetsBody,
     PlanTaskCompletion,
     PlanTaskCreate,
     ProvinceTargetsBody,
+    RecognitionDecision,
     UserCreate,
     YearTargetsBody,
 )
-from danvan.backend.services import people, planning
+from danvan.backend.services import models, people, planning
 from danvan.backend.services.repository import load
+from danvan.domain.commands import Level
 from danvan.domain.plans import PlanTask
 from danvan.domain.policies import Action
 
@@ -52,6 +55,24 @@ class ProvinceController(Controller):
                     if_match: IfMatch, data: JSONBody[ProvinceTargetsBody]) -> Answer:
         return run_command("targets.set_province", lambda: planning.set_province_targets(
             store_of(request), ctx, data.command(code, year), if_match))
+
+    @put("/evaluation-rules/{year:int}", operation_id="setEvaluationRules",
+         guards=[allow(Action.EVALUATION_RULES_SET)], responses=CREATED_WHEN_NEW,
+         sync_to_thread=True)
+    def set_evaluation_rules(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
+                             year: YearInPath, if_match: IfMatch,
+                             data: JSONBody[EvaluationRulesBody]) -> Answer:
+        return run_command("evaluation_rules.set", lambda: planning.set_evaluation_rules(
+            store_of(request), ctx, data.command(code, year), if_match))
+
+    @post("/recognitions", operation_id="recogniseModelsAtProvinceLevel", status_code=200,
+          guards=[allow(Action.MODEL_RECOGNITION_PROVINCE)], sync_to_thread=True)
+    def recognise(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
+                  data: JSONBody[RecognitionDecision]) -> Answer:
+        """One decision of the province recognising every listed model of its tenants, all
+        or none."""
+        return run_command("model.recognition_decision", lambda: models.recognise_models(
+            store_of(request), ctx, data.command(Level.PROVINCE), province_code=code))
 
     @post("/users", operation_id="createProvinceUser", guards=[allow(Action.USER_CREATE)],
           sync_to_thread=True)

@@ -7,6 +7,8 @@ through the services unchanged.
 
 from __future__ import annotations
 
+from danvan.domain.base import DomainError
+
 
 class ServiceError(Exception):
     """A refusal outside the domain's rules: scope, existence, preconditions."""
@@ -57,3 +59,15 @@ class Unavailable(ServiceError):
     """A dependency the command needs is not there (the personal-data vault)."""
 
     code = "store_unavailable"
+
+
+class DecisionRefused(ServiceError):
+    """A decision covering several models refused as a whole: ``refusals`` says, for each
+    model that may not take it, the domain's reason (the others took nothing either)."""
+
+    code = "decision_refused"
+
+    def __init__(self, refusals: list[tuple[str, DomainError]]) -> None:
+        super().__init__(f"{len(refusals)} of the decision's models may not take it",
+                         refused=len(refusals))
+        self.refusals = refusals

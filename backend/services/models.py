@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from eventsourcing.application import Application
 
-from danvan.backend.services.errors import OtherUnit, Unavailable
+from danvan.backend.services.errors import DecisionRefused, OtherUnit, Unavailable
 from danvan.backend.services.repository import find, load, save_new, under_if_match
-from danvan.backend.services.results import CommandResult
-from danvan.domain.base import Context, InvalidInput
+from danvan.backend.services.results import CommandResult, DecisionResult
+from danvan.domain.base import Context, DomainError, InvalidInput
 from danvan.domain.clock import vietnam_date
 from danvan.domain.commands import (
     MODEL_ACTIONS,
     ErasePersonalData,
+    EvaluateModel,
     ModelCommand,
+    RecogniseModels,
     RegisterModel,
 )
-from danvan.domain.model import Model
+from danvan.domain.evaluation import EvaluationRules, ProvinceEvaluationRules
+from danvan.domain.model import Model, check_decision
 from danvan.domain.registration_form import ModelKind, check_person
+from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
 from danvan.domain.validation import Errors
 from danvan.infra.personal_data import PersonalDataVault
@@ -79,11 +84,75 @@ def model_in_scope(store: Application, tenant_id: str, model_id: str,
 
 def act_on_model(store: Application, ctx: Context, model: Model, command: ModelCommand,
                  expected_version: int | None) -> CommandResult:
-    """One lifecycle action (``commands.MODEL_ACTIONS``): at most one event on the model."""
+    """One lifecycle action (``commands.MODEL_ACTIONS``): at most one event on the model.
+    An evaluation applies the province's rules for the model's year, where it set some."""
+    if isinstance(command, EvaluateModel) and command.rules is None:
+        command = replace(command, rules=rules_in_force(store, model))
     under_if_match(model, expected_version, lambda: model.handle(command, ctx))
     if model.pending_events:
         store.save(model)
     return _result(model, MODEL_ACTIONS[type(command)].route.replace("-", "_"))
+
+
+def recognise_models(store: Application, ctx: Context, decision: RecogniseModels, *,
+                     province_code: str | None = None) -> DecisionResult:
+    """One decision recognising every listed model, all or none (one event per model, saved
+    in one transaction). The models are the tenant's (``ctx.tenant_id``), or any tenant's of
+    ``province_code`` for a province-level decision."""
+    number = check_decision(decision.decision_number, decision.decision_date, ctx)
+    models = _models_in_scope(store, ctx.tenant_id, decision.model_ids, province_code)
+    command = decision.for_each()
+    refusals: list[tuple[str, DomainError]] = []
+    for model in models:
+        try:
+            model.handle(command, ctx)
+        except DomainError as refused:
+            refusals.append((str(model.id), refused))
+    if refusals:
+        raise DecisionRefused(refusals)
+    store.save(*models)
+    return DecisionResult(
+        {"level": decision.level.value, "decision_number": number,
+         "decision_date": decision.decision_date.isoformat()},
+        [_result(model, "recognition") for model in models],
+        command=f"model.recognition_decision.{decision.level.value}")
+
+
+def _models_in_scope(store: Application, tenant_id: str, model_ids: tuple[str, ...],
+                     province_code: str | None) -> list[Model]:
+    """The listed models (each once); any that is not a model of the scope makes the whole
+    list a bad ``model_ids``."""
+    if not model_ids:
+        raise InvalidInput({"model_ids": "required"})
+    found: list[Model] = []
+    unknown: list[str] = []
+    provinces: dict[str, str | None] = {}
+    for model_id in dict.fromkeys(model_ids):
+        model = find(store, Model, model_id, None if province_code else tenant_id)
+        if model is not None and province_code is not None:
+            if model.tenant_id not in provinces:
+                tenant = find(store, Tenant, model.tenant_id)
+                provinces[model.tenant_id] = tenant.province_code if tenant else None
+            if provinces[model.tenant_id] != province_code:
+                model = None
+        if model is None:
+            unknown.append(model_id)
+        else:
+            found.append(model)
+    if unknown:
+        raise InvalidInput({"model_ids": "no such model here: " + ", ".join(unknown)})
+    return found
+
+
+def rules_in_force(store: Application, model: Model) -> EvaluationRules | None:
+    """The province's evaluation rules for the model's year, for its kind; None: the
+    defaults (equal weights, 70)."""
+    tenant = find(store, Tenant, model.tenant_id)
+    if tenant is None:
+        return None
+    rules = find(store, ProvinceEvaluationRules,
+                 ProvinceEvaluationRules.id_for(tenant.province_code, model.year))
+    return rules.for_kind(model.kind) if rules is not None else None
 
 
 def erase_personal_data(store: Application, vault: PersonalDataVault | None, ctx: Context,

@@ -15,10 +15,12 @@ from danvan.domain.commands import (
     ApproveList,
     CompletePlanTask,
     SchedulePlanTask,
+    SetEvaluationRules,
     SetPeriodTargets,
     SetProvinceTargets,
     SetTenantTargets,
 )
+from danvan.domain.evaluation import ProvinceEvaluationRules
 from danvan.domain.plans import PlanTask
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets
 from danvan.domain.year_lists import YearList
@@ -76,6 +78,21 @@ def set_period_targets(store: Application, ctx: Context, command: SetPeriodTarge
                          {"start_year": targets.start_year, "end_year": targets.end_year,
                           **targets.targets},
                          command="targets.set_period")
+
+
+def set_evaluation_rules(store: Application, ctx: Context, command: SetEvaluationRules,
+                         expected_version: int | None = None) -> CommandResult:
+    """The province's evaluation rules for a year: evaluations made from now on apply them
+    (earlier evaluations keep the rules their events recorded)."""
+    rules, created = _set_or_change(
+        store, find(store, ProvinceEvaluationRules,
+                    ProvinceEvaluationRules.id_for(command.province_code, command.year)),
+        lambda: ProvinceEvaluationRules.set_first(ctx, command),
+        lambda r: r.change(ctx, command), expected_version)
+    return CommandResult(str(rules.id), rules.version, None, created,
+                         {"year": rules.year, "weights": rules.weights,
+                          "person_weights": rules.person_weights, "pass_mark": rules.pass_mark},
+                         command="evaluation_rules.set")
 
 
 def approve_list(store: Application, ctx: Context, command: ApproveList) -> CommandResult:

@@ -21,3 +21,17 @@ class CommandResult:
             body["state"] = self.state
         body.update(self.extra)
         return body
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What a decision covering several aggregates answers: the decision, and each one's
+    id, new version and state."""
+
+    decision: dict[str, Any]
+    results: list[CommandResult]
+    command: str = "decision"
+    created: bool = False
+
+    def body(self) -> dict[str, Any]:
+        return {**self.decision, "models": [r.body() for r in self.results]}

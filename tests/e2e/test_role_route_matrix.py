@@ -423,6 +423,27 @@ def _period_targets(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
                  "maintained_models": 3})
 
 
+RULES = {"weights": {"effectiveness": 20, "creativity": 20, "participation": 20,
+                     "replicability": 20, "political_tie": 10, "planning": 10},
+         "person_weights": {"reputation": 25, "ethics": 25, "responsibility": 25,
+                            "mobilisation": 25}, "pass_mark": 75}
+
+
+def _evaluation_rules(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    return Call(f"/provinces/15/evaluation-rules/{_year(env, fresh)}", RULES)
+
+
+def _decision(level: Level) -> Builder:
+    """A decision recognising one model ready for it (or the tenant's shared model)."""
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        steps = 5 if level == Level.TENANT else 7
+        model_id = env.model_at(steps, code) if fresh else env.shared[code].model
+        path = (f"/tenants/{env.tenant_id(code)}/recognitions" if level == Level.TENANT
+                else "/provinces/15/recognitions")
+        return Call(path, {**RECOGNITION[level], "model_ids": [model_id]})
+    return build_call
+
+
 def _approve_list(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/lists/2026/approval",
                 {"decision_number": "05-QĐ/ĐU"})
@@ -467,6 +488,12 @@ ROWS: tuple[Row, ...] = (
         _tenant_targets, 201),
     Row("PUT", "/tenants/{tenant_id}/period-targets/{start_year}/{end_year}",
         Action.TARGETS_SET_TENANT, _period_targets, 201),
+    Row("PUT", "/provinces/{code}/evaluation-rules/{year}", Action.EVALUATION_RULES_SET,
+        _evaluation_rules, 201),
+    Row("POST", "/tenants/{tenant_id}/recognitions", Action.MODEL_RECOGNITION_TENANT,
+        _decision(Level.TENANT)),
+    Row("POST", "/provinces/{code}/recognitions", Action.MODEL_RECOGNITION_PROVINCE,
+        _decision(Level.PROVINCE)),
     Row("POST", "/tenants/{tenant_id}/lists/{year}/approval", Action.LIST_APPROVE,
         _approve_list, 201),
     Row("POST", "/tenants/{tenant_id}/plan-tasks", Action.PLAN_SCHEDULE, _schedule, 201),

@@ -67,7 +67,7 @@ def test_decoding_errors_name_the_member(body: bytes, field: str) -> None:
     with pytest.raises(Problem) as caught:
         decode_body(body, Form)
     assert caught.value.status == 422
-    assert [f for f, _ in caught.value.errors] == [field]
+    assert [e.field for e in caught.value.errors] == [field]
 
 
 def test_a_body_that_is_not_json_is_malformed() -> None:

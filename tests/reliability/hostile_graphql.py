@@ -64,7 +64,10 @@ def _value(values: dict[tuple[str, str], object], field: str, argument: str) -> 
 
 
 def _required(arg: gql.GraphQLArgument) -> bool:
-    return gql.is_non_null_type(arg.type) and arg.default_value is gql.Undefined
+    """Non-null without a default (a schema built from SDL keeps defaults on the AST)."""
+    has_default = arg.default_value is not gql.Undefined or (
+        arg.ast_node is not None and arg.ast_node.default_value is not None)
+    return gql.is_non_null_type(arg.type) and not has_default
 
 
 def _selection(type_: gql.GraphQLOutputType) -> str:

@@ -24,18 +24,18 @@ class Scale:
     load_seconds: float
     load_clients: int
     load_tenants: int
-    fault_seconds: float
-    """Load under injected faults, seconds."""
+    faults: int
+    """Faults injected under load (rounds of the four kinds, shuffled)."""
     fault_every: tuple[float, float]
     """Seconds between two faults: drawn uniformly from this range."""
 
 
 SHORT = Scale("short", fuzz_examples=2, graphql_examples=4, hostile_everywhere=False,
-              load_seconds=60, load_clients=32, load_tenants=8, fault_seconds=75,
-              fault_every=(6, 10))
+              load_seconds=60, load_clients=32, load_tenants=8, faults=4,
+              fault_every=(4, 8))
 LONG = Scale("long", fuzz_examples=40, graphql_examples=60, hostile_everywhere=True,
-             load_seconds=600, load_clients=32, load_tenants=50, fault_seconds=420,
-             fault_every=(5, 12))
+             load_seconds=600, load_clients=32, load_tenants=50, faults=48,
+             fault_every=(4, 10))
 
 
 def current() -> Scale:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -205,9 +206,9 @@ class Drive:
 
 
 def drive(url: Callable[[], str], crews: list[Crew], clients: int, seconds: float, *,
-          retry: bool, seed: int = 11) -> Drive:
-    """``clients`` clients on one loop for ``seconds``; ``url()`` is asked again after a
-    lost connection (a restarted server listens elsewhere)."""
+          retry: bool, stop: threading.Event | None = None, seed: int = 11) -> Drive:
+    """``clients`` clients on one loop for ``seconds`` (or until ``stop`` is set); ``url()``
+    is asked again after a lost connection (a restarted server listens elsewhere)."""
     result = Drive()
 
     async def client(i: int) -> None:
@@ -256,7 +257,7 @@ def drive(url: Callable[[], str], crews: list[Crew], clients: int, seconds: floa
             return record
 
         try:
-            while time.monotonic() < end:
+            while time.monotonic() < end and not (stop is not None and stop.is_set()):
                 crew = rng.choice(crews)
                 counter += 1
                 models = f"{API}/tenants/{crew.tenant_id}/models"

@@ -117,6 +117,8 @@ def fuzz_openapi(seeded: Seeded, examples: int, *, derandomize: bool = True,
 def _send_openapi(seeded: Seeded, tally: Tally, session: requests.Session, case: Any,
                   caller: str, headers: dict[str, str]) -> None:
     where = case.operation.label
+    if any(name.lower() == "authorization" for name in (case.headers or {})):
+        caller = f"{caller} (its token replaced by a generated Authorization header)"
     before = seeded.events()
     try:
         response = case.call(base_url=seeded.base_url, session=session, headers=headers,

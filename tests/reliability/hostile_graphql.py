@@ -193,7 +193,10 @@ def hostile_graphql(seeded: Seeded, sdl: str, everywhere: bool) -> tuple[Tally, 
             tally.refused += 1
         for error in errors:
             if (error.get("extensions") or {}).get("code") == INTERNAL:
-                tally.findings.add(f"INTERNAL on {hostile.label}", site.label,
+                # an error with a path failed in a resolver; one without, before execution
+                # (the variables' coercion), and the two have different causes
+                stage = "in a resolver" if error.get("path") else "before execution"
+                tally.findings.add(f"INTERNAL {stage}", f"{site.label} = {hostile.label}",
                                    caller="province_admin", status=status,
                                    detail=json.dumps(error, ensure_ascii=False)[:300],
                                    request=request)

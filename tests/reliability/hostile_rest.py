@@ -145,8 +145,8 @@ def _send(seeded: Seeded, run: HostileRun, calls: RouteCalls, path: Path,
     where = f"{calls.row.method} {calls.row.route}"
     member = label(path)
     response = _request(seeded, run, calls, call.path, body, where, member, hostile)
-    if response is None or not 200 <= response.status_code < 300:
-        return
+    if response is None or not 200 <= response.status_code < 300 or not calls.row.appends:
+        return  # refused, or a read (which ignores a body and records nothing)
     calls.consumed()
     run.accepted_labels[hostile.label] = run.accepted_labels.get(hostile.label, 0) + 1
     answer = response.json() if response.content else {}

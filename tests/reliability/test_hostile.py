@@ -18,9 +18,8 @@ import pytest
 
 from danvan.graphql.schema import build_schema
 from danvan.infra.database import ConnParams
-from tests.e2e.world import YEN_BAI, ok
+from tests.e2e.world import GIA_PHU, ok
 from tests.reliability import scale
-from tests.reliability.hostile import NFD_VIETNAMESE, VIETNAMESE
 from tests.reliability.hostile_graphql import hostile_graphql
 from tests.reliability.hostile_rest import hostile_rest, readback, stored_payloads, strings
 from tests.reliability.seeded import Seeded, seeded_world
@@ -85,20 +84,26 @@ def _unaccented(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+PHRASE = "Dân vận khéo: Bản Hồ giữ rừng đầu nguồn, đổi mới nếp sống"
+"""Not in the corpus, and registered in the tenant the corpus leaves alone (Gia Phú), so the
+search finds this model and no other."""
+
+
 def test_a_name_sent_in_nfd_is_stored_nfc_and_found_by_search_in_either_form(
         seeded: Seeded) -> None:
     env = seeded.env
-    model = env.world.register(YEN_BAI, name=NFD_VIETNAMESE)
+    model = env.world.register(GIA_PHU, name=unicodedata.normalize("NFD", PHRASE))
     seeded.catch_up()
     stored = [s for payload in stored_payloads(seeded, model["id"]) for s in strings(payload)]
-    assert VIETNAMESE in stored
-    assert NFD_VIETNAMESE not in stored
-    words = "Xóm Đồng Tâm giữ gìn"
+    assert PHRASE in stored
+    assert unicodedata.normalize("NFD", PHRASE) not in stored
+    words = "Bản Hồ giữ rừng"
     for query in (words, unicodedata.normalize("NFD", words), _unaccented(words),
                   words.upper()):
-        body = ok(env.client.post("/graphql", headers=seeded.headers("tenant_admin"), json={
-            "query": SEARCH, "variables": {"t": seeded.pools[YEN_BAI].tenant_id, "q": query}}))
+        body = ok(env.client.post("/graphql", headers=env.world.as_("tenant_admin", GIA_PHU),
+                                  json={"query": SEARCH, "variables": {
+                                      "t": seeded.pools[GIA_PHU].tenant_id, "q": query}}))
         assert "errors" not in body, (query, body)
         found = {edge["node"]["id"]: edge["node"]["name"]
                  for edge in body["data"]["tenant"]["models"]["edges"]}
-        assert found.get(model["id"]) == VIETNAMESE, (query, found)
+        assert found == {model["id"]: PHRASE}, (query, found)

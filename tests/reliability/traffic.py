@@ -34,8 +34,9 @@ import httpx
 
 from bench.load_client import KeepAlive
 from danvan.backend.auth.passwords import hash_password
-from danvan.domain.tenants import province_scope
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.commands import RegisterUser
+from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.users import User
 from danvan.infra.catalogue import official_catalogue
 from danvan.infra.event_store import EVENTS_TABLE, open_event_store
 from tests.e2e.conftest import PASSWORD, system_context
@@ -112,9 +113,8 @@ def set_up(live: Live, tenants: int) -> list[Crew]:
 
     def save_user(username: str, grants: list[RoleGrant]) -> None:
         scope = grants[0].tenant_id or province_scope(PROVINCE)
-        store.save(User.register(system_context(scope), username=username,
-                                 password_hash=password_hash, full_name="Cán bộ thử tải",
-                                 grants=grants))
+        store.save(User.register(system_context(scope), RegisterUser(
+            username, password_hash, "Cán bộ thử tải", tuple(grants))))
 
     try:
         save_user("admin.load", [RoleGrant(role="province_admin", province_code=PROVINCE)])

@@ -199,6 +199,13 @@ def _by_class() -> dict[type, Decoding]:
     return {d.cls: d for d in decodings().values()}
 
 
+def forget_decodings() -> None:
+    """The decodings are made from the event classes once a process; after a class changes
+    (a test standing in for an older release changes its version), make them again."""
+    decodings.cache_clear()
+    _by_class.cache_clear()
+
+
 def decoding_of(topic: str, position: int) -> Decoding:
     """The decoding of a stored topic: the current one, else a registered or still
     resolvable alias of a known class; else ``UnknownEvent``. (Aliases are not cached here:

@@ -80,13 +80,12 @@ class Poison:
 
 
 def error_text(exc: BaseException) -> str:
-    """The error as an operator needs it: class, message, and PostgreSQL's context (which
-    names the table, column and value) when there is one."""
-    text = f"{type(exc).__name__}: {str(exc).strip()}"
-    diag = getattr(exc, "diag", None)
-    context = getattr(diag, "context", None)
-    if context and context not in text:
-        text += f" ({context.strip()})"
+    """The error as an operator needs it, on one line: class, message, and PostgreSQL's
+    context (which names the table, column and value) when there is one."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    context = getattr(getattr(exc, "diag", None), "context", None)
+    if context and " ".join(context.split()) not in text:
+        text += f" (CONTEXT: {' '.join(context.split())})"
     return text[:MAX_ERROR]
 
 

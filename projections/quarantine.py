@@ -49,7 +49,7 @@ class ProjectionFailed(Exception):
     """Applying a batch to a projection failed in a way its events may have caused."""
 
     def __init__(self, name: str, error: BaseException) -> None:
-        super().__init__(f"{name}: {type(error).__name__}: {error}")
+        super().__init__(f"{name}: {error_text(error)}")
         self.name = name
         self.error = error
 

@@ -9,7 +9,8 @@ cannot read (a renamed class without an alias, an event from a newer release).
 ``danvan projector status [--json] [--events N]``: per projection (active version) the
 position, lag, whether a runner holds it, why it halted if it did, and the events it
 quarantined (per tenant, then each with its position, aggregate and error). Exit status 1
-when anything is quarantined or halted, so a cron job or a probe can alert on it.
+unless all is well (each projection caught up or advancing, nothing quarantined or halted),
+so a cron job or a probe can alert on it.
 """
 
 from __future__ import annotations
@@ -80,9 +81,7 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:
         print(status_text(report))
-    troubled = report["quarantined"]["total"] or any(
-        p["halt_reason"] for p in report["projections"])
-    return 1 if troubled else 0
+    return 0 if report["ok"] else 1
 
 
 def status_text(report: dict[str, Any]) -> str:

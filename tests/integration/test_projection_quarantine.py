@@ -6,10 +6,12 @@ place, a rebuild applies it and nothing stays quarantined."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +32,8 @@ from danvan.projections.rebuild import rebuild
 from danvan.projections.schema import active_versions, ensure_read_models
 from tests.integration.poison import (
     POISON,
+    STEPS_AFTER,
+    STEPS_BEFORE,
     applied_without,
     older_release,
     poisoned_history,
@@ -209,3 +213,45 @@ def test_an_operator_sees_the_poison_event_and_recovers_with_the_upcaster_and_a_
         assert status(config).returncode == 0
         assert active_versions(conn)["models"].version == 2
 
+
+
+def append_raw(conn: psycopg.Connection[Any], aggregate: str, version: int, topic: str,
+               state: dict[str, Any]) -> int:
+    """An event written past the domain and the store's mapper (as a buggy or older writer
+    could have)."""
+    with conn.transaction():
+        conn.execute("SELECT public.danvan_events_lock()")
+        row = conn.execute(
+            "INSERT INTO public.danvan_events (originator_id, originator_version, topic, "
+            "state) VALUES (%s, %s, %s, %s) RETURNING notification_id",
+            (aggregate, version, topic, json.dumps(state).encode())).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(("case", "quarantined_by"), [
+    ("an undecodable state", {"models", "audit"}),
+    ("an event the fold cannot place", {"models"}),
+])
+def test_other_poison_is_quarantined_only_by_the_projections_that_read_it(
+        case: str, quarantined_by: set[str], settings: Settings, event_store: EventStore,
+        owner: psycopg.Connection[Any]) -> None:
+    world = World(event_store).run(STEPS_BEFORE)
+    tenant = str(world.tenants[0].id)
+    state = {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-06-01T09:00:00+00:00"},
+             "tenant_id": tenant, "meta": {"actor_id": "u1"}}
+    if case == "an undecodable state":
+        model = world.models[0]
+        position = append_raw(owner, str(model.id), 10_000, PROGRESS,
+                              {**state, "class_version": "two"})
+    else:  # a submission of a model that was never registered
+        position = append_raw(owner, str(uuid.uuid4()), 2, topic_of(Model.Submitted), state)
+    world.run(STEPS_AFTER)
+    runner = make_runner(settings, batch_size=6, catch_up_batch_size=6)
+    runner.catch_up()
+    runner.close()
+    assert set(positions(owner).values()) == {log_head(owner)}
+    rows = quarantine_rows(owner)
+    assert {(r[0], r[2], r[3]) for r in rows} == {(n, position, tenant) for n in quarantined_by}
+    assert dump(owner) == applied_without(owner, settings.app_db_role,
+                                          {(n, position) for n in quarantined_by})

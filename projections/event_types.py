@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from eventsourcing.persistence import JSONTranscoder
@@ -81,14 +81,18 @@ class Meta(msgspec.Struct, gc=False):
 
 
 class Head(msgspec.Struct, gc=False):
-    """What every event carries: when, for which tenant, by whom and why, and the version of
-    its class it was stored at. (Not tracked by the cycle collector: decoded events hold no
-    cycles, and there are millions of them.)"""
+    """What every event carries: when, for which tenant, by whom and why. (Not tracked by
+    the cycle collector: decoded events hold no cycles, and there are millions of them.)"""
 
     timestamp: Stamp
     tenant_id: str
     meta: Meta = msgspec.field(default_factory=Meta)
-    class_version: int = 1
+
+
+class _Stored(msgspec.Struct):
+    """The class version an event was stored at (absent: 1)."""
+
+    class_version: Any = 1
 
 
 def event_classes() -> list[type]:
@@ -103,10 +107,16 @@ def event_classes() -> list[type]:
 
 
 def struct_for(cls: type) -> type[msgspec.Struct]:
-    """A Struct with the event class's own fields (any JSON value each, None when absent)."""
+    """A Struct with the event class's own fields (any JSON value each, None when absent)
+    and the class version it was stored at. For a class still at version 1 that can only be
+    1 (msgspec checks it, so the fast path pays no Python for it); for a later class, any
+    version (absent means 1), for ``Decoding`` to upcast."""
+    version = getattr(cls, "class_version", 1)
     names = [f.name for f in dataclasses.fields(cls) if f.name not in _ENVELOPE]
+    stored: Any = Literal[1] if version == 1 else int
     return msgspec.defstruct(cls.__qualname__.replace(".", "_"),
-                             [(name, Any, None) for name in names], bases=(Head,), gc=False)
+                             [*((name, Any, None) for name in names),
+                              ("class_version", stored, 1)], bases=(Head,), gc=False)
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +130,11 @@ def transcoder() -> JSONTranscoder:
     return coder
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""JSON values that transcode to themselves (checked inline: a call per value costs more
+than the walk's work)."""
+
+
 def revive(value: Any) -> Any:
     """A JSON value as the store's transcoder decodes it (``{"_type_", "_data_"}`` objects
     become datetimes, UUIDs, ...): what upcasters are given, as in the library."""
@@ -130,9 +145,10 @@ def revive(value: Any) -> Any:
         if kind is dict:
             if len(value) == 2 and "_type_" in value and "_data_" in value:
                 return names[value["_type_"]].decode(walk(value["_data_"]))
-            return {key: walk(item) for key, item in value.items()}
+            return {key: item if type(item) in _PLAIN else walk(item)
+                    for key, item in value.items()}
         if kind is list:
-            return [walk(item) for item in value]
+            return [item if type(item) in _PLAIN else walk(item) for item in value]
         return value
     return walk(value)
 
@@ -143,12 +159,11 @@ def bury(value: Any) -> Any:
 
     def walk(value: Any) -> Any:
         kind = type(value)
-        if kind is str or kind is int or value is None:
-            return value
         if kind is dict:
-            return {key: walk(item) for key, item in value.items()}
+            return {key: item if type(item) in _PLAIN else walk(item)
+                    for key, item in value.items()}
         if kind is list or kind is tuple:
-            return [walk(item) for item in value]
+            return [item if type(item) in _PLAIN else walk(item) for item in value]
         transcoding = types.get(kind)
         if transcoding is not None:
             return {"_type_": transcoding.name, "_data_": walk(transcoding.encode(value))}
@@ -156,8 +171,18 @@ def bury(value: Any) -> Any:
     return walk(value)
 
 
+class NewerThanCode(Exception):
+    """An event stored at a class version this code does not know yet."""
+
+    def __init__(self, stored: object, known: int) -> None:
+        super().__init__(f"stored at class version {stored} while this code knows "
+                         f"version {known}")
+
+
 class Decoding:
-    """How the stored events of one class become Structs."""
+    """How the stored events of one class become Structs: ``decode(state)``, one msgspec
+    call for an event at the class's current version; the upcasters for an older one;
+    ``NewerThanCode`` for a newer one."""
 
     __slots__ = ("cls", "decode", "struct", "topic", "version")
 
@@ -167,25 +192,45 @@ class Decoding:
         """The class's current topic: what projections compare with, whatever was stored."""
         self.version: int = getattr(cls, "class_version", 1)
         self.struct = struct_for(cls)
-        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(self.struct).decode
+        fast: Callable[[bytes], Any] = msgspec.json.Decoder(self.struct).decode
+        self.decode: Callable[[bytes], Any] = fast
+        if self.version > 1:
+            current = self.version
 
-    def upcast(self, state: bytes, stored_version: int, stored_topic: str,
-               position: int) -> Any:
+            def decode(state: bytes) -> Any:
+                data = fast(state)
+                return data if data.class_version == current else self.upcast(
+                    state, data.class_version)
+            self.decode = decode
+
+    def upcast(self, state: bytes, stored_version: int) -> Any:
         """The slow path, for an event stored at an older version of its class: its state as
         the store's transcoder decodes it, brought to the current version by the class's
         upcasters (as the library does when it loads an aggregate), then the Struct.
         (msgspec parses and builds, ``revive`` and ``bury`` transcode: several times
         cheaper than the transcoder's own ``json`` round trip.)"""
         if stored_version > self.version:
-            raise UnknownEvent(stored_topic, position,
-                               f"stored at class version {stored_version} while this code "
-                               f"knows version {self.version}")
+            raise NewerThanCode(stored_version, self.version)
         fields = revive(msgspec.json.decode(state))
         fields.pop("class_version", None)
         for version in range(stored_version, self.version):
             getattr(self.cls, f"upcast_v{version}_v{version + 1}")(fields)
         fields["class_version"] = self.version
         return msgspec.convert(bury(fields), self.struct)
+
+    def refusal(self, state: bytes, error: Exception) -> Exception:
+        """What a failed ``decode`` means: the code is behind (``NewerThanCode``: a version
+        1 class's struct refuses any other version), or the state is bad (``error``)."""
+        if isinstance(error, NewerThanCode):
+            return error
+        try:
+            stored = msgspec.json.decode(state, type=_Stored).class_version
+        except msgspec.MsgspecError:
+            return error
+        if isinstance(stored, int) and not isinstance(stored, bool) and \
+                stored > self.version:
+            return NewerThanCode(stored, self.version)
+        return error
 
 
 @lru_cache(maxsize=1)

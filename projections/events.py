@@ -23,7 +23,13 @@ import psycopg
 from eventsourcing.utils import get_topic
 
 from danvan.infra.event_store import EVENTS_TABLE
-from danvan.projections.event_types import Meta, UnknownEvent, decoding_of, decodings
+from danvan.projections.event_types import (
+    Meta,
+    NewerThanCode,
+    UnknownEvent,
+    decoding_of,
+    decodings,
+)
 
 FETCH_SQL = (
     "SELECT notification_id, originator_id::text, originator_version, topic, state "
@@ -105,12 +111,12 @@ def decode_row(row: Sequence[Any]) -> Envelope:
     decoding = decodings().get(topic) or decoding_of(topic, position)
     try:
         data = decoding.decode(state)
-        if data.class_version != decoding.version:
-            data = decoding.upcast(state, data.class_version, topic, position)
-    except UnknownEvent:
-        raise
-    except Exception as exc:  # a poison event of a known class: for the projections to judge
-        return Undecodable(position, originator_id, version, decoding.topic, exc)
+    except Exception as exc:
+        refused = decoding.refusal(state, exc)
+        if isinstance(refused, NewerThanCode):
+            raise UnknownEvent(topic, position, str(refused)) from None
+        # A poison event of a known class: for the projections that read it to judge.
+        return Undecodable(position, originator_id, version, decoding.topic, refused)
     return Envelope(position, originator_id, version, decoding.topic, data)
 
 

@@ -76,6 +76,13 @@ class TestDecoding:
             decode_row(row(stored_report("1", class_version=3), position=41))
         assert caught.value.position == 41 and "class version 3" in str(caught.value)
 
+    def test_so_is_a_newer_version_of_a_class_still_at_version_1(self) -> None:
+        state = json.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": "2026-06-01"},
+                            "tenant_id": "t1", "class_version": 2}).encode()
+        with pytest.raises(UnknownEvent) as caught:
+            decode_row(row(state, topic=topic_of(Model.Accepted), position=42))
+        assert caught.value.position == 42 and "class version 2" in str(caught.value)
+
     def test_an_unknown_topic_is_refused_naming_it_and_its_position(self) -> None:
         topic = "danvan.domain.model:Model.Vanished"
         with pytest.raises(UnknownEvent) as caught:
@@ -96,6 +103,8 @@ class TestDecoding:
             _ = e.tenant_id
         with pytest.raises(EventNotDecoded):
             _ = e.data.money_vnd
+        odd = decode_row(row(stored_report("1", class_version="two"), position=13))
+        assert isinstance(odd, Undecodable)  # bad, but not from a newer release
 
 
 class TestWhoseFault:

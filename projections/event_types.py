@@ -11,7 +11,9 @@ when it rebuilds an aggregate:
   ``upcast_v1_v2(state)`` ... ``upcast_v{N-1}_vN``; events stored at an older version (no
   ``class_version`` in their state means 1) are decoded with the store's own transcoder,
   upcast in place, and only then turned into the Struct. Events at the class's current
-  version take the fast path (one msgspec decode).
+  version take the fast path (one msgspec decode, about 1 us); an older one costs about
+  15 us more (measured on ``Model.ProgressReported`` v1, a quarter of a realistic log: a
+  full rebuild of a log written before v2 spends about 5 us more Python per event).
 - *Topic aliases.* A renamed or moved class is found under its old topic when the old topic
   is registered (``eventsourcing.utils.register_topic(old_topic, NewClass)``) or still
   resolves; the event is then seen under the class's current topic.

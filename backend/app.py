@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -75,9 +75,11 @@ def _app_version() -> str:
         return "0"
 
 
-@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    body, content_type = render_metrics()
+@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=True)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text; the projection gauges are read from the database (a thread)."""
+    services: Services = request.app.state["services"]
+    body, content_type = render_metrics(services.projection_lag)
     # Litestar appends the charset to text/* itself.
     return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 

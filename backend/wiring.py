@@ -33,7 +33,8 @@ from danvan.infra.settings import Settings
 log = logging.getLogger(__name__)
 
 ProjectionLag = Callable[[], dict[str, Any]]
-"""Returns ``{"ok": bool, ...details}``; the readiness check reports it (projections later)."""
+"""Returns ``{"ok": bool, ...details}`` (``projections.lag.lag_report``); readiness and
+``/metrics`` report it. ``build`` reads it over the app pool unless given another."""
 
 
 @dataclass
@@ -150,4 +151,8 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
     if vault is _UNSET:
         vault = open_vault(settings, db_pool) if db_pool is not None else None
     services.vault = vault
+    if projection_lag is None and db_pool is not None:
+        from danvan.projections.lag import lag_probe
+
+        services.projection_lag = lag_probe(db_pool)
     return services

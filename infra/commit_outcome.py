@@ -8,8 +8,9 @@ have left a commit behind, a retry that meets ``IntegrityError`` asks the store 
 exactly these events are recorded: the same originator id, version, topic and state bytes
 (the state holds the event's timestamp and, in its ``meta``, the request's correlation id:
 no other save writes the same bytes). If they are, the save succeeded and their notification
-ids are returned; if not, it is a real conflict. The idempotency key row (``backend/http/idempotency.py``) rides in the same
-transaction, so it was committed with the events and a client's retry with that key replays.
+ids are returned; if not, it is a real conflict. The idempotency key row
+(``backend/http/idempotency.py``) rides in the same transaction, so it was committed with the
+events and a client's retry with that key replays.
 
 When the attempts run out after such a failure and the store cannot be asked either,
 ``CommitOutcomeUnknown`` is raised (HTTP 503 ``outcome_unknown``: retry with the same

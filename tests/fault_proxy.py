@@ -11,9 +11,10 @@ server-to-client stream is read (message by message, protocol 3); ``sslmode`` an
 ``gssencmode`` are turned off in the parameters it hands out, so every server message has a
 type byte.
 
-``arm(at="INSERT")`` loses the connection at the events' INSERT instead, before the COMMIT
-was sent (the server rolls back); ``arm(then=f)`` runs ``f`` once both ends are closed, while
-every client's next bytes wait (a writer that must get in before the retry does).
+``arm(skip=n)`` lets ``n`` appending transactions through first. ``arm(at="INSERT")`` loses
+the connection at the events' INSERT instead, before the COMMIT was sent (the server rolls
+back); ``arm(then=f)`` runs ``f`` once both ends are closed, while every client's next bytes
+wait (a writer that must get in before the retry does).
 ``down()`` closes every connection the proxy has and each new one at once, until ``up()``.
 """
 
@@ -42,6 +43,7 @@ class CommitLosingProxy:
         self.fired = threading.Event()
         self.is_down = threading.Event()
         self._at = b"COMMIT"
+        self._skip = 0
         self._then: Callable[[], object] | None = None
         self._gate = threading.Event()
         self._gate.set()
@@ -55,11 +57,12 @@ class CommitLosingProxy:
         return replace(params, host="127.0.0.1", port=str(self.port),
                        extra={**params.extra, "sslmode": "disable", "gssencmode": "disable"})
 
-    def arm(self, at: str = "COMMIT", then: Callable[[], object] | None = None) -> None:
-        """Lose the next appending transaction's connection when the server answers its
-        ``at`` statement (``COMMIT``: committed; ``INSERT``: never committed), then run
-        ``then`` before any client's next bytes reach the server."""
-        self._at, self._then = at.encode(), then
+    def arm(self, at: str = "COMMIT", then: Callable[[], object] | None = None,
+            skip: int = 0) -> None:
+        """Lose the connection of the next appending transaction (after ``skip`` of them)
+        when the server answers its ``at`` statement (``COMMIT``: committed; ``INSERT``:
+        never committed), then run ``then`` before any client's next bytes reach the server."""
+        self._at, self._then, self._skip = at.encode(), then, skip
         self.fired.clear()
         self.armed.set()
 
@@ -123,6 +126,14 @@ class CommitLosingProxy:
                 self._sockets.discard(sock)
                 _close(sock)
 
+    def _skipped(self) -> bool:
+        """Whether this transaction is one to let through."""
+        with self._lock:
+            if self._skip:
+                self._skip -= 1
+                return True
+            return False
+
     def _lose(self, client: socket.socket, server: socket.socket) -> None:
         self._gate.clear()
         try:
@@ -174,7 +185,8 @@ class CommitLosingProxy:
                     if kind == b"C" and body.startswith(b"NOTIFY"):
                         appending = True
                     elif kind == b"C" and appending and self.armed.is_set() \
-                            and body.split(b" ")[0].rstrip(b"\x00") == self._at:
+                            and body.split(b" ")[0].rstrip(b"\x00") == self._at \
+                            and not self._skipped():
                         self.armed.clear()
                         client.sendall(bytes(out))  # everything before the lost answer
                         self._lose(client, server)

@@ -8,6 +8,7 @@ group commit and the plain locking recorder (``DANVAN_DB_GROUP_COMMIT=false``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -22,6 +23,7 @@ from danvan.infra.event_store import EventStore, GroupCommitRecorder, open_event
 from danvan.infra.settings import Settings
 from tests.fault_proxy import CommitLosingProxy
 from tests.integration._aggregates import Note, ctx
+from tests.integration.test_group_commit import app_waits_for_lock, wait_until
 
 TENANT = "province:15"
 RECORDERS = pytest.mark.parametrize("group_commit", [True, False],
@@ -137,4 +139,45 @@ def test_a_lost_commit_answer_with_the_store_gone_is_an_unknown_outcome(
         assert [version for version, _, _ in stored(owner_conn, note)] == [1, 2]
     finally:
         proxy.up()
+        store.close()
+
+
+def test_every_save_of_a_batch_whose_commit_answer_was_lost_succeeds(
+        proxy: CommitLosingProxy, settings: Settings, owner_conn: psycopg.Connection) -> None:
+    store = store_through(proxy, settings)
+    recorder = store.recorder
+    assert isinstance(recorder, GroupCommitRecorder)
+    notes = [Note.write(ctx(TENANT), f"batch-{i}") for i in range(5)]
+    outcomes: dict[int, BaseException | None] = {}
+
+    def save(i: int) -> None:
+        try:
+            store.save(notes[i])
+            outcomes[i] = None
+        except BaseException as exc:
+            outcomes[i] = exc
+
+    try:
+        blocker = psycopg.connect(**owner_conn.info.get_parameters(), autocommit=False)
+        try:
+            blocker.execute("LOCK TABLE danvan_events IN EXCLUSIVE MODE")
+            first = threading.Thread(target=save, args=(0,))
+            first.start()  # leads a batch of its own, blocked on the lock
+            wait_until(lambda: app_waits_for_lock(owner_conn, settings.app_db_role))
+            others = [threading.Thread(target=save, args=(i,)) for i in range(1, len(notes))]
+            for thread in others:
+                thread.start()
+            wait_until(lambda: recorder.waiting == len(others))
+            proxy.arm(skip=1)  # the first batch commits; the next, of four, loses its answer
+        finally:
+            blocker.commit()
+            blocker.close()
+        for thread in [first, *others]:
+            thread.join(timeout=60)
+
+        assert proxy.fired.is_set()
+        assert outcomes == dict.fromkeys(range(len(notes)))
+        assert [[version for version, _, _ in stored(owner_conn, note)] for note in notes] == \
+            [[1]] * len(notes)
+    finally:
         store.close()

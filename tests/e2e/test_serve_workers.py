@@ -61,7 +61,9 @@ def test_a_killed_worker_is_replaced_while_the_other_goes_on_answering(
     env = {**os.environ, "DATABASE_URL": settings.database_url or "",
            "DANVAN_APP_DB_ROLE": settings.app_db_role,
            "DANVAN_APP_DB_PASSWORD": settings.app_db_password, "DANVAN_ENV": "test",
-           "DANVAN_SECRET_KEY": settings.secret_key, "DANVAN_DATA_DIR": str(tmp_path)}
+           "DANVAN_SECRET_KEY": settings.secret_key, "DANVAN_DATA_DIR": str(tmp_path),
+           # small pools: two workers share the test server's connections with other tests
+           "DANVAN_DB_POOL_SIZE": "1", "DANVAN_DB_MAX_OVERFLOW": "1"}
     env.pop("REDIS_URL", None)
     log = tmp_path / "serve.log"
 

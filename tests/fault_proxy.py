@@ -68,8 +68,8 @@ class CommitLosingProxy:
 
     def down(self) -> None:
         """Close every connection now and each new one as it comes, until ``up()``."""
-        self.is_down.set()
-        with self._lock:
+        with self._lock:  # with _accept's check under the same lock, no connection slips by
+            self.is_down.set()
             for sock in list(self._sockets):
                 _close(sock)
 
@@ -114,6 +114,10 @@ class CommitLosingProxy:
                 _close(client)
                 continue
             with self._lock:
+                if self.is_down.is_set():  # went down while this one was connecting
+                    _close(client)
+                    _close(server)
+                    continue
                 self._sockets.update((client, server))
             threading.Thread(target=self._client_to_server, args=(client, server),
                              daemon=True).start()

@@ -170,6 +170,14 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Kho dữ liệu tạm thời không phản hồi; hãy thử lại sau.",
              "The data store is not answering right now; retry later."),
     ),
+    "outcome_unknown": (
+        Text("Chưa rõ kết quả", "Outcome unknown"),
+        Text("Mất kết nối tới kho dữ liệu khi đang ghi nên chưa rõ lệnh đã được thực hiện hay "
+             "chưa; hãy gửi lại đúng yêu cầu này với cùng Idempotency-Key.",
+             "The connection to the data store was lost while saving, so whether the command "
+             "was carried out is unknown; send the same request again with the same "
+             "Idempotency-Key."),
+    ),
     "bad_request": (
         Text("Yêu cầu không hợp lệ", "Bad request"),
         Text("Yêu cầu không hợp lệ.", "The request is invalid."),

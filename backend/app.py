@@ -129,10 +129,12 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
     from danvan.graphql.http import graphql_handlers
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
+    from danvan.infra.seals import SealPolicy
 
     def verify(tenant_id: str) -> Any:
         with pool.connection() as conn:
-            return verify_tenant(conn, tenant_id, check_signature=trusted_keys(settings).check)
+            return verify_tenant(conn, tenant_id, check_signature=trusted_keys(settings).check,
+                                 policy=SealPolicy.of(settings))
 
     def province_name(code: str) -> str | None:
         province = catalogue.province(code)

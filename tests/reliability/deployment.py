@@ -361,6 +361,15 @@ class Live:
         return differ
 
     def audit_verify(self) -> bool:
+        """Seal what is due, as the scheduled job does, then verify every chain: a chain
+        rewritten after the faults would fail its seal; exit 0 only when all is intact and
+        sealed."""
+        sealed = self.run_cli("audit", "seal", "--due")
+        if sealed.returncode != 0:
+            self.findings.add("audit chain broken", "danvan audit seal --due", caller="-",
+                              status=sealed.returncode,
+                              detail=(sealed.stdout + sealed.stderr)[-600:],
+                              request="danvan audit seal --due")
         done = self.run_cli("audit", "verify")
         if done.returncode != 0:
             self.findings.add("audit chain broken", "danvan audit verify", caller="-",

@@ -17,8 +17,9 @@ How it holds:
   transaction that appends the event. The command answers after its commit, so from then on
   every process reads the new generation.
 - ``Generations.current`` reads that row for each authenticated request, REST and GraphQL
-  alike (the one authentication middleware): one primary-key lookup, on an asyncio pool of
-  its own, so no thread hop. A token with an older generation gets 401 ``token_revoked``.
+  alike (the one authentication middleware): a primary-key lookup on an asyncio pool of its
+  own, so no thread hop; lookups asked while its connections are busy go together as one
+  query. A token with an older generation gets 401 ``token_revoked``.
 - The events stay the truth: ``rebuild_generations`` recomputes every row from them.
 
 Why the recorder hook rather than a trigger on the events table: the hook takes its topics
@@ -33,6 +34,7 @@ Measured with ``python -m bench.token_revocation`` (see the figure in its docstr
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -57,6 +59,7 @@ _RAISE = (f"INSERT INTO {TABLE} AS c (user_id, generation) VALUES (%s, %s) "
           "ON CONFLICT (user_id) DO UPDATE SET generation = EXCLUDED.generation, "
           "changed_at = now() WHERE c.generation < EXCLUDED.generation")
 _CURRENT = f"SELECT generation FROM {TABLE} WHERE user_id = %s"
+_CURRENT_MANY = f"SELECT user_id, generation FROM {TABLE} WHERE user_id = ANY(%s)"
 
 
 class GenerationsUnavailable(Exception):
@@ -106,7 +109,12 @@ def rebuild_generations(conn: psycopg.Connection[Any], events_table: str = EVENT
 
 class Generations:
     """Reads users' current generations for one app (one event loop): open it in the app's
-    lifespan (``lifespan()``), which also closes it."""
+    lifespan (``lifespan()``), which also closes it.
+
+    Lookups asked while no connection is free wait together and go as one query when one
+    is: under load a round trip answers many requests, one at a time it answers one. A
+    request only ever joins a query not sent yet, so what it reads was committed before it
+    asked."""
 
     def __init__(self, conninfo: str, *, timeout: float = 5.0, max_size: int = POOL_SIZE
                  ) -> None:
@@ -114,20 +122,64 @@ class Generations:
             conninfo, min_size=1, max_size=max_size, open=False, timeout=timeout,
             name="danvan-credentials",
             kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))})
+        self._gathering: dict[uuid.UUID, list[asyncio.Future[int]]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.queries = 0
+        """Queries sent so far (lookups ÷ queries is the mean batch)."""
 
     async def current(self, user_id: str) -> int:
         """The user's generation now (0 without a credentials change). ``ValueError`` for an
         id that is no UUID; ``GenerationsUnavailable`` when the database does not answer."""
         key = uuid.UUID(user_id)
+        loop = asyncio.get_running_loop()
+        batch = self._gathering
+        if batch is None:
+            batch = self._gathering = {}
+            task = loop.create_task(self._look_up(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        answer: asyncio.Future[int] = loop.create_future()
+        batch.setdefault(key, []).append(answer)
+        return await answer
+
+    async def _look_up(self, batch: dict[uuid.UUID, list[asyncio.Future[int]]]) -> None:
+        failure: BaseException | None = None
+        rows: list[tuple[uuid.UUID, int]] = []
         try:
             if self.pool.closed:  # served without the app's lifespan (a bare ASGI call)
                 await self.pool.open()
             async with self.pool.connection() as conn:
-                cursor = await conn.execute(_CURRENT, (key,), prepare=True)
-                row = await cursor.fetchone()
+                self._close(batch)  # from here on, requests wait for the next query
+                self.queries += 1
+                if len(batch) == 1:  # the usual case unless busy: the cheaper query
+                    [key] = batch
+                    cursor = await conn.execute(_CURRENT, (key,), prepare=True)
+                    rows = [(key, row[0]) for row in await cursor.fetchall()]
+                else:
+                    cursor = await conn.execute(_CURRENT_MANY, (list(batch),), prepare=True)
+                    rows = await cursor.fetchall()
         except (psycopg.Error, PoolTimeout) as exc:
-            raise GenerationsUnavailable(str(exc)) from exc
-        return int(row[0]) if row is not None else 0
+            failure = GenerationsUnavailable(str(exc))
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._close(batch)
+            found = dict(rows)
+            for key, answers in batch.items():
+                for answer in answers:
+                    if answer.done():  # its request was cancelled
+                        continue
+                    if isinstance(failure, Exception):
+                        answer.set_exception(failure)
+                    elif failure is not None:  # the app is stopping
+                        answer.cancel()
+                    else:
+                        answer.set_result(int(found.get(key, 0)))
+
+    def _close(self, batch: dict[uuid.UUID, list[asyncio.Future[int]]]) -> None:
+        if self._gathering is batch:
+            self._gathering = None
 
     @asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:

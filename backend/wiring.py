@@ -33,6 +33,7 @@ from danvan.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 class RecorderHookError(RuntimeError):
     """A PostgreSQL store whose recorder cannot write rows in its events' transaction."""
 
@@ -115,6 +116,7 @@ def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any
 
 
 def open_generations_reader(settings: Settings) -> Generations:
+    """One app's reader of the current credentials generations (``backend/auth``)."""
     from danvan.infra.database import app_params
 
     return Generations(app_params(settings).conninfo(),
@@ -178,8 +180,7 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
         services.idempotency_rebuild = rebuild_from_store(store)
         services.idempotency_in_transaction = hook_recorder(store)
         if services.idempotency_in_transaction:
-            services.generations = functools.partial(
-                open_generations_reader, settings)
+            services.generations = functools.partial(open_generations_reader, settings)
         services.tenant_directory = tenant_directory or StoreTenantDirectory(store)
     else:
         services.tenant_directory = tenant_directory

@@ -128,9 +128,13 @@ class Generations:
         """Queries sent so far (lookups ÷ queries is the mean batch)."""
 
     async def current(self, user_id: str) -> int:
-        """The user's generation now (0 without a credentials change). ``ValueError`` for an
-        id that is no UUID; ``GenerationsUnavailable`` when the database does not answer."""
-        key = uuid.UUID(user_id)
+        """The user's generation now: 0 without a credentials change, or for a subject that
+        is no user id (no row can name it). ``GenerationsUnavailable`` when the database does
+        not answer."""
+        try:
+            key = uuid.UUID(user_id)
+        except ValueError:
+            return 0
         loop = asyncio.get_running_loop()
         batch = self._gathering
         if batch is None:

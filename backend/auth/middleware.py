@@ -54,8 +54,6 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if self.generations is not None:
             try:
                 current = await self.generations.current(principal.user_id)
-            except ValueError as exc:  # a subject that names no user
-                raise unauthenticated() from exc
             except GenerationsUnavailable as exc:
                 raise Problem(503, "store_unavailable", headers={"Retry-After": "5"}) from exc
             if principal.generation < current:

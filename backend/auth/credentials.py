@@ -55,6 +55,10 @@ POOL_SIZE = 2
 """Connections per process: one lookup takes a fraction of a millisecond, so two serve far
 more requests than a worker answers (and each worker already holds about 24 connections)."""
 
+CLOSE_SECONDS = 2.0
+"""How long a stopping app waits for the pool's connecting tasks (the server's graceful stop
+waits for the app)."""
+
 _RAISE = (f"INSERT INTO {TABLE} AS c (user_id, generation) VALUES (%s, %s) "
           "ON CONFLICT (user_id) DO UPDATE SET generation = EXCLUDED.generation, "
           "changed_at = now() WHERE c.generation < EXCLUDED.generation")
@@ -191,4 +195,4 @@ class Generations:
         try:
             yield
         finally:
-            await self.pool.close()
+            await self.pool.close(timeout=CLOSE_SECONDS)

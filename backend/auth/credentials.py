@@ -29,7 +29,9 @@ such events without raising the row. ``wiring.open_store`` and ``wiring.build`` 
 and ``build`` refuses a PostgreSQL store that cannot take it. A missing raise can only let an
 old token live on, never refuse a good one: rows never exceed what the events say.
 
-Measured with ``python -m bench.token_revocation`` (see the figure in its docstring).
+Cost (``python -m bench.token_revocation``, against the same app without the check): about
+0.2 ms of CPU and 0.27 ms of latency per request one at a time; with 32 requests in flight,
+0.85 of a bare authenticated ping's throughput (0.16 before lookups shared queries).
 """
 
 from __future__ import annotations

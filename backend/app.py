@@ -163,13 +163,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if owned:
             await services.aclose()
 
+    generations = services.generations() if services.generations is not None else None
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
                  dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
     app = Litestar(
         route_handlers=[api, HealthController, metrics,
                         *graphql_routes(settings, services, catalogue)],
-        middleware=[bearer_auth(settings.secret_key), DefineMiddleware(IdempotencyMiddleware)],
+        middleware=[bearer_auth(settings.secret_key, generations=generations),
+                    DefineMiddleware(IdempotencyMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=options.max_body_bytes,
         openapi_config=_openapi(),
@@ -186,6 +188,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "tenant_directory": services.tenant_directory,
         }),
         lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
+                  *([generations.lifespan] if generations is not None else []),
                   *([frozen_after_startup()] if options.freeze_heap else [])],
         on_shutdown=[close_services],
         logging_config=None,

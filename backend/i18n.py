@@ -85,6 +85,13 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Mã truy cập đã hết hạn, hãy đăng nhập lại.",
              "The access token has expired; sign in again."),
     ),
+    "token_revoked": (
+        Text("Mã truy cập đã bị thu hồi", "Access token revoked"),
+        Text("Vai trò, mật khẩu hoặc trạng thái của tài khoản đã thay đổi sau khi cấp mã "
+             "truy cập này; hãy đăng nhập lại.",
+             "The account's roles, password or status changed after this token was issued; "
+             "sign in again."),
+    ),
     "invalid_credentials": (
         Text("Sai thông tin đăng nhập", "Invalid credentials"),
         Text("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),

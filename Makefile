@@ -17,8 +17,8 @@ ARGS ?=
 # Find PostgreSQL and Redis, or start private ones, and export DATABASE_URL and REDIS_URL.
 SERVICES = exports="$$($(BIN)/python -m danvan.infra.services env)"; eval "$$exports"
 
-.PHONY: help venv install run test lint typecheck pytest services stop-services constraints \
-	clean distclean
+.PHONY: help venv install run test lint typecheck pytest reliability services stop-services \
+	constraints clean distclean
 
 help:
 	@echo "make run            serve the API with demo data (embedded PostgreSQL unless DATABASE_URL)"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint           ruff"
 	@echo "make typecheck      mypy"
 	@echo "make pytest ARGS=…  only pytest, in one process, e.g. ARGS='tests/unit -k tenant'"
+	@echo "make reliability    the long fuzz, hostile-input, fault and load suites (~30 min), one table"
 	@echo "make services       print the export lines for DATABASE_URL and REDIS_URL"
 	@echo "make stop-services  stop the private PostgreSQL and Redis that tests started"
 	@echo "make venv           create $(VENV) and install (also: make install)"
@@ -56,6 +57,13 @@ test: lint typecheck
 
 pytest: $(STAMP)
 	$(SERVICES); $(BIN)/pytest $(ARGS)
+
+# tests/reliability at full length (DANVAN_RELIABILITY=long), one suite at a time so the load
+# and fault suites have the machine; then the table of every suite's counts (.data/reliability).
+reliability: $(STAMP)
+	rm -f .data/reliability/*.json
+	$(SERVICES); status=0; DANVAN_RELIABILITY=long $(BIN)/pytest tests/reliability $(ARGS) \
+		|| status=$$?; $(BIN)/python -m tests.reliability.summary; exit $$status
 
 services: $(STAMP)
 	@$(BIN)/python -m danvan.infra.services env

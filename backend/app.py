@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -76,9 +76,11 @@ def _app_version() -> str:
         return "0"
 
 
-@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    body, content_type = render_metrics()
+@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=True)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text; the projection gauges are read from the database (a thread)."""
+    services: Services = request.app.state["services"]
+    body, content_type = render_metrics(services.projection_lag)
     # Litestar appends the charset to text/* itself.
     return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
@@ -128,10 +130,12 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
     from danvan.graphql.http import graphql_handlers
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
+    from danvan.infra.seals import SealPolicy
 
     def verify(tenant_id: str) -> Any:
         with pool.connection() as conn:
-            return verify_tenant(conn, tenant_id, check_signature=trusted_keys(settings).check)
+            return verify_tenant(conn, tenant_id, check_signature=trusted_keys(settings).check,
+                                 policy=SealPolicy.of(settings))
 
     def province_name(code: str) -> str | None:
         province = catalogue.province(code)
@@ -160,13 +164,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if owned:
             await services.aclose()
 
+    generations = services.generations() if services.generations is not None else None
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
                  dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
     app = Litestar(
         route_handlers=[api, HealthController, metrics,
                         *graphql_routes(settings, services, catalogue)],
-        middleware=[bearer_auth(settings.secret_key), DefineMiddleware(IdempotencyMiddleware)],
+        middleware=[bearer_auth(settings.secret_key, generations=generations),
+                    DefineMiddleware(IdempotencyMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=options.max_body_bytes,
         openapi_config=_openapi(),
@@ -183,6 +189,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "tenant_directory": services.tenant_directory,
         }),
         lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
+                  *([generations.lifespan] if generations is not None else []),
                   *([frozen_after_startup()] if options.freeze_heap else [])],
         on_shutdown=[close_services],
         logging_config=None,

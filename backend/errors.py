@@ -23,6 +23,7 @@ they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitt
 | other ``DomainError`` | 422 | its code |
 | ``AggregateNotFoundError`` | 404 | ``not_found`` |
 | eventsourcing ``IntegrityError`` (version clash, duplicate create) | 409 | ``version_conflict`` |
+| ``CommitOutcomeUnknown`` (the save may have been committed) | 503 | ``outcome_unknown`` |
 | ``OperationalError`` (psycopg, eventsourcing), pool timeout, Redis | 503 | ``store_unavailable`` |
 | body over the limit | 413 | ``payload_too_large`` |
 | anything else | 500 | ``internal_error`` (logged with traceback) |
@@ -60,6 +61,7 @@ from danvan.backend.dto import FORMAT_RULES
 from danvan.backend.i18n import Lang, field_message, negotiate, problem_detail, problem_title
 from danvan.backend.services import errors as refused
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
+from danvan.infra.commit_outcome import CommitOutcomeUnknown
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:danvan:problem:"
@@ -293,6 +295,8 @@ def to_problem(exc: BaseException) -> Problem:
         return Problem(404, "not_found")
     if isinstance(exc, IntegrityError):
         return Problem(409, "version_conflict")
+    if isinstance(exc, CommitOutcomeUnknown):
+        return Problem(503, "outcome_unknown", headers={"Retry-After": "5"})
     if isinstance(exc, UNAVAILABLE):
         return Problem(503, "store_unavailable", headers={"Retry-After": "5"})
     if isinstance(exc, ValidationException):

@@ -85,6 +85,13 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Mã truy cập đã hết hạn, hãy đăng nhập lại.",
              "The access token has expired; sign in again."),
     ),
+    "token_revoked": (
+        Text("Mã truy cập đã bị thu hồi", "Access token revoked"),
+        Text("Vai trò, mật khẩu hoặc trạng thái của tài khoản đã thay đổi sau khi cấp mã "
+             "truy cập này; hãy đăng nhập lại.",
+             "The account's roles, password or status changed after this token was issued; "
+             "sign in again."),
+    ),
     "invalid_credentials": (
         Text("Sai thông tin đăng nhập", "Invalid credentials"),
         Text("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
@@ -176,6 +183,14 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Dịch vụ tạm thời không khả dụng", "Service unavailable"),
         Text("Kho dữ liệu tạm thời không phản hồi; hãy thử lại sau.",
              "The data store is not answering right now; retry later."),
+    ),
+    "outcome_unknown": (
+        Text("Chưa rõ kết quả", "Outcome unknown"),
+        Text("Mất kết nối tới kho dữ liệu khi đang ghi nên chưa rõ lệnh đã được thực hiện hay "
+             "chưa; hãy gửi lại đúng yêu cầu này với cùng Idempotency-Key.",
+             "The connection to the data store was lost while saving, so whether the command "
+             "was carried out is unknown; send the same request again with the same "
+             "Idempotency-Key."),
     ),
     "bad_request": (
         Text("Yêu cầu không hợp lệ", "Bad request"),

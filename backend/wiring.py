@@ -20,6 +20,7 @@ from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 from redis.asyncio import Redis
 
+from danvan.backend.auth.credentials import Generations, record_generations
 from danvan.backend.auth.guards import StoreTenantDirectory, TenantDirectory
 from danvan.backend.auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from danvan.backend.http.idempotency import (
@@ -32,8 +33,14 @@ from danvan.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+class RecorderHookError(RuntimeError):
+    """A PostgreSQL store whose recorder cannot write rows in its events' transaction."""
+
+
 ProjectionLag = Callable[[], dict[str, Any]]
-"""Returns ``{"ok": bool, ...details}``; the readiness check reports it (projections later)."""
+"""Returns ``{"ok": bool, ...details}`` (``projections.lag.lag_report``); readiness and
+``/metrics`` report it. ``build`` reads it over the app pool unless given another."""
 
 
 @dataclass
@@ -46,6 +53,9 @@ class Services:
     idempotency: IdempotencyStore | None = None
     idempotency_rebuild: Rebuild | None = None
     idempotency_in_transaction: bool = False
+    generations: Callable[[], Generations] | None = None
+    """Makes, for one app (one event loop), the reader of users' current credentials
+    generations; None where the store is not PostgreSQL's (tokens are then not checked)."""
     tenant_directory: TenantDirectory | None = None
     vault: Any | None = None
     catalogue: Any | None = None
@@ -71,9 +81,27 @@ class Services:
 
 
 def open_store(settings: Settings) -> Application:
+    """The process's event store, its recorder hooked (``hook_recorder``)."""
     from danvan.infra.event_store import open_event_store
 
-    return open_event_store(settings, "app")
+    store = open_event_store(settings, "app")
+    hook_recorder(store)
+    return store
+
+
+def hook_recorder(store: Application) -> bool:
+    """Rows that commit with the events: idempotency keys and credentials generations.
+    False for a store that is not PostgreSQL's; an error for a PostgreSQL one that cannot
+    take them (``POSTGRES_ENABLE_DB_FUNCTIONS``), as tokens could then never be revoked."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    if install_recorder_hook(store.recorder, record_generations):
+        return True
+    if isinstance(store.recorder, PostgresApplicationRecorder):
+        raise RecorderHookError("the event store's recorder cannot write the credentials "
+                                "generations in its insert transaction (database functions "
+                                "enabled?): revoked tokens would still be accepted")
+    return False
 
 
 def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any]:
@@ -86,6 +114,14 @@ def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any
         kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout_seconds})
     pool.open(wait=False)
     return pool
+
+
+def open_generations_reader(settings: Settings) -> Generations:
+    """One app's reader of the current credentials generations (``backend/auth``)."""
+    from danvan.infra.database import app_params
+
+    return Generations(app_params(settings).conninfo(),
+                       timeout=settings.db_connect_timeout_seconds)
 
 
 def open_redis(url: str) -> Redis:
@@ -143,11 +179,17 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
         services.idempotency = IdempotencyStore(db_pool.connection)
     if store is not None:
         services.idempotency_rebuild = rebuild_from_store(store)
-        services.idempotency_in_transaction = install_recorder_hook(store.recorder)
+        services.idempotency_in_transaction = hook_recorder(store)
+        if services.idempotency_in_transaction:
+            services.generations = functools.partial(open_generations_reader, settings)
         services.tenant_directory = tenant_directory or StoreTenantDirectory(store)
     else:
         services.tenant_directory = tenant_directory
     if vault is _UNSET:
         vault = open_vault(settings, db_pool) if db_pool is not None else None
     services.vault = vault
+    if projection_lag is None and db_pool is not None:
+        from danvan.projections.lag import lag_probe
+
+        services.projection_lag = lag_probe(db_pool)
     return services

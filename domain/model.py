@@ -50,7 +50,15 @@ from danvan.domain.commands import (
     rule_of,
 )
 from danvan.domain.evaluation import EvaluationRules, check_scores, weighted_total
-from danvan.domain.limits import MAX_CODE, MAX_NAME
+from danvan.domain.limits import (
+    AREA_M2,
+    MAX_CODE,
+    MAX_NAME,
+    MONEY_VND,
+    decimal_problem,
+    parse_decimal,
+    repaired_decimal,
+)
 from danvan.domain.progress import check_progress
 from danvan.domain.registration_form import (
     ModelKind,
@@ -283,6 +291,20 @@ class Model(TenantAggregate):
         money_vnd: str
         land_m2: str
         note: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 was recorded before money and land had bounds (``limits``): a value
+            outside them (``1E-999999999`` is finite and tiny, yet no ``numeric`` column can
+            hold it) reads as the nearest value they allow. Values within them are kept as
+            recorded, so every other report reads exactly as before."""
+            for name, bound in (("money_vnd", MONEY_VND), ("land_m2", AREA_M2)):
+                raw = state.get(name)
+                value = parse_decimal(raw)
+                if value is None or decimal_problem(value, bound) is not None:
+                    state[name] = str(repaired_decimal(raw, bound))
 
     class Inspected(Event):
         findings: str

@@ -1,4 +1,10 @@
-"""A user account: credentials (hashed outside the domain) and scoped role grants."""
+"""A user account: credentials (hashed outside the domain) and scoped role grants.
+
+A user's *credentials generation* is the version of its latest ``CredentialsChanged`` event
+(roles, password, deactivation; 0 before any): an access token carries the generation it was
+issued at, and one issued before a later change no longer stands. Re-hashing the same
+password with today's parameters (``PasswordRehashed``) is not such a change.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +47,17 @@ def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") 
             errors.add("unit_id", "a unit user needs its unit")
 
 
+class CredentialsChanged(TenantAggregate.Event):
+    """A ``User`` event after which tokens issued earlier no longer stand: what they assert
+    (the roles, or that the bearer knew the password of an active account) may have stopped
+    holding. New kinds of such events derive from it, and nothing else does."""
+
+    def mutate(self, aggregate: Any) -> Any:
+        user: Any = super().mutate(aggregate)
+        user.credentials_generation = self.originator_version
+        return user
+
+
 class User(TenantAggregate):
     username: str
     password_hash: str
@@ -48,6 +65,7 @@ class User(TenantAggregate):
     grants: list[RoleGrant]
     active: bool
     failed_logins: int
+    credentials_generation: int
 
     @staticmethod
     def id_for(username: str) -> uuid.UUID:
@@ -69,19 +87,27 @@ class User(TenantAggregate):
         def apply(self, user: User) -> None:
             user.failed_logins = 0
 
-    class GrantsChanged(TenantAggregate.Event):
+    class GrantsChanged(CredentialsChanged):
         grants: list[dict[str, Any]]
 
         def apply(self, user: User) -> None:
             user.grants = [RoleGrant.from_dict(g) for g in self.grants]
 
-    class PasswordChanged(TenantAggregate.Event):
+    class PasswordChanged(CredentialsChanged):
         password_hash: str
 
         def apply(self, user: User) -> None:
             user.password_hash = self.password_hash
 
-    class Deactivated(TenantAggregate.Event):
+    class PasswordRehashed(TenantAggregate.Event):
+        """The same password, stored with today's hashing parameters (at a good login)."""
+
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+
+    class Deactivated(CredentialsChanged):
         def apply(self, user: User) -> None:
             user.active = False
 
@@ -115,6 +141,7 @@ class User(TenantAggregate):
         self.grants = [RoleGrant.from_dict(g) for g in grants]
         self.active = True
         self.failed_logins = 0
+        self.credentials_generation = 0
 
     def record_failed_login(self, ctx: Context, *, address: str) -> None:
         self._emit(self.LoginFailed, ctx, address=address[:100])
@@ -142,7 +169,12 @@ class User(TenantAggregate):
         return True
 
     def change_password(self, ctx: Context, *, password_hash: str) -> None:
+        """A new password (changed or reset): tokens issued before it no longer stand."""
         self._emit(self.PasswordChanged, ctx, password_hash=password_hash)
+
+    def rehash_password(self, ctx: Context, *, password_hash: str) -> None:
+        """The same password under new hashing parameters: tokens stand."""
+        self._emit(self.PasswordRehashed, ctx, password_hash=password_hash)
 
     def deactivate(self, ctx: Context, *, reason: Any) -> None:
         errors = Errors()
@@ -151,3 +183,10 @@ class User(TenantAggregate):
         if not self.active:
             raise IllegalTransition("the account is already deactivated", code="user_inactive")
         self._emit(self.Deactivated, ctx, reason=reason_)
+
+
+def credentials_changes() -> tuple[type[CredentialsChanged], ...]:
+    """The ``User`` events that change a user's credentials generation (as stored: the
+    aggregate's own event classes)."""
+    return tuple(value for value in vars(User).values()
+                 if isinstance(value, type) and issubclass(value, CredentialsChanged))

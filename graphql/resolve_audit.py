@@ -59,4 +59,4 @@ async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID
         first_broken_position=verdict.first_broken_position,
         last_position=verdict.last_position, head_position=verdict.head_position,
         seals_checked=verdict.seals_checked, seals_unverified=verdict.seals_unverified,
-        problems=list(verdict.problems))
+        problems=list(verdict.problems), warnings=list(verdict.warnings))

@@ -16,3 +16,7 @@ class AuditChainVerificationType:
     seals_checked: int
     seals_unverified: int
     problems: list[str]
+    warnings: list[str] = strawberry.field(
+        description="What leaves the chain less proven than it should be, though intact: no "
+                    "seal yet, or the last seal more than DANVAN_SEAL_EVERY events or a day "
+                    "old.")

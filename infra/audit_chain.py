@@ -114,10 +114,14 @@ class TenantVerification:
     seals_checked: int = 0
     seals_unverified: int = 0
     problems: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    """The chain is intact but not (recently enough) sealed, so a rewrite of its unsealed
+    events would not show (``seals.SealPolicy.warning``)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["problems"] = list(self.problems)
+        data["warnings"] = list(self.warnings)
         return data
 
 

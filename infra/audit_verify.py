@@ -3,6 +3,10 @@
     with connect_app(settings) as conn:
         result = verify_tenant(conn, "province:15", check_signature=trusted_keys(settings).check)
 
+A tenant whose chain is intact but has events past its last seal by more than the
+``SealPolicy`` allows (or no seal at all) gets a warning (``TenantVerification.warnings``):
+those events could have been rewritten, hashes and head recomputed, without showing.
+
 Reads run in one REPEATABLE READ, READ ONLY transaction per tenant (head, seals and events
 from the same snapshot) and stream events through a server-side cursor (flat memory).
 
@@ -17,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -37,7 +42,13 @@ from danvan.infra.audit_chain import (
     SignatureCheck,
     TenantVerification,
 )
-from danvan.infra.seals import KeyRing, load_public_key, seal_from_row, seal_key_path
+from danvan.infra.seals import (
+    KeyRing,
+    SealPolicy,
+    load_public_key,
+    seal_from_row,
+    seal_key_path,
+)
 from danvan.infra.settings import Settings
 
 EXPORT_FORMAT = "danvan-audit-export"
@@ -105,19 +116,44 @@ def _rows(conn: Conn, tenant_id: str) -> Iterator[ChainRow]:
             yield ChainRow(v[0], v[1], v[2], v[3], bytes(v[4]), bytes(v[5]), bytes(v[6]))
 
 
+class _CountAfter:
+    """Passes rows through, counting those after ``position``."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.count = 0
+
+    def __call__(self, rows: Iterable[ChainRow]) -> Iterator[ChainRow]:
+        for row in rows:
+            if row.notification_id > self.position:
+                self.count += 1
+            yield row
+
+
 def verify_tenant(conn: Conn, tenant_id: str, *,
-                  check_signature: SignatureCheck | None = None) -> TenantVerification:
-    """Recompute one tenant's chain from the events table and check its head and seals."""
+                  check_signature: SignatureCheck | None = None,
+                  policy: SealPolicy | None = None) -> TenantVerification:
+    """Recompute one tenant's chain from the events table and check its head and seals;
+    warn when its last seal is missing or stale by ``policy`` (default ``SealPolicy()``)."""
     with _snapshot(conn):
-        verifier = ChainVerifier(tenant_id, head=_head(conn, tenant_id),
-                                 seals=_seals(conn, tenant_id), check_signature=check_signature)
-        return verifier.feed_all(_rows(conn, tenant_id)).finish()
+        seals = _seals(conn, tenant_id)
+        verifier = ChainVerifier(tenant_id, head=_head(conn, tenant_id), seals=seals,
+                                 check_signature=check_signature)
+        last_seal = max(seals, key=lambda seal: seal.position, default=None)
+        unsealed = _CountAfter(last_seal.position if last_seal else 0)
+        result = verifier.feed_all(unsealed(_rows(conn, tenant_id))).finish()
+    if not result.ok:
+        return result
+    warning = (policy or SealPolicy()).warning(unsealed.count, last_seal, datetime.now(UTC))
+    return replace(result, warnings=(warning,)) if warning else result
 
 
 def verify_all(conn: Conn, *, tenant_id: str | None = None,
-               check_signature: SignatureCheck | None = None) -> list[TenantVerification]:
+               check_signature: SignatureCheck | None = None,
+               policy: SealPolicy | None = None) -> list[TenantVerification]:
     tenants = [tenant_id] if tenant_id is not None else tenant_ids(conn)
-    return [verify_tenant(conn, t, check_signature=check_signature) for t in tenants]
+    return [verify_tenant(conn, t, check_signature=check_signature, policy=policy)
+            for t in tenants]
 
 
 def _hex(value: bytes) -> str:

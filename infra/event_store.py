@@ -13,6 +13,10 @@ order is commit order. PostgreSQL only lets a role take that lock with UPDATE, D
 TRUNCATE rights, which the application's role must never have; so our recorder takes it
 through ``danvan_events_lock()``, a SECURITY DEFINER function that the application's role
 may execute. A statement trigger refuses any insert made without the lock.
+
+A save whose COMMIT reached the server but whose answer was lost (the connection dropped)
+is retried and answered as the success it was, not as a version conflict
+(``infra/commit_outcome.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, get_topic
 from psycopg.sql import SQL, Identifier
 
+from danvan.infra.commit_outcome import CommitOutcomeCheck
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
 from danvan.infra.settings import Settings
@@ -100,8 +105,9 @@ def _lock_through_function(recorder: PostgresApplicationRecorder, events_table_n
     )
 
 
-class LockingApplicationRecorder(PostgresApplicationRecorder):
-    """The library's recorder, taking the table lock through ``<table>_lock()``."""
+class LockingApplicationRecorder(CommitOutcomeCheck, PostgresApplicationRecorder):
+    """The library's recorder, taking the table lock through ``<table>_lock()``; a retry
+    that meets its own committed events answers with their ids."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):

@@ -17,8 +17,10 @@ What each save sees is unchanged:
 - hooks run in the saving thread's context (``contextvars``), e.g. the idempotency key row
   that rides in the save's transaction (``backend/http/idempotency.py``);
 - an error of the whole transaction (lost connection, lock timeout) fails every save of the
-  batch, which the library's retry then retries one by one, as without batching; what a
-  savepoint said of a save does not stand if its transaction did not commit;
+  batch, which each save's ``insert_events`` then retries on its own, as without batching;
+  what a savepoint said of a save does not stand if its transaction did not commit, and a
+  retry that meets the save's own events (its batch did commit, only the answer was lost) is
+  answered with their ids (``infra/commit_outcome.py``);
 - a caller interrupted while it waits (Ctrl-C) withdraws its save if no batch holds it yet,
   and an interrupted leader's batch-mates get an error they retry, not its interrupt.
 """
@@ -35,13 +37,10 @@ from typing import Any
 import psycopg
 from eventsourcing import persistence
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
-    PostgresApplicationRecorder,
-    PostgresDatastore,
-)
-from eventsourcing.utils import retry
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
+
+from danvan.infra.commit_outcome import CommitOutcomeCheck
 
 MAX_BATCH = 64
 """Saves per transaction at most: bounds the time the lock is held and one batch's latency."""
@@ -60,9 +59,9 @@ class _Save:
     done: bool = False
 
 
-class GroupCommit(PostgresApplicationRecorder):
-    """Mix in before an application recorder: its ``insert_events`` batches concurrent
-    callers (``event_store.GroupCommitRecorder``)."""
+class GroupCommit(CommitOutcomeCheck):
+    """Mix in before an application recorder: each attempt of its ``insert_events`` joins
+    concurrent callers' in one batch (``event_store.GroupCommitRecorder``)."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):
@@ -88,13 +87,12 @@ class GroupCommit(PostgresApplicationRecorder):
         with self._guard:
             return len(self._queue)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
+    def _insert_attempt(self, stored_events: Sequence[StoredEvent],
+                        **kwargs: Any) -> Sequence[int] | None:
         if not stored_events:
             return []
         if self.datastore.enable_db_functions:  # one statement per save: nothing to share
-            return super().insert_events(stored_events, **kwargs)
+            return super()._insert_attempt(stored_events, **kwargs)
         save = _Save(stored_events, kwargs)
         with self._guard:
             self._queue.append(save)

@@ -6,6 +6,12 @@ session advisory lock serialises migrators of one database, each step is recorde
 transaction. A recorded file whose content changed afterwards is an error: add a new file.
 
 SQL files may write ``:"app_role"`` (psql variable syntax) for the application's role.
+
+The application's role is cluster-wide: other databases on a shared server may use it too.
+So ``migrate`` creates it when missing but never changes an existing role's password unless
+asked (``--reset-app-password``), and in production it refuses to run at all with the
+default password (``DANVAN_APP_DB_PASSWORD`` unset or equal to it), which anyone can read in
+this repository; development and test may keep it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from psycopg.rows import TupleRow
 
 from danvan.infra.database import connect_owner
 from danvan.infra.event_store import open_event_store
-from danvan.infra.settings import Settings
+from danvan.infra.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +78,19 @@ def schema_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def check_app_password(settings: Settings) -> None:
+    """Refuse the published default password of the application's role in production."""
+    if settings.is_production and settings.app_db_password == Settings().app_db_password:
+        raise SettingsError(
+            f"DANVAN_APP_DB_PASSWORD is the default password of the application's database "
+            f"role {settings.app_db_role!r}; in production set a password of its own (roles "
+            f"are shared by every database of the server). An existing role keeps its "
+            f"password unless you pass --reset-app-password.")
+
+
 def migrate(settings: Settings, *, reset_app_password: bool = False) -> list[str]:
     """Bring the database up to date; return the names of the steps applied now."""
+    check_app_password(settings)
     with connect_owner(settings) as conn, _advisory_lock(conn):
         conn.execute(sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, checksum text NOT NULL, "

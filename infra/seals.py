@@ -4,6 +4,13 @@ The private key lives in a file (``settings.seal_key_path``, default ``<data_dir
 PKCS#8 PEM, mode 0600), created on first use except in production, where it must exist.
 Inspectors get the public key (``danvan audit pubkey``) and check seals with it.
 
+Why seals: the database owner can rewrite an event and recompute every later hash and the
+chain head, and the chain alone still verifies. A seal signs a tenant's head with a key the
+database cannot read, so a rewrite of anything up to a sealed position shows. Events after the
+last seal are not covered: ``SealPolicy`` says when a chain is due for a new seal (the
+sealer, ``seal_due``, run by the scheduler or ``danvan audit seal --due``) and when a missing
+or old seal is worth a warning (``danvan audit verify``).
+
 Signed message (``seal_message``)::
 
     b"danvan-seal-v1\\0" || int32be(len(tenant_utf8)) || tenant_utf8
@@ -17,6 +24,7 @@ import os
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +140,54 @@ def seal_from_row(row: Sequence[Any]) -> Seal:
     return Seal(str(tenant), int(position), bytes(hash_), sealed_at, str(kid), bytes(signature))
 
 
+SEAL_MAX_AGE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SealPolicy:
+    """A chain that moved is due for a seal after ``every_events`` events (``DANVAN_SEAL_EVERY``)
+    or ``max_age`` after its last seal, and at once if it was never sealed; verification warns
+    when a chain has events past what that rule allows."""
+
+    every_events: int = Settings().seal_every_events
+    max_age: timedelta = SEAL_MAX_AGE
+
+    @classmethod
+    def of(cls, settings: Settings) -> SealPolicy:
+        return cls(every_events=max(1, settings.seal_every_events))
+
+    def due(self, unsealed_events: int, last_sealed_at: datetime | None,
+            now: datetime) -> bool:
+        """The sealer's rule."""
+        if unsealed_events <= 0:
+            return False
+        return (last_sealed_at is None or unsealed_events >= self.every_events
+                or now - last_sealed_at >= self.max_age)
+
+    def warning(self, unsealed_events: int, last_seal: Seal | None,
+                now: datetime) -> str | None:
+        """Why the unsealed end of an intact chain deserves a warning, if it does: no seal,
+        or more than ``every_events`` events or more than ``max_age`` since the last one."""
+        if unsealed_events <= 0:
+            return None
+        if last_seal is None:
+            return (f"no seal: none of its {unsealed_events} events is covered, a rewrite "
+                    f"with recomputed hashes would not show (run danvan audit seal)")
+        since = f"{unsealed_events} events since the last seal at position {last_seal.position}"
+        if unsealed_events > self.every_events:
+            return (f"stale seal: {since}, more than DANVAN_SEAL_EVERY={self.every_events}; "
+                    f"they are not covered")
+        if now - last_seal.sealed_at > self.max_age:
+            return (f"stale seal: {since}, sealed {last_seal.sealed_at:%Y-%m-%d %H:%M} UTC, "
+                    f"more than {_age(self.max_age)} ago; they are not covered")
+        return None
+
+
+def _age(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return "a day" if hours == 24 else f"{hours} hours"
+
+
 @dataclass(frozen=True)
 class SealResult:
     tenant_id: str
@@ -140,9 +196,10 @@ class SealResult:
     reason: str | None = None
 
 
-def seal_all(conn: Conn, key: Ed25519PrivateKey, *,
-             tenant_id: str | None = None) -> list[SealResult]:
-    """Seal the head of every tenant whose chain moved since its last seal by this key.
+def seal_all(conn: Conn, key: Ed25519PrivateKey, *, tenant_id: str | None = None,
+             policy: SealPolicy | None = None) -> list[SealResult]:
+    """Seal the head of every tenant whose chain moved since its last seal by this key (with
+    a ``policy``: only those it says are due, see ``seal_due``).
 
     The events since that seal are verified first (from its hash on), and a chain that
     does not verify is not sealed. Safe to run concurrently (one seal per position and key).
@@ -159,9 +216,14 @@ def seal_all(conn: Conn, key: Ed25519PrivateKey, *,
         "signature FROM audit_seals WHERE key_id = %s ORDER BY tenant_id, position DESC",
         (kid,))}
     results = []
+    now = datetime.now(UTC)
     for tenant, position, head_hash in heads:
         last = last_seals.get(tenant)
         if last is not None and last.position >= position:
+            continue
+        if policy is not None and not policy.due(
+                _events_after(conn, tenant, last.position if last else 0, policy.every_events),
+                last.sealed_at if last else None, now):
             continue
         if last is not None and not ring.check(last):
             results.append(SealResult(tenant, position, False, "last seal's signature invalid"))
@@ -176,6 +238,22 @@ def seal_all(conn: Conn, key: Ed25519PrivateKey, *,
             (tenant, position, head_hash, kid, sign_seal(key, tenant, position, head_hash)))
         results.append(SealResult(tenant, position, True))
     return results
+
+
+def seal_due(conn: Conn, key: Ed25519PrivateKey, policy: SealPolicy) -> list[SealResult]:
+    """What the scheduler runs: seal every tenant whose chain moved ``policy.every_events``
+    events, or at all a day after its last seal (or never sealed). Idempotent: a second run
+    finds nothing due; concurrent runs write each seal once."""
+    return seal_all(conn, key, policy=policy)
+
+
+def _events_after(conn: Conn, tenant: str, position: int, enough: int) -> int:
+    """The tenant's events after ``position``, counted up to ``enough``."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM danvan_events WHERE tenant_id = %s "
+        "AND notification_id > %s ORDER BY notification_id LIMIT %s) AS moved",
+        (tenant, position, enough)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _verify_since(conn: Conn, tenant: str, last: Seal | None, head_position: int,

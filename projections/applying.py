@@ -5,16 +5,24 @@ The projection pointer rows are locked first (``FOR UPDATE``): a rebuild's switc
 same lock, so a batch is applied either wholly to the old version or wholly to the new one.
 Each position is advanced with a compare-and-set on the position read at the start, so even a
 runner that wrongly believed itself alone could not apply a batch twice.
+
+A batch that fails in a way its events may have caused is rolled back and applied again with
+its poison events isolated and quarantined per projection (``quarantine``); the fast path
+pays nothing for it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from danvan.projections.base import Connection, Cursor, Projection
 from danvan.projections.events import Batch, fetch_batch
+from danvan.projections.quarantine import Poison, ProjectionFailed, event_fault, isolate
+
+log = logging.getLogger(__name__)
 
 Fault = Callable[[Batch], None]
 """Called inside the transaction after the batch is applied, before positions advance
@@ -43,7 +51,8 @@ class Applied:
     committed_at: float
     """``time.time()`` right after the commit."""
     count: int
-    """Events applied."""
+    """Events read (applied, or quarantined for some projection)."""
+    quarantined: tuple[Poison, ...] = ()
 
 
 def lock_active_targets(conn: Connection, projections: Sequence[Projection]) -> list[Target]:
@@ -77,27 +86,69 @@ def lock_version_target(conn: Connection, projection: Projection, version: int) 
     return Target(projection, version, row[0], row[1])
 
 
+@dataclass(frozen=True)
+class Outcome:
+    batch: Batch
+    quarantined: tuple[Poison, ...] = ()
+
+
 def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
-             upto: int | None = None, fault: Fault | None = None) -> Batch:
+             upto: int | None = None, fault: Fault | None = None,
+             isolating: bool = False) -> Outcome:
     """Inside the caller's transaction: fetch up to ``limit`` events after the lowest position
-    (not beyond ``upto``), apply them to each target from its own position, advance them."""
+    (not beyond ``upto``), apply them to each target from its own position, advance them.
+
+    A projection failing in a way its events may have caused raises ``ProjectionFailed``
+    (the caller rolls back and calls again ``isolating``: then the failing events are
+    quarantined and the rest applied)."""
     after = min(t.position for t in targets)
     batch = fetch_batch(conn, after, limit)
     if upto is not None and batch.last > upto:
         kept = [e for e in batch.events if e.position <= upto]
         batch = Batch(after, upto, kept)
     if not batch.events:
-        return batch
+        return Outcome(batch)
+    quarantined: list[Poison] = []
+    counts = []
     with conn.cursor() as cur:
         for target in targets:
             part = batch.since(target.position)
-            if part.events:
+            counts.append(len(part))
+            if not part.events:
+                continue
+            if isolating:
+                poisons = isolate(conn, cur, target, part)
+                counts[-1] -= len(poisons)
+                quarantined += poisons
+                continue
+            try:
                 target.projection.apply(cur, target.schema, part)
+            except Exception as exc:
+                if event_fault(exc):
+                    raise ProjectionFailed(target.projection.name, exc) from exc
+                raise
         if fault is not None:
             fault(batch)
-        advance(cur, targets, batch.last, [len(batch.since(t.position)) for t in targets],
-                caught_up=len(batch) < limit)
-    return batch
+        advance(cur, targets, batch.last, counts, caught_up=len(batch) < limit)
+    return Outcome(batch, tuple(quarantined))
+
+
+def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Target]],
+                 limit: int, *, upto: int | None = None, fault: Fault | None = None,
+                 isolating: bool = False) -> tuple[Outcome, list[Target]]:
+    """One transaction (a savepoint inside the caller's): lock the targets and apply the next
+    batch; if a projection fails on its events, roll back and apply it again isolating them
+    (``isolating`` skips the first try, when the batch is already known to fail)."""
+    if not isolating:
+        try:
+            with conn.transaction():
+                targets = lock_targets(conn)
+                return apply_to(conn, targets, limit, upto=upto, fault=fault), targets
+        except ProjectionFailed as failed:
+            log.warning("%s; isolating the batch's poison events", failed)
+    with conn.transaction():
+        targets = lock_targets(conn)
+        return apply_to(conn, targets, limit, upto=upto, fault=fault, isolating=True), targets
 
 
 def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[int], *,
@@ -109,7 +160,8 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
         cur.execute(
             "UPDATE public.danvan_projection_versions SET position = %s, "
             "events_applied = events_applied + %s, advanced_at = now(), "
-            "caught_up_at = CASE WHEN %s THEN now() ELSE caught_up_at END "
+            "caught_up_at = CASE WHEN %s THEN now() ELSE caught_up_at END, "
+            "halted_at = NULL, halt_reason = NULL "
             "WHERE name = %s AND version = %s AND position = %s",
             (last, count, caught_up, target.projection.name, target.version,
              target.position))
@@ -122,7 +174,7 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
 def apply_next(conn: Connection, projections: Sequence[Projection], limit: int, *,
                fault: Fault | None = None) -> Applied:
     """One transaction: the next batch applied to the active version of every projection."""
-    with conn.transaction():
-        targets = lock_active_targets(conn, projections)
-        batch = apply_to(conn, targets, limit, fault=fault)
-    return Applied(batch, tuple(targets), time.time(), len(batch))
+    outcome, targets = apply_locked(conn, lambda c: lock_active_targets(c, projections), limit,
+                                    fault=fault)
+    return Applied(outcome.batch, tuple(targets), time.time(), len(outcome.batch),
+                   outcome.quarantined)

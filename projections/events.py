@@ -3,7 +3,13 @@
 The notification log is read with plain SQL (binary rows) and each state is decoded by msgspec
 into a Struct made from its domain event class (``event_types``), several times faster than
 rebuilding domain event objects through the library's transcoder. Topics are derived from the
-domain classes (``topic_of(Model.Accepted)``), so a renamed class renames its topic here too.
+domain classes (``topic_of(Model.Accepted)``), so a renamed class renames its topic here too;
+events stored under an old topic (an alias) or at an old class version (upcast) are seen as
+the current class, and an event no decoder knows stops the reader (``event_types``).
+
+An event whose state cannot be decoded or upcast comes out as ``Undecodable``: any projection
+that reads it fails with the reason, so the runner quarantines it for the projections that
+want it, as it does with an event they cannot apply.
 """
 
 from __future__ import annotations
@@ -17,7 +23,13 @@ import psycopg
 from eventsourcing.utils import get_topic
 
 from danvan.infra.event_store import EVENTS_TABLE
-from danvan.projections.event_types import Meta, decoders, head_decoder
+from danvan.projections.event_types import (
+    Meta,
+    NewerThanCode,
+    UnknownEvent,
+    decoding_of,
+    decodings,
+)
 
 FETCH_SQL = (
     "SELECT notification_id, originator_id::text, originator_version, topic, state "
@@ -65,10 +77,47 @@ class Envelope:
         return f"Envelope({self.position}, {self.topic.rsplit(':', 1)[-1]}, v{self.version})"
 
 
+class EventNotDecoded(ValueError):
+    """Raised by reading an ``Undecodable`` event's fields."""
+
+
+class Undecodable(Envelope):
+    """A stored event of a known class whose state cannot be decoded or upcast. Position,
+    aggregate, version and topic are known; reading anything else raises
+    ``EventNotDecoded``, so a projection that wants the event fails on it (and the runner
+    quarantines it) while the others skip it as usual."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, position: int, originator_id: str, version: int, topic: str,
+                 error: Exception) -> None:
+        self.position = position
+        self.originator_id = originator_id
+        self.version = version
+        self.topic = topic
+        self.error = error
+
+    def _fail(self) -> Any:
+        raise EventNotDecoded(f"event {self.position} ({self.topic}) cannot be decoded: "
+                              f"{type(self.error).__name__}: {self.error}") from self.error
+
+    data = property(_fail)
+    at = property(_fail)
+    tenant_id = property(_fail)
+
+
 def decode_row(row: Sequence[Any]) -> Envelope:
     position, originator_id, version, topic, state = row
-    decode = decoders().get(topic, head_decoder)
-    return Envelope(position, originator_id, version, topic, decode(state))
+    decoding = decodings().get(topic) or decoding_of(topic, position)
+    try:
+        data = decoding.decode(state)
+    except Exception as exc:
+        refused = decoding.refusal(state, exc)
+        if isinstance(refused, NewerThanCode):
+            raise UnknownEvent(topic, position, str(refused)) from None
+        # A poison event of a known class: for the projections that read it to judge.
+        return Undecodable(position, originator_id, version, decoding.topic, refused)
+    return Envelope(position, originator_id, version, decoding.topic, data)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 ``projection_lag(conn)`` answers per projection (active version): the log head, the tracked
 position, the lag in events and in seconds, whether the position is advancing, whether a
-runner holds the projection's lock, and any version being rebuilt. ``lag_report`` shapes it
-for ``/health/ready`` and ``/metrics`` (``{"ok": bool, ...}``); ``lag_probe(pool)`` is the
-zero-argument callable the API wiring takes (``Services.projection_lag``).
+runner holds the projection's lock, any version being rebuilt, the events quarantined and
+why a runner halted, if one did. ``lag_report`` shapes it for ``/health/ready``, ``/metrics``
+and ``danvan projector status`` (``{"ok": bool, ...}``, with the quarantined events per
+tenant); ``lag_probe(pool)`` is the zero-argument callable the API wiring takes
+(``Services.projection_lag``). Everything is read from the database, so the answer is right
+wherever the projector runs.
 
 Lag in seconds is how stale the read models may be: zero when caught up, else the time since
 the later of the last moment the projection had read everything and the first unread event.
@@ -20,6 +23,7 @@ from typing import Any
 
 from danvan.infra.event_store import EVENTS_TABLE
 from danvan.projections.base import Connection
+from danvan.projections.quarantine import quarantine_report
 from danvan.projections.runner import lock_holders
 
 STALL_SECONDS = 30.0
@@ -41,6 +45,11 @@ class ProjectionLag:
     advanced_at: datetime | None
     caught_up_at: datetime | None
     rebuilding_version: int | None
+    quarantined: int = 0
+    """Events this version skipped because it could not apply them."""
+    halted_at: datetime | None = None
+    halt_reason: str | None = None
+    """Why a runner stopped before the next event (one no decoder knows), until it moves."""
 
 
 def projection_lag(conn: Connection, *, now: datetime | None = None,
@@ -52,13 +61,19 @@ def projection_lag(conn: Connection, *, now: datetime | None = None,
     rows = conn.execute(
         "SELECT v.name, v.version, v.position, v.advanced_at, v.caught_up_at, "
         "(SELECT max(b.version) FROM public.danvan_projection_versions b "
-        " WHERE b.name = v.name AND b.status = 'building') "
+        " WHERE b.name = v.name AND b.status = 'building'), "
+        "(SELECT count(*) FROM public.danvan_projection_quarantine q "
+        " WHERE q.name = v.name AND q.version = v.version), v.halted_at, v.halt_reason "
         "FROM public.danvan_projections p JOIN public.danvan_projection_versions v "
         "ON v.name = p.name AND v.version = p.active_version ORDER BY v.name").fetchall()
     holders = lock_holders(conn, [row[0] for row in rows])
     result = []
-    for name, version, position, advanced_at, caught_up_at, rebuilding in rows:
-        lag_events, first_unread = _behind(conn, position, head)
+    behind: dict[int, tuple[int, datetime | None]] = {}  # projections often share a position
+    for (name, version, position, advanced_at, caught_up_at, rebuilding, quarantined,
+         halted_at, halt_reason) in rows:
+        if position not in behind:
+            behind[position] = _behind(conn, position, head)
+        lag_events, first_unread = behind[position]
         if lag_events == 0:
             lag_seconds = 0.0
         else:
@@ -69,7 +84,7 @@ def projection_lag(conn: Connection, *, now: datetime | None = None,
             advanced_at is not None and (moment - advanced_at).total_seconds() < stall_seconds)
         result.append(ProjectionLag(name, version, head, position, lag_events, lag_seconds,
                                     advancing, name in holders, advanced_at, caught_up_at,
-                                    rebuilding))
+                                    rebuilding, quarantined, halted_at, halt_reason))
     return result
 
 
@@ -87,20 +102,27 @@ def _behind(conn: Connection, position: int, head: int) -> tuple[int, datetime |
 
 
 def lag_report(conn: Connection, *, max_lag_seconds: float = MAX_LAG_SECONDS,
-               now: datetime | None = None) -> dict[str, Any]:
-    """``{"ok", "head", "projections": [...]}``; ok when every projection is advancing (or
-    caught up) and none is more than ``max_lag_seconds`` behind."""
+               now: datetime | None = None, listed: int = 20) -> dict[str, Any]:
+    """``{"ok", "head", "projections": [...], "quarantined": {...}}``; ok when every
+    projection is advancing (or caught up), none is more than ``max_lag_seconds`` behind or
+    halted, and no active version has quarantined an event (the first ``listed`` of which
+    are shown)."""
     lags = projection_lag(conn, now=now)
-    ok = bool(lags) and all(p.advancing and p.lag_seconds <= max_lag_seconds for p in lags)
+    ok = bool(lags) and all(p.advancing and p.lag_seconds <= max_lag_seconds
+                            and not p.quarantined and p.halt_reason is None for p in lags)
     return {
         "ok": ok,
         "head": lags[0].head if lags else None,
         "projections": [
-            {**asdict(p),
-             "advanced_at": p.advanced_at.isoformat() if p.advanced_at else None,
-             "caught_up_at": p.caught_up_at.isoformat() if p.caught_up_at else None}
+            {**asdict(p), **{k: _iso(getattr(p, k))
+                             for k in ("advanced_at", "caught_up_at", "halted_at")}}
             for p in lags],
+        "quarantined": quarantine_report(conn, limit=listed),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def lag_probe(pool: Any, *, max_lag_seconds: float = MAX_LAG_SECONDS

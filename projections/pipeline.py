@@ -8,10 +8,15 @@ projection is still at the version and position the batch was prepared for; if n
 rebuild switched a projection, a batch failed), the pipeline and its memo are thrown away and
 the runner carries on from what is committed. Exactly-once is still the consumer's
 transaction: prepared writes plus positions, with the positions compared-and-set.
+
+A batch that a projection fails to prepare or write because of its events is applied again
+by the consumer, alone, with its poison events isolated and quarantined (``quarantine``);
+then a fresh pipeline goes on from there.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -21,9 +26,12 @@ from typing import Any
 
 import psycopg
 
-from danvan.projections.applying import Applied, Fault, Target, advance
+from danvan.projections.applying import Applied, Fault, Target, advance, apply_locked
 from danvan.projections.base import Connection, Write
 from danvan.projections.events import Batch, fetch_batch
+from danvan.projections.quarantine import ProjectionFailed, event_fault
+
+log = logging.getLogger(__name__)
 
 
 class PipelineMismatch(RuntimeError):
@@ -89,7 +97,7 @@ class Pipeline:
                         for t in targets:
                             part = batch.since(t.position)
                             counts.append(len(part))
-                            writes.append(t.projection.prepare(cur, t.schema, part, self.memo)
+                            writes.append(_prepare(t, cur, part, self.memo)
                                           if part.events else None)
                     count = len(batch)
                     prepared = Prepared(Batch(batch.after, batch.last, ()), count,
@@ -127,13 +135,58 @@ class Pipeline:
         self.memo.clear()
 
 
+def _prepare(target: Target, cur: Any, part: Batch, memo: dict[str, Any]) -> Write:
+    try:
+        return target.projection.prepare(cur, target.schema, part, memo)
+    except Exception as exc:
+        if event_fault(exc):
+            raise ProjectionFailed(target.projection.name, exc) from exc
+        raise
+
+
+def _write(target: Target, write: Write, cur: Any) -> None:
+    try:
+        write(cur)
+    except Exception as exc:
+        if event_fault(exc):
+            raise ProjectionFailed(target.projection.name, exc) from exc
+        raise
+
+
 def run_pipelined(conn: Connection, conninfo: str,
                   lock_targets: Callable[[Connection], list[Target]], limit: int, *,
                   fault: Fault | None = None,
                   on_batch: Callable[[Applied], None] | None = None) -> int:
     """Apply prepared batches until the log head; each in one transaction that first locks
     the targets (``lock_targets``) and checks they are where the batch expects. Returns the
-    events applied; stops early, quietly, if the targets moved."""
+    events read; stops early, quietly, if the targets moved."""
+    total = 0
+    while True:
+        try:
+            return total + _run_pipeline(conn, conninfo, lock_targets, limit, fault, on_batch)
+        except _Poisoned as poisoned:
+            total += poisoned.done
+            log.warning("%s; applying that batch alone, isolating its poison events",
+                        poisoned.failed)
+        outcome, locked = apply_locked(conn, lock_targets, limit, fault=fault, isolating=True)
+        count = len(outcome.batch)
+        total += count
+        if count and on_batch is not None:
+            on_batch(Applied(outcome.batch, tuple(locked), time.time(), count,
+                             outcome.quarantined))
+        if count < limit:
+            return total
+
+
+class _Poisoned(Exception):
+    def __init__(self, done: int, failed: ProjectionFailed) -> None:
+        self.done = done
+        self.failed = failed
+
+
+def _run_pipeline(conn: Connection, conninfo: str,
+                  lock_targets: Callable[[Connection], list[Target]], limit: int,
+                  fault: Fault | None, on_batch: Callable[[Applied], None] | None) -> int:
     with conn.transaction():
         targets = lock_targets(conn)
     pipeline = Pipeline(conninfo, targets, limit).start()
@@ -145,9 +198,9 @@ def run_pipelined(conn: Connection, conninfo: str,
                 if [target_key(t) for t in locked] != [target_key(t) for t in prepared.targets]:
                     raise PipelineMismatch("projections moved under the pipeline")
                 with conn.cursor() as cur:
-                    for write in prepared.writes:
+                    for target, write in zip(locked, prepared.writes, strict=True):
                         if write is not None:
-                            write(cur)
+                            _write(target, write, cur)
                     if fault is not None:
                         fault(prepared.batch)
                     advance(cur, locked, prepared.batch.last, prepared.counts,
@@ -157,6 +210,8 @@ def run_pipelined(conn: Connection, conninfo: str,
                 on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))
     except PipelineMismatch:
         pass
+    except ProjectionFailed as failed:
+        raise _Poisoned(total, failed) from failed
     finally:
         pipeline.stop()
     return total

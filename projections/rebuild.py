@@ -14,6 +14,10 @@
 5. Drop the old versions' schemas (unless ``keep_old``).
 
 Projections only write their own tables, so replaying the log repeats no side effect.
+
+This is also how a quarantined event is replayed once a fix or an upcaster is deployed: the
+new version applies it (or quarantines it again, under its own version, if it still fails),
+and the old version's quarantine entries go with the old version.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from danvan.projections.applying import (
     Applied,
     Fault,
     Target,
-    apply_to,
+    apply_locked,
     lock_version_target,
 )
 from danvan.projections.base import Connection, Projection
@@ -135,11 +139,11 @@ def _catch_up(conn: Connection, conninfo: str | None,
         total += run_pipelined(conn, conninfo, lock_targets, batch_size, fault=fault,
                                on_batch=report)
     while True:  # the rest (or all, without a second connection), batch by batch
-        with conn.transaction():
-            batch = apply_to(conn, lock_targets(conn), batch_size, fault=fault)
+        outcome, _ = apply_locked(conn, lock_targets, batch_size, fault=fault)
+        batch = outcome.batch
         total += len(batch)
         if batch.events:
-            report(Applied(batch, (), 0.0, len(batch)))
+            report(Applied(batch, (), 0.0, len(batch), outcome.quarantined))
         if len(batch) < batch_size:
             return total
 
@@ -162,10 +166,16 @@ def _switch(conn: Connection, projections: Sequence[Projection], built: Sequence
                 target = lock_version_target(conn, projection, new.version)
                 if target.position >= old.position:
                     break
-                apply_to(conn, [target], batch_size, upto=old.position, fault=fault)
+                apply_locked(conn, _version_locker(projection, new.version), batch_size,
+                             upto=old.position, fault=fault)
         activate(conn, projection, new, app_role)
         log.info("%s: readers switched to v%d", projection.name, new.version)
     return olds
+
+
+def _version_locker(projection: Projection, version: int
+                    ) -> Callable[[Connection], list[Target]]:
+    return lambda conn: [lock_version_target(conn, projection, version)]
 
 
 def rebuild_all(conninfo: str, projections: list[Projection], *, app_role: str,

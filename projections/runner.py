@@ -12,6 +12,13 @@ with backoff and, once it holds the locks again, resumes from the tracked positi
 
 Live: after a batch shorter than ``batch_size`` the runner waits for a NOTIFY (sent by every
 insert) or ``poll_interval`` seconds, whichever comes first, then checks the log head.
+
+Failures are told apart (DESIGN §3). A lost connection: reconnect and resume. An event a
+projection knows but cannot apply: quarantined for that projection, the rest applied
+(``quarantine``). An event no decoder knows (``UnknownEvent``: the code is behind the log):
+nothing of its batch is applied, the projections' versions record why they halted (shown by
+``danvan projector status`` and ``/health/ready``) and ``run`` raises, naming the topic and
+position; retrying could not help until an alias or newer code is deployed.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from danvan.projections.applying import (
     lock_active_targets,
 )
 from danvan.projections.base import Connection, Projection
+from danvan.projections.event_types import UnknownEvent
 from danvan.projections.events import log_head
 from danvan.projections.pipeline import run_pipelined
 from danvan.projections.schema import ensure_read_models
@@ -88,6 +96,7 @@ class RunnerStats:
     started_at: float = field(default_factory=time.time)
     last_batch_at: float | None = None
     holding: bool = False
+    quarantined: int = 0
 
 
 class Runner:
@@ -176,14 +185,34 @@ class Runner:
         if not self._holding:
             raise RuntimeError("step() without holding the projections' locks")
         assert self._conn is not None
-        applied = apply_next(self._conn, self.projections, self.batch_size, fault=self.fault)
+        try:
+            applied = apply_next(self._conn, self.projections, self.batch_size,
+                                 fault=self.fault)
+        except UnknownEvent as exc:
+            self._halt(exc)
+            raise
         self._record(applied)
         return applied
+
+    def _halt(self, exc: UnknownEvent) -> None:
+        """Record on the active versions still before the event why they stop there."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return
+        try:
+            conn.execute(
+                "UPDATE public.danvan_projection_versions v SET halted_at = now(), "
+                "halt_reason = %s FROM public.danvan_projections p WHERE p.name = v.name "
+                "AND p.active_version = v.version AND v.name = ANY(%s) AND v.position < %s",
+                (str(exc), self.names, exc.position))
+        except psycopg.Error as error:  # the reason is logged anyway
+            log.warning("%s: could not record the halt: %s", self.name, error)
 
     def _record(self, applied: Applied) -> None:
         if applied.count:
             self.stats.batches += 1
             self.stats.events += applied.count
+            self.stats.quarantined += len(applied.quarantined)
             self.stats.position = applied.batch.last
             self.stats.last_batch_at = applied.committed_at
             if self.on_batch is not None:
@@ -200,10 +229,14 @@ class Runner:
         """Catch up with batches prepared ahead on another thread (see ``pipeline``); stop at
         the log head, or as soon as the projections are not where the batches expect."""
         assert self._conn is not None and self._holding
-        return run_pipelined(self._conn, self.conninfo,
-                             lambda conn: lock_active_targets(conn, self.projections),
-                             self.catch_up_batch_size, fault=self.fault,
-                             on_batch=self._record)
+        try:
+            return run_pipelined(self._conn, self.conninfo,
+                                 lambda conn: lock_active_targets(conn, self.projections),
+                                 self.catch_up_batch_size, fault=self.fault,
+                                 on_batch=self._record)
+        except UnknownEvent as exc:
+            self._halt(exc)
+            raise
 
     def catch_up(self, *, wait_for_lock: bool = True) -> int:
         """Apply batches until the log head as it stands; return the events applied."""
@@ -221,7 +254,9 @@ class Runner:
                 return total
 
     def run(self, stop: threading.Event) -> None:
-        """Follow the log until ``stop`` is set; survive lost connections and takeovers."""
+        """Follow the log until ``stop`` is set; survive lost connections and takeovers.
+        Raises ``UnknownEvent`` (after letting the projections go) when the log holds an
+        event this code cannot read."""
         backoff = 0.2
         while not stop.is_set():
             try:
@@ -240,9 +275,14 @@ class Runner:
                 log.error("%s: %s; giving the projections up", self.name, exc)
                 self.close()
                 stop.wait(self.lock_retry)
+            except UnknownEvent as exc:
+                log.error("%s: stopped: %s", self.name, exc)
+                self.close()  # the locks go with the session: a standby may try its luck
+                raise
             except Exception:
-                # A batch that cannot be applied (a bug, a poison event): nothing of it is
-                # committed. Keep trying, slowly; lag and /health/ready show it meanwhile.
+                # A batch that cannot be applied and is not its events' fault (an SQL error
+                # in the code, a timeout): nothing of it is committed. Keep trying, slowly;
+                # lag and /health/ready show it meanwhile.
                 log.exception("%s: a batch failed; retrying in %.1fs", self.name, backoff)
                 self.close()
                 stop.wait(backoff)

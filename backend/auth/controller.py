@@ -89,7 +89,11 @@ def _save_with_retry(store: Application, user_id: uuid.UUID, attempt: LoginAttem
 
 
 def authenticate(store: Application, attempt: LoginAttempt) -> User | None:
-    """The user if the password is right, else None; failed attempts become events."""
+    """The user if the password is right, else None; failed attempts become events.
+
+    The token is issued from the version loaded here: its grants and its credentials
+    generation come from the same events. Re-hashing an old-parameter hash is recorded as
+    ``PasswordRehashed``, which changes no generation, so it revokes no token."""
     user_id = User.id_for(attempt.username)
     try:
         user: Any = store.repository.get(user_id)
@@ -112,7 +116,7 @@ def authenticate(store: Application, attempt: LoginAttempt) -> User | None:
         def change(u: User) -> None:
             u.record_login(ctx)
             if new_hash is not None:
-                u.change_password(ctx, password_hash=new_hash)
+                u.rehash_password(ctx, password_hash=new_hash)
 
         with contextlib.suppress(Exception):  # bookkeeping must not refuse a good password
             _save_with_retry(store, user_id, attempt, change)
@@ -160,7 +164,7 @@ class AuthController(Controller):
             raise Problem(401, "invalid_credentials", headers={"WWW-Authenticate": "Bearer"})
         settings = services.settings
         token = issue_token(user_id=str(user.id), username=user.username, grants=user.grants,
-                            secret=settings.secret_key,
+                            generation=user.credentials_generation, secret=settings.secret_key,
                             lifetime_seconds=settings.token_lifetime_seconds)
         record_command("auth.token", "ok")
         return AccessToken(access_token=token, token_type="bearer",

@@ -1,4 +1,9 @@
-"""Bearer-token authentication: puts a ``Principal`` on ``request.user`` or answers 401."""
+"""Bearer-token authentication: puts a ``Principal`` on ``request.user`` or answers 401.
+
+Every authenticated route goes through it, ``POST /graphql`` included. With ``generations``
+it also refuses a token issued before its user's latest credentials change (401
+``token_revoked``, ``backend/auth/credentials.py``); 503 when that cannot be read.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
+from danvan.backend.auth.credentials import Generations, GenerationsUnavailable
 from danvan.backend.auth.tokens import TokenError, TokenReader
 from danvan.backend.errors import Problem
 
@@ -23,11 +29,17 @@ def unauthenticated(*, expired: bool = False) -> Problem:
                             else "Bearer"})
 
 
+def revoked() -> Problem:
+    return Problem(401, "token_revoked",
+                   headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: Any, *, tokens: TokenReader, exclude: list[str] | None = None
-                 ) -> None:
+    def __init__(self, app: Any, *, tokens: TokenReader, generations: Generations | None = None,
+                 exclude: list[str] | None = None) -> None:
         super().__init__(app, exclude=exclude, exclude_from_auth_key=EXCLUDE_FROM_AUTH)
         self.tokens = tokens
+        self.generations = generations
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
                                    ) -> AuthenticationResult:
@@ -39,10 +51,19 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = self.tokens.read(token.strip())
         except TokenError as exc:
             raise unauthenticated(expired=exc.expired) from exc
+        if self.generations is not None:
+            try:
+                current = await self.generations.current(principal.user_id)
+            except GenerationsUnavailable as exc:
+                raise Problem(503, "store_unavailable", headers={"Retry-After": "5"}) from exc
+            if principal.generation < current:
+                raise revoked()
         return AuthenticationResult(user=principal, auth=token)
 
 
-def bearer_auth(secret: str, exclude: list[str] | None = None) -> DefineMiddleware:
+def bearer_auth(secret: str, exclude: list[str] | None = None, *,
+                generations: Generations | None = None) -> DefineMiddleware:
     """One token cache for every route (Litestar builds a middleware instance per route)."""
     return DefineMiddleware(BearerAuthMiddleware, tokens=TokenReader(secret),
+                            generations=generations,
                             exclude=[*PUBLIC_PATHS, *(exclude or [])])

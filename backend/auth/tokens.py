@@ -1,4 +1,10 @@
-"""Access tokens: short-lived HS256 JWTs and the typed ``Principal`` they describe."""
+"""Access tokens: short-lived HS256 JWTs and the typed ``Principal`` they describe.
+
+A token's ``gen`` claim is the user's credentials generation when it was issued
+(``domain.users``); the authentication middleware refuses it once the user's current
+generation is higher (``backend/auth/credentials.py``). A token without the claim counts as
+generation 0.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ class Principal:
     username: str
     grants: tuple[RoleGrant, ...]
     token_id: str = ""
+    generation: int = 0
+    """The user's credentials generation when the token was issued."""
 
     def grants_for(self, action: str, *, tenant_id: str | None = None,
                    province_code: str | None = None) -> list[RoleGrant]:
@@ -45,13 +53,14 @@ class Principal:
 
 
 def issue_token(*, user_id: str, username: str, grants: list[RoleGrant], secret: str,
-                lifetime_seconds: int, now: datetime | None = None) -> str:
+                lifetime_seconds: int, generation: int = 0, now: datetime | None = None) -> str:
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": user_id,
         "username": username,
         "grants": [g.as_dict() for g in grants],
+        "gen": generation,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=lifetime_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -74,8 +83,12 @@ def _read_token(token: str, *, secret: str) -> tuple[Principal, int]:
         raise TokenError(f"invalid token: {exc}") from exc
     try:
         grants = tuple(RoleGrant.from_dict(g) for g in claims.get("grants", []))
+        generation = claims.get("gen", 0)
+        if type(generation) is not int or generation < 0:
+            raise TypeError("gen")
         principal = Principal(user_id=str(claims["sub"]), username=str(claims["username"]),
-                              grants=grants, token_id=str(claims["jti"]))
+                              grants=grants, token_id=str(claims["jti"]),
+                              generation=generation)
         return principal, int(claims["exp"])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise TokenError("invalid token claims") from exc

@@ -1,4 +1,11 @@
-"""``danvan audit verify|export|seal|pubkey``: the tamper-evident audit trail."""
+"""``danvan audit verify|export|seal|pubkey``: the tamper-evident audit trail.
+
+``verify`` exits 0 when every chain is intact and sealed recently enough, 1 when a chain is
+broken, and 3 when the chains are intact but some tenant has no seal or a stale one
+(``DANVAN_SEAL_EVERY`` events or a day past its last seal, ``infra/seals.SealPolicy``): the
+events after its last seal could have been rewritten without showing. ``seal --due`` seals
+what that rule says is due (what the scheduler runs); ``seal`` alone, every moved chain.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +21,17 @@ if TYPE_CHECKING:
     from danvan.backend.cli import Subcommands
     from danvan.infra.audit_chain import TenantVerification
 
+EXIT_BROKEN = 1
+EXIT_UNSEALED = 3
+
 
 def register(commands: Subcommands) -> None:
     parser = commands.add_parser("audit", help="verify, export and seal the events' hash chains")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
-    verify = verbs.add_parser("verify", help="recompute chains and check seals (exit 1 if broken)")
+    verify = verbs.add_parser(
+        "verify", help="recompute chains and check seals (exit 1 if broken, 3 if intact but "
+                       "a seal is missing or stale)")
     source = verify.add_mutually_exclusive_group()
     source.add_argument("--tenant", help="only this tenant (default: every tenant)")
     source.add_argument("--file", type=Path, help="verify an export offline (no database)")
@@ -36,6 +48,9 @@ def register(commands: Subcommands) -> None:
 
     seal = verbs.add_parser("seal", help="sign every tenant's chain head that moved")
     seal.add_argument("--tenant", help="only this tenant")
+    seal.add_argument("--due", action="store_true",
+                      help="only chains due by DANVAN_SEAL_EVERY events or a day since their "
+                           "last seal (what the scheduler runs)")
     seal.set_defaults(handler=run_seal)
 
     pubkey = verbs.add_parser("pubkey", help="print the seal public key (PEM) for inspectors")
@@ -55,11 +70,14 @@ def _print_result(result: TenantVerification, as_json: bool) -> None:
               f"first_broken_position={result.first_broken_position}")
         for problem in result.problems:
             print(f"        {problem}")
+    for warning in result.warnings:
+        print(f"WARNING tenant={result.tenant_id} {warning}")
 
 
 def run_verify(args: argparse.Namespace) -> int:
     from danvan.infra.audit_verify import trusted_keys, verify_all, verify_export
     from danvan.infra.database import connect_owner
+    from danvan.infra.seals import SealPolicy
     from danvan.infra.settings import get_settings
 
     settings = get_settings()
@@ -68,7 +86,8 @@ def run_verify(args: argparse.Namespace) -> int:
         results = [verify_export(args.file, check_signature=keys.check)]
     else:
         with connect_owner(settings_with_database(settings)) as conn:
-            results = verify_all(conn, tenant_id=args.tenant, check_signature=keys.check)
+            results = verify_all(conn, tenant_id=args.tenant, check_signature=keys.check,
+                                 policy=SealPolicy.of(settings))
     for result in results:
         _print_result(result, args.json)
     if not results and not args.json:
@@ -76,7 +95,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if not keys and any(r.seals_unverified for r in results):
         print("note: seal signatures not checked (no public key: pass --public-key)",
               file=sys.stderr)
-    return 0 if all(r.ok for r in results) else 1
+    if not all(r.ok for r in results):
+        return EXIT_BROKEN
+    return EXIT_UNSEALED if any(r.warnings for r in results) else 0
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -96,13 +117,14 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_seal(args: argparse.Namespace) -> int:
     from danvan.infra.database import connect_owner
-    from danvan.infra.seals import load_seal_key, seal_all
+    from danvan.infra.seals import SealPolicy, load_seal_key, seal_all
     from danvan.infra.settings import get_settings
 
     settings = get_settings()
     key = load_seal_key(settings)
+    policy = SealPolicy.of(settings) if args.due else None
     with connect_owner(settings_with_database(settings)) as conn:
-        results = seal_all(conn, key, tenant_id=args.tenant)
+        results = seal_all(conn, key, tenant_id=args.tenant, policy=policy)
     for r in results:
         status = "sealed " if r.sealed else "REFUSED"
         print(f"{status} tenant={r.tenant_id} position={r.position}"

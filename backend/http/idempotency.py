@@ -13,7 +13,7 @@ How a retry never duplicates
    answers 422 ``idempotency_key_reused``. Rows older than 24 h are deleted first.
 2. Otherwise it runs the handler with a ``PendingKey`` (with a fresh ``attempt_id``) in a
    context variable, which ``sync_to_thread`` carries into the handler's thread.
-3. The store's recorder (``IdempotencyRecorderMixin``, installed by ``install_recorder_hook``)
+3. The store's recorder (``InTransactionRecorderMixin``, installed by ``install_recorder_hook``)
    writes the key row **inside the transaction that appends the events**: an upsert that only
    succeeds for the same ``attempt_id`` (so one request may save several times), recording
    which aggregates reached which version. If another attempt already holds the key, the
@@ -31,6 +31,9 @@ Without the hook (a recorder that is not PostgreSQL's, or with database function
 step 4 alone records the key; a crash between the append and step 4 may then re-run the
 command on retry. Creates are still safe (derived IDs collide: 409) and so are actions sent
 with ``If-Match`` (412); the key also rides in each event's ``meta`` for the audit trail.
+
+The hook is the one way to make a row commit with a save's events: ``install_recorder_hook``
+takes further ``InTransaction`` writers (the users' credentials generations use it).
 """
 
 from __future__ import annotations
@@ -170,34 +173,52 @@ def record_in_transaction(cursor: Any, pending: PendingKey,
         raise IntegrityError(f"idempotency key {pending.key!r} is held by another attempt")
 
 
-class IdempotencyRecorderMixin:
-    """Mix into a ``PostgresApplicationRecorder`` (before it) to write keys with the events."""
+InTransaction = Callable[[Any, Sequence[StoredEvent]], None]
+"""A writer of rows that must commit or roll back with a save's events, called with the
+insert's cursor and the save's stored events (in the saving thread's context); raising
+refuses the whole save. The idempotency key row is one; the users' credentials generations
+(``backend/auth/credentials.py``) another."""
+
+
+def record_pending_key(cursor: Any, stored_events: Sequence[StoredEvent]) -> None:
+    """The command's ``Idempotency-Key``, if it came with one (``current_key``)."""
+    pending = _pending.get()
+    if pending is not None:
+        record_in_transaction(cursor, pending, stored_events)
+
+
+class InTransactionRecorderMixin:
+    """Mix into a ``PostgresApplicationRecorder`` (before it) to run its ``InTransaction``
+    writers in the transaction that inserts the events (group commit or not)."""
+
+    in_transaction: tuple[InTransaction, ...] = (record_pending_key,)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
-        pending = _pending.get()
-        if pending is not None and stored_events:
-            record_in_transaction(curs, pending, stored_events)
+        if stored_events:
+            for write in self.in_transaction:
+                write(curs, stored_events)
 
 
 _hooked_classes: dict[type, type] = {}
 
 
-def install_recorder_hook(recorder: Any) -> bool:
-    """Make ``recorder`` write key rows in its insert transaction; False where it cannot."""
-    if isinstance(recorder, IdempotencyRecorderMixin):
-        return True
-    if not isinstance(recorder, PostgresApplicationRecorder):
-        return False
-    if recorder.datastore.enable_db_functions:  # that path bypasses _insert_events
-        return False
-    base = type(recorder)
-    hooked = _hooked_classes.get(base)
-    if hooked is None:
-        hooked = type(f"Idempotent{base.__name__}", (IdempotencyRecorderMixin, base), {})
-        _hooked_classes[base] = hooked
-    recorder.__class__ = hooked
+def install_recorder_hook(recorder: Any, *also: InTransaction) -> bool:
+    """Make ``recorder`` write key rows, and what the writers ``also`` write, in its insert
+    transaction; False where it cannot (then nothing is installed)."""
+    if not isinstance(recorder, InTransactionRecorderMixin):
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            return False
+        if recorder.datastore.enable_db_functions:  # that path bypasses _insert_events
+            return False
+        base = type(recorder)
+        hooked = _hooked_classes.get(base)
+        if hooked is None:
+            hooked = type(f"Hooked{base.__name__}", (InTransactionRecorderMixin, base), {})
+            _hooked_classes[base] = hooked
+        recorder.__class__ = hooked
+    recorder.in_transaction = tuple(dict.fromkeys((*recorder.in_transaction, *also)))
     return True
 
 

@@ -2,13 +2,20 @@
 
 With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder) so that
 ``GET /metrics`` aggregates every worker (prometheus-client's multiprocess mode).
+
+The projections' gauges (``danvan_projection_lag_events``, ``_lag_seconds``,
+``_quarantined_events``, ``_halted``, each by ``projection``) are read from the database at
+scrape time, through the same probe as ``/health/ready`` (a handful of indexed queries), so
+they are right whichever process runs the projector and need no worker to agree.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,8 +25,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
+
+log = logging.getLogger(__name__)
 
 REQUEST_LATENCY = Histogram(
     "danvan_http_request_duration_seconds",
@@ -67,11 +78,65 @@ def track_command(command_type: str) -> Iterator[None]:
     record_command(command_type, "ok")
 
 
-def render_metrics() -> tuple[bytes, str]:
+class ProjectionGauges(Collector):
+    """The projections' lag, quarantined events and halts from one ``lag_report``."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = {
+            "lag_events": GaugeMetricFamily(
+                "danvan_projection_lag_events",
+                "Events in the log the projection has not read yet.", labels=["projection"]),
+            "lag_seconds": GaugeMetricFamily(
+                "danvan_projection_lag_seconds",
+                "How stale the projection's read models may be, in seconds.",
+                labels=["projection"]),
+            "quarantined": GaugeMetricFamily(
+                "danvan_projection_quarantined_events",
+                "Events the projection's active version could not apply and skipped "
+                "(see danvan projector status; a rebuild replays them).",
+                labels=["projection"]),
+            "halted": GaugeMetricFamily(
+                "danvan_projection_halted",
+                "1 when a runner stopped before an event no decoder knows.",
+                labels=["projection"]),
+        }
+        for p in self.report.get("projections", []):
+            values = {"lag_events": p["lag_events"], "lag_seconds": p["lag_seconds"],
+                      "quarantined": p["quarantined"],
+                      "halted": 0 if p["halt_reason"] is None else 1}
+            for key, family in families.items():
+                family.add_metric([p["name"]], float(values[key]))
+        yield from families.values()
+
+
+def projection_metrics(probe: Callable[[], dict[str, Any]]) -> bytes:
+    """The projection gauges in the exposition format; nothing if the probe fails (the
+    gauges then go absent, which an alert on ``absent()`` catches)."""
+    try:
+        report = probe()
+    except Exception as exc:
+        log.warning("projection gauges unavailable: %s", exc)
+        return b""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProjectionGauges(report))
+    return generate_latest(registry)
+
+
+def render_metrics(projection_lag: Callable[[], dict[str, Any]] | None = None
+                   ) -> tuple[bytes, str]:
+    """The process's (or, in multiprocess mode, every worker's) metrics, then the
+    projection gauges read through ``projection_lag`` when given."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    if projection_lag is not None:
+        body += projection_metrics(projection_lag)
+    return body, CONTENT_TYPE_LATEST

@@ -16,9 +16,15 @@ from litestar import Litestar
 
 from danvan.backend.app import create_app
 from danvan.backend.wiring import build, open_redis
+from danvan.infra.database import connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
+from danvan.projections.catalog import all_projections
+from danvan.projections.embedded import make_runner
+from danvan.projections.schema import ensure_read_models
 from tests.e2e.conftest import MadeUser, free_port
+from tests.integration.poison import older_release, poisoned_history
+from tests.integration.test_projection_histories import World
 
 REPO = Path(__file__).resolve().parents[2]
 DANVAN = str(Path(sys.executable).parent / "danvan")  # the console script
@@ -28,26 +34,33 @@ def test_liveness_always_answers(client: httpx.Client) -> None:
     assert client.get("/health/live").json() == {"status": "ok"}
 
 
-def test_readiness_checks_postgres_and_redis(client: httpx.Client) -> None:
+def test_readiness_checks_postgres_redis_and_the_read_models(
+        client: httpx.Client, settings: Settings) -> None:
+    with connect_owner(settings) as conn:  # as `danvan migrate` leaves a new database
+        ensure_read_models(conn, settings.app_db_role)
     response = client.get("/health/ready")
     assert response.status_code == 200
+    assert response.json()["status"] == "ok"
     checks = response.json()["checks"]
     assert checks["database"]["ok"] is True
     assert checks["redis"]["ok"] is True
     assert checks["projections"]["ok"] is True
+    assert {p["name"] for p in checks["projections"]["projections"]} == {
+        p.name for p in all_projections()}
 
 
-def test_readiness_is_503_when_redis_does_not_answer(
+def test_readiness_stays_200_but_degraded_when_redis_does_not_answer(
         settings: Settings, event_store: EventStore, serve: Callable[[Litestar], str]) -> None:
+    """Only logins need Redis: the replica keeps serving, so the balancer keeps it."""
     dead = open_redis(f"redis://127.0.0.1:{free_port()}/0")
     services = build(settings, store=event_store, redis=dead,
                      projection_lag=lambda: {"ok": True, "lag_events": 0})
     try:
         url = serve(create_app(settings, services=services))
         response = httpx.get(f"{url}/health/ready", timeout=10)
-        assert response.status_code == 503
+        assert response.status_code == 200
         body = response.json()
-        assert body["status"] == "unavailable"
+        assert body["status"] == "degraded"
         assert body["checks"]["redis"]["ok"] is False
         assert body["checks"]["database"]["ok"] is True
         assert body["checks"]["projections"] == {"ok": True, "lag_events": 0,
@@ -55,6 +68,35 @@ def test_readiness_is_503_when_redis_does_not_answer(
                                                  ["latency_ms"]}
     finally:
         services.close()
+
+
+def test_a_quarantined_event_shows_in_readiness_and_metrics_read_from_the_database(
+        settings: Settings, event_store: EventStore, client: httpx.Client) -> None:
+    """The projector ran elsewhere (here: a runner of the test); the API's own services,
+    built from the settings, read lag and quarantine from the database."""
+    with older_release():
+        world = poisoned_history(World(event_store))
+        runner = make_runner(settings, batch_size=5)
+        runner.catch_up()
+        runner.close()
+    response = client.get("/health/ready")
+    assert response.status_code == 200  # serving; the read models lack one event
+    body = response.json()
+    assert body["status"] == "degraded"
+    projections = body["checks"]["projections"]
+    assert projections["ok"] is False
+    tenant = world.models[0].tenant_id
+    assert projections["quarantined"]["by_projection"] == {"models": {tenant: 1}}
+    [event] = projections["quarantined"]["events"]
+    assert event["tenant_id"] == tenant and "NumericValueOutOfRange" in event["error"]
+    models = next(p for p in projections["projections"] if p["name"] == "models")
+    assert models["quarantined"] == 1 and models["lag_events"] == 0
+    text = client.get("/metrics").text
+    assert 'danvan_projection_quarantined_events{projection="models"} 1.0' in text
+    assert 'danvan_projection_quarantined_events{projection="audit"} 0.0' in text
+    assert 'danvan_projection_lag_events{projection="models"} 0.0' in text
+    assert 'danvan_projection_lag_seconds{projection="models"} 0.0' in text
+    assert 'danvan_projection_halted{projection="models"} 0.0' in text
 
 
 def test_metrics_expose_the_latency_histogram_by_route_template(client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pytest
 from danvan.infra.audit_chain import GENESIS, event_hash
 from danvan.infra.audit_verify import export_tenant, verify_all, verify_export, verify_tenant
 from danvan.infra.event_store import EventStore
-from danvan.infra.seals import KeyRing, load_seal_key, seal_all
+from danvan.infra.seals import KeyRing, SealPolicy, load_seal_key, seal_all, seal_due
 from danvan.infra.settings import Settings
 from tests.integration._aggregates import Note, ctx
 
@@ -76,6 +76,31 @@ def history(event_store: EventStore) -> None:
 @pytest.fixture
 def keys(settings: Settings) -> KeyRing:
     return KeyRing([load_seal_key(settings).public_key()])
+
+
+@pytest.fixture
+def danvan(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
+    """``danvan ARGS...`` in this process, on the test database, with ``DANVAN_*`` extras."""
+    from danvan.backend.cli import main
+    from danvan.infra.settings import get_settings
+
+    def run(*args: str, **env: str) -> int:
+        for name in list(os.environ):
+            if name.startswith("DANVAN_") or name == "DATABASE_URL":
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
+        monkeypatch.setenv("DANVAN_DATA_DIR", str(settings.data_dir))
+        monkeypatch.setenv("DANVAN_APP_DB_ROLE", settings.app_db_role)
+        monkeypatch.setenv("DANVAN_APP_DB_PASSWORD", settings.app_db_password)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            return main(list(args))
+        finally:
+            get_settings.cache_clear()
+
+    return run
 
 
 def test_python_and_postgresql_compute_the_same_hash(owner_conn: psycopg.Connection) -> None:
@@ -264,34 +289,116 @@ def test_an_export_verifies_offline_and_an_edited_export_does_not(
     assert verify_export(edited).first_broken_position == positions(owner_conn, A)[4]
 
 
-def test_the_cli_verifies_exports_and_seals(history: None, settings: Settings,
-                                            owner_conn: psycopg.Connection, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
+def test_the_cli_verifies_exports_and_seals(history: None, owner_conn: psycopg.Connection,
+                                            tmp_path: Path, danvan: Callable[..., int],
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from danvan.backend.cli import main
-    from danvan.infra.settings import get_settings
+    export = tmp_path / "export.jsonl"
+    public = tmp_path / "seal.pub"
+    assert danvan("audit", "seal") == 0
+    assert danvan("audit", "pubkey", "--out", str(public)) == 0
+    assert danvan("audit", "verify") == 0
+    assert danvan("audit", "export", "--tenant", A, "--out", str(export)) == 0
+    assert danvan("audit", "verify", "--file", str(export), "--public-key", str(public),
+                  "--json") == 0
+    assert '"ok": true' in capsys.readouterr().out
 
-    for name in list(os.environ):
-        if name.startswith("DANVAN_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
-    monkeypatch.setenv("DANVAN_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    try:
-        export = tmp_path / "export.jsonl"
-        public = tmp_path / "seal.pub"
-        assert main(["audit", "seal"]) == 0
-        assert main(["audit", "pubkey", "--out", str(public)]) == 0
-        assert main(["audit", "verify"]) == 0
-        assert main(["audit", "export", "--tenant", A, "--out", str(export)]) == 0
-        assert main(["audit", "verify", "--file", str(export), "--public-key", str(public),
-                     "--json"]) == 0
-        assert '"ok": true' in capsys.readouterr().out
+    with tampering(owner_conn):
+        owner_conn.execute("DELETE FROM danvan_events WHERE notification_id = %s",
+                           (positions(owner_conn, B)[0],))
+    assert danvan("audit", "verify", "--tenant", B) == 1
+    assert "BROKEN  tenant=commune:08011" in capsys.readouterr().out
 
-        with tampering(owner_conn):
-            owner_conn.execute("DELETE FROM danvan_events WHERE notification_id = %s",
-                               (positions(owner_conn, B)[0],))
-        assert main(["audit", "verify", "--tenant", B]) == 1
-        assert "BROKEN  tenant=commune:08011" in capsys.readouterr().out
-    finally:
-        get_settings.cache_clear()
+
+def test_a_rehashed_suffix_with_no_seal_verifies_only_with_a_warning(
+        history: None, owner_conn: psycopg.Connection, danvan: Callable[..., int],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    target = positions(owner_conn, A)[2]
+    with tampering(owner_conn):
+        alter_event(owner_conn, target)
+        rehash_from(owner_conn, A, target)
+
+    result = verify_tenant(owner_conn, A)
+    assert result.ok  # the chain alone cannot tell
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("no seal")
+    assert "8 events" in result.warnings[0]
+
+    assert danvan("audit", "verify") == 3
+    out = capsys.readouterr().out
+    assert f"WARNING tenant={A} no seal" in out and f"WARNING tenant={B} no seal" in out
+
+
+def test_a_rehashed_suffix_under_an_older_seal_fails_verification(
+        history: None, event_store: EventStore, owner_conn: psycopg.Connection,
+        danvan: Callable[..., int], capsys: pytest.CaptureFixture[str]) -> None:
+    assert danvan("audit", "seal") == 0
+    event_store.save(Note.write(ctx(A), "after the seal"))
+    target = positions(owner_conn, A)[2]
+    with tampering(owner_conn):
+        alter_event(owner_conn, target)
+        rehash_from(owner_conn, A, target)
+
+    assert danvan("audit", "verify") == 1
+    assert f"BROKEN  tenant={A}" in capsys.readouterr().out
+
+
+def test_events_past_a_stale_seal_are_a_warning(
+        history: None, event_store: EventStore, settings: Settings,
+        owner_conn: psycopg.Connection) -> None:
+    seal_all(owner_conn, load_seal_key(settings))
+    policy = SealPolicy(every_events=2)
+    assert verify_tenant(owner_conn, A, policy=policy).warnings == ()
+    sealed_at = positions(owner_conn, A)[-1]
+
+    event_store.save(Note.write(ctx(A), "one"), Note.write(ctx(A), "two"))
+    assert verify_tenant(owner_conn, A, policy=policy).warnings == ()  # 2: not more than 2
+    event_store.save(Note.write(ctx(A), "three"))
+    by_count = verify_tenant(owner_conn, A, policy=policy)
+    assert by_count.ok and by_count.warnings == (
+        f"stale seal: 3 events since the last seal at position {sealed_at}, more than "
+        "DANVAN_SEAL_EVERY=2; they are not covered",)
+
+    with tampering(owner_conn):
+        owner_conn.execute("UPDATE audit_seals SET sealed_at = now() - interval '25 hours' "
+                           "WHERE tenant_id = %s", (B,))
+    assert verify_tenant(owner_conn, B, policy=policy).warnings == ()  # not moved since
+    event_store.save(Note.write(ctx(B), "late"))
+    by_age = verify_tenant(owner_conn, B, policy=policy)
+    assert len(by_age.warnings) == 1 and "more than a day ago" in by_age.warnings[0]
+
+
+def test_seal_due_seals_each_chain_that_moved_enough_or_a_day_ago_once(
+        history: None, event_store: EventStore, settings: Settings,
+        owner_conn: psycopg.Connection) -> None:
+    key = load_seal_key(settings)
+    policy = SealPolicy(every_events=3)
+    assert {(r.tenant_id, r.sealed) for r in seal_due(owner_conn, key, policy)} == {
+        (A, True), (B, True)}  # never sealed: due at once
+    assert seal_due(owner_conn, key, policy) == []
+
+    event_store.save(Note.write(ctx(A), "one"), Note.write(ctx(A), "two"),
+                     Note.write(ctx(B), "one"))
+    assert seal_due(owner_conn, key, policy) == []  # 2 and 1 events, sealed just now
+    event_store.save(Note.write(ctx(A), "three"))
+    assert [(r.tenant_id, r.position) for r in seal_due(owner_conn, key, policy)] == [
+        (A, positions(owner_conn, A)[-1])]
+    with tampering(owner_conn):
+        owner_conn.execute("UPDATE audit_seals SET sealed_at = sealed_at - interval '1 day' "
+                           "WHERE tenant_id = %s", (B,))
+    assert [(r.tenant_id, r.position) for r in seal_due(owner_conn, key, policy)] == [
+        (B, positions(owner_conn, B)[-1])]
+    assert seal_due(owner_conn, key, policy) == []
+    assert all(r.ok and not r.warnings for r in verify_all(owner_conn, policy=policy))
+
+
+def test_the_cli_seals_what_is_due_by_the_configured_count(
+        history: None, event_store: EventStore, owner_conn: psycopg.Connection,
+        danvan: Callable[..., int], capsys: pytest.CaptureFixture[str]) -> None:
+    assert danvan("audit", "seal", "--due", DANVAN_SEAL_EVERY="3") == 0
+    event_store.save(Note.write(ctx(A), "one"), Note.write(ctx(A), "two"),
+                     Note.write(ctx(A), "three"), Note.write(ctx(A), "four"))
+    assert danvan("audit", "verify", DANVAN_SEAL_EVERY="3") == 3
+    assert f"WARNING tenant={A} stale seal: 4 events" in capsys.readouterr().out
+
+    assert danvan("audit", "seal", "--due", DANVAN_SEAL_EVERY="3") == 0
+    assert f"sealed  tenant={A}" in capsys.readouterr().out
+    assert danvan("audit", "verify", DANVAN_SEAL_EVERY="3") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,7 @@ from danvan.infra.migrations import (
     pending_migrations,
     sql_migrations,
 )
-from danvan.infra.settings import Settings
+from danvan.infra.settings import Settings, SettingsError
 from tests.conftest import drop_test_database, make_settings
 from tests.integration._aggregates import Note, ctx
 
@@ -136,3 +137,86 @@ def test_the_cli_migrates(empty_database: Callable[[], str], monkeypatch: pytest
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert f"applied {LIBRARY_STEP}" in out and "schema is up to date" not in out
+
+
+def role_password_hash(admin: ConnParams, role: str) -> str | None:
+    with connect(admin) as conn:
+        row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s",
+                           (role,)).fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass
+class OwnRole:
+    """An application role of its own and the empty databases that use it."""
+
+    admin: ConnParams
+    name: str = field(default_factory=lambda: f"danvan_app_t_{secrets.token_hex(4)}")
+    databases: list[str] = field(default_factory=list)
+
+    def database(self) -> str:
+        name = f"danvan_t_{secrets.token_hex(6)}"
+        with connect(self.admin) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.databases.append(name)
+        return self.admin.with_dbname(name).url(password=True)
+
+
+@pytest.fixture
+def own_role(admin_params: ConnParams) -> Iterator[OwnRole]:
+    """Dropped after its databases (which hold its grants)."""
+    role = OwnRole(admin_params)
+    yield role
+    for name in role.databases:
+        drop_test_database(admin_params, name)
+    with connect(admin_params) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role.name)))
+
+
+def test_production_refuses_the_default_application_password_before_touching_anything(
+        own_role: OwnRole, tmp_path: Path, admin_params: ConnParams) -> None:
+    production = make_settings(own_role.database(), tmp_path, env="production",
+                               secret_key="s" * 40, app_db_role=own_role.name,
+                               app_db_password=Settings().app_db_password)
+
+    with pytest.raises(SettingsError, match="DANVAN_APP_DB_PASSWORD is the default"):
+        migrate(production)
+
+    assert role_password_hash(admin_params, own_role.name) is None  # no role made
+    assert pending_migrations(production) == ALL_STEPS  # nothing applied
+    assert migrate(replace(production, app_db_password="một-mật-khẩu-riêng")) == ALL_STEPS
+
+
+def test_the_cli_names_the_setting_when_production_keeps_the_default_password(
+        empty_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from danvan.backend.cli import main
+    from danvan.infra.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", empty_database())
+    monkeypatch.setenv("DANVAN_ENV", "production")
+    monkeypatch.setenv("DANVAN_SECRET_KEY", "s" * 40)
+    monkeypatch.delenv("DANVAN_APP_DB_PASSWORD", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main(["migrate"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "danvan migrate: DANVAN_APP_DB_PASSWORD is the default" in capsys.readouterr().err
+
+
+def test_an_existing_role_keeps_its_password_unless_a_reset_is_asked(
+        own_role: OwnRole, tmp_path: Path, admin_params: ConnParams) -> None:
+    first = make_settings(own_role.database(), tmp_path, app_db_role=own_role.name,
+                          app_db_password="mật-khẩu-thứ-nhất")
+    migrate(first)
+    set_by_first = role_password_hash(admin_params, own_role.name)
+    # Another database of the same server, configured with another password.
+    second = make_settings(own_role.database(), tmp_path, app_db_role=own_role.name,
+                           app_db_password="mật-khẩu-thứ-hai")
+
+    assert migrate(second) == ALL_STEPS
+    assert role_password_hash(admin_params, own_role.name) == set_by_first
+
+    migrate(second, reset_app_password=True)
+    assert role_password_hash(admin_params, own_role.name) not in (None, set_by_first)

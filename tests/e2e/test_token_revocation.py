@@ -1,0 +1,188 @@
+"""Old tokens do not outlive their rights: after a role change, a password change or a
+deactivation, tokens issued earlier are refused from the moment the command has answered, on
+every worker, REST and GraphQL alike, while a token issued after it works at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
+
+from danvan.backend.app import create_app
+from danvan.backend.auth.passwords import hash_password, needs_rehash
+from danvan.backend.wiring import Services, build
+from danvan.domain.tenants import province_scope
+from danvan.domain.users import RoleGrant, User
+from danvan.infra.event_store import EventStore, open_event_store
+from danvan.infra.settings import Settings
+from tests.e2e.conftest import PASSWORD, MadeUser, login, system_context
+from tests.e2e.graphql_support import catch_up
+from tests.e2e.probe import ProbeController
+from tests.e2e.world import API, YEN_BAI, ok
+
+TENANT_Q = "query($id: ID!) { tenant(id: $id) { id name } }"
+NEW_PASSWORD = "mật-khẩu-mới-đủ-dài-2"
+
+
+@dataclass
+class Office:
+    """A province admin, phường Yên Bái, and its tenant admin (the user whose rights change)."""
+
+    province: dict[str, str]
+    tenant_id: str
+    admin: MadeUser
+
+    def user_path(self) -> str:
+        return f"{API}/tenants/{self.tenant_id}/users/{self.admin.id}"
+
+
+@pytest.fixture
+def office(client: httpx.Client, make_user: Callable[..., MadeUser]) -> Office:
+    province = login(client, make_user("admin.laocai"))
+    tenant = ok(client.post(f"{API}/tenants", headers=province, json={"code": YEN_BAI}), 201)
+    made = ok(client.post(f"{API}/tenants/{tenant['id']}/users", headers=province, json={
+        "username": "quantri.yenbai", "password": PASSWORD, "full_name": "Nguyễn Văn Quản",
+        "roles": ["tenant_admin"]}), 201)
+    return Office(province, tenant["id"], MadeUser(made["id"], "quantri.yenbai", PASSWORD))
+
+
+def read_tenant(client: httpx.Client, office: Office, headers: dict[str, str]
+                ) -> httpx.Response:
+    return client.get(f"{API}/tenants/{office.tenant_id}", headers=headers)
+
+
+def query_tenant(client: httpx.Client, office: Office, headers: dict[str, str]
+                 ) -> httpx.Response:
+    return client.post("/graphql", headers=headers,
+                       json={"query": TENANT_Q, "variables": {"id": office.tenant_id}})
+
+
+def assert_revoked(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["code"] == "token_revoked"
+    assert response.json()["detail"].startswith("Vai trò, mật khẩu")
+
+
+def add_unit(client: httpx.Client, office: Office, headers: dict[str, str]) -> httpx.Response:
+    return client.post(f"{API}/tenants/{office.tenant_id}/units", headers=headers, json={
+        "name": "Chi bộ Tổ dân phố 5", "kind": "party_cell", "reports_to_vertical_line": False})
+
+
+def stored_user(store: EventStore, user: MadeUser) -> Any:
+    found = store.repository.get(user.id)  # type: ignore[arg-type]
+    assert isinstance(found, User)
+    return found
+
+
+def test_a_demoted_users_earlier_token_is_refused_at_once_and_a_new_one_works(
+        client: httpx.Client, office: Office, settings: Settings) -> None:
+    earlier = login(client, office.admin)
+    assert read_tenant(client, office, earlier).status_code == 200
+    assert query_tenant(client, office, earlier).status_code == 200
+
+    demoted = client.put(f"{office.user_path()}/roles", headers=office.province,
+                         json={"roles": ["reviewer"]})
+    assert demoted.status_code == 200, demoted.text
+
+    assert_revoked(read_tenant(client, office, earlier))
+    assert_revoked(query_tenant(client, office, earlier))
+    assert_revoked(add_unit(client, office, earlier))
+    later = login(client, office.admin)  # right after the answer: most often the same second
+    assert read_tenant(client, office, later).status_code == 200
+    assert add_unit(client, office, later).status_code == 403  # a reviewer now
+    catch_up(settings)
+    answer = query_tenant(client, office, later)
+    assert answer.status_code == 200
+    assert answer.json()["data"]["tenant"]["name"] == "Phường Yên Bái"
+
+
+@pytest.fixture
+def second_worker(settings: Settings, serve: Callable[[Litestar], str]
+                  ) -> Iterator[httpx.Client]:
+    """Another worker's worth: its own store, pools and app on the same database."""
+    store = open_event_store(settings)
+    services: Services = build(settings, store=store, redis=None)
+    try:
+        url = serve(create_app(settings, services=services, controllers=[ProbeController]))
+        with httpx.Client(base_url=url, timeout=30) as other:
+            yield other
+    finally:
+        services.close()
+        store.close()
+
+
+def test_every_worker_refuses_the_earlier_token(
+        client: httpx.Client, second_worker: httpx.Client, office: Office) -> None:
+    earlier = login(client, office.admin)
+    assert read_tenant(second_worker, office, earlier).status_code == 200
+
+    demoted = client.put(f"{office.user_path()}/roles", headers=office.province,
+                         json={"roles": ["reviewer"]})
+    assert demoted.status_code == 200, demoted.text
+
+    for worker in (second_worker, client):
+        assert_revoked(read_tenant(worker, office, earlier))
+        assert_revoked(query_tenant(worker, office, earlier))
+    later = login(second_worker, office.admin)
+    for worker in (client, second_worker):
+        assert read_tenant(worker, office, later).status_code == 200
+
+
+def test_a_password_change_refuses_earlier_tokens_and_the_new_password_signs_in(
+        client: httpx.Client, services: Services, office: Office) -> None:
+    earlier = login(client, office.admin)
+    user = stored_user(services.store, office.admin)  # type: ignore[arg-type]
+    user.change_password(system_context(office.tenant_id),
+                         password_hash=hash_password(NEW_PASSWORD))
+    services.store.save(user)  # type: ignore[union-attr]
+
+    assert_revoked(read_tenant(client, office, earlier))
+    assert client.post(f"{API}/auth/token", json={
+        "username": office.admin.username, "password": PASSWORD}).status_code == 401
+    later = login(client, MadeUser(office.admin.id, office.admin.username, NEW_PASSWORD))
+    assert read_tenant(client, office, later).status_code == 200
+
+
+def test_a_deactivated_user_cannot_sign_in_and_earlier_tokens_are_refused(
+        client: httpx.Client, services: Services, office: Office) -> None:
+    earlier = login(client, office.admin)
+    user = stored_user(services.store, office.admin)  # type: ignore[arg-type]
+    user.deactivate(system_context(office.tenant_id), reason="Nghỉ hưu")
+    services.store.save(user)  # type: ignore[union-attr]
+
+    assert_revoked(read_tenant(client, office, earlier))
+    assert_revoked(query_tenant(client, office, earlier))
+    refused = client.post(f"{API}/auth/token", json={
+        "username": office.admin.username, "password": PASSWORD})
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_credentials"
+
+
+def test_a_login_that_rehashes_the_password_revokes_no_token(
+        client: httpx.Client, event_store: EventStore) -> None:
+    """A hash made with older parameters is re-made at the next good login: the same
+    password, so neither the token that login issues nor any other is refused."""
+    older = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    user = User.register(system_context(province_scope("15")), username="old.hash",
+                         password_hash=older.hash(PASSWORD), full_name="Trần Văn Cũ",
+                         grants=[RoleGrant(role="province_admin", province_code="15")])
+    event_store.save(user)
+    made = MadeUser(user.id, "old.hash", PASSWORD)
+
+    first = login(client, made)  # this login re-hashes
+    assert not needs_rehash(stored_user(event_store, made).password_hash)
+    second = login(client, made)
+    for headers in (first, second):
+        me = client.get(f"{API}/probe/whoami", headers=headers)
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == "old.hash"
+    # the audit trail tells it apart from a password change
+    assert [type(e).__name__ for e in event_store.events.get(user.id)] == [
+        "Registered", "PasswordRehashed"]

@@ -16,8 +16,9 @@ from litestar import Litestar
 from danvan.backend.app import create_app
 from danvan.backend.auth.passwords import hash_password, needs_rehash
 from danvan.backend.wiring import Services, build
-from danvan.domain.tenants import province_scope
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.commands import RegisterUser
+from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.users import User
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser, login, system_context
@@ -170,9 +171,9 @@ def test_a_login_that_rehashes_the_password_revokes_no_token(
     """A hash made with older parameters is re-made at the next good login: the same
     password, so neither the token that login issues nor any other is refused."""
     older = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    user = User.register(system_context(province_scope("15")), username="old.hash",
-                         password_hash=older.hash(PASSWORD), full_name="Trần Văn Cũ",
-                         grants=[RoleGrant(role="province_admin", province_code="15")])
+    user = User.register(system_context(province_scope("15")), RegisterUser(
+        "old.hash", older.hash(PASSWORD), "Trần Văn Cũ",
+        (RoleGrant(role="province_admin", province_code="15"),)))
     event_store.save(user)
     made = MadeUser(user.id, "old.hash", PASSWORD)
 

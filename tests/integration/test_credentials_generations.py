@@ -20,7 +20,9 @@ from danvan.backend.auth.credentials import (
     rebuild_generations,
 )
 from danvan.backend.wiring import RecorderHookError, build, hook_recorder
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.policies import RoleGrant
+from danvan.domain.users import User
 from danvan.infra.database import app_params
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
@@ -32,8 +34,8 @@ def grant(role: str) -> RoleGrant:
 
 
 def register(store: EventStore, name: str) -> User:
-    user = User.register(ctx("tenant_admin"), username=name, password_hash="hash-1",
-                         full_name="Cán bộ", grants=[grant("reviewer")])
+    user = User.register(ctx("tenant_admin"), RegisterUser(name, "hash-1", "Cán bộ",
+                                                           (grant("reviewer"),)))
     store.save(user)
     return user
 
@@ -49,13 +51,13 @@ def test_generations_ride_with_their_events_and_rebuild_from_them(
     users = [register(event_store, f"can.bo.{i}") for i in range(6)]
     changes: list[Callable[[User], None]] = [
         lambda u: None,                                                   # registered only
-        lambda u: u.change_grants(admin, grants=[grant("approver")]),
+        lambda u: u.change_grants(admin, ChangeGrants((grant("approver"),))),
         lambda u: u.rehash_password(admin, password_hash="hash-2"),       # not a change
         lambda u: (u.change_password(admin, password_hash="hash-2"),
                    u.rehash_password(admin, password_hash="hash-3")),
         lambda u: u.deactivate(admin, reason="Nghỉ hưu"),
-        lambda u: (u.change_grants(admin, grants=[grant("approver")]),
-                   u.change_grants(admin, grants=[grant("tenant_admin")])),
+        lambda u: (u.change_grants(admin, ChangeGrants((grant("approver"),))),
+                   u.change_grants(admin, ChangeGrants((grant("tenant_admin"),)))),
     ]
     for user, change in zip(users, changes, strict=True):
         change(user)
@@ -69,7 +71,7 @@ def test_generations_ride_with_their_events_and_rebuild_from_them(
     first, stale = (event_store.repository.get(users[0].id) for _ in range(2))
     first.rehash_password(admin, password_hash="hash-2")
     event_store.save(first)
-    stale.change_grants(admin, grants=[grant("approver")])
+    stale.change_grants(admin, ChangeGrants((grant("approver"),)))
     with pytest.raises(IntegrityError):
         event_store.save(stale)
 
@@ -102,7 +104,7 @@ def test_a_generation_never_goes_back(event_store: EventStore,
                                       app_conn: psycopg.Connection) -> None:
     assert hook_recorder(event_store)
     user = register(event_store, "can.bo.lui")
-    user.change_grants(ctx("tenant_admin"), grants=[grant("approver")])
+    user.change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),)))
     event_store.save(user)
     with pytest.raises(psycopg.errors.CheckViolation):
         app_conn.execute("UPDATE user_credentials SET generation = 1 WHERE user_id = %s",
@@ -124,8 +126,8 @@ def test_lookups_asked_together_share_a_query_and_each_gets_its_own_users_genera
     assert hook_recorder(event_store)
     users = [register(event_store, f"can.bo.{i}") for i in range(3)]
     for _ in range(2):
-        users[1].change_grants(ctx("tenant_admin"), grants=[grant("approver")])
-        users[1].change_grants(ctx("tenant_admin"), grants=[grant("reviewer")])
+        users[1].change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),)))
+        users[1].change_grants(ctx("tenant_admin"), ChangeGrants((grant("reviewer"),)))
     users[2].change_password(ctx("tenant_admin"), password_hash="hash-2")
     event_store.save(*users)
     asked = [str(u.id) for u in users] * 20 + [str(uuid.uuid4())]

@@ -9,7 +9,9 @@ import jwt
 import pytest
 
 from danvan.backend.auth.tokens import TokenError, issue_token, read_token
-from danvan.domain.users import CredentialsChanged, RoleGrant, User, credentials_changes
+from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.policies import RoleGrant
+from danvan.domain.users import CredentialsChanged, User, credentials_changes
 from tests.unit.builders import TENANT, ctx
 
 SECRET = "unit-secret-unit-secret-unit-secret-0123"
@@ -22,8 +24,8 @@ def grant(role: str) -> RoleGrant:
 
 
 def registered() -> User:
-    user = User.register(ctx("tenant_admin"), username="can.bo", password_hash="hash-1",
-                         full_name="Cán bộ", grants=[grant("reviewer")])
+    user = User.register(ctx("tenant_admin"), RegisterUser("can.bo", "hash-1", "Cán bộ",
+                                                           (grant("reviewer"),)))
     user.collect_events()
     return user
 
@@ -41,7 +43,7 @@ def test_every_user_event_is_either_a_credentials_change_or_known_to_keep_tokens
 
 
 CHANGES: dict[str, Callable[[User], object]] = {
-    "roles": lambda u: u.change_grants(ctx("tenant_admin"), grants=[grant("approver")]),
+    "roles": lambda u: u.change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),))),
     "password": lambda u: u.change_password(ctx("tenant_admin"), password_hash="hash-2"),
     "deactivation": lambda u: u.deactivate(ctx("tenant_admin"), reason="Nghỉ hưu"),
 }
@@ -63,8 +65,8 @@ def test_a_replay_gives_the_same_generation() -> None:
         CHANGES[change](user)
     user.rehash_password(ctx("self"), password_hash="hash-3")
     user.record_failed_login(ctx("anonymous"), address="127.0.0.1")
-    original = User.register(ctx("tenant_admin"), username="can.bo", password_hash="hash-1",
-                             full_name="Cán bộ", grants=[grant("reviewer")])
+    original = User.register(ctx("tenant_admin"), RegisterUser("can.bo", "hash-1", "Cán bộ",
+                                                        (grant("reviewer"),)))
     rebuilt: User | None = None
     for event in [*original.collect_events(), *user.collect_events()]:
         rebuilt = event.mutate(rebuilt)

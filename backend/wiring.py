@@ -26,8 +26,8 @@ from danvan.backend.auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from danvan.backend.http.idempotency import (
     IdempotencyStore,
     Rebuild,
-    install_recorder_hook,
     rebuild_from_store,
+    record_pending_key,
 )
 from danvan.infra.settings import Settings
 
@@ -90,14 +90,20 @@ def open_store(settings: Settings) -> Application:
 
 
 def hook_recorder(store: Application) -> bool:
-    """Rows that commit with the events: idempotency keys and credentials generations.
-    False for a store that is not PostgreSQL's; an error for a PostgreSQL one that cannot
-    take them (``POSTGRES_ENABLE_DB_FUNCTIONS``), as tokens could then never be revoked."""
+    """Register the rows that commit with the events (``InTransaction`` writers of the
+    store's recorder, ``infra/event_store.py``): idempotency keys and credentials
+    generations. False for a store whose recorder takes none (not PostgreSQL's); an error for
+    a PostgreSQL one that would skip them (``POSTGRES_ENABLE_DB_FUNCTIONS``), as tokens could
+    then never be revoked."""
     from eventsourcing.postgres import PostgresApplicationRecorder
 
-    if install_recorder_hook(store.recorder, record_generations):
+    from danvan.infra.event_store import InTransactionWriters
+
+    recorder = store.recorder
+    if isinstance(recorder, InTransactionWriters) and not recorder.datastore.enable_db_functions:
+        recorder.add_writers(record_pending_key, record_generations)
         return True
-    if isinstance(store.recorder, PostgresApplicationRecorder):
+    if isinstance(recorder, PostgresApplicationRecorder):
         raise RecorderHookError("the event store's recorder cannot write the credentials "
                                 "generations in its insert transaction (database functions "
                                 "enabled?): revoked tokens would still be accepted")

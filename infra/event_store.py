@@ -21,7 +21,7 @@ is retried and answered as the success it was, not as a version conflict
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    StoredEvent,
     Transcoding,
     UUIDAsHex,
 )
@@ -105,9 +106,36 @@ def _lock_through_function(recorder: PostgresApplicationRecorder, events_table_n
     )
 
 
-class LockingApplicationRecorder(CommitOutcomeCheck, PostgresApplicationRecorder):
+InTransaction = Callable[[Any, Sequence[StoredEvent], Mapping[str, Any]], None]
+"""A writer of rows that must commit with a save's events, or not at all: called with the
+insert's cursor, the save's stored events and the save's keyword arguments
+(``store.save(aggregate, key=value)``); raising refuses the whole save."""
+
+
+class InTransactionWriters(PostgresApplicationRecorder):
+    """Runs ``writers`` in the transaction that inserts each save's events, on every path
+    (one save, or a group-committed batch where each save runs in its own context). The
+    composition root registers them (``add_writers``): idempotency keys, credentials
+    generations, outbox rows."""
+
+    writers: tuple[InTransaction, ...] = ()
+
+    def add_writers(self, *writers: InTransaction) -> None:
+        self.writers = tuple(dict.fromkeys((*self.writers, *writers)))
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if stored_events:
+            for write in self.writers:
+                write(curs, stored_events, kwargs)
+
+
+class LockingApplicationRecorder(InTransactionWriters, CommitOutcomeCheck,
+                                 PostgresApplicationRecorder):
     """The library's recorder, taking the table lock through ``<table>_lock()``; a retry
-    that meets its own committed events answers with their ids."""
+    that meets its own committed events answers with their ids; rows that ride with the
+    events (``InTransactionWriters``)."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):

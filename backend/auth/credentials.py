@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -89,8 +89,10 @@ def generations_in(stored_events: Sequence[StoredEvent]) -> dict[uuid.UUID, int]
     return found
 
 
-def record_generations(cursor: Any, stored_events: Sequence[StoredEvent]) -> None:
-    """``InTransaction`` writer: raise the generations these events change, with them."""
+def record_generations(cursor: Any, stored_events: Sequence[StoredEvent],
+                       _saved_with: Mapping[str, Any]) -> None:
+    """The store's ``InTransaction`` writer (``infra/event_store.py``): raise the
+    generations these events change, with them."""
     for user_id, generation in generations_in(stored_events).items():
         cursor.execute(_RAISE, (user_id, generation))
 

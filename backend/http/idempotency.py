@@ -13,8 +13,9 @@ How a retry never duplicates
    answers 422 ``idempotency_key_reused``. Rows older than 24 h are deleted first.
 2. Otherwise it runs the handler with a ``PendingKey`` (with a fresh ``attempt_id``) in a
    context variable, which ``sync_to_thread`` carries into the handler's thread.
-3. The store's recorder (``InTransactionRecorderMixin``, installed by ``install_recorder_hook``)
-   writes the key row **inside the transaction that appends the events**: an upsert that only
+3. The store's recorder runs ``record_pending_key`` (one of its ``InTransaction`` writers,
+   ``infra/event_store.py``, registered by ``backend/wiring.py``) to write the key row
+   **inside the transaction that appends the events**: an upsert that only
    succeeds for the same ``attempt_id`` (so one request may save several times), recording
    which aggregates reached which version. If another attempt already holds the key, the
    hook raises ``IntegrityError`` and the whole transaction, events included, rolls back.
@@ -27,13 +28,10 @@ concurrent requests with one key both run, but only one commits: the other's ups
 the first transaction and then fails, its 409 is replaced by the replay of the winner.
 Failed commands (4xx) store nothing, so a retry runs again, as the contract says.
 
-Without the hook (a recorder that is not PostgreSQL's, or with database functions enabled),
-step 4 alone records the key; a crash between the append and step 4 may then re-run the
-command on retry. Creates are still safe (derived IDs collide: 409) and so are actions sent
-with ``If-Match`` (412); the key also rides in each event's ``meta`` for the audit trail.
-
-The hook is the one way to make a row commit with a save's events: ``install_recorder_hook``
-takes further ``InTransaction`` writers (the users' credentials generations use it).
+Without the writer (a recorder that is not PostgreSQL's), step 4 alone records the key; a
+crash between the append and step 4 may then re-run the command on retry. Creates are still
+safe (derived IDs collide: 409) and so are actions sent with ``If-Match`` (412); the key also
+rides in each event's ``meta`` for the audit trail.
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,7 +49,6 @@ from typing import Any, cast
 
 import structlog
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from litestar.concurrency import sync_to_thread
 from litestar.connection import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -173,53 +170,13 @@ def record_in_transaction(cursor: Any, pending: PendingKey,
         raise IntegrityError(f"idempotency key {pending.key!r} is held by another attempt")
 
 
-InTransaction = Callable[[Any, Sequence[StoredEvent]], None]
-"""A writer of rows that must commit or roll back with a save's events, called with the
-insert's cursor and the save's stored events (in the saving thread's context); raising
-refuses the whole save. The idempotency key row is one; the users' credentials generations
-(``backend/auth/credentials.py``) another."""
-
-
-def record_pending_key(cursor: Any, stored_events: Sequence[StoredEvent]) -> None:
-    """The command's ``Idempotency-Key``, if it came with one (``current_key``)."""
+def record_pending_key(cursor: Any, stored_events: Sequence[StoredEvent],
+                       _saved_with: Mapping[str, Any]) -> None:
+    """The store's ``InTransaction`` writer (``infra/event_store.py``) for the command's
+    ``Idempotency-Key``, if it came with one (``current_key``)."""
     pending = _pending.get()
     if pending is not None:
         record_in_transaction(cursor, pending, stored_events)
-
-
-class InTransactionRecorderMixin:
-    """Mix into a ``PostgresApplicationRecorder`` (before it) to run its ``InTransaction``
-    writers in the transaction that inserts the events (group commit or not)."""
-
-    in_transaction: tuple[InTransaction, ...] = (record_pending_key,)
-
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
-        if stored_events:
-            for write in self.in_transaction:
-                write(curs, stored_events)
-
-
-_hooked_classes: dict[type, type] = {}
-
-
-def install_recorder_hook(recorder: Any, *also: InTransaction) -> bool:
-    """Make ``recorder`` write key rows, and what the writers ``also`` write, in its insert
-    transaction; False where it cannot (then nothing is installed)."""
-    if not isinstance(recorder, InTransactionRecorderMixin):
-        if not isinstance(recorder, PostgresApplicationRecorder):
-            return False
-        if recorder.datastore.enable_db_functions:  # that path bypasses _insert_events
-            return False
-        base = type(recorder)
-        hooked = _hooked_classes.get(base)
-        if hooked is None:
-            hooked = type(f"Hooked{base.__name__}", (InTransactionRecorderMixin, base), {})
-            _hooked_classes[base] = hooked
-        recorder.__class__ = hooked
-    recorder.in_transaction = tuple(dict.fromkeys((*recorder.in_transaction, *also)))
-    return True
 
 
 # --- the middleware ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
 
 from danvan.backend.http import idempotency
-from danvan.backend.http.idempotency import PendingKey, install_recorder_hook
+from danvan.backend.http.idempotency import PendingKey, record_pending_key
 from danvan.domain.commands import AddUnit, CloseUnit
 from danvan.domain.units import Unit, UnitKind
 from danvan.infra.audit_verify import verify_tenant
@@ -100,7 +100,7 @@ def test_each_save_in_a_batch_writes_its_own_idempotency_key(
         event_store: EventStore, settings: Settings, owner_conn: psycopg.Connection) -> None:
     """The key row rides in the save's transaction, taken from the saving thread's context even
     when another thread leads the batch; a key held by another attempt refuses that save only."""
-    assert install_recorder_hook(event_store.recorder)
+    event_store.recorder.add_writers(record_pending_key)
     held = PendingKey("u-held", "k-held", bytes(32), "POST", "/x", attempt_id="first")
     token = idempotency._pending.set(held)
     try:
@@ -209,7 +209,7 @@ def test_a_save_failing_before_the_server_leaves_no_key_row_behind(
     its idempotency key is not left claiming versions that were never written, and its
     batch-mate is saved on the second pass."""
     recorder = event_store.recorder
-    assert install_recorder_hook(recorder)
+    recorder.add_writers(record_pending_key)
     outcomes: dict[str, object] = {}
 
     def save(name: str, events: list[StoredEvent], key: str | None) -> None:

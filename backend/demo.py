@@ -50,7 +50,7 @@ from danvan.domain.commands import (
     PersonDetails,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -372,15 +372,15 @@ class DemoYear:
         if proposed is None:
             return
         tenant_number = f"{self.rng.randint(100, 999)}-QĐ/ĐU"
-        recognised = step(proposed, 4, 12, "approver", lambda m, c: m.handle(RecogniseModel(
+        recognized = step(proposed, 4, 12, "approver", lambda m, c: m.handle(RecognizeModel(
             Level.TENANT, tenant_number, vietnam_day(c)), c))
-        if recognised is None or fate < 0.86:
+        if recognized is None or fate < 0.86:
             return
-        nominated = step(recognised, 2, 8, "approver", acting(NominateModel()))
+        nominated = step(recognized, 2, 8, "approver", acting(NominateModel()))
         if nominated is None:
             return
         province_number = f"{self.rng.randint(1000, 2999)}-QĐ/TU"
-        step(nominated, 8, 25, "province_admin", lambda m, c: m.handle(RecogniseModel(
+        step(nominated, 8, 25, "province_admin", lambda m, c: m.handle(RecognizeModel(
             Level.PROVINCE, province_number, vietnam_day(c)), c))
 
     # --- the whole year --------------------------------------------------------------------

@@ -36,8 +36,8 @@ from danvan.domain.commands import (
     Level,
     MaintainModel,
     PersonDetails,
-    RecogniseModel,
-    RecogniseModels,
+    RecognizeModel,
+    RecognizeModels,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -428,8 +428,8 @@ class Recognition(Body):
     decision_number: FilledCode
     decision_date: date
 
-    def command(self) -> RecogniseModel:
-        return RecogniseModel(self.level, self.decision_number, self.decision_date)
+    def command(self) -> RecognizeModel:
+        return RecognizeModel(self.level, self.decision_number, self.decision_date)
 
 
 class RecognitionDecision(Body):
@@ -440,11 +440,11 @@ class RecognitionDecision(Body):
     decision_date: date
     model_ids: ModelIds
 
-    def command(self, expected: Level) -> RecogniseModels:
+    def command(self, expected: Level) -> RecognizeModels:
         """The decision, at the level its route decides (another level names ``level``)."""
         if self.level != expected:
             raise InvalidInput({"level": f"must be {expected.value} here"})
-        return RecogniseModels(self.level, self.decision_number, self.decision_date,
+        return RecognizeModels(self.level, self.decision_number, self.decision_date,
                                tuple(str(m) for m in self.model_ids))
 
 

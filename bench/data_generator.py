@@ -65,7 +65,7 @@ from danvan.domain.commands import (
     PersonDetails,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RegisterUser,
     RegistrationForm,
@@ -293,7 +293,7 @@ class Simulation:
             *((REPORT_MONTHS[q - 1], lambda sim, q=q: self.report(sim, year, q))
               for q in (1, 2, 3, 4)),
             (10, lambda sim: self.evaluate(sim, year)),
-            (11, lambda sim: self.recognise(sim, year)),
+            (11, lambda sim: self.recognize(sim, year)),
             (12, lambda sim: self.close_year(sim, year)),
         ]
         phases.sort(key=lambda item: item[0])  # stable: a model's events keep time order
@@ -457,18 +457,18 @@ class Simulation:
                 m.handle(ProposeModel(), self.staff(sim, "reviewer", at + timedelta(days=10)))
             self.emit(m)
 
-    def recognise(self, sim: TenantSim, year: int) -> None:
+    def recognize(self, sim: TenantSim, year: int) -> None:
         proposed = [m for m in sim.models if m.state == State.PROPOSED]
         self.rng.shuffle(proposed)
         for rank, m in enumerate(proposed[:self.rng.randrange(3, 9)]):
             at = self.when(year, 11, 13)  # + up to 14 days: still November
-            m.handle(RecogniseModel(Level.TENANT, f"{self.rng.randrange(1, 500)}/QĐ-UBND",
+            m.handle(RecognizeModel(Level.TENANT, f"{self.rng.randrange(1, 500)}/QĐ-UBND",
                                     at.astimezone(VIETNAM).date()),
                      self.staff(sim, "approver", at))
             if rank == 0 or (rank == 1 and self.rng.random() < 0.3):
                 m.handle(NominateModel(), self.staff(sim, "approver", at + timedelta(days=3)))
                 later = at + timedelta(days=14)
-                m.handle(RecogniseModel(Level.PROVINCE,
+                m.handle(RecognizeModel(Level.PROVINCE,
                                         f"{self.rng.randrange(1, 900)}/QĐ-UBND",
                                         later.astimezone(VIETNAM).date()),
                          self.ctx("province_admin", sim.id, later))

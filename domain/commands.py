@@ -183,24 +183,24 @@ class ProposeModel(ModelCommand):
 
 
 @dataclass(frozen=True)
-class RecogniseModel(ModelCommand):
+class RecognizeModel(ModelCommand):
     level: Level
     decision_number: str
     decision_date: date
 
 
 @dataclass(frozen=True)
-class RecogniseModels:
+class RecognizeModels:
     """One decision (quyết định) recognising every listed model at one level, all or none:
-    one ``RecogniseModel`` for each."""
+    one ``RecognizeModel`` for each."""
 
     level: Level
     decision_number: str
     decision_date: date
     model_ids: tuple[str, ...]
 
-    def for_each(self) -> RecogniseModel:
-        return RecogniseModel(self.level, self.decision_number, self.decision_date)
+    def for_each(self) -> RecognizeModel:
+        return RecognizeModel(self.level, self.decision_number, self.decision_date)
 
 
 @dataclass(frozen=True)
@@ -299,11 +299,11 @@ MODEL_ACTIONS: Mapping[type[ModelCommand], ModelAction] = {
     ProposeModel: ModelAction("proposal", Rule(
         frozenset({State.EVALUATED}), Action.MODEL_PROPOSAL,
         Words("đề nghị công nhận", "propose for recognition"))),
-    RecogniseModel: ModelAction("recognition", {
+    RecognizeModel: ModelAction("recognition", {
         Level.TENANT: Rule(frozenset({State.PROPOSED}), Action.MODEL_RECOGNITION_TENANT,
-                           Words("công nhận cấp xã", "recognise at tenant level")),
+                           Words("công nhận cấp xã", "recognize at tenant level")),
         Level.PROVINCE: Rule(frozenset({State.NOMINATED}), Action.MODEL_RECOGNITION_PROVINCE,
-                             Words("công nhận cấp tỉnh", "recognise at province level"))}),
+                             Words("công nhận cấp tỉnh", "recognize at province level"))}),
     NominateModel: ModelAction("nomination", Rule(
         frozenset({State.RECOGNIZED_TENANT}), Action.MODEL_NOMINATION,
         Words("đề xuất lên tỉnh", "nominate to the province"))),

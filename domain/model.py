@@ -38,7 +38,7 @@ from danvan.domain.commands import (
     NominateModel,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RejectModel,
     ReportProgress,
@@ -141,7 +141,7 @@ def _to(state: State) -> Callable[[Lifecycle, Any], Lifecycle]:
     return lambda lc, _e: lc._replace(state=state)
 
 
-def _recognised(lc: Lifecycle, e: Any) -> Lifecycle:
+def _recognized(lc: Lifecycle, e: Any) -> Lifecycle:
     state = State.RECOGNIZED_PROVINCE if e.level == Level.PROVINCE else State.RECOGNIZED_TENANT
     recognitions = {**lc.recognitions, e.level: Decision(e.decision_number, e.decision_date)}
     return lc._replace(state=state, recognitions=recognitions)
@@ -174,7 +174,7 @@ STEPS: dict[str, Callable[[Any, Any], Lifecycle]] = {
     "Evaluated": lambda lc, e: lc._replace(state=State.EVALUATED, total_score=e.total,
                                            passed=bool(e.passed)),
     "Proposed": _to(State.PROPOSED),
-    "Recognised": _recognised,
+    "Recognized": _recognized,
     "Nominated": _to(State.NOMINATED),
     "Revoked": _revoked,
     "Discontinued": _to(State.DISCONTINUED),
@@ -322,7 +322,7 @@ class Model(TenantAggregate):
     class Proposed(Event):
         pass
 
-    class Recognised(Event):
+    class Recognized(Event):
         level: str
         decision_number: str
         decision_date: str
@@ -552,12 +552,12 @@ class Model(TenantAggregate):
     # --- the standing committee's and the province's actions ----------------------------
 
     @handle.register
-    def recognise(self, command: RecogniseModel, ctx: Context) -> None:
+    def recognize(self, command: RecognizeModel, ctx: Context) -> None:
         number = check_decision(command.decision_number, command.decision_date, ctx)
         if command.decision_date < date(self.year, 1, 1):
             raise InvalidInput({"decision_date": "must not be before the registration's year"})
         self._require(command)
-        self._emit(self.Recognised, ctx, level=command.level.value, decision_number=number,
+        self._emit(self.Recognized, ctx, level=command.level.value, decision_number=number,
                    decision_date=command.decision_date.isoformat())
 
     @handle.register

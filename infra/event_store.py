@@ -41,13 +41,32 @@ from eventsourcing.postgres import (
     PostgresFactory,
     PostgresProcessRecorder,
 )
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, register_topic
 from psycopg.sql import SQL, Identifier
 
+from danvan.domain.model import Model
 from danvan.infra.commit_outcome import CommitOutcomeCheck
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
 from danvan.infra.settings import Settings
+
+STORED_TOPICS: dict[str, type] = {
+    "danvan.domain.model:Model.Recognised": Model.Recognized,
+}
+"""The topics events were stored under before their classes were renamed (stored events are
+never edited): each stays readable as the class it now names, by the aggregates and by the
+projections alike. Add a line here with every rename of an event class or its module."""
+
+
+
+def register_stored_topics() -> None:
+    """Make the old topics resolve (done when this module is imported; again after the
+    library's topic cache is cleared)."""
+    for stored, renamed in STORED_TOPICS.items():
+        register_topic(stored, renamed)
+
+
+register_stored_topics()
 
 APP_NAME = "danvan"
 EVENTS_TABLE = f"{APP_NAME}_events"

@@ -65,7 +65,7 @@ from danvan.domain.commands import (
     NominateModel,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RejectModel,
     ReportProgress,
     ReturnModel,
@@ -117,13 +117,13 @@ class TenantRecognitionController(Controller):
     path = "/tenants/{tenant_id:str}/recognitions"
     tags = ["models"]
 
-    @post("/", operation_id="recogniseModelsAtTenantLevel", status_code=200,
+    @post("/", operation_id="recognizeModelsAtTenantLevel", status_code=200,
           guards=[allow(Action.MODEL_RECOGNITION_TENANT)], sync_to_thread=True)
-    def recognise(self, request: HttpRequest, ctx: Ctx,
+    def recognize(self, request: HttpRequest, ctx: Ctx,
                   data: JSONBody[RecognitionDecision]) -> Answer:
         """One decision of the standing committee recognising every listed model of the
         tenant, all or none."""
-        return run_command("model.recognition_decision", lambda: models.recognise_models(
+        return run_command("model.recognition_decision", lambda: models.recognize_models(
             store_of(request), ctx, data.command(Level.TENANT)))
 
 
@@ -207,7 +207,7 @@ class ModelController(Controller):
         return act(request, ctx, model, ProposeModel(), if_match)
 
     @post("/{model_id:str}/recognition", operation_id="modelRecognition", status_code=200,
-          guards=allow_command(RecogniseModel), sync_to_thread=True)
+          guards=allow_command(RecognizeModel), sync_to_thread=True)
     def recognition(self, request: HttpRequest, ctx: Ctx, model: Target, if_match: IfMatch,
                     data: JSONBody[Recognition]) -> Answer:
         return act(request, ctx, model, data.command(), if_match)

@@ -65,13 +65,13 @@ class ProvinceController(Controller):
         return run_command("evaluation_rules.set", lambda: planning.set_evaluation_rules(
             store_of(request), ctx, data.command(code, year), if_match))
 
-    @post("/recognitions", operation_id="recogniseModelsAtProvinceLevel", status_code=200,
+    @post("/recognitions", operation_id="recognizeModelsAtProvinceLevel", status_code=200,
           guards=[allow(Action.MODEL_RECOGNITION_PROVINCE)], sync_to_thread=True)
-    def recognise(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
+    def recognize(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
                   data: JSONBody[RecognitionDecision]) -> Answer:
         """One decision of the province recognising every listed model of its tenants, all
         or none."""
-        return run_command("model.recognition_decision", lambda: models.recognise_models(
+        return run_command("model.recognition_decision", lambda: models.recognize_models(
             store_of(request), ctx, data.command(Level.PROVINCE), province_code=code))
 
     @post("/users", operation_id="createProvinceUser", guards=[allow(Action.USER_CREATE)],

@@ -18,7 +18,7 @@ from danvan.domain.commands import (
     ErasePersonalData,
     EvaluateModel,
     ModelCommand,
-    RecogniseModels,
+    RecognizeModels,
     RegisterModel,
 )
 from danvan.domain.evaluation import EvaluationRules, ProvinceEvaluationRules
@@ -94,7 +94,7 @@ def act_on_model(store: Application, ctx: Context, model: Model, command: ModelC
     return _result(model, MODEL_ACTIONS[type(command)].route.replace("-", "_"))
 
 
-def recognise_models(store: Application, ctx: Context, decision: RecogniseModels, *,
+def recognize_models(store: Application, ctx: Context, decision: RecognizeModels, *,
                      province_code: str | None = None) -> DecisionResult:
     """One decision recognising every listed model, all or none (one event per model, saved
     in one transaction). The models are the tenant's (``ctx.tenant_id``), or any tenant's of

@@ -189,7 +189,7 @@ class Story:
             if code != behind and len(own_unit) >= 2 and others:
                 first, second, third = own_unit[0], own_unit[1], others[0]
                 for mid in (first, second):
-                    self.recognise_tenant_level(code, mid)
+                    self.recognize_tenant_level(code, mid)
                 self.act(code, first, "nomination", "approver")
                 self.act(code, first, "recognition", "province_admin", {
                     "level": "province", "decision_number": f"{code}-QĐ/TU",
@@ -200,11 +200,11 @@ class Story:
                 exp.recognized["tenant"].discard(second)
                 self.act(code, third, "discontinuation", "reviewer", {"reason": "Dừng"})
 
-    def recognise_tenant_level(self, code: str, mid: str) -> None:
+    def recognize_tenant_level(self, code: str, mid: str) -> None:
         unit = dict(self.models[code])[mid]
         assessor = "unit_user" if unit == "Chi bộ Tổ dân phố 5" else None
         if assessor is None:
-            raise AssertionError("only the unit user's unit models are recognised here")
+            raise AssertionError("only the unit user's unit models are recognized here")
         self.act(code, mid, "self-assessment", assessor, {"summary": "Đạt mục tiêu"})
         self.act(code, mid, "evaluation", "reviewer", {"scores": SCORES_PASS})
         self.act(code, mid, "proposal", "reviewer")

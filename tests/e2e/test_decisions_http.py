@@ -95,7 +95,7 @@ class TestRecognitionDecision:
         return world.client.post(f"{API}/tenants/{world.tenants[code].id}/recognitions",
                                  headers=world.as_("approver", code), json=body)
 
-    def test_one_decision_recognises_every_listed_model(self, world: World,
+    def test_one_decision_recognizes_every_listed_model(self, world: World,
                                                         event_store: EventStore) -> None:
         proposed = [model_up_to(world, 5, f"Mô hình được đề nghị số {i}") for i in range(3)]
         answer = ok(self.decide(world, proposed))
@@ -104,9 +104,9 @@ class TestRecognitionDecision:
             proposed, "recognized_tenant")
         for model_id in proposed:
             last = events(event_store, model_id)[-1]
-            assert (type(last).__name__, last.decision_number) == ("Recognised", "125-QĐ/ĐU")
+            assert (type(last).__name__, last.decision_number) == ("Recognized", "125-QĐ/ĐU")
 
-    def test_one_model_in_the_wrong_state_recognises_none_and_is_named(
+    def test_one_model_in_the_wrong_state_recognizes_none_and_is_named(
             self, world: World, event_store: EventStore) -> None:
         proposed = [model_up_to(world, 5, f"Mô hình đủ điều kiện số {i}") for i in range(2)]
         draft = model_up_to(world, 0, "Mô hình còn là bản nháp")
@@ -129,7 +129,7 @@ class TestRecognitionDecision:
             assert [e["field"] for e in response.json()["errors"]] == ["model_ids"]
         assert len(events(event_store, mine)) == 6
 
-    def test_the_province_recognises_nominees_of_its_tenants_at_once(
+    def test_the_province_recognizes_nominees_of_its_tenants_at_once(
             self, world: World) -> None:
         nominees = []
         for code in (YEN_BAI, GIA_PHU):

@@ -45,5 +45,5 @@ def test_the_demo_year_is_a_valid_ordered_history(settings: Settings, event_stor
     states = owner_conn.execute(
         "SELECT topic, count(*) FROM danvan_events GROUP BY topic").fetchall()
     topics = {topic.rsplit(".", 1)[-1] for topic, _ in states}
-    assert {"Registered", "Accepted", "Recognised", "CopyReceived", "ProgressReported",
+    assert {"Registered", "Accepted", "Recognized", "CopyReceived", "ProgressReported",
             "Approved", "Completed"} <= topics

@@ -42,7 +42,7 @@ from danvan.domain.commands import (
     PersonDetails,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -85,8 +85,8 @@ FIELDS = ("party_building", "economy", "culture_society", "defense_security",
 UNIT_KINDS = ("party_cell", "front", "mass_org", "school", "police", "military")
 
 MODEL_OPS = ("advance", "advance", "advance", "advance", "submit", "accept", "progress",
-             "self_assess", "evaluate", "propose", "recognise_tenant", "nominate",
-             "recognise_province", "revoke", "discontinue", "maintain", "return", "reject",
+             "self_assess", "evaluate", "propose", "recognize_tenant", "nominate",
+             "recognize_province", "revoke", "discontinue", "maintain", "return", "reject",
              "amend", "inspect", "copy", "erase")
 OTHER_OPS = ("onboard", "add_unit", "add_unit", "close_unit", "register", "register",
              "register", "tenant_targets", "province_targets", "period_targets", "task",
@@ -100,13 +100,13 @@ DEEP_HISTORY: list[tuple[str, int, int]] = [
     ("register", 0, 20), ("register", 1, 20), ("register", 2, 20), ("register", 3, 20),
     ("period_targets", 2, 6), ("period_targets", 4, 6), ("task", 0, 5),
     *[("advance", 1, 40)] * 8, ("progress", 0, 30), *[("advance", 1, 30)] * 8,
-    ("revoke", 0, 40), ("nominate", 0, 20), ("recognise_province", 0, 20),
+    ("revoke", 0, 40), ("nominate", 0, 20), ("recognize_province", 0, 20),
     *[("advance", 1, 30)] * 2, ("revoke", 1, 20), *[("advance", 1, 30)] * 4,
     ("maintain", 0, 30), ("close_unit", 3, 30),
     ("tenant_targets", 7, 30), ("province_targets", 2, 30), ("period_targets", 3, 40),
     ("task", 1, 40), ("approve_list", 0, 30), ("discontinue", 1, 30), ("erase", 0, 30),
     ("register", 6, 30), ("register", 7, 30), *[("advance", 1, 200)] * 10,
-    ("progress", 2, 30), ("maintain", 1, 30), ("recognise_tenant", 0, 30),
+    ("progress", 2, 30), ("maintain", 1, 30), ("recognize_tenant", 0, 30),
 ]
 """A long history that reaches every kind of event (recognitions at both levels, revocations,
 maintenance, closures, target changes across a year end); an explicit example for the
@@ -311,8 +311,8 @@ class World:
     NEXT: ClassVar[dict[State, str]] = {
         State.DRAFT: "submit", State.RETURNED: "submit", State.SUBMITTED: "accept",
         State.ACCEPTED: "self_assess", State.SELF_ASSESSED: "evaluate",
-        State.EVALUATED: "propose", State.PROPOSED: "recognise_tenant",
-        State.RECOGNIZED_TENANT: "nominate", State.NOMINATED: "recognise_province"}
+        State.EVALUATED: "propose", State.PROPOSED: "recognize_tenant",
+        State.RECOGNIZED_TENANT: "nominate", State.NOMINATED: "recognize_province"}
 
     def act_on_model(self, op: str, pick: int) -> bool:
         chosen: Model | None = None
@@ -344,10 +344,10 @@ class World:
             "self_assess": lambda m: (SelfAssessModel("Đạt"), "unit_user"),
             "evaluate": lambda m: (EvaluateModel(scores(m.kind, pick % 4 != 3)), "reviewer"),
             "propose": lambda m: (ProposeModel(), "reviewer"),
-            "recognise_tenant": lambda m: (RecogniseModel(Level.TENANT, f"{pick}/QĐ-UBND",
+            "recognize_tenant": lambda m: (RecognizeModel(Level.TENANT, f"{pick}/QĐ-UBND",
                                                           today), "approver"),
             "nominate": lambda m: (NominateModel(), "approver"),
-            "recognise_province": lambda m: (RecogniseModel(Level.PROVINCE, f"{pick}/QĐ-TU",
+            "recognize_province": lambda m: (RecognizeModel(Level.PROVINCE, f"{pick}/QĐ-TU",
                                                             today), "province_admin"),
             "revoke": lambda m: (RevokeRecognition(level, "Không còn hiệu quả"),
                                  "approver" if level == Level.TENANT else "province_admin"),
@@ -454,7 +454,7 @@ def written_history(admin_params: Any, template: str, tmp: Path,
 def test_a_generated_history_reaches_deep_states(event_store: EventStore) -> None:
     steps = [("onboard", 0, 1), ("add_unit", 0, 1), ("register", 1, 1)]
     steps += [(op, 0, 2) for op in ("submit", "accept", "self_assess", "evaluate", "propose",
-                                    "recognise_tenant", "nominate", "recognise_province")]
+                                    "recognize_tenant", "nominate", "recognize_province")]
     world = World(event_store).run(steps)
     assert world.models[0].state == State.RECOGNIZED_PROVINCE
     assert world.applied == len(steps)

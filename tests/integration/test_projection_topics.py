@@ -15,7 +15,7 @@ from eventsourcing.utils import clear_topic_cache, register_topic
 
 from danvan.domain.model import Model
 from danvan.infra.database import connect_owner, owner_params
-from danvan.infra.event_store import EventStore
+from danvan.infra.event_store import EventStore, register_stored_topics
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
@@ -103,3 +103,30 @@ def test_with_the_old_topic_registered_as_an_alias_a_rebuild_gives_the_same_read
         assert lag_report(owner)["ok"]
     finally:
         clear_topic_cache()
+        register_stored_topics()
+
+
+def test_events_stored_before_a_rename_read_as_the_class_they_now_name(
+        settings: Settings, event_store: EventStore, owner: psycopg.Connection[Any]) -> None:
+    """``Model.Recognised`` became ``Model.Recognized``: its stored events (here, put back
+    under the old topic) load into the aggregate and count in the read models as before."""
+    world = World(event_store).run(DEEP_HISTORY)
+    recognized = [m for m in world.models if m.recognitions]
+    assert recognized
+    runner = make_runner(settings)
+    runner.catch_up()
+    before = dump(owner)
+    runner.close()
+    reset_read_models(owner, settings.app_db_role)
+    with owner.transaction():
+        owner.execute("SET LOCAL session_replication_role = replica")  # past the guard
+        moved = owner.execute("UPDATE public.danvan_events SET topic = %s WHERE topic = %s",
+                              ("danvan.domain.model:Model.Recognised",
+                               topic_of(Model.Recognized))).rowcount
+    assert moved > 0
+    for model in recognized:
+        assert event_store.repository.get(model.id).recognitions == model.recognitions
+    runner = make_runner(settings)
+    runner.catch_up()
+    runner.close()
+    assert dump(owner) == before

@@ -16,7 +16,7 @@ from danvan.domain.commands import (
     NominateModel,
     PersonDetails,
     ProposeModel,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -106,10 +106,10 @@ STEPS: dict[str, Any] = {
     "evaluated": lambda m: m.handle(EvaluateModel(SCORES_PASS), ctx("reviewer")),
     "evaluated_failing": lambda m: m.handle(EvaluateModel(SCORES_FAIL), ctx("reviewer")),
     "proposed": lambda m: m.handle(ProposeModel(), ctx("reviewer")),
-    "recognized_tenant": lambda m: m.handle(RecogniseModel(
+    "recognized_tenant": lambda m: m.handle(RecognizeModel(
         Level.TENANT, "15/QĐ-ĐU", date(2026, 5, 20)), ctx("approver")),
     "nominated": lambda m: m.handle(NominateModel(), ctx("approver")),
-    "recognized_province": lambda m: m.handle(RecogniseModel(
+    "recognized_province": lambda m: m.handle(RecognizeModel(
         Level.PROVINCE, "120/QĐ-TU", date(2026, 5, 30)), ctx("province_admin")),
     "discontinued": lambda m: m.handle(DiscontinueModel("Không còn hiệu quả"), ctx("reviewer")),
 }

@@ -72,7 +72,7 @@ def test_five_years_of_a_merged_commune_about_three_thousand_events_a_tenant(
             == {str(y) for y in YEARS}
         assert 2_000 <= len(tenant_events) <= 4_500  # ~3,000 x 3,321 tenants: ~10 million
         assert counts["User.LoginFailed"] and counts["User.LoggedIn"]
-        assert counts["Model.Recognised"] >= 2 * len(YEARS)
+        assert counts["Model.Recognized"] >= 2 * len(YEARS)
     assert max(e.timestamp for e in events) <= CUTOFF
 
 
@@ -113,8 +113,8 @@ def test_each_unit_has_a_user_and_every_act_is_allowed(events: list[Any]) -> Non
             assert (role, actor) == ("self", str(e.originator_id))
             continue
         action = ACTIONS.get(name(e))
-        if name(e) in ("Model.Recognised", "Model.Revoked"):
-            verb = "recognition" if name(e) == "Model.Recognised" else "revocation"
+        if name(e) in ("Model.Recognized", "Model.Revoked"):
+            verb = "recognition" if name(e) == "Model.Recognized" else "revocation"
             action = f"model.{verb}.{e.level}"
         assert action is not None, name(e)
         assert may(role, action), (name(e), role)

@@ -22,7 +22,7 @@ from danvan.domain.commands import (
     MaintainModel,
     ProposeModel,
     ReceiveCopy,
-    RecogniseModel,
+    RecognizeModel,
     RegisterModel,
     RegistrationForm,
     RejectModel,
@@ -313,7 +313,7 @@ class TestEvaluation:
 
 
 class TestRecognition:
-    def test_recognised_at_tenant_then_province_level(self) -> None:
+    def test_recognized_at_tenant_then_province_level(self) -> None:
         model = through("recognized_province")
         assert model.state == State.RECOGNIZED_PROVINCE
         assert set(model.recognitions) == {"tenant", "province"}
@@ -323,12 +323,12 @@ class TestRecognition:
                                                  (date(2025, 12, 31), "before")])
     def test_the_decision_date_is_checked(self, day: date, reason: str) -> None:
         error = refuses(through("proposed"), lambda m: m.handle(
-            RecogniseModel(Level.TENANT, "1", day), ctx("approver")), InvalidInput)
+            RecognizeModel(Level.TENANT, "1", day), ctx("approver")), InvalidInput)
         assert "decision_date" in error.errors
 
     def test_province_recognition_needs_a_nomination(self) -> None:
         refuses(through("recognized_tenant"), lambda m: m.handle(
-            RecogniseModel(Level.PROVINCE, "1", date(2026, 5, 30)), ctx("province_admin")),
+            RecognizeModel(Level.PROVINCE, "1", date(2026, 5, 30)), ctx("province_admin")),
             IllegalTransition)
 
     def test_revoking_the_province_level_keeps_the_tenant_level(self) -> None:

@@ -103,10 +103,10 @@ class TestFold:
         m = "m1"
         events = [self.registered(1, m),
                   envelope(2, Model.Submitted, m, 2), envelope(3, Model.Accepted, m, 3),
-                  envelope(4, Model.Recognised, m, 4, level="tenant", decision_number="1",
+                  envelope(4, Model.Recognized, m, 4, level="tenant", decision_number="1",
                            decision_date="2026-05-01"),
                   envelope(5, Model.Nominated, m, 5),
-                  envelope(6, Model.Recognised, m, 6, level="province", decision_number="2",
+                  envelope(6, Model.Recognized, m, 6, level="province", decision_number="2",
                            decision_date="2026-05-02"),
                   envelope(7, Model.Revoked, m, 7, level="province", reason="Sai")]
         assert models_to_load(events) == set()

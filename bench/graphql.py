@@ -246,8 +246,9 @@ def wrk(base: str, body: dict[str, Any], bearer: str, *, connections: int,
 # --- the raw SQL baseline ----------------------------------------------------------------------
 
 def raw_reader(url: str, province: str, year: int, what: str) -> Callable[[Any], object]:
+    from danvan.projections.models.quota_page import quota_page
+    from danvan.projections.models.read import province_figures
     from danvan.projections.queries import scoped
-    from danvan.projections.read_graphql_province import province_figures, quota_page
 
     def read(conn: Any) -> object:
         with scoped(conn, province_codes=[province]):

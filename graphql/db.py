@@ -2,7 +2,7 @@
 scoped (row-level security) to what the caller may read.
 
     reader = Reader(pool, tenant_ids=("t1",), province_codes=("15",))
-    page = await reader.run(queries.models, "t1", year=2026, first=50)
+    pages = await reader.run(model_pages, ["t1"], year=2026, first=50)  # models.read
 
 The psycopg pool is synchronous, so each call runs on a worker thread (the loop's default
 executor, sized to the pools by the app). Row-level security is the second wall: resolvers

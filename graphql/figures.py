@@ -23,7 +23,8 @@ from datetime import datetime
 
 from danvan.graphql.db import Reader
 from danvan.graphql.freshness import Freshness, Stamp
-from danvan.projections.read_graphql_province import ProvinceFigures, province_figures
+from danvan.projections.models.read import province_figures
+from danvan.projections.models.rows import ProvinceFigures
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from danvan.graphql.db import Reader
-from danvan.projections.read_graphql_batches import read_models_stamp
+from danvan.projections.schema import read_models_stamp
 
 Stamp = tuple[int, ...]
 PRODUCTION_MAX_AGE = 0.1

@@ -3,7 +3,9 @@
 Each loader gathers the keys asked for in one tick of the event loop and answers them with
 one statement per distinct set of arguments, all on one connection and one worker thread:
 a list of 100 tenants with their units, models or quota costs a query per level, not per row.
-Keys are ``(tenant_id, *arguments)`` tuples; the arguments group the batch.
+Keys are ``(tenant_id, *arguments)`` tuples; the arguments group the batch. Every loader
+calls a read model's batched ``read`` functions (``projections.<model>.read``), the ones the
+tests and reports call too: no SQL here.
 """
 
 from __future__ import annotations
@@ -20,16 +22,15 @@ from danvan.graphql.db import Reader
 from danvan.graphql.errors import Unavailable
 from danvan.graphql.history import model_events
 from danvan.graphql.sources import PersonVault, ReadSources
-from danvan.projections import read_graphql_batches as batches
+from danvan.projections.audit.read import sealed_persons
 from danvan.projections.base import Connection
+from danvan.projections.directory import read as directory_read
+from danvan.projections.directory.rows import TenantRef, UnitRow
+from danvan.projections.models import read as models_read
+from danvan.projections.models.rows import ModelSummary, RecognitionRow, TenantQuota
 from danvan.projections.paging import Page
-from danvan.projections.read_quota import TenantQuota, TenantRef, quotas
-from danvan.projections.read_registry import (
-    ModelSummary,
-    PlanTaskRow,
-    RecognitionRow,
-    UnitRow,
-)
+from danvan.projections.plans.read import plan_tasks_by_tenant
+from danvan.projections.plans.rows import PlanTaskRow
 
 V = TypeVar("V")
 
@@ -66,31 +67,31 @@ def grouped(reader: Reader,
 
 def _models(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[ModelSummary]]:
     year, state, field, units, search, first, after = args
-    return batches.model_pages(conn, tenant_ids, year=year, state=state, field=field,
-                               unit_ids=units, search=search, first=first, after=after)
+    return models_read.model_pages(conn, tenant_ids, year=year, state=state, field=field,
+                                   unit_ids=units, search=search, first=first, after=after)
 
 
 def _recognitions(conn: Connection, tenant_ids: list[str], args: Any
                   ) -> dict[str, list[RecognitionRow]]:
     year, level, include_revoked, units = args
-    return batches.recognitions_by_tenant(conn, tenant_ids, year=year, level=level,
-                                          include_revoked=include_revoked, unit_ids=units)
+    return models_read.recognitions_by_tenant(conn, tenant_ids, year=year, level=level,
+                                              include_revoked=include_revoked, unit_ids=units)
 
 
 def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[PlanTaskRow]]:
     (year,) = args
-    return batches.plan_tasks_by_tenant(conn, tenant_ids, year=year)
+    return plan_tasks_by_tenant(conn, tenant_ids, year=year)
 
 
 def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
-    return batches.units_by_tenant(conn, tenant_ids)
+    return directory_read.units_by_tenant(conn, tenant_ids)
 
 
 def _quotas(conn: Connection, tenant_ids: list[str], args: Any
             ) -> dict[str, TenantQuota | None]:
     year, as_of = args
-    refs = list(batches.tenants_by_id(conn, tenant_ids).values())
-    found = {q.tenant.id: q for q in quotas(conn, refs, year, as_of=as_of)}
+    tenants = list(directory_read.tenants_by_id(conn, tenant_ids).values())
+    found = {q.tenant.id: q for q in models_read.quotas(conn, tenants, year, as_of=as_of)}
     return {t: found.get(t) for t in tenant_ids}
 
 
@@ -99,13 +100,13 @@ def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
     opened by the vault on one worker thread (after the read's connection went back to the
     pool, which the vault draws on too). None: no token; not a dict: erased."""
     async def load(ids: list[str]) -> list[Any]:
-        sealed = await reader.run(batches.sealed_persons, ids)
+        sealed = await reader.run(sealed_persons, ids)
         if not sealed:
             return [None] * len(ids)
         if vault is None:
             raise Unavailable("the personal data vault is not available")
         opened = await asyncio.to_thread(
-            lambda: {i: vault.open(key_id, token) for i, (key_id, token) in sealed.items()})
+            lambda: {i: vault.open(p.key_id, p.token) for i, p in sealed.items()})
         return [opened.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
@@ -127,15 +128,15 @@ class Loaders:
 
     @cached_property
     def tenant(self) -> DataLoader[str, TenantRef | None]:
-        return by_id(self.reader, batches.tenants_by_id)
+        return by_id(self.reader, directory_read.tenants_by_id)
 
     @cached_property
     def unit(self) -> DataLoader[str, UnitRow | None]:
-        return by_id(self.reader, batches.units_by_id)
+        return by_id(self.reader, directory_read.units_by_id)
 
     @cached_property
     def model(self) -> DataLoader[str, ModelSummary | None]:
-        return by_id(self.reader, batches.models_by_id)
+        return by_id(self.reader, models_read.models_by_id)
 
     @cached_property
     def units(self) -> DataLoader[tuple[Any, ...], list[UnitRow]]:

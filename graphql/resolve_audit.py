@@ -18,8 +18,8 @@ from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
 from danvan.graphql.type_connection import Connection, connection
+from danvan.projections.audit.read import audit_trail
 from danvan.projections.paging import BadCursor
-from danvan.projections.read_audit import audit_trail
 
 
 async def resolve_audit_trail(

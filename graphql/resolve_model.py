@@ -25,7 +25,7 @@ from danvan.graphql.type_model_snapshot import ModelSnapshotType
 from danvan.graphql.type_person import PersonType
 from danvan.graphql.type_recognition_decision import RecognitionDecisionType
 from danvan.graphql.type_unit import UnitType
-from danvan.projections.read_registry import ModelSummary
+from danvan.projections.models.rows import ModelSummary
 
 if TYPE_CHECKING:
     from danvan.graphql.type_model import ModelType

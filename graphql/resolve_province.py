@@ -22,8 +22,9 @@ from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
 from danvan.graphql.type_province_summary import ProvinceSummaryType
 from danvan.graphql.type_tenant_quota import TenantQuotaType
+from danvan.projections.models.quota_page import quota_page
+from danvan.projections.models.rows import ProvinceFigures
 from danvan.projections.paging import BadCursor
-from danvan.projections.read_graphql_province import ProvinceFigures, quota_page
 
 if TYPE_CHECKING:
     from danvan.graphql.type_province import ProvinceType

@@ -21,8 +21,8 @@ from danvan.graphql.type_connection import Connection, connection
 from danvan.graphql.type_plan_task import PlanTaskType
 from danvan.graphql.type_recognition import RecognitionType
 from danvan.graphql.type_unit import UnitType
+from danvan.projections.directory.rows import TenantRef
 from danvan.projections.paging import BadCursor
-from danvan.projections.read_quota import TenantRef
 
 if TYPE_CHECKING:
     from danvan.graphql.type_model import ModelType

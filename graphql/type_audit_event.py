@@ -1,6 +1,5 @@
-"""One event of a tenant's audit trail (``projections.read_audit.AuditEntry``): metadata in
-columns, the event's own fields as ``payload`` (personal data only as its sealed token), and
-the hash chain links as hex."""
+"""One event of a tenant's audit trail: metadata in columns, the event's own fields as
+``payload`` (personal data only as its sealed token), and the hash chain links as hex."""
 
 from __future__ import annotations
 
@@ -9,8 +8,9 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from danvan.graphql.rows import served_from
 from danvan.graphql.type_actor import ActorType
-from danvan.projections.read_audit import AuditEntry
+from danvan.projections.audit.rows import AuditEntry
 
 
 def _actor(root: AuditEntry) -> ActorType:
@@ -26,6 +26,7 @@ def _prev_hash(root: AuditEntry) -> str:
     return bytes(root.prev_hash).hex()
 
 
+@served_from(AuditEntry)
 @strawberry.type(name="AuditEvent")
 class AuditEventType:
     position: int = strawberry.field(description="The global order of the log.")

@@ -1,13 +1,16 @@
-"""Counts of one field (``projections.read_quota.FieldBreakdown``)."""
+"""Counts of one field."""
 
 from __future__ import annotations
 
 import strawberry
 
 from danvan.graphql.enums import ModelField
+from danvan.graphql.rows import served_from
 from danvan.graphql.type_progress import ProgressType
+from danvan.projections.models.rows import FieldBreakdown
 
 
+@served_from(FieldBreakdown)
 @strawberry.type(name="FieldBreakdown")
 class FieldBreakdownType:
     field: ModelField

@@ -19,8 +19,11 @@ from danvan.graphql.resolve_model import (
     resolve_tenant_of,
     resolve_unit,
 )
+from danvan.graphql.rows import served_from
+from danvan.projections.models.rows import ModelSummary
 
 
+@served_from(ModelSummary)
 @strawberry.type(name="Model")
 class ModelType:
     id: strawberry.ID

@@ -1,4 +1,4 @@
-"""A dated task of a tenant's plan (``projections.read_registry.PlanTaskRow``)."""
+"""A dated task of a tenant's plan."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from datetime import date
 
 import strawberry
 
+from danvan.graphql.rows import served_from
+from danvan.projections.plans.rows import PlanTaskRow
 
+
+@served_from(PlanTaskRow)
 @strawberry.type(name="PlanTask")
 class PlanTaskType:
     id: strawberry.ID

@@ -1,4 +1,4 @@
-"""Figures progress reports add up (``projections.read_quota.Progress``)."""
+"""Figures progress reports add up."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from decimal import Decimal
 
 import strawberry
 
+from danvan.graphql.rows import served_from
+from danvan.projections.models.rows import Progress
 
+
+@served_from(Progress)
 @strawberry.type(name="Progress", description="People taking part, workdays, money (VND) "
                                               "and land (m²) mobilised, and the reports.")
 class ProgressType:

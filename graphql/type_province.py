@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from danvan.graphql.resolve_province import resolve_quotas, resolve_summary
+from danvan.graphql.resolve_province import ProvinceRef, resolve_quotas, resolve_summary
+from danvan.graphql.rows import served_from
 
 
+@served_from(ProvinceRef)
 @strawberry.type(name="Province")
 class ProvinceType:
     code: strawberry.ID

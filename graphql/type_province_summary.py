@@ -1,14 +1,17 @@
-"""A province's totals for a year (``projections.read_quota.ProvinceSummary``); every count
+"""A province's totals for a year; every count
 is the sum of the province's quota rows."""
 
 from __future__ import annotations
 
 import strawberry
 
+from danvan.graphql.rows import served_from
 from danvan.graphql.type_field_breakdown import FieldBreakdownType
 from danvan.graphql.type_progress import ProgressType
+from danvan.projections.models.rows import ProvinceSummary
 
 
+@served_from(ProvinceSummary)
 @strawberry.type(name="ProvinceSummary")
 class ProvinceSummaryType:
     province_code: str

@@ -1,4 +1,4 @@
-"""An entry of the recognition registry (``projections.read_registry.RecognitionRow``)."""
+"""An entry of the recognition registry."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from datetime import date, datetime
 import strawberry
 
 from danvan.graphql.enums import ModelField, RecognitionLevel
+from danvan.graphql.rows import served_from
+from danvan.projections.models.rows import RecognitionRow
 
 
+@served_from(RecognitionRow)
 @strawberry.type(name="Recognition", description="A recognition decision and, if it was "
                                                  "revoked, when and why.")
 class RecognitionType:

@@ -12,8 +12,11 @@ from danvan.graphql.resolve_tenant import (
     resolve_recognitions,
     resolve_units,
 )
+from danvan.graphql.rows import served_from
+from danvan.projections.directory.rows import TenantRef
 
 
+@served_from(TenantRef)
 @strawberry.type(name="Tenant")
 class TenantType:
     id: strawberry.ID

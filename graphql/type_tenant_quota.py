@@ -1,4 +1,4 @@
-"""A tenant's quota for a year (``projections.read_quota.TenantQuota``)."""
+"""A tenant's quota for a year."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from danvan.graphql.enums import QuotaStatus
+from danvan.graphql.rows import served_from
+from danvan.projections.models.rows import TenantQuota
 
 if TYPE_CHECKING:
     from danvan.graphql.type_tenant import TenantType
 
 
+@served_from(TenantQuota)
 @strawberry.type(name="TenantQuota", description="Chỉ tiêu: counts of the year against the "
                                                  "targets in force, with status and risk.")
 class TenantQuotaType:

@@ -1,4 +1,4 @@
-"""A unit of a tenant (``projections.read_registry.UnitRow``)."""
+"""A unit of a tenant."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from datetime import datetime
 import strawberry
 
 from danvan.graphql.enums import UnitKind
+from danvan.graphql.rows import served_from
+from danvan.projections.directory.rows import UnitRow
 
 
+@served_from(UnitRow)
 @strawberry.type(name="Unit", description="Đơn vị: a party cell, the Front, a mass "
                                           "organisation, an office or a school of a tenant.")
 class UnitType:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from danvan.projections.audit import Audit
+from danvan.projections.audit.projection import Audit
 from danvan.projections.base import Projection
-from danvan.projections.directory import Directory
-from danvan.projections.models import Models
-from danvan.projections.plans import Plans
-from danvan.projections.targets import Targets
+from danvan.projections.directory.projection import Directory
+from danvan.projections.models.projection import Models
+from danvan.projections.plans.projection import Plans
+from danvan.projections.targets.projection import Targets
 
 
 def all_projections() -> list[Projection]:

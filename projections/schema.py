@@ -67,6 +67,16 @@ def active_versions(conn: Connection) -> dict[str, Version]:
     return {row[0]: Version(*row) for row in rows}
 
 
+def read_models_stamp(conn: Connection) -> tuple[int, ...]:
+    """Changes whenever a read model moves on (a batch applied, a rebuild switched in): the
+    active versions and their positions."""
+    rows = conn.execute(
+        "SELECT v.version, v.position FROM public.danvan_projections p "
+        "JOIN public.danvan_projection_versions v ON v.name = p.name "
+        "AND v.version = p.active_version ORDER BY p.name").fetchall()
+    return tuple(n for row in rows for n in row)
+
+
 def create_version(conn: Connection, projection: Projection, app_role: str, *,
                    defer_indexes: bool = False) -> Version:
     """Create the next version's schema and empty tables (status ``building``, position 0),

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from danvan.infra.database import ConnParams, connect_owner, owner_params
-from danvan.projections import queries
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
+from danvan.projections.models.rows import TenantQuota
 from danvan.projections.rebuild import rebuild_all
 from danvan.projections.schema import ensure_read_models
 from tests.integration.test_projection_histories import (
@@ -26,6 +26,7 @@ from tests.integration.test_projection_histories import (
     history_strategy,
     positions,
     reset_read_models,
+    tenant_quota,
     written_history,
 )
 
@@ -46,7 +47,7 @@ def crash_at(batch_number: int) -> Any:
     return fault
 
 
-def quota_figures(q: queries.TenantQuota) -> dict[str, int]:
+def quota_figures(q: TenantQuota) -> dict[str, int]:
     return {"new_models": q.new_models, "recognized_tenant_level": q.recognized_tenant_level,
             "recognized_province_level": q.recognized_province_level,
             "maintained_models": q.maintained_models,
@@ -83,9 +84,9 @@ def test_every_way_of_applying_the_log_gives_the_same_read_models(
             for tenant in world.tenants:
                 for year in world.years():
                     expected = world.expected_quota(tenant, year)
-                    stored = queries.tenant_quota(conn, str(tenant.id), year)
-                    replayed = queries.tenant_quota(conn, str(tenant.id), year, as_of=FAR_FUTURE,
-                                                    now=FAR_FUTURE)
+                    stored = tenant_quota(conn, str(tenant.id), year)
+                    replayed = tenant_quota(conn, str(tenant.id), year, as_of=FAR_FUTURE,
+                                            now=FAR_FUTURE)
                     assert stored is not None and replayed is not None
                     assert quota_figures(stored) == expected
                     assert quota_figures(replayed) == expected

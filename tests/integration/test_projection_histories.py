@@ -75,6 +75,9 @@ from danvan.domain.year_lists import YearList
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
+from danvan.projections.directory.read import tenants_by_id
+from danvan.projections.models.read import quotas
+from danvan.projections.models.rows import TenantQuota
 from danvan.projections.schema import ensure_read_models, versions
 
 PROVINCE = "15"
@@ -416,6 +419,16 @@ def dump(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[Any, ...]]]:
                 sql.Identifier("danvan_read", table))).fetchall()
             tables[table] = sorted(rows, key=repr)
     return tables
+
+
+def tenant_quota(conn: psycopg.Connection[Any], tenant_id: str, year: int, *,
+                 as_of: datetime | None = None, now: datetime | None = None
+                 ) -> TenantQuota | None:
+    """One tenant's quota through the batched read API (a batch of one); None when the tenant
+    was not onboarded by ``as_of``."""
+    tenants = list(tenants_by_id(conn, [tenant_id], as_of=as_of).values())
+    found = quotas(conn, tenants, year, as_of=as_of, now=now)
+    return found[0] if found else None
 
 
 def reset_read_models(conn: psycopg.Connection[Any], app_role: str) -> None:

@@ -1,4 +1,5 @@
-"""The query API the GraphQL layer calls: quotas, pages, search, registry, audit, lag, RLS."""
+"""The read API the GraphQL layer calls (each read model's batched ``read`` functions): quotas,
+pages, search, registry, audit, lag, RLS."""
 
 from __future__ import annotations
 
@@ -13,12 +14,28 @@ import pytest
 from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
-from danvan.projections import queries
+from danvan.projections.audit.read import audit_trail
+from danvan.projections.directory.read import tenants_by_id
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
+from danvan.projections.lag import lag_report, projection_lag
+from danvan.projections.models.quota_page import quota_page
+from danvan.projections.models.read import (
+    model_pages,
+    models_by_id,
+    province_figures,
+    recognitions_by_tenant,
+)
 from danvan.projections.paging import BadCursor
+from danvan.projections.plans.read import plan_tasks_by_tenant
+from danvan.projections.queries import scoped
 from danvan.projections.schema import ensure_read_models
-from tests.integration.test_projection_histories import DEEP_HISTORY, PROVINCE, World
+from tests.integration.test_projection_histories import (
+    DEEP_HISTORY,
+    PROVINCE,
+    World,
+    tenant_quota,
+)
 
 LATER = datetime(2026, 12, 31, tzinfo=UTC)
 
@@ -42,43 +59,43 @@ def test_a_tenant_quota_shows_counts_targets_and_status(
         owner: psycopg.Connection[Any], world: World) -> None:
     for tenant in world.tenants:
         for year in world.years():
-            quota = queries.tenant_quota(owner, str(tenant.id), year, now=LATER)
+            quota = tenant_quota(owner, str(tenant.id), year, now=LATER)
             assert quota is not None
             expected = world.expected_quota(tenant, year)
             assert quota.new_models == expected["new_models"]
             assert quota.recognized_province_level == expected["recognized_province_level"]
             assert quota.units_without_registration == expected["units_without_registration"]
             assert quota.status in ("MET", "MISSED", "IN_PROGRESS")
-    assert queries.tenant_quota(owner, "no-such-tenant", 2026) is None
+    assert tenant_quota(owner, "no-such-tenant", 2026) is None
 
 
 def test_the_province_page_filters_and_pages_by_keyset(
         owner: psycopg.Connection[Any], world: World) -> None:
     year = world.models[0].year
-    everything = queries.province_quotas(owner, PROVINCE, year, now=LATER)
+    rows = province_figures(owner, PROVINCE, year, now=LATER).quotas
+    everything = quota_page(rows)
     assert everything.total_count == len(world.tenants)
-    first = queries.province_quotas(owner, PROVINCE, year, now=LATER, first=1)
+    first = quota_page(rows, first=1)
     assert first.has_next_page and first.total_count == len(world.tenants)
-    second = queries.province_quotas(owner, PROVINCE, year, now=LATER, first=1,
-                                     after=first.end_cursor)
+    second = quota_page(rows, first=1, after=first.end_cursor)
     assert [q.tenant.code for q in [*first.items, *second.items]] == \
         [q.tenant.code for q in everything.items][:2]
     for status in ("MET", "MISSED", "IN_PROGRESS"):
-        page = queries.province_quotas(owner, PROVINCE, year, now=LATER, status=status)
+        page = quota_page(rows, status=status)
         assert all(q.status == status for q in page.items)
-    wards = queries.province_quotas(owner, PROVINCE, year, kind="ward")
+    wards = quota_page(province_figures(owner, PROVINCE, year).quotas, kind="ward")
     assert all(q.tenant.kind == "ward" for q in wards.items)
     with pytest.raises(BadCursor):
-        queries.province_quotas(owner, PROVINCE, year, first=101)
+        quota_page(rows, first=101)
     with pytest.raises(BadCursor):
-        queries.province_quotas(owner, PROVINCE, year, after="bm9wZQ")
+        quota_page(rows, after="bm9wZQ")
 
 
 def test_the_province_summary_adds_up_its_tenants(
         owner: psycopg.Connection[Any], world: World) -> None:
     year = world.models[0].year
-    summary = queries.province_summary(owner, PROVINCE, year, now=LATER)
-    page = queries.province_quotas(owner, PROVINCE, year, now=LATER)
+    figures = province_figures(owner, PROVINCE, year, now=LATER)
+    summary, page = figures.summary(), quota_page(figures.quotas)
     assert summary.tenant_count == len(world.tenants)
     assert summary.new_models == sum(q.new_models for q in page.items)
     assert summary.recognized_province_level == sum(q.recognized_province_level
@@ -100,7 +117,7 @@ def test_progress_totals_are_exact_decimals_by_period_year(
     for year, money, _ in rows:
         by_year[year] = by_year.get(year, Decimal(0)) + money
     for year, money in by_year.items():
-        summary = queries.province_summary(owner, PROVINCE, year)
+        summary = province_figures(owner, PROVINCE, year).summary()
         assert summary.progress.money_vnd == money
         assert str(money).endswith(".5") or money == money.to_integral()
 
@@ -109,13 +126,13 @@ def test_quota_status_is_judged_on_the_vietnam_calendar(
         owner: psycopg.Connection[Any], world: World) -> None:
     tenant = str(world.tenants[0].id)
     year = 2030  # nothing happens in 2030: the defaults are missed only once it is over
-    in_year = queries.tenant_quota(owner, tenant, year, now=datetime(2030, 6, 1, tzinfo=UTC))
+    in_year = tenant_quota(owner, tenant, year, now=datetime(2030, 6, 1, tzinfo=UTC))
     assert in_year is not None and in_year.status == "IN_PROGRESS" and in_year.at_risk
     # 31 Dec 2030 17:00 UTC is already 1 Jan 2031 in Vietnam.
-    over = queries.tenant_quota(owner, tenant, year,
+    over = tenant_quota(owner, tenant, year,
                                 now=datetime(2030, 12, 31, 17, 0, tzinfo=UTC))
     assert over is not None and over.status == "MISSED" and not over.at_risk
-    before = queries.tenant_quota(owner, tenant, year,
+    before = tenant_quota(owner, tenant, year,
                                   now=datetime(2030, 12, 31, 16, 59, tzinfo=UTC))
     assert before is not None and before.status == "IN_PROGRESS"
 
@@ -124,60 +141,66 @@ def test_models_are_found_without_diacritics(owner: psycopg.Connection[Any],
                                              world: World) -> None:
     tenant = world.models[0].tenant_id
     mine = [m for m in world.models if m.tenant_id == tenant]
+    def models(**filters: Any) -> Any:
+        return model_pages(owner, [tenant], **filters)[tenant]
+
     for text in ("duong doan", "ĐƯỜNG ĐOÀN", "Đường Đoàn", "mo hinh"):
-        page = queries.models(owner, tenant, search=text)
+        page = models(search=text)
         assert page.total_count == len(mine), text
-    assert queries.models(owner, tenant, search="không có").total_count == 0
-    assert queries.models(owner, tenant, search="100%").total_count == 0
-    first = queries.models(owner, tenant, first=1)
-    rest = queries.models(owner, tenant, first=100, after=first.end_cursor)
+    assert models(search="không có").total_count == 0
+    assert models(search="100%").total_count == 0
+    first = models(first=1)
+    rest = models(first=100, after=first.end_cursor)
     assert len(first.items) + len(rest.items) == len(mine)
-    one = queries.model(owner, first.items[0].id)
+    one = models_by_id(owner, [first.items[0].id])[first.items[0].id]
     assert one == first.items[0]
-    recognised = queries.models(owner, tenant, state="recognized_province")
+    recognised = models(state="recognized_province")
     assert all(m.state == "recognized_province" for m in recognised.items)
 
 
 def test_the_recognition_registry_keeps_decisions_and_revocations(
         owner: psycopg.Connection[Any], world: World) -> None:
-    rows = [r for t in world.tenants for r in queries.recognitions(owner, str(t.id))]
+    ids = [str(t.id) for t in world.tenants]
+    rows = [r for found in recognitions_by_tenant(owner, ids).values() for r in found]
     assert any(r.revoked_at is not None and r.revoke_reason for r in rows)
     assert all(r.decision_number and isinstance(r.decision_date, date) for r in rows)
-    active = [r for t in world.tenants
-              for r in queries.recognitions(owner, str(t.id), include_revoked=False)]
+    active = [r for found in recognitions_by_tenant(owner, ids, include_revoked=False).values()
+              for r in found]
     assert len(active) == sum(len(m.recognitions) for m in world.models)
 
 
 def test_plan_tasks_are_overdue_when_due_and_not_done(owner: psycopg.Connection[Any],
                                                       world: World) -> None:
     task = world.tasks[0]
-    rows = queries.plan_tasks(owner, task.tenant_id)
-    assert [r.title for r in rows] == [task.title]
+    def tasks(**when: Any) -> Any:
+        return plan_tasks_by_tenant(owner, [task.tenant_id], **when)[task.tenant_id]
+
+    assert [r.title for r in tasks()] == [task.title]
     due = date.fromisoformat(task.due_date)
-    later = queries.plan_tasks(owner, task.tenant_id, today=due + timedelta(days=1))[0]
+    later = tasks(today=due + timedelta(days=1))[0]
     assert later.overdue == (task.completed_on is None)
-    assert not queries.plan_tasks(owner, task.tenant_id, today=due)[0].overdue
+    assert not tasks(today=due)[0].overdue
 
 
 def test_the_audit_trail_filters_by_aggregate_actor_type_and_time(
         owner: psycopg.Connection[Any], world: World) -> None:
     model = world.models[0]
-    trail = queries.audit_trail(owner, model.tenant_id, aggregate_id=str(model.id))
+    trail = audit_trail(owner, model.tenant_id, aggregate_id=str(model.id))
     assert [e.version for e in trail.items] == list(range(1, model.version + 1))
     assert trail.items[0].type == "Model.Registered"
     assert "password_hash" not in trail.items[0].payload
-    positions = [e.position for e in queries.audit_trail(owner, model.tenant_id).items]
+    positions = [e.position for e in audit_trail(owner, model.tenant_id).items]
     assert positions == sorted(positions)
-    accepted = queries.audit_trail(owner, model.tenant_id, type_="Model.Accepted")
+    accepted = audit_trail(owner, model.tenant_id, type_="Model.Accepted")
     assert accepted.items and all(e.type == "Model.Accepted" for e in accepted.items)
     actor = trail.items[0].actor_id
     assert actor and all(e.actor_id == actor for e in
-                         queries.audit_trail(owner, model.tenant_id, actor_id=actor).items)
+                         audit_trail(owner, model.tenant_id, actor_id=actor).items)
     middle = trail.items[len(trail.items) // 2].at
-    early = queries.audit_trail(owner, model.tenant_id, to=middle)
+    early = audit_trail(owner, model.tenant_id, to=middle)
     assert early.items and all(e.at < middle for e in early.items)
-    page = queries.audit_trail(owner, model.tenant_id, first=2)
-    following = queries.audit_trail(owner, model.tenant_id, first=2, after=page.end_cursor)
+    page = audit_trail(owner, model.tenant_id, first=2)
+    following = audit_trail(owner, model.tenant_id, first=2, after=page.end_cursor)
     assert following.items[0].position > page.items[-1].position
 
 
@@ -186,21 +209,21 @@ def test_row_level_security_shows_readers_only_their_tenants(
     a, b = (str(t.id) for t in world.tenants[:2])
     with connect_app(settings) as conn:
         assert conn.execute("SELECT count(*) FROM danvan_read.models").fetchone() == (0,)
-        with queries.scoped(conn, tenant_ids=[a]):
+        with scoped(conn, tenant_ids=[a]):
             seen = {r[0] for r in conn.execute("SELECT tenant_id FROM danvan_read.models")}
             assert seen == {a}
             audit = {r[0] for r in conn.execute("SELECT tenant_id FROM danvan_read.audit_log")}
             assert audit == {a}
-            assert queries.tenant(conn, b) is None
-        with queries.scoped(conn, province_codes=[PROVINCE]):
+            assert tenants_by_id(conn, [b]) == {}
+        with scoped(conn, province_codes=[PROVINCE]):
             seen = {r[0] for r in conn.execute("SELECT tenant_id FROM danvan_read.models")}
             assert seen == {m.tenant_id for m in world.models}
-            page = queries.province_quotas(conn, PROVINCE, world.models[0].year)
-            assert page.total_count == len(world.tenants)
+            figures = province_figures(conn, PROVINCE, world.models[0].year)
+            assert len(figures.quotas) == len(world.tenants)
             scopes = {r[0] for r in conn.execute(
                 "SELECT tenant_id FROM danvan_read.province_targets")}
             assert scopes == {f"province:{PROVINCE}"}
-        with queries.scoped(conn, province_codes=["01"]):
+        with scoped(conn, province_codes=["01"]):
             assert conn.execute("SELECT count(*) FROM danvan_read.tenants").fetchone() == (0,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM danvan_read.models")
@@ -208,21 +231,21 @@ def test_row_level_security_shows_readers_only_their_tenants(
 
 def test_lag_reports_head_position_and_whether_it_moves(
         settings: Settings, owner: psycopg.Connection[Any], world: World) -> None:
-    caught_up = queries.lag_report(owner)
+    caught_up = lag_report(owner)
     assert caught_up["ok"] and {p["lag_events"] for p in caught_up["projections"]} == {0}
     world.run([("register", 1, 1), ("advance", 1, 1)])
     head = log_head(owner)
-    lags = queries.projection_lag(owner)
+    lags = projection_lag(owner)
     assert {p.head for p in lags} == {head}
     assert all(p.lag_events == 2 and not p.runner_alive for p in lags)
-    stalled = queries.lag_report(owner, now=datetime.now(UTC) + timedelta(minutes=5))
+    stalled = lag_report(owner, now=datetime.now(UTC) + timedelta(minutes=5))
     assert not stalled["ok"]
     with connect_app(settings) as conn:  # the API's role can ask too
-        assert queries.lag_report(conn)["head"] == head
+        assert lag_report(conn)["head"] == head
     runner = make_runner(settings)
     try:
         runner.catch_up()
-        alive = queries.projection_lag(owner)
+        alive = projection_lag(owner)
         assert all(p.runner_alive and p.lag_events == 0 and p.advancing for p in alive)
     finally:
         runner.close()

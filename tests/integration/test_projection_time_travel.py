@@ -12,11 +12,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from danvan.infra.database import ConnParams, connect_owner
-from danvan.projections import queries
-from danvan.projections.audit import Audit
+from danvan.projections.audit.projection import Audit
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import batch_of, fetch_batch
+from danvan.projections.models.read import (
+    breakdown,
+    period_quotas,
+    province_figures,
+    unit_compliance,
+)
 from danvan.projections.schema import active_versions, ensure_read_models
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
@@ -25,6 +30,7 @@ from tests.integration.test_projection_histories import (
     World,
     history_strategy,
     reset_read_models,
+    tenant_quota,
     written_history,
 )
 
@@ -32,21 +38,16 @@ from tests.integration.test_projection_histories import (
 def answers(conn: Any, world: World, at: datetime, as_of: datetime | None) -> dict[str, Any]:
     """Every time-travelling question, judged at ``at``."""
     result: dict[str, Any] = {}
+    ids = [str(t.id) for t in world.tenants]
     for year in world.years():
-        result[f"summary {year}"] = queries.province_summary(conn, PROVINCE, year, as_of=as_of,
-                                                             now=at)
-        result[f"page {year}"] = list(queries.province_quotas(conn, PROVINCE, year, as_of=as_of,
-                                                              now=at).items)
-        for tenant in world.tenants:
-            tid = str(tenant.id)
-            result[f"quota {tid} {year}"] = queries.tenant_quota(conn, tid, year, as_of=as_of,
-                                                                 now=at)
-            result[f"fields {tid} {year}"] = queries.tenant_breakdown(conn, tid, year,
-                                                                      as_of=as_of)
-            result[f"units {tid} {year}"] = queries.unit_compliance(conn, tid, year, as_of=as_of)
-    for tenant in world.tenants:
-        result[f"periods {tenant.id}"] = queries.period_quotas(conn, str(tenant.id), as_of=as_of,
-                                                               now=at)
+        figures = province_figures(conn, PROVINCE, year, as_of=as_of, now=at)
+        result[f"summary {year}"] = figures.summary()
+        result[f"page {year}"] = list(figures.quotas)
+        for tid in ids:
+            result[f"quota {tid} {year}"] = tenant_quota(conn, tid, year, as_of=as_of, now=at)
+            result[f"fields {tid} {year}"] = breakdown(conn, [tid], year, as_of=as_of)
+        result[f"units {year}"] = unit_compliance(conn, ids, year, as_of=as_of)
+    result["periods"] = period_quotas(conn, ids, as_of=as_of, now=at)
     return result
 
 

@@ -13,7 +13,7 @@ from danvan.graphql.freshness import Freshness
 from danvan.graphql.limits import Plan
 from danvan.graphql.responses import ResponseCache, cacheable
 from danvan.graphql.sources import caches_from_env
-from danvan.projections.read_graphql_province import ProvinceFigures
+from danvan.projections.models.rows import ProvinceFigures
 
 
 class FakeReader:

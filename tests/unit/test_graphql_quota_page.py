@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from danvan.projections.directory.rows import TenantRef
+from danvan.projections.models.quota_page import quota_page
+from danvan.projections.models.rows import FieldBreakdown, Progress, ProvinceFigures, TenantQuota
 from danvan.projections.paging import BadCursor
-from danvan.projections.read_graphql_province import ProvinceFigures, quota_page
-from danvan.projections.read_quota import FieldBreakdown, Progress, TenantQuota, TenantRef
 
 
 def row(code: str, kind: str, new: int, status: str, risk: bool) -> TenantQuota:

@@ -14,7 +14,7 @@ from danvan.graphql import enums
 from danvan.graphql.persisted import persisted_queries
 from danvan.graphql.schema import SDL_PATH, schema_sdl
 from danvan.graphql.type_model_form import FORM_KEYS
-from danvan.projections.quota_status import STATUSES
+from danvan.projections.models.quota_status import STATUSES
 
 REPO = Path(__file__).resolve().parents[2]
 

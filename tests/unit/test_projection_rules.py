@@ -13,21 +13,21 @@ from danvan.domain.clock import period_fraction_elapsed
 from danvan.domain.model import Model
 from danvan.domain.units import Unit
 from danvan.projections.events import Batch, Envelope, decode_row, topic_of
-from danvan.projections.model_fold import (
+from danvan.projections.models.fold import (
     NEW,
     REC_PROVINCE,
     REC_TENANT,
     fold,
     models_to_load,
 )
-from danvan.projections.paging import UUID, BadCursor, check_first, decode_cursor, encode_cursor
-from danvan.projections.quota_status import (
+from danvan.projections.models.quota_status import (
     IN_PROGRESS,
     MET,
     MISSED,
     judge,
     judge_year,
 )
+from danvan.projections.paging import UUID, BadCursor, check_first, decode_cursor, encode_cursor
 
 JUNE = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from danvan.projections.base import Cursor, copy_rows
-from danvan.projections.model_fold import (
+from danvan.projections.models.fold import (
     MODEL_COLUMNS,
     RECOGNITION_COLUMNS,
     Changes,

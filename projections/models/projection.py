@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from danvan.projections import breakdown, quota, registry
 from danvan.projections.base import Cursor, Projection, Write
 from danvan.projections.events import Batch
-from danvan.projections.model_fold import MODEL_TOPICS, fold, models_to_load
+from danvan.projections.models import breakdown, quota, registry
+from danvan.projections.models.fold import MODEL_TOPICS, fold, models_to_load
 
 
 class Models(Projection):

@@ -2,14 +2,14 @@
 each level and not revoked, maintained into the year's list, discontinued, submitted, copies
 received) and per tenant, year and unit (models ever submitted, a received copy included).
 
-Targets, status and "at risk" depend on when one asks, so ``queries`` combines these counts
+Targets, status and "at risk" depend on when one asks, so ``read`` combines these counts
 with the targets at question time.
 """
 
 from __future__ import annotations
 
 from danvan.projections.base import Cursor, pg_array, pg_text_array
-from danvan.projections.model_fold import QUOTA_COUNTERS, Changes
+from danvan.projections.models.fold import QUOTA_COUNTERS, Changes
 
 TABLES = ("quota_counts", "unit_counts")
 

@@ -1,40 +1,21 @@
-"""The audit trail of a tenant, oldest first, filtered by time, actor, aggregate and type."""
+"""The audit read model's questions: a tenant's trail (oldest first, filtered by time, actor,
+aggregate and type) and the sealed details of exemplars, batched by model. Each function takes
+the connection first (scope it with ``queries.scoped``).
+
+The trail is asked of one tenant at a time (it is a root question, never a list's field), so it
+takes one tenant id.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from danvan.projections.audit.rows import AuditEntry, SealedPerson
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page, check_first, decode_cursor, page_of
-
-R = "danvan_read"
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    position: int
-    tenant_id: str
-    aggregate_id: str
-    aggregate_type: str
-    type: str
-    version: int
-    at: datetime
-    actor_id: str | None
-    actor_role: str | None
-    correlation_id: str | None
-    causation_id: str | None
-    request_id: str | None
-    reason: str | None
-    payload: dict[str, Any]
-    hash: bytes
-    prev_hash: bytes
-
-
-COLUMNS = ("position", "tenant_id", "aggregate_id::text", "aggregate_type", "type", "version",
-           "at", "actor_id", "actor_role", "correlation_id", "causation_id", "request_id",
-           "reason", "payload", "hash", "prev_hash")
+from danvan.projections.reading import R, rows_of, select_list
 
 
 def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = None,
@@ -61,8 +42,19 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
     total = conn.execute(f"SELECT count(*) FROM {R}.audit_index WHERE {where}",
                          params).fetchone()
     rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM {R}.audit_log WHERE {where} "
+        f"SELECT {select_list(AuditEntry)} FROM {R}.audit_log WHERE {where} "
         f"{'AND position > %(k)s' if key else ''} ORDER BY position LIMIT %(lim)s",
         params).fetchall()
-    return page_of([AuditEntry(*row) for row in rows], first, int(total[0]) if total else 0,
+    return page_of(rows_of(AuditEntry, rows), first, int(total[0]) if total else 0,
                    "audit", lambda e: (e.position,))
+
+
+def sealed_persons(conn: Connection, model_ids: Sequence[str]) -> dict[str, SealedPerson]:
+    """The sealed details of each individual exemplar among ``model_ids``, from its
+    registration event (the audit log's payload holds only the sealed token)."""
+    rows = conn.execute(
+        f"SELECT {select_list(SealedPerson)} FROM {R}.audit_log "
+        "WHERE aggregate_id = ANY(%s::uuid[]) AND version = 1 "
+        "AND payload ->> 'person_key_id' <> '' AND payload ->> 'person_token' <> ''",
+        (list(model_ids),)).fetchall()
+    return {p.model_id: p for p in rows_of(SealedPerson, rows)}

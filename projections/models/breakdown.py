@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from danvan.projections.base import Cursor, copy_rows, pg_array, pg_text_array
-from danvan.projections.model_fold import FIELD_COUNTERS, Changes
+from danvan.projections.models.fold import FIELD_COUNTERS, Changes
 
 TABLES = ("field_counts", "progress_reports", "progress_totals")
 

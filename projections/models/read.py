@@ -1,0 +1,348 @@
+"""The models read model's questions, batched: models (by id, or a page per tenant, filtered and
+searched without diacritics), the recognition registry, and the quotas (per tenant and year,
+per province, per unit, per field, per multi-year period), now or as of any past moment.
+
+Each function takes the connection first (scope it with ``queries.scoped``) and answers for
+every key asked at once; a single tenant is a batch of one. Dicts map each key asked to what
+was found (an empty list or page when nothing was; absent for single objects).
+
+"As of T" counts what had happened by T by the events' own timestamps: a model accepted at or
+before T, a recognition made at or before T and not revoked by then, a unit added by T and not
+closed by then, the targets version valid at T. Without ``as_of`` the stored counts are used;
+both give the same figures (the tests check it). Status and "at risk" are judged at ``as_of``,
+else at ``now`` (default: the current time, Vietnam calendar).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from danvan.domain.clock import period_fraction_elapsed
+from danvan.domain.registration_form import Field
+from danvan.projections.base import Connection
+from danvan.projections.directory.read import province_tenants, tenants_by_id
+from danvan.projections.directory.rows import TenantRef
+from danvan.projections.models.quota_status import judge, judge_year
+from danvan.projections.models.rows import (
+    Counts,
+    FieldBreakdown,
+    ModelSummary,
+    PeriodQuota,
+    Progress,
+    ProvinceFigures,
+    RecognitionRow,
+    TenantQuota,
+    UnitCompliance,
+)
+from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
+from danvan.projections.reading import R, as_of_bound, rows_of, select_list
+from danvan.projections.targets.read import period_targets_by_tenant, resolved_targets
+
+_MODELS = (f"SELECT {select_list(ModelSummary, 'm')} FROM {R}.models m "
+           f"LEFT JOIN {R}.model_forms f ON f.model_id = m.model_id")
+
+
+# --- the registry --------------------------------------------------------------------------
+
+def models_by_id(conn: Connection, model_ids: Sequence[str]) -> dict[str, ModelSummary]:
+    rows = conn.execute(f"{_MODELS} WHERE m.model_id = ANY(%s::uuid[])",
+                        (list(model_ids),)).fetchall()
+    return {m.id: m for m in rows_of(ModelSummary, rows)}
+
+
+def fold_text(text: str) -> str:
+    """What a search is compared with: NFC first (``danvan_fold`` then drops the marks)."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None = None,
+                state: str | None = None, field: str | None = None,
+                unit_ids: Sequence[str] | None = None, search: str | None = None,
+                first: int = 100, after: str | None = None
+                ) -> dict[str, Page[ModelSummary]]:
+    """One page of models per tenant, all with the same filters, ordered by name then id:
+    ``search`` matches any part of the name ignoring case and Vietnamese diacritics ("duong"
+    finds "Đường"); ``unit_ids`` (if given) keeps those units' models. Two statements."""
+    check_first(first)
+    key = decode_cursor("model", after, (str, UUID))
+    params: dict[str, Any] = {
+        "t": list(tenant_ids), "y": year, "s": state, "f": field,
+        "u": list(unit_ids) if unit_ids is not None else None,
+        "q": _like_pattern(fold_text(search)) if search else None,
+        "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
+    # Only the filters given, so that each query plans against the matching index.
+    clauses = [clause for wanted, clause in (
+        (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),
+        (field is not None, "m.field = %(f)s"),
+        (unit_ids is not None, "m.unit_id = ANY(%(u)s::uuid[])"),
+        (bool(search), "m.search_text LIKE public.danvan_fold(%(q)s)")) if wanted]
+    where = " AND ".join(["m.tenant_id = q.tenant_id", *clauses])
+    totals = dict(conn.execute(
+        f"SELECT m.tenant_id, count(*) FROM {R}.models m "
+        f"JOIN unnest(%(t)s::text[]) AS q(tenant_id) ON {where} GROUP BY m.tenant_id",
+        params).fetchall())
+    keyset = "AND (m.name, m.model_id) > (%(kn)s, %(ki)s::uuid)" if key else ""
+    rows = conn.execute(
+        f"SELECT x.* FROM unnest(%(t)s::text[]) AS q(tenant_id) CROSS JOIN LATERAL ("
+        f"{_MODELS} WHERE {where} {keyset} ORDER BY m.name, m.model_id LIMIT %(lim)s) x",
+        params).fetchall()
+    grouped: dict[str, list[ModelSummary]] = {t: [] for t in tenant_ids}
+    for model in rows_of(ModelSummary, rows):
+        grouped[model.tenant_id].append(model)
+    return {t: page_of(items, first, int(totals.get(t, 0)), "model", lambda m: (m.name, m.id))
+            for t, items in grouped.items()}
+
+
+def recognitions_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,
+                           year: int | None = None, level: str | None = None,
+                           include_revoked: bool = True,
+                           unit_ids: Sequence[str] | None = None
+                           ) -> dict[str, list[RecognitionRow]]:
+    """Each tenant's recognition registry (decisions, and revocations), oldest first;
+    ``unit_ids`` (if given) keeps those units' models."""
+    found: dict[str, list[RecognitionRow]] = {t: [] for t in tenant_ids}
+    rows = conn.execute(
+        f"SELECT {select_list(RecognitionRow, 'r')} "
+        f"FROM {R}.recognitions r JOIN {R}.models m USING (model_id) "
+        "WHERE r.tenant_id = ANY(%(t)s) AND (%(y)s::int IS NULL OR r.year = %(y)s) "
+        "AND (%(l)s::text IS NULL OR r.level = %(l)s) AND (%(rv)s OR r.revoked_at IS NULL) "
+        "AND (%(u)s::uuid[] IS NULL OR m.unit_id = ANY(%(u)s::uuid[])) "
+        "ORDER BY r.position",
+        {"t": list(tenant_ids), "y": year, "l": level, "rv": include_revoked,
+         "u": list(unit_ids) if unit_ids is not None else None}).fetchall()
+    for recognition in rows_of(RecognitionRow, rows):
+        found[recognition.tenant_id].append(recognition)
+    return found
+
+
+# --- counts --------------------------------------------------------------------------------
+
+_COUNTS = select_list(Counts)
+
+
+def counts(conn: Connection, tenant_ids: Sequence[str], year: int,
+           as_of: datetime | None = None) -> dict[str, Counts]:
+    """Each tenant's counts of ``year`` (tenants with none are absent)."""
+    ids = list(tenant_ids)
+    if as_of is None:
+        rows = conn.execute(f"SELECT tenant_id, {_COUNTS} FROM {R}.quota_counts "
+                            "WHERE tenant_id = ANY(%s) AND year = %s", (ids, year)).fetchall()
+        return {row[0]: Counts(*row[1:]) for row in rows}
+    params = {"ids": ids, "y": year, "at": as_of_bound(as_of)}
+    rows = conn.execute(
+        f"""WITH m AS (
+              SELECT tenant_id,
+                     count(*) FILTER (WHERE accepted_at <= %(at)s) AS new_models,
+                     count(*) FILTER (WHERE discontinued_at <= %(at)s) AS discontinued,
+                     count(*) FILTER (WHERE submitted_at <= %(at)s) AS submitted
+                FROM {R}.models WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s
+               GROUP BY tenant_id),
+            r AS (
+              SELECT tenant_id, count(*) FILTER (WHERE level = 'tenant') AS rt,
+                     count(*) FILTER (WHERE level = 'province') AS rp
+                FROM {R}.recognitions WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s
+                 AND recognized_at <= %(at)s AND (revoked_at IS NULL OR revoked_at > %(at)s)
+               GROUP BY tenant_id),
+            y AS (
+              SELECT tenant_id, count(*) AS maintained FROM {R}.model_years
+               WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND maintained_at <= %(at)s
+               GROUP BY tenant_id)
+            SELECT t.tenant_id, coalesce(m.new_models, 0) AS new_models,
+                   coalesce(r.rt, 0) AS recognized_tenant_level,
+                   coalesce(r.rp, 0) AS recognized_province_level,
+                   coalesce(y.maintained, 0) AS maintained_models,
+                   coalesce(m.discontinued, 0) AS discontinued_models,
+                   coalesce(m.submitted, 0) AS submitted_models
+              FROM unnest(%(ids)s::text[]) AS t(tenant_id)
+              LEFT JOIN m USING (tenant_id) LEFT JOIN r USING (tenant_id)
+              LEFT JOIN y USING (tenant_id)""", params).fetchall()
+    return {row[0]: Counts(*row[1:]) for row in rows}
+
+
+def _open_units(select: str, as_of: datetime | None) -> str:
+    """``select`` over the units open at ``%(at)s`` of the tenants ``%(ids)s``, each beside
+    its tenant's minimum (``%(min)s``, m.minimum) and its models of ``%(y)s`` submitted
+    (c.n; a received copy counts)."""
+    if as_of is None:
+        submitted = (f"SELECT unit_id, submitted_models AS n FROM {R}.unit_counts "
+                     "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s")
+    else:
+        submitted = (f"SELECT unit_id, count(*) AS n FROM {R}.models "
+                     "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s "
+                     "AND submitted_at <= %(at)s::timestamptz GROUP BY unit_id")
+    # MATERIALIZED: inlined, the planner picks a nested loop over every unit of a province
+    # (seconds for 1,600 units); computed once, it is milliseconds.
+    return f"""WITH c AS MATERIALIZED ({submitted})
+            SELECT {select}
+              FROM {R}.units u
+              JOIN unnest(%(ids)s::text[], %(min)s::int[]) AS m(tenant_id, minimum)
+                ON m.tenant_id = u.tenant_id
+              LEFT JOIN c ON c.unit_id = u.unit_id
+             WHERE u.added_at <= %(at)s::timestamptz
+               AND (u.closed_at IS NULL OR u.closed_at > %(at)s::timestamptz)"""
+
+
+def _minimums(minimum: dict[str, int], year: int, as_of: datetime | None) -> dict[str, Any]:
+    ids = list(minimum)
+    return {"ids": ids, "min": [minimum[i] for i in ids], "y": year, "at": as_of_bound(as_of)}
+
+
+def units_without_registration(conn: Connection, minimum: dict[str, int], year: int,
+                               as_of: datetime | None = None) -> dict[str, int]:
+    """Per tenant: units open at ``as_of`` with fewer models of ``year`` ever submitted (a
+    received copy counts) than the tenant's ``per_unit_minimum``."""
+    select = "u.tenant_id, count(*) FILTER (WHERE coalesce(c.n, 0) < m.minimum)"
+    rows = conn.execute(f"{_open_units(select, as_of)} GROUP BY u.tenant_id",
+                        _minimums(minimum, year, as_of)).fetchall()
+    return {tid: n for tid, n in rows}
+
+
+def unit_compliance(conn: Connection, tenant_ids: Sequence[str], year: int, *,
+                    as_of: datetime | None = None) -> dict[str, list[UnitCompliance]]:
+    """Each tenant's units open at ``as_of``, by name: models of ``year`` submitted against
+    the tenant's minimum (an unknown tenant has none)."""
+    tenants = list(tenants_by_id(conn, tenant_ids).values())
+    targets = resolved_targets(conn, tenants, year, as_of)
+    found: dict[str, list[UnitCompliance]] = {t: [] for t in tenant_ids}
+    if not tenants:
+        return found
+    select = f"u.tenant_id, {select_list(UnitCompliance)}"
+    rows = conn.execute(
+        f"{_open_units(select, as_of)} ORDER BY u.tenant_id, u.name, u.unit_id",
+        _minimums({t.id: targets[t.id].per_unit_minimum for t in tenants}, year, as_of)
+    ).fetchall()
+    for tenant_id, *values in rows:
+        found[tenant_id].append(UnitCompliance(*values))
+    return found
+
+
+# --- quotas --------------------------------------------------------------------------------
+
+def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
+           as_of: datetime | None = None, now: datetime | None = None) -> list[TenantQuota]:
+    """The quota of each of ``tenants`` for ``year``, in their order; status and risk judged
+    at ``as_of`` (or ``now``, default the current time)."""
+    if not tenants:
+        return []
+    at = as_of or now or datetime.now(UTC)
+    targets = resolved_targets(conn, tenants, year, as_of)
+    found = counts(conn, [t.id for t in tenants], year, as_of)
+    lacking = units_without_registration(
+        conn, {t.id: targets[t.id].per_unit_minimum for t in tenants}, year, as_of)
+    result = []
+    for tenant in tenants:
+        c, t = found.get(tenant.id, Counts()), targets[tenant.id]
+        without = lacking.get(tenant.id, 0)
+        status, at_risk = judge_year(
+            [(c.new_models, t.new_models),
+             (c.recognized_tenant_level, t.recognized_tenant_level),
+             (c.recognized_province_level, t.recognized_province_level)], without, year, at)
+        result.append(TenantQuota(
+            tenant, year, c.new_models, t.new_models, c.recognized_tenant_level,
+            t.recognized_tenant_level, c.recognized_province_level, t.recognized_province_level,
+            t.per_unit_minimum, without, c.maintained_models, c.discontinued_models,
+            c.submitted_models, status, at_risk))
+    return result
+
+
+def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
+              as_of: datetime | None = None) -> list[FieldBreakdown]:
+    """Per field over ``tenant_ids`` together (all five fields, zeros included): models of
+    ``year`` accepted and recognised (not revoked) at each level, and progress reported for
+    periods of ``year``."""
+    params: dict[str, Any] = {"ids": list(tenant_ids), "y": year, "at": as_of_bound(as_of)}
+    if as_of is None:
+        count_rows = conn.execute(
+            f"SELECT field, sum(new_models), sum(recognized_tenant_level), "
+            f"sum(recognized_province_level) FROM {R}.field_counts "
+            "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s GROUP BY field", params).fetchall()
+        progress_rows = conn.execute(
+            f"SELECT field, sum(participants), sum(workdays), sum(money_vnd), sum(land_m2), "
+            f"sum(reports) FROM {R}.progress_totals WHERE tenant_id = ANY(%(ids)s) "
+            "AND year = %(y)s GROUP BY field", params).fetchall()
+    else:
+        count_rows = conn.execute(
+            f"""WITH n AS (SELECT coalesce(field, '') AS field, count(*) AS n FROM {R}.models
+                  WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND accepted_at <= %(at)s
+                  GROUP BY 1),
+                r AS (SELECT coalesce(field, '') AS field,
+                             count(*) FILTER (WHERE level = 'tenant') AS rt,
+                             count(*) FILTER (WHERE level = 'province') AS rp
+                  FROM {R}.recognitions WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s
+                   AND recognized_at <= %(at)s AND (revoked_at IS NULL OR revoked_at > %(at)s)
+                  GROUP BY 1)
+                SELECT field, coalesce(n.n, 0), coalesce(r.rt, 0), coalesce(r.rp, 0)
+                  FROM n FULL JOIN r USING (field)""", params).fetchall()
+        progress_rows = conn.execute(
+            f"SELECT coalesce(field, ''), sum(participants), sum(workdays), sum(money_vnd), "
+            f"sum(land_m2), count(*) FROM {R}.progress_reports "
+            "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND reported_at <= %(at)s "
+            "GROUP BY 1", params).fetchall()
+    found = {f: (int(a), int(b), int(c)) for f, a, b, c in count_rows}
+    progress = {f: Progress(int(p), int(w), m, land, int(n))
+                for f, p, w, m, land, n in progress_rows}
+    return [FieldBreakdown(f.value, *found.get(f.value, (0, 0, 0)),
+                           progress.get(f.value, Progress())) for f in Field]
+
+
+def province_figures(conn: Connection, province_code: str, year: int, *,
+                     as_of: datetime | None = None,
+                     now: datetime | None = None) -> ProvinceFigures:
+    """Every tenant's quota for ``year`` (onboarded by ``as_of``) and the per-field breakdown:
+    ``.summary()`` adds them up, ``quota_page.quota_page`` pages them."""
+    tenants = province_tenants(conn, province_code, as_of=as_of)
+    rows = quotas(conn, tenants, year, as_of=as_of, now=now)
+    by_field = breakdown(conn, [t.id for t in tenants], year, as_of=as_of)
+    return ProvinceFigures(province_code, year, rows, by_field)
+
+
+# --- multi-year periods --------------------------------------------------------------------
+
+_PERIOD_ACTUALS = ("recognized_tenant_level", "recognized_province_level", "maintained_models")
+
+
+def period_quotas(conn: Connection, tenant_ids: Sequence[str], *,
+                  as_of: datetime | None = None,
+                  now: datetime | None = None) -> dict[str, list[PeriodQuota]]:
+    """Each tenant's multi-year targets in force at ``as_of`` and how far they are reached:
+    models of the period's years recognised at each level and not revoked, and distinct
+    models maintained into a year of the period."""
+    when = as_of or now or datetime.now(UTC)
+    periods = [p for found in period_targets_by_tenant(conn, tenant_ids, as_of=as_of).values()
+               for p in found]
+    result: dict[str, list[PeriodQuota]] = {t: [] for t in tenant_ids}
+    if not periods:
+        return result
+    rows = conn.execute(
+        f"""SELECT
+            (SELECT count(*) FROM {R}.recognitions WHERE tenant_id = p.t
+              AND year BETWEEN p.s AND p.e AND level = 'tenant'
+              AND recognized_at <= %(at)s::timestamptz
+              AND (revoked_at IS NULL OR revoked_at > %(at)s::timestamptz)),
+            (SELECT count(*) FROM {R}.recognitions WHERE tenant_id = p.t
+              AND year BETWEEN p.s AND p.e AND level = 'province'
+              AND recognized_at <= %(at)s::timestamptz
+              AND (revoked_at IS NULL OR revoked_at > %(at)s::timestamptz)),
+            (SELECT count(DISTINCT model_id) FROM {R}.model_years WHERE tenant_id = p.t
+              AND year BETWEEN p.s AND p.e AND maintained_at <= %(at)s::timestamptz)
+            FROM unnest(%(t)s::text[], %(s)s::int[], %(e)s::int[]) WITH ORDINALITY
+                 AS p(t, s, e, i) ORDER BY p.i""",
+        {"t": [p.tenant_id for p in periods], "s": [p.start_year for p in periods],
+         "e": [p.end_year for p in periods], "at": as_of_bound(as_of)}).fetchall()
+    for period, row in zip(periods, rows, strict=True):
+        actual = dict(zip(_PERIOD_ACTUALS, map(int, row), strict=True))
+        pairs = [(actual[k], int(v)) for k, v in period.targets.items() if k in actual]
+        status, at_risk = judge(
+            pairs, 0, period_fraction_elapsed(period.start_year, period.end_year, when))
+        result[period.tenant_id].append(PeriodQuota(
+            period.tenant_id, period.start_year, period.end_year, dict(period.targets),
+            actual, status, at_risk))
+    return result

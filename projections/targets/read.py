@@ -1,0 +1,57 @@
+"""The targets in force, batched by tenant, at any moment (by the versions' validity).
+
+Which targets apply to a tenant (its own, else its province's default for its kind, else the
+built-in default) is the domain's rule (``domain.targets.effective_targets``), applied here.
+Each function takes the connection first (scope it with ``queries.scoped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from danvan.domain.targets import YearTargets, effective_targets
+from danvan.projections.base import Connection
+from danvan.projections.directory.rows import TenantRef
+from danvan.projections.reading import R, as_of_bound, rows_of, select_list
+from danvan.projections.targets.rows import PeriodTargetsRow
+
+_VALID_AT = ("valid_from <= %(at)s::timestamptz "
+             "AND (valid_to IS NULL OR valid_to > %(at)s::timestamptz)")
+
+
+def resolved_targets(conn: Connection, tenants: Sequence[TenantRef], year: int,
+                     as_of: datetime | None = None) -> dict[str, YearTargets]:
+    """Each tenant's targets for ``year`` as they stood at ``as_of`` (default: now)."""
+    at = as_of_bound(as_of)
+    own = {tid: YearTargets(**t) for tid, t in conn.execute(
+        f"SELECT DISTINCT ON (tenant_id) tenant_id, targets FROM {R}.tenant_targets "
+        f"WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND {_VALID_AT} "
+        "ORDER BY tenant_id, valid_from DESC, position DESC",
+        {"ids": [t.id for t in tenants], "y": year, "at": at}).fetchall()}
+    provinces = sorted({t.province_code for t in tenants})
+    defaults = {code: {kind: YearTargets(**t) for kind, t in d.items()} for code, d in
+                conn.execute(
+        f"SELECT DISTINCT ON (province_code) province_code, defaults FROM {R}.province_targets "
+        f"WHERE province_code = ANY(%(p)s) AND year = %(y)s AND {_VALID_AT} "
+        "ORDER BY province_code, valid_from DESC, position DESC",
+        {"p": provinces, "y": year, "at": at}).fetchall()}
+    return {t.id: effective_targets(t.kind, defaults.get(t.province_code), own.get(t.id))
+            for t in tenants}
+
+
+def period_targets_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,
+                             as_of: datetime | None = None
+                             ) -> dict[str, list[PeriodTargetsRow]]:
+    """Each tenant's multi-year targets in force at ``as_of`` (default: now), by years."""
+    found: dict[str, list[PeriodTargetsRow]] = {t: [] for t in tenant_ids}
+    rows = conn.execute(
+        f"SELECT {select_list(PeriodTargetsRow)} FROM ("
+        f"SELECT DISTINCT ON (aggregate_id) * FROM {R}.period_targets "
+        f"WHERE tenant_id = ANY(%(ids)s) AND {_VALID_AT} "
+        "ORDER BY aggregate_id, valid_from DESC, position DESC) p "
+        "ORDER BY tenant_id, start_year, end_year",
+        {"ids": list(tenant_ids), "at": as_of_bound(as_of)}).fetchall()
+    for period in rows_of(PeriodTargetsRow, rows):
+        found[period.tenant_id].append(period)
+    return found

@@ -17,7 +17,7 @@ may execute. A statement trigger refuses any insert made without the lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,8 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    ProgrammingError,
+    StoredEvent,
     Transcoding,
     UUIDAsHex,
 )
@@ -41,6 +43,7 @@ from psycopg.sql import SQL, Identifier
 
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
+from danvan.infra.outbox import record_jobs
 from danvan.infra.settings import Settings
 
 APP_NAME = "danvan"
@@ -100,8 +103,28 @@ def _lock_through_function(recorder: PostgresApplicationRecorder, events_table_n
     )
 
 
-class LockingApplicationRecorder(PostgresApplicationRecorder):
-    """The library's recorder, taking the table lock through ``<table>_lock()``."""
+class OutboxRecorder(PostgresApplicationRecorder):
+    """Writes the jobs a save carries, ``store.save(aggregate, jobs=[JobRequest(...)])``, in
+    the transaction that appends its events (``infra/outbox.py``): a job exists exactly when
+    its events do. A save without events records no job (use ``outbox.enqueue``)."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("jobs") and self.datastore.enable_db_functions:
+            raise ProgrammingError("jobs ride in the events' transaction only without "
+                                   "POSTGRES_ENABLE_DB_FUNCTIONS")
+        return super().insert_events(stored_events, **kwargs)
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if stored_events:
+            record_jobs(curs, kwargs.get("jobs"))
+
+
+class LockingApplicationRecorder(OutboxRecorder):
+    """The library's recorder (with the outbox hook), taking the table lock through
+    ``<table>_lock()``."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):

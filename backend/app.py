@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -30,6 +30,11 @@ from litestar.types import ControllerRouterHandler
 from danvan.backend.auth.controller import AuthController, LoginLimits
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
+from danvan.backend.controllers.jobs import (
+    JobController,
+    ProvinceOperationsController,
+    TenantOperationsController,
+)
 from danvan.backend.controllers.models import ModelController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
 from danvan.backend.controllers.tenants import TenantController
@@ -40,7 +45,7 @@ from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
 from danvan.backend.http.openapi import BoundedDecimalSchema, document_routes
 from danvan.backend.observability import RequestObservability, configure_logging
-from danvan.backend.observability.metrics import render_metrics
+from danvan.backend.observability.metrics import JobMetrics, render_metrics
 from danvan.backend.wiring import Services, build, load_catalogue
 from danvan.infra.settings import Settings, get_settings
 
@@ -52,6 +57,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     ProvinceController,
     TenantPlanningController,
     ModelController,
+    JobController,
+    ProvinceOperationsController,
+    TenantOperationsController,
 ]
 
 
@@ -75,9 +83,21 @@ def _app_version() -> str:
         return "0"
 
 
-@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    body, content_type = render_metrics()
+@get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=True)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    services: Services = request.app.state["services"]
+    extra = None
+    if services.jobs is not None and services.db_pool is not None:
+        from danvan.infra.outbox import pending
+
+        pool = services.db_pool
+
+        def outbox_pending() -> int:
+            with pool.connection() as conn:
+                return pending(conn)
+
+        extra = JobMetrics(services.jobs, outbox_pending)
+    body, content_type = render_metrics(extra)
     # Litestar appends the charset to text/* itself.
     return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 

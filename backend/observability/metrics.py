@@ -7,8 +7,9 @@ With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +19,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector
 
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
 
@@ -67,11 +74,57 @@ def track_command(command_type: str) -> Iterator[None]:
     record_command(command_type, "ok")
 
 
-def render_metrics() -> tuple[bytes, str]:
+class JobMetrics(Collector):
+    """The jobs' figures, read from PostgreSQL at each scrape (``infra/jobs.py``): right
+    whichever processes or machines run the workers, as the projections' lag is.
+
+    ``danvan_jobs_total{kind,outcome}`` (succeeded, failed, retried, dead),
+    ``danvan_outbox_pending`` (jobs recorded but not yet handed to the broker) and
+    ``danvan_job_latency_seconds{kind}`` (from the request's transaction to the job's start).
+    """
+
+    def __init__(self, jobs: Any, pending: Callable[[], int]) -> None:
+        self.jobs = jobs
+        self.pending = pending
+
+    def collect(self) -> Iterator[Any]:
+        from danvan.infra.jobs import LATENCY_BUCKETS
+
+        total = CounterMetricFamily("danvan_jobs", "Jobs finished, by kind and outcome.",
+                                    labels=["kind", "outcome"])
+        for kind, outcome, n in self.jobs.counts():
+            total.add_metric([kind, outcome], n)
+        yield total
+        yield GaugeMetricFamily("danvan_outbox_pending",
+                                "Jobs recorded but not yet handed to the broker.",
+                                value=self.pending())
+        latency = HistogramMetricFamily(
+            "danvan_job_latency_seconds",
+            "Seconds from the transaction that recorded a job to its first start.",
+            labels=["kind"])
+        for kind, buckets, count, seconds in self.jobs.latency():
+            cumulative, running = [], 0
+            for bound, n in zip((*map(str, LATENCY_BUCKETS), "+Inf"), buckets, strict=True):
+                running += n
+                cumulative.append((bound, running))
+            latency.add_metric([kind], cumulative, seconds)
+            assert running == count
+        yield latency
+
+
+def render_metrics(extra: Collector | None = None) -> tuple[bytes, str]:
+    """The process's metrics (every worker's, with ``PROMETHEUS_MULTIPROC_DIR``), then
+    ``extra``'s (read at each scrape)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    if extra is not None:
+        own = CollectorRegistry(auto_describe=False)
+        own.register(extra)
+        body += generate_latest(own)
+    return body, CONTENT_TYPE_LATEST

@@ -23,6 +23,7 @@ from danvan.graphql.sources import PersonVault, ReadSources
 from danvan.projections import read_graphql_batches as batches
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page
+from danvan.projections.read_jobs import JobSummary, jobs_by_tenant
 from danvan.projections.read_quota import TenantQuota, TenantRef, quotas
 from danvan.projections.read_registry import (
     ModelSummary,
@@ -80,6 +81,11 @@ def _recognitions(conn: Connection, tenant_ids: list[str], args: Any
 def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[PlanTaskRow]]:
     (year,) = args
     return batches.plan_tasks_by_tenant(conn, tenant_ids, year=year)
+
+
+def _jobs(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[JobSummary]]:
+    first, after = args
+    return jobs_by_tenant(conn, tenant_ids, first=first, after=after)
 
 
 def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
@@ -156,6 +162,10 @@ class Loaders:
     @cached_property
     def plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
         return grouped(self.reader, _tasks)
+
+    @cached_property
+    def jobs(self) -> DataLoader[tuple[Any, ...], Page[JobSummary]]:
+        return grouped(self.reader, _jobs)
 
     @cached_property
     def person(self) -> DataLoader[str, Any]:

@@ -48,7 +48,8 @@ class Notice:
 
 
 class Channel(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def send(self, notice: Notice) -> None: ...
 

@@ -57,14 +57,15 @@ def make_broker(settings: Settings, *, in_process: bool | None = None) -> dramat
 def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> None:
     """One actor per kind of job, each doing ``perform`` for the job id it is given."""
     max_retries = runtime.settings.job_max_retries
-    for kind in KINDS.values():
-        def act(job_id: str) -> None:
-            message = CurrentMessage.get_current_message()
-            retries = int(message.options.get("retries", 0)) if message is not None else 0
-            perform(runtime, job_id, retries=retries, max_retries=max_retries)
 
-        dramatiq.actor(act, actor_name=kind.name, queue_name=kind.queue, broker=broker,
-                       time_limit=kind.time_limit_seconds * 1000, max_retries=max_retries)
+    def act(job_id: str) -> None:
+        message = CurrentMessage.get_current_message()
+        retries = int(message.options.get("retries", 0)) if message is not None else 0
+        perform(runtime, job_id, retries=retries, max_retries=max_retries)
+
+    for kind in KINDS.values():
+        dramatiq.actor(actor_name=kind.name, queue_name=kind.queue, broker=broker,
+                       time_limit=kind.time_limit_seconds * 1000, max_retries=max_retries)(act)
 
 
 def sender(broker: dramatiq.Broker) -> Send:

@@ -3,7 +3,7 @@
 | when | job |
 |---|---|
 | 07:00 every day | ``reminders`` (one ``tenant_reminders`` job per tenant) |
-| every minute, when a tenant's chain moved ``DANVAN_SEAL_EVERY`` events since its seal | ``seal`` of those tenants |
+| every minute, if a chain moved ``DANVAN_SEAL_EVERY`` events | ``seal`` of those tenants |
 | 00:30 every night | ``seal`` of every tenant whose chain moved |
 | :15 every hour | ``purge`` (expired idempotency keys, jobs finished long ago) |
 

@@ -17,6 +17,7 @@ import re
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
@@ -79,6 +80,7 @@ from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, MAX_TARGET, YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
 from danvan.domain.users import USERNAME, USERNAME_RULE
+from danvan.projections.catalog import all_projections
 
 FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=\s*\S)", 1)
 """A text that is not blank (the domain refuses a required text that strips to nothing)."""
@@ -113,8 +115,10 @@ Target = Annotated[int, Meta(ge=0, le=MAX_TARGET)]
 Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
 Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
-ProjectionName = Annotated[str, Meta(min_length=1, max_length=MAX_CODE, pattern=r"^[a-z_]+$")]
-ProjectionNames = Annotated[list[ProjectionName], Meta(max_length=50)]
+ProjectionName = StrEnum("ProjectionName",  # type: ignore[misc]
+                         {p.name.upper(): p.name for p in all_projections()})
+"""The read models' names (``projections.catalog``): a rebuild names only those."""
+ProjectionNames = Annotated[list[ProjectionName], Meta(max_length=len(ProjectionName))]
 
 
 _FORMS: dict[DecimalBound, re.Pattern[str]] = {}
@@ -452,7 +456,7 @@ class RebuildRequest(Body):
 
     def command(self, operation_id: str) -> RequestOperation:
         return RequestOperation(operation_id, OperationKind.REBUILD,
-                                projections=tuple(self.projections),
+                                projections=tuple(p.value for p in self.projections),
                                 stale_only=self.stale_only)
 
 

@@ -81,14 +81,20 @@ def open_store(settings: Settings) -> Application:
     return open_event_store(settings, "app")
 
 
-def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any]:
-    """A small pool of app-role connections for the idempotency table, vault and health."""
+def open_db_pool(settings: Settings, *, max_size: int = 4, name: str = "danvan-aux",
+                 durable: bool = True) -> ConnectionPool[Any]:
+    """A small pool of app-role connections for the idempotency table, vault and health.
+    ``durable=False``: sessions that commit without waiting for the WAL flush
+    (``synchronous_commit = off``), for bookkeeping only (the job workers' ``JobStore``)."""
     from danvan.infra.database import app_params
 
+    kwargs: dict[str, Any] = {"autocommit": True,
+                              "connect_timeout": settings.db_connect_timeout_seconds}
+    if not durable:
+        kwargs["options"] = "-c synchronous_commit=off"
     pool: ConnectionPool[Any] = ConnectionPool(
         app_params(settings).conninfo(), min_size=1, max_size=max_size, open=False,
-        timeout=settings.db_connect_timeout_seconds, name="danvan-aux",
-        kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout_seconds})
+        timeout=settings.db_connect_timeout_seconds, name=name, kwargs=kwargs)
     pool.open(wait=False)
     return pool
 

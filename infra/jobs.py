@@ -12,8 +12,9 @@ that wakes up again cannot overwrite its successor's outcome. What a job does mu
 idempotent (its events have derived ids, its seals are one per position), since a worker
 may die after doing it and before recording it.
 
-These writes commit with ``synchronous_commit = off``: they are bookkeeping, and the events a
-job appends are committed durably by the store. A PostgreSQL crash may forget the last
+A worker's store writes through sessions with ``synchronous_commit = off``
+(``wiring.open_db_pool(durable=False)``): these are bookkeeping, and the events a job
+appends are committed durably by the store. A PostgreSQL crash may forget the last
 fraction of a second of states; a forgotten claim or outcome makes the job run again once
 its lease runs out, which its idempotence absorbs.
 """
@@ -22,9 +23,12 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
+import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +40,8 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 """Upper bounds (seconds) of the latency histogram, from commit to a job's first start."""
 
 OUTCOMES = ("succeeded", "failed", "retried", "dead")
+SHARDS = 16
+"""Rows per counter (by process), summed when read."""
 
 Connect = Callable[[], AbstractContextManager[Any]]
 
@@ -76,9 +82,60 @@ _ROW = ("job_id::text, kind, tenant_id, created_by, state, dead, attempts, progr
         "progress_total, result, errors, last_error, created_at, started_at, finished_at")
 
 
-def bucket_of(seconds: float) -> int:
-    """The index of the histogram bucket ``seconds`` falls in (the last: above them all)."""
-    return bisect.bisect_left(LATENCY_BUCKETS, seconds)
+class Tally:
+    """This process's job outcomes and latencies since the last ``flush``: added to the
+    shared counters every few seconds (the heartbeat thread's) rather than by each job, so
+    that workers never queue on a counter's row. A process killed outright loses the few
+    seconds it had not flushed; the jobs themselves lose nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._latency: dict[str, tuple[list[int], int, float]] = {}
+
+    def count(self, kind: str, outcome: str) -> None:
+        with self._lock:
+            self._counts[(kind, outcome)] += 1
+
+    def observe(self, kind: str, seconds: float) -> None:
+        with self._lock:
+            buckets, total, sum_seconds = self._latency.get(
+                kind, ([0] * (len(LATENCY_BUCKETS) + 1), 0, 0.0))
+            buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self._latency[kind] = (buckets, total + 1, sum_seconds + seconds)
+
+    def flush(self, connect: Connect) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+            latency, self._latency = self._latency, {}
+        if not counts and not latency:
+            return
+        try:
+            with connect() as conn, conn.transaction(), conn.cursor() as cursor:
+                shard = os.getpid() % SHARDS
+                cursor.executemany(
+                    "INSERT INTO public.job_counts AS c (kind, outcome, shard, n) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (kind, outcome, shard) "
+                    "DO UPDATE SET n = c.n + EXCLUDED.n",
+                    [(k, o, shard, n) for (k, o), n in counts.items()])
+                cursor.executemany(
+                    "INSERT INTO public.job_latency AS l (kind, shard, buckets, total, "
+                    "sum_seconds) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, shard) "
+                    "DO UPDATE SET buckets = (SELECT array_agg(a + b ORDER BY i) FROM "
+                    "unnest(l.buckets, EXCLUDED.buckets) WITH ORDINALITY AS u(a, b, i)), "
+                    "total = l.total + EXCLUDED.total, "
+                    "sum_seconds = l.sum_seconds + EXCLUDED.sum_seconds",
+                    [(k, shard, b, t, sec) for k, (b, t, sec) in latency.items()])
+        except Exception:
+            with self._lock:  # written next time
+                self._counts.update(counts)
+                for kind, (b, t, sec) in latency.items():
+                    mine = self._latency.get(kind)
+                    if mine is not None:
+                        b = [x + y for x, y in zip(b, mine[0], strict=True)]
+                        t, sec = t + mine[1], sec + mine[2]
+                    self._latency[kind] = (b, t, sec)
+            raise
 
 
 class JobStore:
@@ -86,59 +143,61 @@ class JobStore:
 
     def __init__(self, connect: Connect) -> None:
         self.connect = connect
+        self.tally = Tally()
 
-    @contextmanager
-    def _bookkeeping(self) -> Iterator[Any]:
-        with self.connect() as conn, conn.transaction():
-            conn.execute("SET LOCAL synchronous_commit = off")
-            yield conn
+    def flush_metrics(self) -> None:
+        """Add this process's outcomes and latencies to the shared counters."""
+        self.tally.flush(self.connect)
+
+    def _write(self, statement: str, params: Any) -> list[Any]:
+        """One bookkeeping statement, its own transaction (autocommit): one round trip.
+        Workers give the store sessions that do not wait for the WAL flush (see the module
+        docstring); a pipelined ``SET LOCAL`` per write measured four times the client CPU
+        (0.85 against 0.19 ms a job for a claim and a success)."""
+        with self.connect() as conn:
+            cursor = conn.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
 
     # --- the worker's side ----------------------------------------------------------------
 
     def claim(self, job_id: str, *, lease_seconds: float) -> ClaimedJob | None:
         """Take the job for this attempt, or None: finished, dead, or running elsewhere with
-        a sign of life newer than ``lease_seconds`` (a duplicate message does nothing)."""
-        with self._bookkeeping() as conn:
-            row = conn.execute(
-                "UPDATE public.jobs SET state = 'running', attempts = attempts + 1, "
-                "started_at = coalesce(started_at, now()), heartbeat_at = now() "
-                "WHERE job_id = %s AND NOT dead AND (state = 'queued' OR (state = 'running' "
-                "AND heartbeat_at < now() - make_interval(secs => %s))) "
-                "RETURNING job_id::text, kind, tenant_id, created_by, params, attempts, "
-                "created_at, extract(epoch FROM started_at - created_at)",
-                (job_id, lease_seconds)).fetchone()
-            if row is None:
-                return None
-            job = ClaimedJob(row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6])
-            if job.attempt == 1:
-                self._observe_latency(conn, job.kind, max(0.0, float(row[7])))
+        a sign of life newer than ``lease_seconds`` (a duplicate message does nothing). The
+        first start is observed in the latency histogram."""
+        rows = self._write(
+            "UPDATE public.jobs SET state = 'running', attempts = attempts + 1, "
+            "started_at = coalesce(started_at, now()), heartbeat_at = now() "
+            "WHERE job_id = %s AND NOT dead AND (state = 'queued' OR (state = 'running' "
+            "AND heartbeat_at < now() - make_interval(secs => %s))) "
+            "RETURNING job_id::text, kind, tenant_id, created_by, params, attempts, "
+            "created_at, extract(epoch FROM started_at - created_at)::float8",
+            (job_id, lease_seconds))
+        if not rows:
+            return None
+        row = rows[0]
+        job = ClaimedJob(row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6])
+        if job.attempt == 1:
+            self.tally.observe(job.kind, max(0.0, row[7]))
         return job
 
-    def _observe_latency(self, conn: Any, kind: str, seconds: float) -> None:
-        buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        buckets[bucket_of(seconds)] = 1
-        conn.execute(
-            "INSERT INTO public.job_latency AS l (kind, buckets, total, sum_seconds) "
-            "VALUES (%s, %s, 1, %s) ON CONFLICT (kind) DO UPDATE SET "
-            "buckets = (SELECT array_agg(a + b ORDER BY i) FROM unnest(l.buckets, "
-            "EXCLUDED.buckets) WITH ORDINALITY AS u(a, b, i)), total = l.total + 1, "
-            "sum_seconds = l.sum_seconds + EXCLUDED.sum_seconds", (kind, buckets, seconds))
-
-    def heartbeat(self, job: ClaimedJob) -> bool:
-        """A sign of life; False when the job is no longer this attempt's."""
-        with self._bookkeeping() as conn:
+    def heartbeat(self, jobs: Sequence[ClaimedJob]) -> int:
+        """A sign of life of every job in ``jobs`` still held by its attempt (one statement
+        for all the jobs a process runs); answers how many were."""
+        if not jobs:
+            return 0
+        with self.connect() as conn:
             cursor = conn.execute(
-                "UPDATE public.jobs SET heartbeat_at = now() WHERE job_id = %s "
-                "AND state = 'running' AND attempts = %s", (job.id, job.attempt))
-            return bool(cursor.rowcount)
+                "UPDATE public.jobs j SET heartbeat_at = now() FROM unnest(%s::uuid[], "
+                "%s::int[]) AS h(id, attempt) WHERE j.job_id = h.id AND j.attempts = h.attempt "
+                "AND j.state = 'running'", ([j.id for j in jobs], [j.attempt for j in jobs]))
+            return int(cursor.rowcount or 0)
 
     def progress(self, job: ClaimedJob, done: int, total: int | None = None) -> None:
-        with self._bookkeeping() as conn:
-            conn.execute(
-                "UPDATE public.jobs SET progress_done = %s, "
-                "progress_total = coalesce(%s, progress_total), heartbeat_at = now() "
-                "WHERE job_id = %s AND state = 'running' AND attempts = %s",
-                (done, total, job.id, job.attempt))
+        self._write(
+            "UPDATE public.jobs SET progress_done = %s, "
+            "progress_total = coalesce(%s, progress_total), heartbeat_at = now() "
+            "WHERE job_id = %s AND state = 'running' AND attempts = %s",
+            (done, total, job.id, job.attempt))
 
     def attach(self, job: ClaimedJob, name: str, media_type: str, content: bytes) -> None:
         """Keep a file the job produced with it (replaced if the job runs again)."""
@@ -151,16 +210,12 @@ class JobStore:
 
     def _finish(self, job: ClaimedJob, outcome: str, assignments: str,
                 params: Sequence[Any]) -> bool:
-        with self._bookkeeping() as conn:
-            cursor = conn.execute(
-                f"UPDATE public.jobs SET {assignments} WHERE job_id = %s "
-                "AND state = 'running' AND attempts = %s", (*params, job.id, job.attempt))
-            if not cursor.rowcount:
-                return False
-            conn.execute(
-                "INSERT INTO public.job_counts AS c (kind, outcome, n) VALUES (%s, %s, 1) "
-                "ON CONFLICT (kind, outcome) DO UPDATE SET n = c.n + 1", (job.kind, outcome))
-        return True
+        rows = self._write(
+            f"UPDATE public.jobs SET {assignments} WHERE job_id = %s AND state = 'running' "
+            "AND attempts = %s RETURNING 1", (*params, job.id, job.attempt))
+        if rows:
+            self.tally.count(job.kind, outcome)
+        return bool(rows)
 
     def succeed(self, job: ClaimedJob, result: Any = None) -> bool:
         return self._finish(
@@ -206,7 +261,7 @@ class JobStore:
     def dead(self, limit: int = 100) -> list[JobRow]:
         with self.connect() as conn:
             rows = conn.execute(f"SELECT {_ROW} FROM public.jobs WHERE dead "
-                                "ORDER BY finished_at DESC, job_id DESC LIMIT %s",
+                                "ORDER BY created_at DESC, job_id DESC LIMIT %s",
                                 (limit,)).fetchall()
         return [JobRow(*row) for row in rows]
 
@@ -236,25 +291,30 @@ class JobStore:
     def counts(self) -> list[tuple[str, str, int]]:
         with self.connect() as conn:
             return [(k, o, int(n)) for k, o, n in conn.execute(
-                "SELECT kind, outcome, n FROM public.job_counts ORDER BY kind, outcome")]
+                "SELECT kind, outcome, sum(n) FROM public.job_counts GROUP BY kind, outcome "
+                "ORDER BY kind, outcome")]
 
     def latency(self) -> list[tuple[str, list[int], int, float]]:
         with self.connect() as conn:
-            return [(k, list(b), int(t), float(s)) for k, b, t, s in conn.execute(
-                "SELECT kind, buckets, total, sum_seconds FROM public.job_latency "
-                "ORDER BY kind")]
+            return [(k, [int(n) for n in b], int(t), float(s)) for k, b, t, s in conn.execute(
+                "SELECT kind, (SELECT array_agg(n ORDER BY i) FROM (SELECT i, sum(n) AS n "
+                " FROM public.job_latency s, unnest(s.buckets) WITH ORDINALITY AS u(n, i) "
+                " WHERE s.kind = l.kind GROUP BY i) per_bucket), sum(total), sum(sum_seconds) "
+                "FROM public.job_latency l GROUP BY kind ORDER BY kind")]
 
 
 def requeue_stale(conn: Any, *, lease_seconds: float) -> int:
     """Send again what the broker lost or a dead worker held: running jobs without a sign
-    of life for ``lease_seconds``, and queued jobs sent more than ten leases ago (longer
-    than any retry's backoff) without starting. The claim keeps it to one run."""
+    of life for ``lease_seconds``, and queued jobs recorded (or last retried) more than ten
+    leases ago (longer than any retry's backoff) that have left the outbox without
+    starting. The claim keeps it to one run."""
     with conn.transaction():
         rows = conn.execute(
             "WITH stale AS (SELECT job_id FROM public.jobs j WHERE NOT dead AND ("
             " (state = 'running' AND heartbeat_at < now() - make_interval(secs => %(l)s)"
             "  AND (sent_at IS NULL OR sent_at < now() - make_interval(secs => %(l)s)))"
-            " OR (state = 'queued' AND sent_at < now() - make_interval(secs => %(q)s)))"
+            " OR (state = 'queued'"
+            "  AND coalesce(sent_at, created_at) < now() - make_interval(secs => %(q)s)))"
             " AND NOT EXISTS (SELECT 1 FROM public.job_outbox o WHERE o.job_id = j.job_id)"
             " FOR UPDATE SKIP LOCKED),"
             " touched AS (UPDATE public.jobs SET sent_at = now() "

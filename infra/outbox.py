@@ -34,8 +34,8 @@ import psycopg
 log = logging.getLogger(__name__)
 
 CHANNEL = "danvan_jobs"
-RELAY_BATCH = 500
-"""Outbox rows sent per relay transaction."""
+RELAY_BATCH = 200
+"""Outbox rows sent per relay transaction (one pipelined round trip to Redis)."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,9 @@ def pending(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-Send = Callable[[str, str], None]
-"""``send(kind, job_id)``: hand one job to the broker (raises when the broker is down)."""
+Send = Callable[[Sequence[tuple[str, str]]], None]
+"""``send([(kind, job_id), ...])``: hand jobs to the broker, in order (raises when the broker
+is down; some may have been sent, and will be sent again)."""
 
 
 class Relay:
@@ -118,25 +119,26 @@ class Relay:
 
     def drain(self, conn: psycopg.Connection[Any]) -> int:
         """Send outbox rows until none is left; answers how many were sent. A send that
-        fails rolls its batch back (``BrokerUnavailable``): those rows wait for the next."""
+        fails rolls its batch back (``BrokerUnavailable``): those rows wait for the next.
+        The transaction takes no lock on the jobs themselves, so a worker may claim a job
+        while the rest of its batch is being sent."""
         total = 0
         while True:
             with conn.transaction():
+                # A lost commit (a crash of PostgreSQL) sends these again: the claim absorbs it.
+                conn.execute("SET LOCAL synchronous_commit = off")
                 rows = conn.execute(
-                    "DELETE FROM public.job_outbox o USING public.jobs j "
-                    "WHERE o.job_id = j.job_id AND o.outbox_id IN ("
+                    "WITH taken AS (DELETE FROM public.job_outbox WHERE outbox_id IN ("
                     " SELECT outbox_id FROM public.job_outbox ORDER BY outbox_id LIMIT %s"
-                    " FOR UPDATE SKIP LOCKED) RETURNING o.outbox_id, j.kind, j.job_id::text",
+                    " FOR UPDATE SKIP LOCKED) RETURNING outbox_id, job_id) "
+                    "SELECT t.outbox_id, j.kind, j.job_id::text FROM taken t "
+                    "JOIN public.jobs j USING (job_id) ORDER BY t.outbox_id",
                     (self.batch,)).fetchall()
-                rows.sort()
-                for _, kind, job_id in rows:
+                if rows:
                     try:
-                        self.send(kind, job_id)
+                        self.send([(kind, job_id) for _, kind, job_id in rows])
                     except Exception as exc:
                         raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
-                if rows:
-                    conn.execute("UPDATE public.jobs SET sent_at = now() "
-                                 "WHERE job_id = ANY(%s::uuid[])", ([r[2] for r in rows],))
             total += len(rows)
             self.sent += len(rows)
             if len(rows) < self.batch:

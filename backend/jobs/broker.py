@@ -16,12 +16,15 @@ latency after a quiet minute). Every actor takes one argument, the job's id.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import current_millis
 from dramatiq.middleware import CurrentMessage, Retries, ShutdownNotifications, TimeLimit
 
 from danvan.backend.jobs.kinds import KINDS, kind_of
@@ -69,13 +72,37 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> None:
 
 
 def sender(broker: dramatiq.Broker) -> Send:
-    """Hands one job to its kind's queue (what the relay calls)."""
+    """Hands jobs to their kinds' queues (what the relay calls). On Redis, a batch goes in
+    one pipelined round trip: each message exactly as ``RedisBroker.enqueue`` would send it
+    (its enqueue script, a fresh redis message id), so the relay keeps up with the workers."""
 
-    def send(kind: str, job_id: str) -> None:
-        broker.enqueue(dramatiq.Message(queue_name=kind_of(kind).queue, actor_name=kind,
-                                        args=(job_id,), kwargs={}, options={}))
+    def message(kind: str, job_id: str) -> dramatiq.Message[Any]:
+        return dramatiq.Message(queue_name=kind_of(kind).queue, actor_name=kind,
+                                args=(job_id,), kwargs={}, options={})
 
-    return send
+    if not isinstance(broker, RedisBroker):
+        def send_each(jobs: Sequence[tuple[str, str]]) -> None:
+            for kind, job_id in jobs:
+                broker.enqueue(message(kind, job_id))
+
+        return send_each
+
+    redis_broker = broker
+    dispatch = redis_broker.scripts["dispatch"]
+
+    def send_pipelined(jobs: Sequence[tuple[str, str]]) -> None:
+        pipeline = redis_broker.client.pipeline(transaction=False)
+        unpack = redis_broker._max_unpack_size()
+        for kind, job_id in jobs:
+            one = message(kind, job_id).copy(options={"redis_message_id": str(uuid.uuid4())})
+            redis_broker.emit_before("enqueue", one, None)
+            dispatch(keys=[redis_broker.namespace], client=pipeline, args=[
+                "enqueue", current_millis(), one.queue_name, redis_broker.broker_id,
+                redis_broker.heartbeat_timeout, redis_broker.dead_message_ttl, 0, unpack,
+                one.options["redis_message_id"], one.encode()])
+        pipeline.execute()
+
+    return send_pipelined
 
 
 def live_workers(client: Any, settings: Settings, now_ms: int) -> Any:

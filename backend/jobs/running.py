@@ -4,8 +4,8 @@
     perform(runtime, job_id, retries=0, max_retries=5)      # what every actor does
 
 - The claim makes a repeated message do nothing (``infra/jobs.JobStore.claim``).
-- While the handler runs, a heartbeat thread signs life every third of the lease, so the
-  reaper resends the job only when its worker is really gone.
+- While the handler runs, the process's heartbeat thread signs life for it every third of
+  the lease, so the reaper resends the job only when its worker is really gone.
 - ``JobFailed`` (a refusal another try would not change) fails the job with its errors and
   is not retried. Any other exception is transient: the job goes back to ``queued`` and the
   exception goes on to dramatiq, which retries with backoff; after the last retry the job is
@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from danvan.backend.jobs.kinds import handler_of
-from danvan.backend.wiring import Services, build
+from danvan.backend.wiring import Services, build, open_db_pool
 from danvan.infra.jobs import ClaimedJob, JobStore
 from danvan.infra.settings import Settings
 
@@ -48,7 +49,13 @@ class Runtime:
     settings: Settings
     pool_size: int = 4
     _services: Services | None = field(default=None, repr=False)
+    _jobs: JobStore | None = field(default=None, repr=False)
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    heartbeats: Heartbeats = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.heartbeats = Heartbeats(lambda: self.jobs, self.settings.job_lease_seconds / 3)
 
     @property
     def services(self) -> Services:
@@ -60,13 +67,26 @@ class Runtime:
 
     @property
     def jobs(self) -> JobStore:
-        jobs = self.services.jobs
-        if jobs is None:
-            raise RuntimeError("jobs need a database (DATABASE_URL)")
-        return jobs
+        """The job bookkeeping, on a pool of its own whose commits do not wait for the WAL
+        flush (``infra/jobs.py``)."""
+        with self._lock:
+            if self._jobs is None:
+                pool = open_db_pool(self.settings, max_size=self.pool_size, name="danvan-jobs",
+                                    durable=False)
+                self._jobs = JobStore(pool.connection)
+                self._closers.append(pool.close)
+            return self._jobs
 
     def close(self) -> None:
         with self._lock:
+            if self._jobs is not None:
+                try:
+                    self._jobs.flush_metrics()
+                except Exception as exc:
+                    log.warning("job figures not written: %s", exc)
+                self._jobs = None
+            while self._closers:
+                self._closers.pop()()
             if self._services is not None:
                 self._services.close()
                 self._services = None
@@ -98,25 +118,49 @@ class JobRun:
         self.runtime.jobs.attach(self.job, name, media_type, content)
 
 
-@contextmanager
-def heartbeat(jobs: JobStore, job: ClaimedJob, every: float) -> Iterator[None]:
-    stop = threading.Event()
+class Heartbeats:
+    """One thread per process signs life for every job the process is running, every third
+    of the lease, in one statement (a thread per job would cost more than a short job),
+    and adds the process's job figures to the shared counters every ``FLUSH_SECONDS``."""
 
-    def beat() -> None:
-        while not stop.wait(every):
+    FLUSH_SECONDS = 5.0
+
+    def __init__(self, jobs: Callable[[], JobStore], every: float) -> None:
+        self.jobs = jobs
+        self.every = every
+        self._running: dict[str, ClaimedJob] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def held(self, job: ClaimedJob) -> Iterator[None]:
+        with self._lock:
+            self._running[job.id] = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="danvan-heartbeats",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+
+    def _beat(self) -> None:
+        period = min(self.every, self.FLUSH_SECONDS)
+        beaten = time.monotonic()
+        while True:
+            time.sleep(period)
             try:
-                if not jobs.heartbeat(job):
-                    return
+                jobs = self.jobs()
+                if time.monotonic() - beaten >= self.every - period / 2:
+                    beaten = time.monotonic()
+                    with self._lock:
+                        running = list(self._running.values())
+                    jobs.heartbeat(running)
+                jobs.flush_metrics()
             except Exception as exc:  # the database is away: the lease decides
-                log.warning("job %s: heartbeat failed: %s", job.id, exc)
-
-    thread = threading.Thread(target=beat, name=f"danvan-heartbeat-{job.id[:8]}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
+                log.warning("job heartbeats failed: %s", exc)
 
 
 def describe(exc: BaseException) -> str:
@@ -134,7 +178,7 @@ def perform(runtime: Runtime, job_id: str, *, retries: int, max_retries: int) ->
         return
     run = JobRun(job, runtime)
     try:
-        with heartbeat(jobs, job, lease / 3):
+        with runtime.heartbeats.held(job):
             result = handler_of(job.kind)(run)
     except JobFailed as exc:
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc)

@@ -30,17 +30,18 @@ CREATE TABLE public.jobs (
     last_error text,
     created_at timestamptz NOT NULL DEFAULT now(),
     sent_at timestamptz,
+    -- when it was last sent again (a retry, the reaper); the relay's first send leaves it
     started_at timestamptz,
     heartbeat_at timestamptz,
     finished_at timestamptz,
     CHECK (state <> 'succeeded' OR NOT dead)
-);
+) WITH (fillfactor = 70);
 
+-- No index on what a job's life changes (state, times): claiming and finishing a job are
+-- then HOT updates, which touch no index (the room fillfactor leaves keeps them on their
+-- page). The reaper's and the purge's scans of the table run every few seconds and hourly.
 CREATE INDEX jobs_tenant_created_idx ON public.jobs (tenant_id, created_at DESC, job_id DESC);
-CREATE INDEX jobs_dead_idx ON public.jobs (finished_at DESC, job_id DESC) WHERE dead;
-CREATE INDEX jobs_unfinished_idx ON public.jobs (state, heartbeat_at)
-    WHERE state IN ('queued', 'running');
-CREATE INDEX jobs_finished_at_idx ON public.jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_dead_idx ON public.jobs (created_at DESC, job_id DESC) WHERE dead;
 
 CREATE TABLE public.job_outbox (
     outbox_id bigserial PRIMARY KEY,
@@ -60,19 +61,24 @@ CREATE TABLE public.job_files (
 
 -- Counters for /metrics, shared by every process that runs jobs (monotonic: purging old
 -- jobs leaves them alone). Latency: from the request's transaction to the job's first start.
+-- Each process adds its counts every few seconds to its shard (of 16, by process id) of
+-- each counter; readers sum the shards.
 CREATE TABLE public.job_counts (
     kind text NOT NULL,
     outcome text NOT NULL,
+    shard smallint NOT NULL,
     n bigint NOT NULL,
-    PRIMARY KEY (kind, outcome)
+    PRIMARY KEY (kind, outcome, shard)
 );
 
 CREATE TABLE public.job_latency (
-    kind text PRIMARY KEY,
+    kind text NOT NULL,
+    shard smallint NOT NULL,
     buckets bigint[] NOT NULL,
     -- observations per bucket of danvan.infra.jobs.LATENCY_BUCKETS (the last: above them)
     total bigint NOT NULL,
-    sum_seconds double precision NOT NULL
+    sum_seconds double precision NOT NULL,
+    PRIMARY KEY (kind, shard)
 );
 
 REVOKE ALL ON public.jobs, public.job_outbox, public.job_files, public.job_counts,

@@ -96,6 +96,7 @@ def test_metrics_and_readiness_report_the_jobs(client: httpx.Client, world: Worl
     store = job_store(settings)
     claimed = store.claim(jobs[0], lease_seconds=60)
     assert claimed is not None and store.succeed(claimed, {"events": 1})
+    store.flush_metrics()  # as the worker's heartbeat thread does every few seconds
     metrics = client.get("/metrics").text
     assert 'danvan_jobs_total{kind="audit_export",outcome="succeeded"} 1.0' in metrics
     assert "danvan_outbox_pending 2.0" in metrics  # no relay runs in this test

@@ -19,13 +19,13 @@ from danvan.infra.event_store import EventStore
 from danvan.infra.outbox import JobRequest, enqueue
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import MadeUser, redis_url
-from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
 from tests.e2e.worker_support import (
     PrivateRedis,
     Worker,
     clear_namespace,
     worker_env,
 )
+from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
 from tests.integration.jobs_support import (
     AT,
     EXPECTED,

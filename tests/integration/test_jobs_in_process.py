@@ -99,6 +99,7 @@ def test_an_export_job_runs_once_and_keeps_its_file(settings: Settings,
     found = job_store(settings).file(str(job.id))
     assert found is not None
     name, media_type, content = found
+    assert media_type == "application/x-ndjson"
     assert name == f"audit-{world.tenant_id}.jsonl"
     assert content.decode().count('"type":"event"') == row.result["events"] > 0
 

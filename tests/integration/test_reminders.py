@@ -109,7 +109,7 @@ class Mailbox:
 
 def test_each_reminder_is_delivered_once_by_mail_in_vietnamese_and_by_webhook(
         world_settings: tuple[Settings, str], database_url: str, tmp_path: Path) -> None:
-    base, tenant_id = world_settings
+    _, tenant_id = world_settings
     mailbox = Mailbox()
     port = free_port()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)

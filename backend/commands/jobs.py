@@ -1,9 +1,12 @@
-"""``danvan jobs dead|retry ID|show ID|ping``: the jobs' dead letters and a check of the
-pipeline.
+"""``danvan jobs dead|retry ID|show ID|ping|reminders``: the jobs' dead letters, a check of
+the pipeline, a day's reminders by hand.
 
 ``dead`` lists jobs that failed their last retry; ``retry ID`` queues one again (its retries
 start afresh); ``show ID`` prints a job as the API shows it; ``ping`` records a job that does
-nothing and waits for a worker to do it (exit 1 if none did within ``--timeout``).
+nothing and waits for a worker to do it (exit 1 if none did within ``--timeout``);
+``reminders [--at MOMENT] [--here]`` records the reminders of that moment's day (Vietnam
+time; a day already recorded is not recorded again) and, with ``--here``, does them in this
+process and prints what was recorded.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def register(commands: Subcommands) -> None:
     ping = verbs.add_parser("ping", help="record a no-op job and wait for it to be done")
     ping.add_argument("--timeout", type=float, default=30.0)
     ping.set_defaults(handler=run_ping)
+    remind = verbs.add_parser("reminders", help="record (and with --here, do) a day's reminders")
+    remind.add_argument("--at", help="the moment (ISO 8601; default now), Vietnam time if no "
+                                     "offset is given")
+    remind.add_argument("--here", action="store_true",
+                        help="do the jobs in this process and print the reminders recorded")
+    remind.add_argument("--timeout", type=float, default=600.0)
+    remind.set_defaults(handler=run_reminders)
 
 
 def _store() -> JobStore:
@@ -111,3 +121,68 @@ def run_ping(args: argparse.Namespace) -> int:
         time.sleep(0.05)
     print(f"no worker did job {job.id} within {args.timeout:.0f} s")
     return 1
+
+
+def run_reminders(args: argparse.Namespace) -> int:
+    from collections import Counter
+    from datetime import datetime
+
+    from danvan.backend.cli import CommandError
+    from danvan.backend.commands.serve import settings_with_database
+    from danvan.backend.jobs.process import InProcessJobs
+    from danvan.backend.jobs.schedule import daily_reminders
+    from danvan.domain.clock import VIETNAM
+    from danvan.infra.database import connect_app
+    from danvan.infra.outbox import enqueue
+    from danvan.infra.settings import get_settings
+
+    settings = settings_with_database(get_settings())
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else datetime.now(VIETNAM)
+    except ValueError as exc:
+        raise CommandError(f"--at: {exc}") from exc
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=VIETNAM)
+    if at > datetime.now(VIETNAM):
+        raise CommandError("--at is in the future: reminders are of a day that has begun")
+    request = daily_reminders(at)
+    with connect_app(settings) as conn:
+        recorded = enqueue(conn, [request])
+    day = at.astimezone(VIETNAM).date()
+    if not recorded:
+        print(f"the reminders of {day} were recorded already")
+    else:
+        print(f"recorded the reminders of {day}: job {request.id}")
+    if not args.here:
+        return 0
+    runner = InProcessJobs(settings, schedule=False).start()
+    started = time.monotonic()
+    try:
+        with connect_app(settings) as conn:
+            while time.monotonic() - started < args.timeout:
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE state IN ('queued', 'running')), "
+                    "count(*) FILTER (WHERE state = 'failed') FROM jobs WHERE kind IN "
+                    "('reminders', 'tenant_reminders') AND (dedup_key LIKE %s OR "
+                    "dedup_key = %s)", (f"reminders:%:{day}", f"reminders:{day}")).fetchone()
+                if row is not None and row[0] == 0:
+                    break
+                time.sleep(0.2)
+            else:
+                print(f"not done within {args.timeout:.0f} s")
+                return 1
+            sent = conn.execute(
+                "SELECT tenant_id, convert_from(state, 'UTF8')::jsonb AS data "
+                "FROM danvan_events WHERE topic LIKE '%%Reminder.Sent'").fetchall()
+            today = [(tenant, data["subject"]) for tenant, data in sent
+                     if data["day"] == day.isoformat()]
+            subjects: Counter[str] = Counter(subject for _, subject in today)
+            tenants = len({tenant for tenant, _ in today})
+    finally:
+        runner.stop()
+    print(f"done in {time.monotonic() - started:.1f} s; failed jobs: {row[1]}")
+    print(f"Reminder.Sent of {day}: {sum(subjects.values())} events for "
+          f"{tenants} tenants")
+    for subject, count in sorted(subjects.items()):
+        print(f"  {subject:<28} {count}")
+    return 0 if row[1] == 0 else 1

@@ -6,7 +6,7 @@ are deduplicated by key, the reminders by their derived ids, a delivery by its j
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from danvan.backend.jobs.running import JobFailed, JobRun
@@ -52,9 +52,9 @@ def tenant_reminders(run: JobRun) -> dict[str, Any]:
         with scoped(conn, tenant_ids=[tenant_id], province_codes=[ref.province_code]):
             due = reminders.due_reminders(conn, tenant_id, at,
                                           deadline=run.settings.registration_deadline)
-    sent = reminders.send_reminders(services.store,
-                                    reminders.reminder_context(tenant_id, at, run.job.id),
-                                    due, sorted(services.delivery))
+    # judged as of the scheduled moment, recorded as of now (an event's time is when it was)
+    recorded = reminders.reminder_context(tenant_id, datetime.now(UTC), run.job.id)
+    sent = reminders.send_reminders(services.store, recorded, due, sorted(services.delivery))
     return {"day": vietnam_date(at).isoformat(),
             "sent": [r.subject for r in sent], "already": len(due) - len(sent)}
 

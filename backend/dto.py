@@ -17,6 +17,7 @@ import re
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
@@ -42,6 +43,7 @@ from danvan.domain.commands import (
     RegistrationForm,
     RejectModel,
     ReportProgress,
+    RequestOperation,
     ReturnModel,
     RevokeRecognition,
     SchedulePlanTask,
@@ -74,6 +76,7 @@ from danvan.domain.limits import (
     DecimalBound,
     decimal_problem,
 )
+from danvan.domain.operations import OperationKind
 from danvan.domain.policies import Role
 from danvan.domain.progress import PERIOD, PERIOD_RULE
 from danvan.domain.registration_form import Field, ModelKind
@@ -81,6 +84,7 @@ from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, MAX_TARGET, YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
 from danvan.domain.users import USERNAME, USERNAME_RULE
+from danvan.projections.catalog import all_projections
 
 FILLED_TEXT_PATTERN = TEXT_PATTERN.replace("^", r"^(?=\s*\S)", 1)
 """A text that is not blank (the domain refuses a required text that strips to nothing)."""
@@ -116,6 +120,10 @@ Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
 Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
 ModelIds = Annotated[list[uuid.UUID], Meta(min_length=1, max_length=MAX_DECISION_MODELS)]
+ProjectionName = StrEnum("ProjectionName",  # type: ignore[misc]
+                         {p.name.upper(): p.name for p in all_projections()})
+"""The read models' names (``projections.catalog``): a rebuild names only those."""
+ProjectionNames = Annotated[list[ProjectionName], Meta(max_length=len(ProjectionName))]
 
 
 _FORMS: dict[DecimalBound, re.Pattern[str]] = {}
@@ -481,3 +489,20 @@ def erasing(body: Reason) -> ErasePersonalData:
 
 def closing(body: Reason) -> CloseUnit:
     return CloseUnit(body.reason)
+
+
+class RebuildRequest(Body):
+    """``POST /provinces/{code}/rebuilds``: which read models (none: all), or only those
+    whose tables' shape differs from the code's."""
+
+    projections: ProjectionNames = msgspec.field(default_factory=list)
+    stale_only: bool = False
+
+    def command(self, operation_id: str) -> RequestOperation:
+        return RequestOperation(operation_id, OperationKind.REBUILD,
+                                projections=tuple(p.value for p in self.projections),
+                                stale_only=self.stale_only)
+
+
+def exporting(operation_id: str) -> RequestOperation:
+    return RequestOperation(operation_id, OperationKind.AUDIT_EXPORT)

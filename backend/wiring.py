@@ -29,6 +29,8 @@ from danvan.backend.http.idempotency import (
     rebuild_from_store,
     record_pending_key,
 )
+from danvan.infra.delivery import Channel, channels
+from danvan.infra.jobs import JobStore
 from danvan.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ class Services:
     vault: Any | None = None
     catalogue: Any | None = None
     projection_lag: ProjectionLag | None = None
+    jobs: JobStore | None = None
+    delivery: dict[str, Channel] = field(default_factory=dict)
+    """The reminders' delivery channels configured by environment (none by default)."""
     redis_prefix: str = "danvan:"
     owns_redis: bool = False
     closers: list[Callable[[], Any]] = field(default_factory=list)
@@ -110,14 +115,20 @@ def hook_recorder(store: Application) -> bool:
     return False
 
 
-def open_db_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any]:
-    """A small pool of app-role connections for the idempotency table, vault and health."""
+def open_db_pool(settings: Settings, *, max_size: int = 4, name: str = "danvan-aux",
+                 durable: bool = True) -> ConnectionPool[Any]:
+    """A small pool of app-role connections for the idempotency table, vault and health.
+    ``durable=False``: sessions that commit without waiting for the WAL flush
+    (``synchronous_commit = off``), for bookkeeping only (the job workers' ``JobStore``)."""
     from danvan.infra.database import app_params
 
+    kwargs: dict[str, Any] = {"autocommit": True,
+                              "connect_timeout": settings.db_connect_timeout_seconds}
+    if not durable:
+        kwargs["options"] = "-c synchronous_commit=off"
     pool: ConnectionPool[Any] = ConnectionPool(
         app_params(settings).conninfo(), min_size=1, max_size=max_size, open=False,
-        timeout=settings.db_connect_timeout_seconds, name="danvan-aux",
-        kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout_seconds})
+        timeout=settings.db_connect_timeout_seconds, name=name, kwargs=kwargs)
     pool.open(wait=False)
     return pool
 
@@ -159,8 +170,9 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
           db_pool: ConnectionPool[Any] | None = _UNSET, vault: Any = _UNSET,
           tenant_directory: TenantDirectory | None = None, catalogue: Any = None,
           projection_lag: ProjectionLag | None = None,
-          redis_prefix: str = "danvan:") -> Services:
-    """Production adapters for whatever is not given; pass ``None`` to go without one."""
+          redis_prefix: str = "danvan:", aux_pool_size: int = 4) -> Services:
+    """Production adapters for whatever is not given; pass ``None`` to go without one.
+    ``aux_pool_size``: connections of the auxiliary pool (a job worker: one per thread)."""
     services = Services(settings=settings, projection_lag=projection_lag,
                         redis_prefix=redis_prefix, catalogue=catalogue)
     if store is _UNSET:
@@ -169,7 +181,8 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
             services.closers.append(store.close)
     services.store = store
     if db_pool is _UNSET:
-        db_pool = open_db_pool(settings) if settings.database_url else None
+        db_pool = (open_db_pool(settings, max_size=aux_pool_size) if settings.database_url
+                   else None)
         if db_pool is not None:
             services.closers.append(db_pool.close)
     services.db_pool = db_pool
@@ -183,6 +196,8 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
         services.limiter = RedisLimiter(redis, prefix=redis_prefix + "rl:")
     if db_pool is not None:
         services.idempotency = IdempotencyStore(db_pool.connection)
+        services.jobs = JobStore(db_pool.connection)
+    services.delivery = channels(settings)
     if store is not None:
         services.idempotency_rebuild = rebuild_from_store(store)
         services.idempotency_in_transaction = hook_recorder(store)

@@ -47,6 +47,7 @@ AREAS: dict[str, Area] = {area.name: area for area in (
     Area("commands", "bench.commands"),
     Area("projections", "bench.projections"),
     Area("graphql", "bench.graphql"),
+    Area("jobs", "bench.jobs"),
 )}
 
 

@@ -22,8 +22,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from danvan.domain.evaluation import EvaluationRules
+from danvan.domain.operations import OperationKind
 from danvan.domain.policies import Action, RoleGrant
 from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.reminders import ReminderItem, ReminderSubject
 from danvan.domain.targets import YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
@@ -414,3 +416,24 @@ class SchedulePlanTask:
 @dataclass(frozen=True)
 class CompletePlanTask:
     note: str = ""
+
+
+@dataclass(frozen=True)
+class RequestOperation:
+    """Start a long operation as a job (``operation_id`` is the job's id, chosen by the
+    caller): a rebuild of read models (``projections``: which, none for all) or the export of
+    a tenant's audit chain."""
+
+    operation_id: str
+    kind: OperationKind
+    projections: tuple[str, ...] = ()
+    stale_only: bool = False
+
+
+@dataclass(frozen=True)
+class SendReminder:
+    """Remind a tenant, on ``day`` (Vietnam date), of what is due about ``subject``."""
+
+    subject: ReminderSubject
+    day: date
+    items: tuple[ReminderItem, ...]

@@ -83,6 +83,9 @@ class Action(StrEnum):
     PERSONAL_DATA_ERASE = "model.personal_data_erasure"
     PERSONAL_DATA_READ = "model.personal_data_read"
     AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+    REBUILD = "operation.rebuild"
+    JOBS_DEAD_READ = "jobs.dead_read"
 
 
 _EVERY_READER = {Action.TENANT_READ}
@@ -94,6 +97,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
         Action.MODEL_RECOGNITION_PROVINCE, Action.MODEL_REVOCATION_PROVINCE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
+        Action.AUDIT_EXPORT, Action.REBUILD, Action.JOBS_DEAD_READ,
     }),
     Role.PROVINCE_ANALYST: frozenset(_EVERY_READER),
     Role.INSPECTOR: frozenset({*_EVERY_READER, Action.AUDIT_READ}),

@@ -14,8 +14,8 @@ from danvan.domain.registration_form import ModelKind
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
 
-__all__ = ["ModelField", "ModelKind", "ModelState", "OrderDirection", "QuotaOrderField",
-           "QuotaStatus", "RecognitionLevel", "TenantKind", "UnitKind"]
+__all__ = ["JobState", "ModelField", "ModelKind", "ModelState", "OrderDirection",
+           "QuotaOrderField", "QuotaStatus", "RecognitionLevel", "TenantKind", "UnitKind"]
 
 # The domain's own enums, registered under their GraphQL names: one definition of each.
 strawberry.enum(ModelField, name="ModelField",
@@ -35,6 +35,15 @@ class QuotaStatus(StrEnum):
     MET = "MET"
     MISSED = "MISSED"
     IN_PROGRESS = "IN_PROGRESS"
+
+
+@strawberry.enum(description="Where a job stands: waiting for a worker, being done, done, "
+                             "or failed (a dead job failed its last retry).")
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 @strawberry.enum(description="What a page of quotas is ordered by (ties: official code).")

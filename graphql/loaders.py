@@ -26,6 +26,8 @@ from danvan.projections.audit.read import sealed_persons
 from danvan.projections.base import Connection
 from danvan.projections.directory import read as directory_read
 from danvan.projections.directory.rows import TenantRef, UnitRow
+from danvan.projections.jobs.read import jobs_by_tenant
+from danvan.projections.jobs.rows import JobSummary
 from danvan.projections.models import read as models_read
 from danvan.projections.models.rows import ModelSummary, RecognitionRow, TenantQuota
 from danvan.projections.paging import Page
@@ -81,6 +83,11 @@ def _recognitions(conn: Connection, tenant_ids: list[str], args: Any
 def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[PlanTaskRow]]:
     (year,) = args
     return plan_tasks_by_tenant(conn, tenant_ids, year=year)
+
+
+def _jobs(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[JobSummary]]:
+    first, after = args
+    return jobs_by_tenant(conn, tenant_ids, first=first, after=after)
 
 
 def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
@@ -157,6 +164,10 @@ class Loaders:
     @cached_property
     def plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
         return grouped(self.reader, _tasks)
+
+    @cached_property
+    def jobs(self) -> DataLoader[tuple[Any, ...], Page[JobSummary]]:
+        return grouped(self.reader, _jobs)
 
     @cached_property
     def person(self) -> DataLoader[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
+from danvan.domain.policies import Action
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import QuotaStatus, TenantKind
@@ -20,8 +21,10 @@ from danvan.graphql.inputs import QuotaOrder
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_job import JobType
 from danvan.graphql.type_province_summary import ProvinceSummaryType
 from danvan.graphql.type_tenant_quota import TenantQuotaType
+from danvan.projections.jobs.read import dead_jobs
 from danvan.projections.models.quota_page import quota_page
 from danvan.projections.models.rows import ProvinceFigures
 from danvan.projections.paging import BadCursor
@@ -86,5 +89,21 @@ async def resolve_quotas(root: strawberry.Parent[ProvinceRef], info: Info, year:
                           order=order.field.value, descending=order.direction.value == "desc",
                           first=first, after=inputs.cursor(after))
     except (BadCursor, ValueError) as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
+
+
+async def resolve_dead_jobs(root: strawberry.Parent[ProvinceRef], info: Info,
+                            first: int = DEFAULT_PAGE,
+                            after: str | None = None) -> Connection[JobType] | None:
+    """Jobs of the province and its tenants that failed their last retry (province admins)."""
+    check_page(first)
+    after = inputs.cursor(after)
+    _province(info, root.code)
+    if not info.context.access.may(Action.JOBS_DEAD_READ, province_code=root.code):
+        raise Forbidden("only the province's administrators see its dead jobs")
+    try:
+        page = await info.context.reader.run(dead_jobs, root.code, first=first, after=after)
+    except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)

@@ -18,6 +18,7 @@ from danvan.graphql.errors import BadInput, Forbidden, NotFound
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_job import JobType
 from danvan.graphql.type_plan_task import PlanTaskType
 from danvan.graphql.type_recognition import RecognitionType
 from danvan.graphql.type_unit import UnitType
@@ -124,3 +125,16 @@ async def resolve_plan_tasks(root: strawberry.Parent[TenantRef], info: Info,
     require_read(info, root)
     tasks = await info.context.loaders.plan_tasks.load((root.id, year))
     return [view(PlanTaskType, t) for t in tasks]
+
+
+async def resolve_jobs(root: strawberry.Parent[TenantRef], info: Info, first: int = DEFAULT_PAGE,
+                       after: str | None = None) -> Connection[JobType] | None:
+    """The tenant's jobs, newest first (imports, reports, exports, the day's reminders)."""
+    check_page(first)
+    after = inputs.cursor(after)
+    require_read(info, root)
+    try:
+        page = await info.context.loaders.jobs.load((root.id, first, after))
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from danvan.graphql.resolve_province import ProvinceRef, resolve_quotas, resolve_summary
+from danvan.graphql.resolve_province import (
+    ProvinceRef,
+    resolve_dead_jobs,
+    resolve_quotas,
+    resolve_summary,
+)
 from danvan.graphql.rows import served_from
 
 
@@ -17,3 +22,4 @@ class ProvinceType:
     quotas = strawberry.field(resolver=resolve_quotas, description=(
         "Each tenant's quota, filtered by kind, status and risk, ordered (default: official "
         "code); totalCount counts every row matching."))
+    dead_jobs = strawberry.field(resolver=resolve_dead_jobs)

@@ -6,6 +6,7 @@ import strawberry
 
 from danvan.graphql.enums import TenantKind
 from danvan.graphql.resolve_tenant import (
+    resolve_jobs,
     resolve_models,
     resolve_plan_tasks,
     resolve_quota,
@@ -31,3 +32,4 @@ class TenantType:
     quota = strawberry.field(resolver=resolve_quota)
     recognitions = strawberry.field(resolver=resolve_recognitions)
     plan_tasks = strawberry.field(resolver=resolve_plan_tasks)
+    jobs = strawberry.field(resolver=resolve_jobs)

@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    ProgrammingError,
     StoredEvent,
     Transcoding,
     UUIDAsHex,
@@ -48,6 +49,7 @@ from danvan.domain.model import Model
 from danvan.infra.commit_outcome import CommitOutcomeCheck
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
+from danvan.infra.outbox import record_jobs
 from danvan.infra.settings import Settings
 
 STORED_TOPICS: dict[str, type] = {
@@ -131,16 +133,31 @@ insert's cursor, the save's stored events and the save's keyword arguments
 (``store.save(aggregate, key=value)``); raising refuses the whole save."""
 
 
+def record_outbox(curs: Any, stored_events: Sequence[StoredEvent],
+                  saved_with: Mapping[str, Any]) -> None:
+    """The jobs a save carries, ``store.save(aggregate, jobs=[JobRequest(...)])``, recorded
+    with its events (``infra/outbox.py``): a job exists exactly when its events do."""
+    record_jobs(curs, saved_with.get("jobs"))
+
+
 class InTransactionWriters(PostgresApplicationRecorder):
     """Runs ``writers`` in the transaction that inserts each save's events, on every path
     (one save, or a group-committed batch where each save runs in its own context). The
-    composition root registers them (``add_writers``): idempotency keys, credentials
-    generations, outbox rows."""
+    outbox is always one of them; the composition root adds the others (``add_writers``):
+    idempotency keys, credentials generations. A save without events records nothing (a job
+    with no events goes through ``outbox.enqueue``)."""
 
-    writers: tuple[InTransaction, ...] = ()
+    writers: tuple[InTransaction, ...] = (record_outbox,)
 
     def add_writers(self, *writers: InTransaction) -> None:
         self.writers = tuple(dict.fromkeys((*self.writers, *writers)))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("jobs") and self.datastore.enable_db_functions:
+            raise ProgrammingError("jobs ride in the events' transaction only without "
+                                   "POSTGRES_ENABLE_DB_FUNCTIONS")
+        return super().insert_events(stored_events, **kwargs)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
@@ -154,7 +171,7 @@ class LockingApplicationRecorder(InTransactionWriters, CommitOutcomeCheck,
                                  PostgresApplicationRecorder):
     """The library's recorder, taking the table lock through ``<table>_lock()``; a retry
     that meets its own committed events answers with their ids; rows that ride with the
-    events (``InTransactionWriters``)."""
+    events (``InTransactionWriters``: the outbox, idempotency keys, credentials)."""
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):

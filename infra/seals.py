@@ -24,7 +24,7 @@ import os
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,14 +156,6 @@ class SealPolicy:
     def of(cls, settings: Settings) -> SealPolicy:
         return cls(every_events=max(1, settings.seal_every_events))
 
-    def due(self, unsealed_events: int, last_sealed_at: datetime | None,
-            now: datetime) -> bool:
-        """The sealer's rule."""
-        if unsealed_events <= 0:
-            return False
-        return (last_sealed_at is None or unsealed_events >= self.every_events
-                or now - last_sealed_at >= self.max_age)
-
     def warning(self, unsealed_events: int, last_seal: Seal | None,
                 now: datetime) -> str | None:
         """Why the unsealed end of an intact chain deserves a warning, if it does: no seal,
@@ -196,6 +188,23 @@ class SealResult:
     reason: str | None = None
 
 
+def due_tenants(conn: Conn, kid: str, policy: SealPolicy) -> set[str]:
+    """The tenants ``policy`` says are due for a seal by the key ``kid``: the chain moved
+    since the last seal, and it was never sealed, or ``every_events`` events or ``max_age``
+    have passed since (one statement; each count stops at ``every_events``)."""
+    rows = conn.execute(
+        "SELECT h.tenant_id FROM audit_chain_heads h "
+        "LEFT JOIN LATERAL (SELECT s.position, s.sealed_at FROM audit_seals s "
+        " WHERE s.tenant_id = h.tenant_id AND s.key_id = %(kid)s "
+        " ORDER BY s.position DESC LIMIT 1) last ON true "
+        "WHERE h.position > coalesce(last.position, 0) AND (last.position IS NULL "
+        " OR last.sealed_at <= now() - %(age)s OR (SELECT count(*) FROM ("
+        "  SELECT 1 FROM danvan_events e WHERE e.tenant_id = h.tenant_id"
+        "  AND e.notification_id > last.position LIMIT %(every)s) n) >= %(every)s)",
+        {"kid": kid, "age": policy.max_age, "every": policy.every_events}).fetchall()
+    return {row[0] for row in rows}
+
+
 def seal_all(conn: Conn, key: Ed25519PrivateKey, *, tenant_id: str | None = None,
              policy: SealPolicy | None = None) -> list[SealResult]:
     """Seal the head of every tenant whose chain moved since its last seal by this key (with
@@ -216,14 +225,12 @@ def seal_all(conn: Conn, key: Ed25519PrivateKey, *, tenant_id: str | None = None
         "signature FROM audit_seals WHERE key_id = %s ORDER BY tenant_id, position DESC",
         (kid,))}
     results = []
-    now = datetime.now(UTC)
+    due = due_tenants(conn, kid, policy) if policy is not None else None
     for tenant, position, head_hash in heads:
         last = last_seals.get(tenant)
         if last is not None and last.position >= position:
             continue
-        if policy is not None and not policy.due(
-                _events_after(conn, tenant, last.position if last else 0, policy.every_events),
-                last.sealed_at if last else None, now):
+        if due is not None and tenant not in due:
             continue
         if last is not None and not ring.check(last):
             results.append(SealResult(tenant, position, False, "last seal's signature invalid"))
@@ -245,15 +252,6 @@ def seal_due(conn: Conn, key: Ed25519PrivateKey, policy: SealPolicy) -> list[Sea
     events, or at all a day after its last seal (or never sealed). Idempotent: a second run
     finds nothing due; concurrent runs write each seal once."""
     return seal_all(conn, key, policy=policy)
-
-
-def _events_after(conn: Conn, tenant: str, position: int, enough: int) -> int:
-    """The tenant's events after ``position``, counted up to ``enough``."""
-    row = conn.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM danvan_events WHERE tenant_id = %s "
-        "AND notification_id > %s ORDER BY notification_id LIMIT %s) AS moved",
-        (tenant, position, enough)).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _verify_since(conn: Conn, tenant: str, last: Seal | None, head_position: int,

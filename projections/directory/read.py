@@ -36,6 +36,13 @@ def province_tenants(conn: Connection, province_code: str, *,
     return rows_of(TenantRef, rows)
 
 
+def every_tenant(conn: Connection) -> list[TenantRef]:
+    """Every tenant the connection may see (all of them, as the schema's owner: the jobs
+    that work for the whole deployment), by province and official code."""
+    rows = conn.execute(f"{_TENANTS} ORDER BY t.province_code, t.code, t.tenant_id").fetchall()
+    return rows_of(TenantRef, rows)
+
+
 def units_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,
                     include_closed: bool = True) -> dict[str, list[UnitRow]]:
     """Each tenant's units by name."""

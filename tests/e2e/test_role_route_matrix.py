@@ -471,6 +471,14 @@ def _register(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
                  "name": env.unique("Mô hình mới số "), **FORM})
 
 
+def _rebuild(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    return Call("/provinces/15/rebuilds", {"projections": ["audit"]})
+
+
+def _audit_export(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    return Call(f"/tenants/{env.tenant_id(code)}/audit-exports", {})
+
+
 ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants", Action.TENANT_ONBOARD, _onboard, 201),
     Row("GET", "/tenants/{tenant_id}", Action.TENANT_READ, _read, 200, appends=0),
@@ -500,11 +508,13 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/completion", Action.PLAN_COMPLETE,
         _complete),
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
+    Row("POST", "/provinces/{code}/rebuilds", Action.REBUILD, _rebuild, 202),
+    Row("POST", "/tenants/{tenant_id}/audit-exports", Action.AUDIT_EXPORT, _audit_export, 202),
     *(model_action_row(spec.route, action)
       for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
 
-READ_ONLY_ACTIONS = {Action.PERSONAL_DATA_READ, Action.AUDIT_READ}
+READ_ONLY_ACTIONS = {Action.PERSONAL_DATA_READ, Action.AUDIT_READ, Action.JOBS_DEAD_READ}
 """Actions no command route asks: they guard reads (GraphQL), not commands."""
 
 ALL_ROLES = sorted(ROLES)
@@ -526,6 +536,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
               for handler in getattr(route, "route_handlers", ())
               for method in handler.http_methods - {"OPTIONS", "HEAD"}}
     served.discard(("POST", "/auth/token"))  # public: anyone may try to sign in
+    # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
+    served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
     assert served == {(row.method, row.route) for row in ROWS}
 
 

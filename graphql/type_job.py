@@ -8,8 +8,11 @@ from datetime import datetime
 import strawberry
 
 from danvan.graphql.enums import JobState
+from danvan.graphql.rows import served_from
+from danvan.projections.jobs.rows import JobSummary
 
 
+@served_from(JobSummary)
 @strawberry.type(name="Job", description="A background job: an import, a report, a rebuild, "
                                          "an export, the day's reminders.")
 class JobType:

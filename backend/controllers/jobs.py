@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from danvan.backend.auth.guards import TenantDirectory, allow, authenticated, principal_of
@@ -50,12 +51,13 @@ class JobController(Controller):
     tags = ["jobs"]
 
     @get("/{job_id:str}", operation_id="getJob", guards=[authenticated()], sync_to_thread=True,
-         summary="A job's state, progress, result and errors")
+         raises=[NotFoundException], summary="A job's state, progress, result and errors")
     def get_job(self, request: HttpRequest, job_id: FromPath[str]) -> dict[str, Any]:
         return jobs.job_body(visible(request, job_id))
 
     @get("/{job_id:str}/file", operation_id="getJobFile", guards=[authenticated()],
-         sync_to_thread=True, summary="The file a job produced (an audit export)")
+         sync_to_thread=True, raises=[NotFoundException],
+         summary="The file a job produced (an audit export)")
     def get_file(self, request: HttpRequest, job_id: FromPath[str]) -> Response[bytes]:
         row = visible(request, job_id)
         found = job_store(request).file(row.id)

@@ -25,17 +25,19 @@ DANVAN = str(Path(sys.executable).parent / "danvan")  # the console script
 
 
 def children(pid: int) -> set[int]:
-    """Process ids whose parent is ``pid`` (Linux ``/proc``)."""
+    """The server's granian workers: process ids whose parent is ``pid`` (Linux ``/proc``),
+    less the processes multiprocessing spawned (the in-process jobs and its resource tracker)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
         # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"multiprocessing" not in command:
             found.add(int(entry.name))
     return found
 

@@ -44,6 +44,7 @@ from danvan.backend.http.body import JsonRequest
 from danvan.backend.http.context import DEPENDENCIES
 from danvan.backend.http.idempotency import IdempotencyMiddleware
 from danvan.backend.http.openapi import BoundedDecimalSchema, document_routes
+from danvan.backend.http.position import PositionMiddleware
 from danvan.backend.observability import RequestObservability, configure_logging
 from danvan.backend.observability.metrics import JobMetrics, render_metrics
 from danvan.backend.wiring import Services, build, load_catalogue
@@ -191,7 +192,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         route_handlers=[api, HealthController, metrics,
                         *graphql_routes(settings, services, catalogue)],
         middleware=[bearer_auth(settings.secret_key, generations=generations),
-                    DefineMiddleware(IdempotencyMiddleware)],
+                    DefineMiddleware(IdempotencyMiddleware),
+                    DefineMiddleware(PositionMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=options.max_body_bytes,
         openapi_config=_openapi(),

@@ -24,6 +24,7 @@ they raise a domain error (``InvalidInput``, ``IllegalTransition``, ``NotPermitt
 | ``AggregateNotFoundError`` | 404 | ``not_found`` |
 | eventsourcing ``IntegrityError`` (version clash, duplicate create) | 409 | ``version_conflict`` |
 | ``CommitOutcomeUnknown`` (the save may have been committed) | 503 | ``outcome_unknown`` |
+| ``InvalidPosition`` (``Danvan-Min-Position`` not a position) | 400 | ``invalid_position`` |
 | ``OperationalError`` (psycopg, eventsourcing), pool timeout, Redis | 503 | ``store_unavailable`` |
 | body over the limit | 413 | ``payload_too_large`` |
 | anything else | 500 | ``internal_error`` (logged with traceback) |
@@ -61,6 +62,7 @@ from danvan.backend.dto import FORMAT_RULES
 from danvan.backend.i18n import Lang, field_message, negotiate, problem_detail, problem_title
 from danvan.backend.services import errors as refused
 from danvan.domain.base import DomainError, IllegalTransition, InvalidInput, NotPermitted
+from danvan.graphql.read_position import InvalidPosition
 from danvan.infra.commit_outcome import CommitOutcomeUnknown
 
 PROBLEM_JSON = "application/problem+json"
@@ -297,6 +299,9 @@ def to_problem(exc: BaseException) -> Problem:
         return Problem(409, "version_conflict")
     if isinstance(exc, CommitOutcomeUnknown):
         return Problem(503, "outcome_unknown", headers={"Retry-After": "5"})
+    if isinstance(exc, InvalidPosition):
+        return Problem(400, "invalid_position", header=InvalidPosition.header,
+                       errors=[(InvalidPosition.header, "must be a non-negative integer")])
     if isinstance(exc, UNAVAILABLE):
         return Problem(503, "store_unavailable", headers={"Retry-After": "5"})
     if isinstance(exc, ValidationException):

@@ -138,6 +138,12 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Khóa Idempotency-Key này đã được dùng cho một yêu cầu có nội dung khác.",
              "This Idempotency-Key was already used with a different request body."),
     ),
+    "invalid_position": (
+        Text("Vị trí không hợp lệ", "Invalid position"),
+        Text("Tiêu đề {header} phải là một số nguyên không âm (vị trí trong nhật ký sự kiện).",
+             "The {header} header must be a non-negative integer (a position in the event "
+             "log)."),
+    ),
     "invalid_header": (
         Text("Tiêu đề không hợp lệ", "Invalid header"),
         Text("Tiêu đề {header} không hợp lệ.", "The {header} header is invalid."),
@@ -295,6 +301,8 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
         (r"^must be at most (?P<n>\d+) characters$", "tối đa {n} ký tự",
          "must be at most {n} characters"),
         (r"^must be an integer$", "phải là số nguyên", "must be an integer"),
+        (r"^must be a non-negative integer$", "phải là số nguyên không âm",
+         "must be a non-negative integer"),
         (r"^must be between (?P<a>\S+) and (?P<b>\S+)$", "phải trong khoảng từ {a} đến {b}",
          "must be between {a} and {b}"),
         (r"^must have at most (?P<n>\d+) decimal places$", "tối đa {n} chữ số thập phân",

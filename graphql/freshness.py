@@ -28,8 +28,11 @@ class Freshness:
         self._reading: asyncio.Future[Stamp] | None = None
         self.reads = 0
 
-    async def stamp(self, reader: Reader) -> Stamp:
-        if self._stamp is not None and self.clock() - self._read_at < self.max_age:
+    async def stamp(self, reader: Reader, *, max_age: float | None = None) -> Stamp:
+        """The stamp, read again if the last read is older than ``max_age`` (default: the
+        configured one). Reads never overlap, so a later answer is never an older stamp."""
+        allowed = self.max_age if max_age is None else max_age
+        if self._stamp is not None and self.clock() - self._read_at < allowed:
             return self._stamp
         if self._reading is None:
             self.reads += 1
@@ -41,3 +44,9 @@ class Freshness:
         self._reading = None
         if not done.cancelled() and done.exception() is None:
             self._stamp, self._read_at = done.result(), self.clock()
+
+
+def position_of(stamp: Stamp) -> int:
+    """The log position every read model has reached (the stamp pairs each active version
+    with its position)."""
+    return min(stamp[1::2], default=0)

@@ -25,10 +25,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from danvan.graphql.body import read_body
-from danvan.graphql.context import build_context
+from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.errors import BAD_USER_INPUT, INTERNAL
-from danvan.graphql.freshness import Stamp
 from danvan.graphql.persisted import UnknownPersistedQuery, query_text
+from danvan.graphql.read_position import HEADER as MIN_POSITION_HEADER
+from danvan.graphql.read_position import ReadAt, min_position, read_at
 from danvan.graphql.responses import cacheable
 from danvan.graphql.schema import build_schema, unexpected
 from danvan.graphql.sources import ReadSources
@@ -62,10 +63,11 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
-def format_result(result: ExecutionResult) -> dict[str, Any]:
+def format_result(result: ExecutionResult, at: ReadAt) -> dict[str, Any]:
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [format_error(e) for e in result.errors]
+    body["extensions"] = at.extensions()
     return body
 
 
@@ -79,24 +81,25 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
 
     @post(path, status_code=200, include_in_schema=False)
     async def graphql_query(request: Request[Any, Any, Any]) -> Response[bytes]:
+        wanted = min_position(request.headers.get(MIN_POSITION_HEADER))
         body = read_body(await request.body())
+        context = build_context(sources, request.user)
         if isinstance(body, str):
-            return _reply({"errors": [_error(body, BAD_USER_INPUT)]}, 400)
+            return await _refuse(context, body, BAD_USER_INPUT, 400)
         try:
             text = query_text(body)
         except UnknownPersistedQuery as exc:
-            return _reply({"errors": [_error(f"no persisted query {exc.args[0]!r}",
-                                             PERSISTED_QUERY_NOT_FOUND)]})
+            return await _refuse(context, f"no persisted query {exc.args[0]!r}",
+                                 PERSISTED_QUERY_NOT_FOUND, 200)
         if text is None:
-            return _reply({"errors": [_error("no query in the request", BAD_USER_INPUT)]}, 400)
-        context = build_context(sources, request.user)
+            return await _refuse(context, "no query in the request", BAD_USER_INPUT, 400)
+        at = await read_at(sources.freshness, context.reader, wanted)
         variables = body.get("variables")
         operation_name = body.get("operationName")
-        key = sources.responses.key(text, operation_name, variables, context.access.grants_held)
-        stamp: Stamp = ()
+        key = None if at.stale else sources.responses.key(
+            text, operation_name, variables, context.access.grants_held)
         if key is not None:
-            stamp = await sources.freshness.stamp(context.reader)
-            kept = sources.responses.get(key, stamp)
+            kept = sources.responses.get(key, at.stamp)
             if kept is not None:
                 return Response(kept, media_type=JSON)
         try:
@@ -106,15 +109,21 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
         except InvalidOperationTypeError:
             return _reply({"errors": [_error(
                 "only queries are served here; commands go to the REST API under /api/v1",
-                BAD_USER_INPUT)]}, 400)
+                BAD_USER_INPUT)], "extensions": at.extensions()}, 400)
         except CannotGetOperationTypeError:
             return _reply({"errors": [_error(
                 "name the operation to run (operationName) among those in the document",
-                BAD_USER_INPUT)]}, 400)
-        answer = _encode(format_result(result))
+                BAD_USER_INPUT)], "extensions": at.extensions()}, 400)
+        answer = _encode(format_result(result, at))
         if key is not None and not result.errors and cacheable(context.plan):
-            sources.responses.put(key, stamp, answer)
+            sources.responses.put(key, at.stamp, answer)
         return Response(answer, media_type=JSON)
+
+    async def _refuse(context: ReadContext, message: str, code: str,
+                      status: int) -> Response[bytes]:
+        at = await read_at(sources.freshness, context.reader, None)
+        return _reply({"errors": [_error(message, code)], "extensions": at.extensions()},
+                      status)
 
     handlers: list[ControllerRouterHandler] = [graphql_query]
     if not production:

@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Recording
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -46,6 +46,7 @@ from eventsourcing.utils import Environment, get_topic, register_topic
 from psycopg.sql import SQL, Identifier
 
 from danvan.domain.model import Model
+from danvan.infra import saved_positions
 from danvan.infra.commit_outcome import CommitOutcomeCheck
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
@@ -244,6 +245,12 @@ class EventStore(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_transcodings(transcoder)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save, telling ``saved_positions`` where its events landed."""
+        recordings = super().save(*objs, **kwargs)
+        saved_positions.note(r.notification.id for r in recordings)
+        return recordings
 
 
 def open_event_store(settings: Settings, role: Role = "app", *,

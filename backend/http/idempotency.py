@@ -52,17 +52,19 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from litestar.concurrency import sync_to_thread
 from litestar.connection import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from psycopg.sql import SQL, Identifier
 
 from danvan.backend.auth.tokens import Principal
 from danvan.backend.errors import Problem
 from danvan.backend.http.body import canonical_json, is_json
+from danvan.backend.http.position import HEADER as POSITION_HEADER
 
 HEADER = "idempotency-key"
 TTL_HOURS = 24
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "idempotent-replayed"
-KEPT_HEADERS = ("content-type", "etag", "location", "content-language")
+KEPT_HEADERS = ("content-type", "etag", "location", "content-language", POSITION_HEADER)
 SETTLE_SECONDS = 1.0
 """How long a retry waits for a committed command's answer to be stored before rebuilding it."""
 
@@ -181,7 +183,7 @@ def record_pending_key(cursor: Any, stored_events: Sequence[StoredEvent],
 
 # --- the middleware ---------------------------------------------------------------------
 
-Rebuild = Callable[[list[dict[str, Any]]], tuple[int, dict[str, Any]]]
+Rebuild = Callable[[list[dict[str, Any]]], tuple[int, dict[str, Any], int | None]]
 
 
 def body_fingerprint(content_type: tuple[str, dict[str, str]], body: bytes) -> bytes:
@@ -302,17 +304,20 @@ class IdempotencyMiddleware:
             return
         if rebuild is None or not found.saved:
             raise Problem(409, "idempotency_in_progress", headers={"Retry-After": "1"})
-        status, body = await sync_to_thread(rebuild, found.saved)
-        # as the handler would have answered: compact JSON and the version's ETag
+        status, body, position = await sync_to_thread(rebuild, found.saved)
+        # as the handler would have answered: compact JSON, the version's ETag, the position
+        headers = {"content-type": "application/json", "etag": f'"{body["version"]}"'}
+        if position is not None:
+            headers[POSITION_HEADER] = str(position)
         await _send_stored(send, status, json.dumps(body, separators=(",", ":")).encode(),
-                           {"content-type": "application/json",
-                            "etag": f'"{body["version"]}"'})
+                           headers)
 
 
 def rebuild_from_store(store: Any) -> Rebuild:
-    """Answer a committed-but-unanswered command from the versions it saved."""
+    """Answer a committed-but-unanswered command from the versions it saved, and the
+    position of the last event they reached."""
 
-    def rebuild(saved: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    def rebuild(saved: list[dict[str, Any]]) -> tuple[int, dict[str, Any], int | None]:
         last = saved[-1]
         aggregate = store.repository.get(uuid.UUID(last["id"]), version=last["version"])
         body: dict[str, Any] = {"id": last["id"], "version": last["version"]}
@@ -320,9 +325,22 @@ def rebuild_from_store(store: Any) -> Rebuild:
         if state is not None:
             body["state"] = str(state)
         created = any(item.get("from_version") == 1 for item in saved)
-        return (201 if created else 200), body
+        return (201 if created else 200), body, _position_of(store, saved)
 
     return rebuild
+
+
+def _position_of(store: Any, saved: list[dict[str, Any]]) -> int | None:
+    recorder = store.recorder
+    ids = [uuid.UUID(item["id"]) for item in saved]
+    versions = [int(item["version"]) for item in saved]
+    query = SQL("SELECT max(e.notification_id) AS position FROM {} e "
+                "JOIN unnest(%s::uuid[], %s::int[]) AS s(id, version) "
+                "ON e.originator_id = s.id AND e.originator_version = s.version").format(
+        Identifier(recorder.datastore.schema, recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn:
+        row = conn.execute(query, (ids, versions)).fetchone()
+    return None if row is None else row["position"]
 
 
 def _header(scope: Scope, name: str) -> str | None:

@@ -48,6 +48,7 @@ def test_a_retried_create_replays_the_first_answer(client: httpx.Client, headers
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["danvan-position"] == first.headers["danvan-position"]
     assert event_count(event_store, first.json()["id"]) == 1
     meta = next(iter(event_store.events.get(uuid.UUID(first.json()["id"])))).meta
     assert meta["idempotency_key"] == "create-1"  # type: ignore[attr-defined]
@@ -138,6 +139,8 @@ def test_a_lost_answer_is_rebuilt_from_the_committed_versions(
     assert retry.status_code == 200
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json() == {"id": user_id, "version": 2}
+    # rebuilt from the store, the answer still names the position of its event
+    assert retry.headers["danvan-position"] == first.headers["danvan-position"]
     assert event_count(event_store, user_id) == 2
 
 

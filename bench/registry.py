@@ -48,6 +48,7 @@ AREAS: dict[str, Area] = {area.name: area for area in (
     Area("projections", "bench.projections"),
     Area("graphql", "bench.graphql"),
     Area("jobs", "bench.jobs"),
+    Area("audit", "bench.audit"),
 )}
 
 

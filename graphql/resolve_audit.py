@@ -17,7 +17,7 @@ from danvan.graphql.errors import BadInput, Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
-from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_connection import Connection, asks_total_count, connection
 from danvan.projections.audit.read import audit_trail
 from danvan.projections.paging import BadCursor
 
@@ -40,7 +40,8 @@ async def resolve_audit_trail(
     try:
         page = await info.context.reader.run(
             audit_trail, tenant, from_=since, to=until, actor_id=actor_id,
-            aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after))
+            aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after),
+            count=asks_total_count(info))
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)

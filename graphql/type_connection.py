@@ -34,6 +34,16 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
 
 
+def asks_total_count(info: Any) -> bool:
+    """Whether the query selects the connection's ``totalCount`` (through fragments too), so a
+    resolver may skip counting what nobody reads."""
+    def asks(selections: Any) -> bool:
+        return any(getattr(s, "name", None) == "totalCount"
+                   or (not hasattr(s, "arguments") and asks(s.selections))
+                   for s in selections)
+    return any(asks(field.selections) for field in info.selected_fields)
+
+
 def connection(page: Page[Any]) -> Connection[Any]:
     return Connection(
         total_count=page.total_count,

@@ -18,13 +18,14 @@ Canonical layout (all integers big-endian, lengths in bytes)::
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 GENESIS = bytes(32)
 HASH_LAYOUT = (
@@ -125,13 +126,20 @@ class TenantVerification:
         return data
 
 
+class _Tenanted(msgspec.Struct):
+    """The one member of an event's state the chain checks; msgspec skips the rest unparsed."""
+
+    tenant_id: str | None = None
+
+
+_tenant_decoder = msgspec.json.Decoder(_Tenanted)
+
+
 def _state_tenant(state: bytes) -> str | None:
     try:
-        doc = json.loads(state)
-    except ValueError:
+        return _tenant_decoder.decode(state).tenant_id
+    except msgspec.DecodeError:  # not JSON, not an object, or tenant_id not a string
         return None
-    tenant = doc.get("tenant_id") if isinstance(doc, dict) else None
-    return tenant if isinstance(tenant, str) else None
 
 
 class ChainVerifier:

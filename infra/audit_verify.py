@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
@@ -110,6 +111,10 @@ def _seals(conn: Conn, tenant_id: str) -> list[Seal]:
 def _rows(conn: Conn, tenant_id: str) -> Iterator[ChainRow]:
     with conn.cursor(name="danvan_audit_rows") as cursor:
         cursor.itersize = ITERSIZE
+        # Every row is read: plan for all of them. A cursor is planned for its first tenth
+        # by default, and that plan walked the whole log's notification index filtering by
+        # tenant (each tenant's verification or export read every tenant's events).
+        conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
         cursor.execute(f"SELECT {_EVENT_COLUMNS} FROM danvan_events WHERE tenant_id = %s "
                        "ORDER BY notification_id", (tenant_id,))
         for v in cursor:
@@ -184,8 +189,13 @@ def export_tenant(conn: Conn, tenant_id: str, out: IO[str]) -> int:
     return count
 
 
+_encoder = msgspec.json.Encoder()
+
+
 def _write(out: IO[str], record: dict[str, Any]) -> None:
-    out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    """One JSON Lines record: compact, UTF-8 as it is (as ``json.dumps(..., ensure_ascii=False,
+    separators=(",", ":"))`` writes it, several times faster)."""
+    out.write(_encoder.encode(record).decode() + "\n")
 
 
 class ExportFormatError(ValueError):

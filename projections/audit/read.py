@@ -21,9 +21,11 @@ from danvan.projections.reading import R, rows_of, select_list
 def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = None,
                 to: datetime | None = None, actor_id: str | None = None,
                 aggregate_id: str | None = None, type_: str | None = None, first: int = 100,
-                after: str | None = None) -> Page[AuditEntry]:
+                after: str | None = None, count: bool = True) -> Page[AuditEntry]:
     """One page of the tenant's events by ``position``; ``from_`` inclusive, ``to`` exclusive;
-    ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``)."""
+    ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``).
+    With ``count=False`` the matching events are not counted (``total_count`` is -1): a
+    client streaming the trail page by page does not pay for a count on each page."""
     check_first(first)
     key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
@@ -40,7 +42,7 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
         if value is not None]
     where = " AND ".join(clauses)
     total = conn.execute(f"SELECT count(*) FROM {R}.audit_index WHERE {where}",
-                         params).fetchone()
+                         params).fetchone() if count else (-1,)
     rows = conn.execute(
         f"SELECT {select_list(AuditEntry)} FROM {R}.audit_log WHERE {where} "
         f"{'AND position > %(k)s' if key else ''} ORDER BY position LIMIT %(lim)s",

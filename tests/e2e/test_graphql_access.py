@@ -167,3 +167,28 @@ def test_a_request_without_a_valid_token_is_refused(client: httpx.Client) -> Non
     response = client.post("/graphql", json={"query": "{ provinces { code } }"},
                            headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 401
+
+
+STREAM_Q = """query($t: ID!, $after: String) { auditTrail(tenantId: $t, first: 2, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { node { position } } } }"""
+COUNTED_Q = """query($t: ID!) { auditTrail(tenantId: $t, first: 1) { ...Counted } }
+fragment Counted on AuditEventConnection { totalCount }"""
+
+
+def test_the_trail_streams_page_by_page_and_counts_when_asked_through_a_fragment(
+        world: World, settings: Settings) -> None:
+    model = world.register()
+    ok(world.act(model["id"], "submit", "unit_user"))
+    catch_up(settings)
+    yen_bai, inspector = world.tenants[YEN_BAI].id, world.as_("inspector")
+    streamed, after = [], None
+    while True:
+        page = data(gql(world.client, inspector, STREAM_Q,
+                        {"t": yen_bai, "after": after}))["auditTrail"]
+        streamed += [e["node"]["position"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert streamed == sorted(set(streamed)) and len(streamed) > 3
+    counted = data(gql(world.client, inspector, COUNTED_Q, {"t": yen_bai}))["auditTrail"]
+    assert counted["totalCount"] == len(streamed)

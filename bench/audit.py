@@ -1,0 +1,286 @@
+"""``danvan bench audit``: the inspector's side at speed, each figure beside a baseline read or
+computed in the same run.
+
+    danvan bench audit [--scale small|province|national] [--province 15] [--sample 50000]
+                       [--seconds 10] [--json]
+
+The data set is ``danvan bench graphql``'s (kept between runs, read models caught up). The
+tenants of ``--province`` with the most events are taken until ``--sample`` events are in hand,
+and each of them is:
+
+- streamed over GraphQL: ``auditTrail`` paged through to its end at the largest page the API
+  allows, one client (``danvan serve``, two workers, answers not cached) — beside the raw
+  ``select`` of the same columns from the audit read model, fetched whole;
+- exported: ``infra.audit_verify.export_tenant`` (what ``danvan audit export`` and the export
+  job write), into a writer that discards — beside the raw ``select`` of the event rows it
+  reads;
+- verified: ``infra.audit_verify.verify_tenant`` (what ``verifyAuditChain`` runs) — beside the
+  raw hash rate: ``audit_chain.event_hash`` over the same rows already in memory, the work no
+  verification can skip.
+
+``stateAsOf`` is asked of one model with ``--model-events`` events (a model of the data set is
+topped up with progress reports through the domain to reach that many; the data set keeps
+them), at the moment of its last event, p50 and p95 — beside the raw ``select`` of its events
+from the store. Targets (issue 15): trail and export >= 100,000 events/s and >= 0.5 of the raw
+select; verification >= 100,000 events/s; ``stateAsOf`` p95 < 5 ms. The full rebuild is
+``danvan bench projections --events 10000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.registry import Figure
+
+DESCRIPTION = ("The audit side: trail over GraphQL, export, chain verification and stateAsOf "
+               "against raw selects and the raw hash rate")
+EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
+RATE_TARGET = 100_000.0
+STATE_AS_OF_P95_MS = 5.0
+TRAIL = """query Trail($t: ID!, $after: String) { auditTrail(tenantId: $t, first: 100,
+  after: $after) { pageInfo { hasNextPage endCursor }
+  edges { node { position tenantId aggregateId type version at actor { id role } } } } }"""
+STATE_AS_OF = """query State($id: ID!, $at: DateTime!) { model(id: $id) {
+  stateAsOf(at: $at) { version state lastEventAt } } }"""
+EVENT_ROWS = ("SELECT notification_id, originator_id, originator_version, topic, state, "
+              "prev_hash, hash FROM public.danvan_events WHERE tenant_id = %s "
+              "ORDER BY notification_id")
+TRAIL_ROWS = ("SELECT position, tenant_id, aggregate_id, type, version, at, actor_id, "
+              "actor_role FROM danvan_read.audit_log WHERE tenant_id = %s ORDER BY position")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=int, default=None,
+                        help="events in the data set (default by --scale: 20k, 200k, 10M)")
+    parser.add_argument("--province", default="15", help="province code (default 15)")
+    parser.add_argument("--sample", type=int, default=50_000,
+                        help="events of the province's largest tenants to stream (default 50k)")
+    parser.add_argument("--model-events", type=int, default=50,
+                        help="events of the model asked for its stateAsOf (default 50)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="length of the stateAsOf phase")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+
+
+def say(message: str) -> None:
+    print(f"bench audit: {message}", file=sys.stderr, flush=True)
+
+
+class _Discard:
+    """A text sink that keeps nothing (the export's writes, less the disk)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _rate(events: int, seconds: float) -> float:
+    return events / seconds if seconds > 0 else float("nan")
+
+
+def _timed(action: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = action()
+    return count, time.perf_counter() - started
+
+
+def largest_tenants(conn: Any, province: str, sample: int) -> list[tuple[str, int]]:
+    """The province's tenants with the most events, until ``sample`` events are covered."""
+    rows = conn.execute(
+        "SELECT a.tenant_id, count(*) FROM danvan_read.audit_index a "
+        "JOIN danvan_read.tenants t ON t.tenant_id = a.tenant_id "
+        "WHERE t.province_code = %s GROUP BY a.tenant_id ORDER BY 2 DESC", (province,)).fetchall()
+    chosen, total = [], 0
+    for tenant_id, count in rows:
+        if total >= sample:
+            break
+        chosen.append((str(tenant_id), int(count)))
+        total += int(count)
+    if not chosen:
+        raise RuntimeError(f"province {province} has no events in the data set")
+    return chosen
+
+
+def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
+    return sum(len(conn.execute(query, (t,)).fetchall()) for t, _ in tenants)
+
+
+def stream_trail(client: Any, tenants: list[tuple[str, int]]) -> int:
+    count = 0
+    for tenant_id, _ in tenants:
+        after = None
+        while True:
+            answer = client.post("/graphql", json={
+                "query": TRAIL, "variables": {"t": tenant_id, "after": after}})
+            answer.raise_for_status()
+            body = answer.json()
+            if body.get("errors"):
+                raise RuntimeError(f"auditTrail answered {body['errors']}")
+            trail = body["data"]["auditTrail"]
+            count += len(trail["edges"])
+            if not trail["pageInfo"]["hasNextPage"]:
+                break
+            after = trail["pageInfo"]["endCursor"]
+    return count
+
+
+def export_all(conn: Any, tenants: list[tuple[str, int]]) -> int:
+    from danvan.infra.audit_verify import export_tenant
+
+    return sum(export_tenant(conn, t, _Discard()) for t, _ in tenants)  # type: ignore[arg-type]
+
+
+def verify_all(conn: Any, tenants: list[tuple[str, int]]) -> int:
+    from danvan.infra.audit_verify import verify_tenant
+
+    count = 0
+    for tenant_id, _ in tenants:
+        verdict = verify_tenant(conn, tenant_id)
+        if not verdict.ok:
+            raise RuntimeError(f"the chain of {tenant_id} does not verify: {verdict}")
+        count += verdict.events_checked
+    return count
+
+
+def hash_rate(conn: Any, tenants: list[tuple[str, int]]) -> tuple[int, float]:
+    """Events hashed and seconds: ``event_hash`` over every row, fetched beforehand."""
+    from danvan.infra.audit_chain import event_hash
+
+    rows = [r for t, _ in tenants for r in conn.execute(EVENT_ROWS, (t,)).fetchall()]
+    started = time.perf_counter()
+    for nid, oid, version, topic, state, prev, _ in rows:
+        event_hash(bytes(prev), nid, oid, version, topic, bytes(state))
+    return len(rows), time.perf_counter() - started
+
+
+# --- stateAsOf -------------------------------------------------------------------------------
+
+def model_with_events(settings: Any, wanted: int) -> tuple[str, datetime]:
+    """A model with ``wanted`` events (topped up with progress reports) and its last moment."""
+    from danvan.backend.services.models import act_on_model
+    from danvan.domain.base import Actor, Context
+    from danvan.domain.commands import IMPLEMENTING, ReportProgress
+    from danvan.domain.model import Model
+    from danvan.infra.database import connect_owner
+    from danvan.infra.event_store import open_event_store
+
+    with connect_owner(settings) as conn:
+        row = conn.execute(
+            "SELECT model_id, tenant_id FROM danvan_read.models WHERE state = ANY(%s) "
+            "ORDER BY version DESC, model_id LIMIT 1",
+            ([state.value for state in IMPLEMENTING],)).fetchone()
+    if row is None:
+        raise RuntimeError("the data set has no model in implementation")
+    model_id, tenant_id = str(row[0]), str(row[1])
+    store = open_event_store(settings, "owner")
+    try:
+        model = store.repository.get(row[0])
+        assert isinstance(model, Model)
+        topped = 0
+        while model.version < wanted:
+            ctx = Context(tenant_id=tenant_id, actor=Actor("bench-audit", "reviewer"),
+                          at=datetime.now(UTC), correlation_id=f"bench-audit-{model.version}")
+            act_on_model(store, ctx, model, ReportProgress(
+                period=str(model.year), participants=10, workdays=2), None)
+            topped += 1
+        if topped:
+            say(f"model {model_id}: {topped} progress reports added")
+        return model_id, model.modified_on
+    finally:
+        store.close()
+
+
+def latencies(call: Callable[[], object], seconds: float) -> dict[str, float]:
+    samples: list[float] = []
+    call()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or len(samples) < 20:
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1]}
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> list[Figure]:
+    import logging
+
+    import httpx
+
+    from bench.graphql import SECRET as BENCH_SECRET
+    from bench.graphql import _catch_up, ensure_data, served
+    from danvan.backend.auth.tokens import issue_token
+    from danvan.domain.policies import RoleGrant
+    from danvan.infra.database import connect_owner
+    from danvan.infra.settings import Settings
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    url, stored, _ = ensure_data(args.events or EVENTS[args.scale], fresh=args.fresh)
+    settings = Settings(env="test", database_url=url)
+    model_id, last_at = model_with_events(settings, args.model_events)
+    _catch_up(settings)
+    with connect_owner(settings, autocommit=False) as conn:
+        tenants = largest_tenants(conn, args.province, args.sample)
+        conn.rollback()
+        say(f"{stored:,} events; {len(tenants)} tenants of province {args.province}, "
+            f"{sum(c for _, c in tenants):,} events")
+        raw_trail, raw_trail_s = _timed(lambda: raw_select(conn, TRAIL_ROWS, tenants))
+        raw_events, raw_events_s = _timed(lambda: raw_select(conn, EVENT_ROWS, tenants))
+        conn.rollback()
+        exported, export_s = _timed(lambda: export_all(conn, tenants))
+        conn.rollback()
+        verified, verify_s = _timed(lambda: verify_all(conn, tenants))
+        conn.rollback()
+        hashed, hash_s = hash_rate(conn, tenants)
+        conn.rollback()
+        raw_model = latencies(lambda: conn.execute(
+            "SELECT * FROM public.danvan_events WHERE originator_id = %s "
+            "ORDER BY originator_version", (model_id,)).fetchall(), args.seconds)
+        conn.rollback()
+    bearer = issue_token(user_id="bench-inspector", username="bench.inspector",
+                         secret=BENCH_SECRET, lifetime_seconds=3600,
+                         grants=[RoleGrant(role="province_admin", province_code=args.province)])
+    with served(url, workers=2, server="granian", response_cache=False) as base, \
+            httpx.Client(base_url=base, timeout=60,
+                         headers={"Authorization": f"Bearer {bearer}"}) as client:
+        streamed, stream_s = _timed(lambda: stream_trail(client, tenants))
+        variables = {"id": model_id, "at": last_at.isoformat()}
+
+        def state_as_of() -> object:
+            answer = client.post("/graphql", json={"query": STATE_AS_OF, "variables": variables})
+            snapshot = answer.json()["data"]["model"]["stateAsOf"]
+            assert snapshot["version"] >= args.model_events, snapshot
+            return snapshot
+
+        graphql_state = latencies(state_as_of, args.seconds)
+
+    def rate(name: str, count: int, seconds: float, baseline: str, base_count: int,
+             base_seconds: float, ratio_floor: float | None) -> Figure:
+        target = f">= {RATE_TARGET:,.0f}/s" + (f", >= {ratio_floor:g}x {baseline}"
+                                                if ratio_floor else "")
+        return Figure.against(name, _rate(count, seconds), "events/s", baseline,
+                              _rate(base_count, base_seconds), target,
+                              lambda v, r: v >= RATE_TARGET and (ratio_floor is None
+                                                                 or r >= ratio_floor))
+
+    return [
+        rate("audit trail over GraphQL (auditTrail pages of 100, 1 client)", streamed, stream_s,
+             "raw select of the audit read model", raw_trail, raw_trail_s, 0.5),
+        rate("audit export (JSON Lines, export_tenant)", exported, export_s,
+             "raw select of the event rows", raw_events, raw_events_s, 0.5),
+        rate("audit chain verification (verify_tenant)", verified, verify_s,
+             "raw hash rate of the same rows (event_hash in memory)", hashed, hash_s, None),
+        Figure.against(f"stateAsOf p50 ({args.model_events} events)", graphql_state["p50"],
+                       "ms", "raw select of the model's events p50", raw_model["p50"]),
+        Figure.against(f"stateAsOf p95 ({args.model_events} events)", graphql_state["p95"],
+                       "ms", "raw select of the model's events p95", raw_model["p95"],
+                       f"< {STATE_AS_OF_P95_MS:g} ms",
+                       lambda v, r: v < STATE_AS_OF_P95_MS),
+    ]

@@ -148,6 +148,7 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
     if pool is None:
         return []
     from danvan.graphql.http import graphql_handlers
+    from danvan.graphql.replica import Replica
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
     from danvan.infra.seals import SealPolicy
@@ -161,9 +162,16 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
         province = catalogue.province(code)
         return province.name if province is not None else None
 
-    sources = ReadSources(pool=pool, store=services.store, vault=services.vault,
-                          verify_chain=verify, province_name=province_name,
-                          **caches_from_env(os.environ, production=settings.is_production))
+    def read_sources(pool: Any) -> ReadSources:
+        return ReadSources(pool=pool, store=services.store, vault=services.vault,
+                           verify_chain=verify, province_name=province_name,
+                           **caches_from_env(os.environ, production=settings.is_production))
+
+    sources = read_sources(pool)
+    if services.replica_pool is not None:
+        replica = read_sources(services.replica_pool)
+        sources.replica = Replica(replica, max_lag=settings.replica_max_lag_seconds,
+                                  max_age=replica.freshness.max_age)
     return graphql_handlers(sources, production=settings.is_production,
                             public_opt={EXCLUDE_FROM_AUTH: True})
 

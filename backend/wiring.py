@@ -51,6 +51,8 @@ class Services:
     store: Application | None = None
     redis: Redis | None = None
     db_pool: ConnectionPool[Any] | None = None
+    replica_pool: ConnectionPool[Any] | None = None
+    """App-role connections to the streaming replica GraphQL reads from, if one is set."""
     limiter: Limiter = field(default_factory=MemoryLimiter)
     idempotency: IdempotencyStore | None = None
     idempotency_rebuild: Rebuild | None = None
@@ -116,18 +118,20 @@ def hook_recorder(store: Application) -> bool:
 
 
 def open_db_pool(settings: Settings, *, max_size: int = 4, name: str = "danvan-aux",
-                 durable: bool = True) -> ConnectionPool[Any]:
+                 durable: bool = True, replica: bool = False) -> ConnectionPool[Any]:
     """A small pool of app-role connections for the idempotency table, vault and health.
     ``durable=False``: sessions that commit without waiting for the WAL flush
-    (``synchronous_commit = off``), for bookkeeping only (the job workers' ``JobStore``)."""
-    from danvan.infra.database import app_params
+    (``synchronous_commit = off``), for bookkeeping only (the job workers' ``JobStore``).
+    ``replica=True``: to the read replica (``DANVAN_READ_REPLICA_URL``) instead."""
+    from danvan.infra.database import app_params, replica_params
 
     kwargs: dict[str, Any] = {"autocommit": True,
                               "connect_timeout": settings.db_connect_timeout_seconds}
     if not durable:
         kwargs["options"] = "-c synchronous_commit=off"
     pool: ConnectionPool[Any] = ConnectionPool(
-        app_params(settings).conninfo(), min_size=1, max_size=max_size, open=False,
+        (replica_params(settings) if replica else app_params(settings)).conninfo(),
+        min_size=1, max_size=max_size, open=False,
         timeout=settings.db_connect_timeout_seconds, name=name, kwargs=kwargs)
     pool.open(wait=False)
     return pool
@@ -186,6 +190,10 @@ def build(settings: Settings, *, store: Application | None = _UNSET,
         if db_pool is not None:
             services.closers.append(db_pool.close)
     services.db_pool = db_pool
+    if settings.read_replica_url and db_pool is not None:
+        services.replica_pool = open_db_pool(settings, max_size=aux_pool_size,
+                                             name="danvan-replica", replica=True)
+        services.closers.append(services.replica_pool.close)
     if redis is _UNSET:
         redis = open_redis(settings.redis_url) if settings.redis_url else None
         services.owns_redis = redis is not None

@@ -44,9 +44,3 @@ class Freshness:
         self._reading = None
         if not done.cancelled() and done.exception() is None:
             self._stamp, self._read_at = done.result(), self.clock()
-
-
-def position_of(stamp: Stamp) -> int:
-    """The log position every read model has reached (the stamp pairs each active version
-    with its position)."""
-    return min(stamp[1::2], default=0)

@@ -30,6 +30,7 @@ from danvan.graphql.errors import BAD_USER_INPUT, INTERNAL
 from danvan.graphql.persisted import UnknownPersistedQuery, query_text
 from danvan.graphql.read_position import HEADER as MIN_POSITION_HEADER
 from danvan.graphql.read_position import ReadAt, min_position, read_at
+from danvan.graphql.replica import Route, route
 from danvan.graphql.responses import cacheable
 from danvan.graphql.schema import build_schema, unexpected
 from danvan.graphql.sources import ReadSources
@@ -63,12 +64,21 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
-def format_result(result: ExecutionResult, at: ReadAt) -> dict[str, Any]:
+def format_result(result: ExecutionResult) -> dict[str, Any]:
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [format_error(e) for e in result.errors]
-    body["extensions"] = at.extensions()
     return body
+
+
+def with_extensions(encoded: bytes, extensions: dict[str, Any]) -> bytes:
+    """An encoded answer (a JSON object) with this request's ``extensions`` added: a cached
+    answer is shared by requests that read at the same stamp, not from the same server."""
+    return encoded[:-1] + b',"extensions":' + _encode(extensions) + b"}"
+
+
+def _extensions(at: ReadAt, where: Route) -> dict[str, Any]:
+    return {**at.extensions(), **where.extensions()}
 
 
 def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH,
@@ -83,25 +93,29 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
     async def graphql_query(request: Request[Any, Any, Any]) -> Response[bytes]:
         wanted = min_position(request.headers.get(MIN_POSITION_HEADER))
         body = read_body(await request.body())
-        context = build_context(sources, request.user)
+        where = await route(sources, wanted)
+        chosen = where.sources
+        context = build_context(chosen, request.user)
         if isinstance(body, str):
-            return await _refuse(context, body, BAD_USER_INPUT, 400)
+            return await _refuse(context, where, body, BAD_USER_INPUT, 400)
         try:
             text = query_text(body)
         except UnknownPersistedQuery as exc:
-            return await _refuse(context, f"no persisted query {exc.args[0]!r}",
+            return await _refuse(context, where, f"no persisted query {exc.args[0]!r}",
                                  PERSISTED_QUERY_NOT_FOUND, 200)
         if text is None:
-            return await _refuse(context, "no query in the request", BAD_USER_INPUT, 400)
-        at = await read_at(sources.freshness, context.reader, wanted)
+            return await _refuse(context, where, "no query in the request", BAD_USER_INPUT,
+                                 400)
+        at = await read_at(chosen.freshness, context.reader, wanted)
+        extensions = _extensions(at, where)
         variables = body.get("variables")
         operation_name = body.get("operationName")
-        key = None if at.stale else sources.responses.key(
+        key = None if at.stale else chosen.responses.key(
             text, operation_name, variables, context.access.grants_held)
         if key is not None:
-            kept = sources.responses.get(key, at.stamp)
+            kept = chosen.responses.get(key, at.stamp)
             if kept is not None:
-                return Response(kept, media_type=JSON)
+                return Response(with_extensions(kept, extensions), media_type=JSON)
         try:
             result = await schema.execute(
                 text, variable_values=variables, context_value=context,
@@ -109,21 +123,21 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
         except InvalidOperationTypeError:
             return _reply({"errors": [_error(
                 "only queries are served here; commands go to the REST API under /api/v1",
-                BAD_USER_INPUT)], "extensions": at.extensions()}, 400)
+                BAD_USER_INPUT)], "extensions": extensions}, 400)
         except CannotGetOperationTypeError:
             return _reply({"errors": [_error(
                 "name the operation to run (operationName) among those in the document",
-                BAD_USER_INPUT)], "extensions": at.extensions()}, 400)
-        answer = _encode(format_result(result, at))
+                BAD_USER_INPUT)], "extensions": extensions}, 400)
+        answer = _encode(format_result(result))
         if key is not None and not result.errors and cacheable(context.plan):
-            sources.responses.put(key, at.stamp, answer)
-        return Response(answer, media_type=JSON)
+            chosen.responses.put(key, at.stamp, answer)
+        return Response(with_extensions(answer, extensions), media_type=JSON)
 
-    async def _refuse(context: ReadContext, message: str, code: str,
+    async def _refuse(context: ReadContext, where: Route, message: str, code: str,
                       status: int) -> Response[bytes]:
-        at = await read_at(sources.freshness, context.reader, None)
-        return _reply({"errors": [_error(message, code)], "extensions": at.extensions()},
-                      status)
+        at = await read_at(context.sources.freshness, context.reader, None)
+        return _reply({"errors": [_error(message, code)],
+                       "extensions": _extensions(at, where)}, status)
 
     handlers: list[ControllerRouterHandler] = [graphql_query]
     if not production:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from danvan.graphql.db import Reader
-from danvan.graphql.freshness import Freshness, Stamp, position_of
+from danvan.graphql.freshness import Freshness, Stamp
+from danvan.projections.schema import stamp_position as position_of
 
 HEADER = "danvan-min-position"
 WAIT_SECONDS = 2.0

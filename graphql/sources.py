@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from danvan.graphql.db import Pool
 from danvan.graphql.figures import FiguresCache
 from danvan.graphql.freshness import PRODUCTION_MAX_AGE, Freshness
 from danvan.graphql.responses import ResponseCache
+
+if TYPE_CHECKING:
+    from danvan.graphql.replica import Replica
 
 
 class PersonVault(Protocol):
@@ -61,6 +64,8 @@ class ReadSources:
     figures: FiguresCache | None = None
     """Default: a cache on ``freshness``."""
     responses: ResponseCache = field(default_factory=ResponseCache)
+    replica: Replica | None = None
+    """A streaming replica to read from while it is close enough (``graphql/replica.py``)."""
 
     def __post_init__(self) -> None:
         if self.figures is None:

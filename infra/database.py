@@ -102,6 +102,15 @@ def app_params(settings: Settings) -> ConnParams:
     return owner_params(settings).as_role(settings.app_db_role, settings.app_db_password)
 
 
+def replica_params(settings: Settings) -> ConnParams:
+    """The application's role on the read replica (``DANVAN_READ_REPLICA_URL``): a physical
+    copy of the primary, so the same role and password."""
+    if not settings.read_replica_url:
+        raise ValueError("no read replica is configured (DANVAN_READ_REPLICA_URL)")
+    return ConnParams.from_url(settings.read_replica_url).as_role(
+        settings.app_db_role, settings.app_db_password)
+
+
 def role_params(settings: Settings, role: Role) -> ConnParams:
     return owner_params(settings) if role == "owner" else app_params(settings)
 

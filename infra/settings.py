@@ -91,6 +91,10 @@ class Settings:
     reminder_mail_to: tuple[str, ...] = ()
     reminder_webhook_url: str | None = None
     reminder_webhook_secret: str | None = None
+    read_replica_url: str | None = None
+    """A streaming replica of ``database_url`` that GraphQL reads from (as the app role)."""
+    replica_max_lag_seconds: int = 5
+    """A replica further behind than this is not read from (the primary answers)."""
 
     @property
     def is_production(self) -> bool:
@@ -138,6 +142,8 @@ class Settings:
             reminder_mail_to=_list(env, "DANVAN_REMINDER_MAIL_TO"),
             reminder_webhook_url=env.get("DANVAN_REMINDER_WEBHOOK_URL") or None,
             reminder_webhook_secret=env.get("DANVAN_REMINDER_WEBHOOK_SECRET") or None,
+            read_replica_url=env.get("DANVAN_READ_REPLICA_URL") or None,
+            replica_max_lag_seconds=_int(env, "DANVAN_REPLICA_MAX_LAG", 5),
         )
         settings.check()
         return settings

@@ -77,6 +77,12 @@ def read_models_stamp(conn: Connection) -> tuple[int, ...]:
     return tuple(n for row in rows for n in row)
 
 
+def stamp_position(stamp: tuple[int, ...]) -> int:
+    """The log position every read model of a ``read_models_stamp`` has reached (the stamp
+    pairs each active version with its position)."""
+    return min(stamp[1::2], default=0)
+
+
 def create_version(conn: Connection, projection: Projection, app_role: str, *,
                    defer_indexes: bool = False) -> Version:
     """Create the next version's schema and empty tables (status ``building``, position 0),

@@ -96,6 +96,33 @@ def _jobs_probe(services: Services) -> Callable[[], Awaitable[dict[str, Any]]] |
     return jobs
 
 
+def _replica_probe(services: Services) -> Callable[[], Awaitable[dict[str, Any]]] | None:
+    """How far the read replica's read models are behind the primary's: degraded beyond
+    ``DANVAN_REPLICA_MAX_LAG`` (GraphQL then reads from the primary)."""
+    primary_pool, replica_pool = services.db_pool, services.replica_pool
+    if primary_pool is None or replica_pool is None:
+        return None
+    max_lag = services.settings.replica_max_lag_seconds
+
+    def measure() -> dict[str, Any]:
+        from danvan.projections.replica_lag import behind_seconds, replica_state
+        from danvan.projections.schema import read_models_stamp, stamp_position
+
+        with primary_pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            primary = stamp_position(read_models_stamp(conn))
+        with replica_pool.connection(timeout=CHECK_TIMEOUT) as conn:
+            state = replica_state(conn)
+        lag = behind_seconds(primary, state)
+        return {"ok": lag is not None and lag <= max_lag, "lag_seconds": lag,
+                "max_lag_seconds": max_lag, "position": state.position,
+                "primary_position": primary}
+
+    async def replica() -> dict[str, Any]:
+        return await sync_to_thread(measure)
+
+    return replica
+
+
 async def readiness(services: Services) -> dict[str, dict[str, Any]]:
     checks: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
     probe = _database_probe(services)
@@ -116,6 +143,9 @@ async def readiness(services: Services) -> dict[str, dict[str, Any]]:
     jobs_check = _jobs_probe(services)
     if jobs_check is not None:
         checks["jobs"] = jobs_check
+    replica_check = _replica_probe(services)
+    if replica_check is not None:
+        checks["replica"] = replica_check
     lag = services.projection_lag
     if lag is not None:
         async def projections() -> dict[str, Any]:

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from danvan.backend.auth.tokens import TokenError, issue_token, read_token
-from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.commands import ChangeGrants, ChangePassword, DeactivateUser, RegisterUser
 from danvan.domain.policies import RoleGrant
 from danvan.domain.users import CredentialsChanged, User, credentials_changes
 from tests.unit.builders import TENANT, ctx
@@ -44,8 +44,8 @@ def test_every_user_event_is_either_a_credentials_change_or_known_to_keep_tokens
 
 CHANGES: dict[str, Callable[[User], object]] = {
     "roles": lambda u: u.change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),))),
-    "password": lambda u: u.change_password(ctx("tenant_admin"), password_hash="hash-2"),
-    "deactivation": lambda u: u.deactivate(ctx("tenant_admin"), reason="Nghỉ hưu"),
+    "password": lambda u: u.change_password(ctx("tenant_admin"), ChangePassword("hash-2")),
+    "deactivation": lambda u: u.deactivate(ctx("tenant_admin"), DeactivateUser("Nghỉ hưu")),
 }
 
 

@@ -104,3 +104,17 @@ def test_a_token_without_the_claim_counts_as_generation_zero_and_a_bad_one_is_in
         with pytest.raises(TokenError):
             read_token(jwt.encode({**claims, "gen": bad}, SECRET, algorithm="HS256"),
                        secret=SECRET)
+
+
+def test_a_token_says_whether_it_was_issued_for_a_one_time_password() -> None:
+    once = issue_token(user_id="u", username="can.bo", grants=[], secret=SECRET,
+                       lifetime_seconds=60, must_change_password=True)
+    assert read_token(once, secret=SECRET).must_change_password is True
+    claims = jwt.decode(once, SECRET, algorithms=["HS256"], issuer="danvan")
+    del claims["mcp"]
+    assert read_token(jwt.encode(claims, SECRET, algorithm="HS256"),
+                      secret=SECRET).must_change_password is False
+    for bad in (1, "true", None):
+        with pytest.raises(TokenError):
+            read_token(jwt.encode({**claims, "mcp": bad}, SECRET, algorithm="HS256"),
+                       secret=SECRET)

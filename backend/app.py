@@ -27,7 +27,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
-from danvan.backend.auth.controller import AuthController, LoginLimits
+from danvan.backend.auth.controller import AuthController, LoginLimits, PasswordController
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
 from danvan.backend.controllers.jobs import (
@@ -54,6 +54,7 @@ API_PREFIX = "/api/v1"
 
 API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
+    PasswordController,
     TenantController,
     ProvinceController,
     TenantPlanningController,

@@ -30,6 +30,7 @@ from danvan.domain.commands import (
     ApproveList,
     CloseUnit,
     CompletePlanTask,
+    DeactivateUser,
     DiscontinueModel,
     ErasePersonalData,
     EvaluateModel,
@@ -111,6 +112,9 @@ ProvinceCode = Annotated[str, Meta(min_length=1, max_length=MAX_PROVINCE_CODE,
 Username = Annotated[str, Meta(max_length=MAX_USERNAME, pattern=USERNAME.pattern)]
 Password = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
                                pattern=TEXT_PATTERN)]
+"""A new password: the one rule (``domain.users.check_password``) at the edge."""
+GivenPassword = Annotated[str, Meta(min_length=1, max_length=MAX_PASSWORD, pattern=TEXT_PATTERN)]
+"""A password typed to prove who one is: checked against the hash, not against the rule."""
 Phone = Annotated[str, Meta(max_length=MAX_PHONE, pattern=TEXT_PATTERN)]
 Period = Annotated[str, Meta(max_length=len("2026-Q1"), pattern=PERIOD.pattern)]
 Year = Annotated[int, Meta(ge=FIRST_YEAR, le=LAST_YEAR)]
@@ -237,11 +241,26 @@ class UserCreate(Body):
     full_name: FilledName
     roles: Roles
     unit_id: uuid.UUID | UnsetType = UNSET
+    must_change_password: bool = False
+    """A one-time password: the user must change it before anything else."""
 
 
 class RolesChange(Body):
     roles: Roles
     unit_id: uuid.UUID | UnsetType = UNSET
+
+
+class PasswordChange(Body):
+    """``POST /auth/password``: one's own password."""
+
+    current_password: GivenPassword
+    new_password: Password
+
+
+class PasswordReset(Body):
+    """``POST /tenants/{tenant_id}/users/{user_id}/password-reset``: an admin's."""
+
+    new_password: Password
 
 
 class YearTargetsBody(Body):
@@ -489,6 +508,10 @@ def erasing(body: Reason) -> ErasePersonalData:
 
 def closing(body: Reason) -> CloseUnit:
     return CloseUnit(body.reason)
+
+
+def deactivating(body: Reason) -> DeactivateUser:
+    return DeactivateUser(body.reason)
 
 
 class RebuildRequest(Body):

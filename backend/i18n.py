@@ -92,6 +92,13 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
              "The account's roles, password or status changed after this token was issued; "
              "sign in again."),
     ),
+    "password_change_required": (
+        Text("Cần đổi mật khẩu", "Password change required"),
+        Text("Tài khoản đang dùng mật khẩu tạm thời: hãy đổi mật khẩu "
+             "(POST /api/v1/auth/password) trước khi làm việc khác.",
+             "The account holds a one-time password: change it (POST /api/v1/auth/password) "
+             "before anything else."),
+    ),
     "invalid_credentials": (
         Text("Sai thông tin đăng nhập", "Invalid credentials"),
         Text("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
@@ -107,8 +114,10 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
     ),
     "inspector_needs_province_admin": (
         Text("Không có quyền", "Not permitted"),
-        Text("Chỉ Ban Tuyên giáo và Dân vận Tỉnh ủy được tạo tài khoản kiểm tra.",
-             "Only a province admin creates inspectors."),
+        Text("Chỉ Ban Tuyên giáo và Dân vận Tỉnh ủy được tạo tài khoản kiểm tra, đặt lại mật "
+             "khẩu hoặc khóa tài khoản đó.",
+             "Only a province admin creates inspectors, resets their passwords or deactivates "
+             "them."),
     ),
     "not_found": (
         Text("Không tìm thấy", "Not found"),
@@ -400,6 +409,10 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
          "a non-empty list of roles"),
         (r"^at least one role is required$", "cần ít nhất một vai trò",
          "at least one role is required"),
+        (r"^is not the current password$", "không đúng mật khẩu hiện tại",
+         "is not the current password"),
+        (r"^must differ from the current password$", "phải khác mật khẩu hiện tại",
+         "must differ from the current password"),
         (r"^at least (?P<n>\d+) characters$", "tối thiểu {n} ký tự", "at least {n} characters"),
         (r"^at most (?P<n>\d+) characters$", "tối đa {n} ký tự", "at most {n} characters"),
         (r"^province roles are not held in a tenant$",

@@ -359,11 +359,34 @@ class RegisterUser:
     """Hashed outside the domain (argon2id): the domain never sees a password."""
     full_name: str
     grants: tuple[RoleGrant, ...]
+    must_change_password: bool = False
+    """A one-time password (chosen by someone else): until its holder changes it, every route
+    but the password change refuses them."""
 
 
 @dataclass(frozen=True)
 class ChangeGrants:
     grants: tuple[RoleGrant, ...]
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    """A user's own new password (its hash), the current one having been checked outside the
+    domain: clears a one-time password."""
+
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class ResetPassword:
+    """An admin sets a user's password (its hash)."""
+
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class DeactivateUser:
+    reason: str
 
 
 @dataclass(frozen=True)

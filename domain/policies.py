@@ -54,6 +54,9 @@ class Action(StrEnum):
     UNIT_ADD = "unit.add"
     UNIT_CLOSE = "unit.close"
     USER_CREATE = "user.create"
+    """Also changes a user's roles."""
+    USER_PASSWORD_RESET = "user.password_reset"
+    USER_DEACTIVATE = "user.deactivate"
     INSPECTOR_CREATE = "user.create_inspector"
     TARGETS_SET_PROVINCE = "targets.set_province"
     TARGETS_SET_TENANT = "targets.set_tenant"
@@ -94,6 +97,7 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.PROVINCE_ADMIN: frozenset({
         *_EVERY_READER,
         Action.TENANT_ONBOARD, Action.USER_CREATE, Action.INSPECTOR_CREATE,
+        Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE,
         Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
         Action.MODEL_RECOGNITION_PROVINCE, Action.MODEL_REVOCATION_PROVINCE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
@@ -103,7 +107,8 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.INSPECTOR: frozenset({*_EVERY_READER, Action.AUDIT_READ}),
     Role.TENANT_ADMIN: frozenset({
         *_EVERY_READER,
-        Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.TARGETS_SET_TENANT,
+        Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.USER_PASSWORD_RESET,
+        Action.USER_DEACTIVATE, Action.TARGETS_SET_TENANT,
         Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ,
     }),

@@ -4,6 +4,9 @@ A user's *credentials generation* is the version of its latest ``CredentialsChan
 (roles, password, deactivation; 0 before any): an access token carries the generation it was
 issued at, and one issued before a later change no longer stands. Re-hashing the same
 password with today's parameters (``PasswordRehashed``) is not such a change.
+
+A user registered with a one-time password (``must_change_password``) may sign in, but only
+to change it (the HTTP layer refuses every other route); changing it clears the mark.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, RoleGrant, Speci
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
-    from danvan.domain.commands import ChangeGrants, RegisterUser
+    from danvan.domain.commands import (
+        ChangeGrants,
+        ChangePassword,
+        DeactivateUser,
+        RegisterUser,
+        ResetPassword,
+    )
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 USERNAME_RULE = "3-64 lowercase letters, digits, '.', '_' or '-'"
@@ -66,6 +75,7 @@ class User(TenantAggregate):
     active: bool
     failed_logins: int
     credentials_generation: int
+    must_change_password: bool
 
     @staticmethod
     def id_for(username: str) -> uuid.UUID:
@@ -76,6 +86,14 @@ class User(TenantAggregate):
         password_hash: str
         full_name: str
         grants: list[dict[str, Any]]
+        must_change_password: bool
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 was recorded before one-time passwords existed."""
+            state["must_change_password"] = False
 
     class LoginFailed(TenantAggregate.Event):
         address: str
@@ -94,6 +112,18 @@ class User(TenantAggregate):
             user.grants = [RoleGrant.from_dict(g) for g in self.grants]
 
     class PasswordChanged(CredentialsChanged):
+        """The user's own new password (or, in events recorded before ``PasswordReset``
+        existed, one set for them)."""
+
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+            user.must_change_password = False
+
+    class PasswordReset(CredentialsChanged):
+        """A password an admin set for the user: a one-time password stays one."""
+
         password_hash: str
 
         def apply(self, user: User) -> None:
@@ -108,6 +138,8 @@ class User(TenantAggregate):
             user.password_hash = self.password_hash
 
     class Deactivated(CredentialsChanged):
+        """(The reason is in the event's ``meta``, as for every action that takes one.)"""
+
         def apply(self, user: User) -> None:
             user.active = False
 
@@ -130,10 +162,12 @@ class User(TenantAggregate):
         return cls._create(cls.Registered, id=cls.id_for(name), tenant_id=ctx.tenant_id,
                            meta=ctx.meta(), timestamp=ctx.at, username=name,
                            password_hash=command.password_hash, full_name=full,
-                           grants=[g.as_dict() for g in grants])
+                           grants=[g.as_dict() for g in grants],
+                           must_change_password=bool(command.must_change_password))
 
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], username: str,
-                 password_hash: str, full_name: str, grants: list[dict[str, Any]]) -> None:
+                 password_hash: str, full_name: str, grants: list[dict[str, Any]],
+                 must_change_password: bool = False) -> None:
         self.tenant_id = tenant_id
         self.username = username
         self.password_hash = password_hash
@@ -142,6 +176,7 @@ class User(TenantAggregate):
         self.active = True
         self.failed_logins = 0
         self.credentials_generation = 0
+        self.must_change_password = must_change_password
 
     def record_failed_login(self, ctx: Context, *, address: str) -> None:
         self._emit(self.LoginFailed, ctx, address=address[:100])
@@ -163,26 +198,46 @@ class User(TenantAggregate):
                                code="inspector_needs_province_admin")
         if grants == self.grants:
             return False
-        if not self.active:
-            raise IllegalTransition("the account is deactivated", code="user_inactive")
+        self._check_active()
         self._emit(self.GrantsChanged, ctx, grants=[g.as_dict() for g in grants])
         return True
 
-    def change_password(self, ctx: Context, *, password_hash: str) -> None:
-        """A new password (changed or reset): tokens issued before it no longer stand."""
-        self._emit(self.PasswordChanged, ctx, password_hash=password_hash)
+    def change_password(self, ctx: Context, command: ChangePassword) -> None:
+        """The user's own new password (the caller checked the current one): tokens issued
+        before it no longer stand, and a one-time password is one no more."""
+        self._check_active()
+        self._emit(self.PasswordChanged, ctx, password_hash=command.password_hash)
+
+    def reset_password(self, ctx: Context, command: ResetPassword) -> None:
+        """An admin sets the user's password: tokens issued before it no longer stand."""
+        self._check_active()
+        self._check_inspector_left_to_province(ctx, "resets an inspector's password")
+        self._emit(self.PasswordReset, ctx, password_hash=command.password_hash)
 
     def rehash_password(self, ctx: Context, *, password_hash: str) -> None:
         """The same password under new hashing parameters: tokens stand."""
         self._emit(self.PasswordRehashed, ctx, password_hash=password_hash)
 
-    def deactivate(self, ctx: Context, *, reason: Any) -> None:
+    def deactivate(self, ctx: Context, command: DeactivateUser) -> None:
+        """The account stops: it cannot sign in, and tokens issued before no longer stand."""
         errors = Errors()
-        reason_ = errors.text("reason", reason)
+        reason = errors.text("reason", command.reason)
         errors.raise_if_any()
+        self._check_active()
+        self._check_inspector_left_to_province(ctx, "deactivates an inspector")
+        self._emit(self.Deactivated, ctx, reason=reason)
+
+    def _check_active(self) -> None:
         if not self.active:
-            raise IllegalTransition("the account is already deactivated", code="user_inactive")
-        self._emit(self.Deactivated, ctx, reason=reason_)
+            raise IllegalTransition("the account is deactivated", code="user_inactive")
+
+    def _check_inspector_left_to_province(self, ctx: Context, what: str) -> None:
+        """Inspectors check their tenant: only the province (which made them) takes over or
+        stops their account, never the tenant's own admin."""
+        if any(g.role == Role.INSPECTOR for g in self.grants) and ctx.actor.role not in (
+                Role.PROVINCE_ADMIN, SpecialRole.SYSTEM):
+            raise NotPermitted(f"only a province admin {what}",
+                               code="inspector_needs_province_admin")
 
 
 def credentials_changes() -> tuple[type[CredentialsChanged], ...]:

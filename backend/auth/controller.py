@@ -1,4 +1,9 @@
-"""``POST /api/v1/auth/token``: username and password for a short-lived bearer token."""
+"""``POST /api/v1/auth/token``: username and password for a short-lived bearer token; and
+``POST /api/v1/auth/password``: the signed-in user's own new password.
+
+Both are rate limited per user (``LoginLimits.per_username``): guessing a password through the
+change is no cheaper than through the sign-in.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,22 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, post
 from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
-from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.auth.guards import answering, principal_of
+from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, PASSWORD_CHANGE_ROUTE
+from danvan.backend.auth.passwords import hash_password
 from danvan.backend.auth.ratelimit import Limit
 from danvan.backend.auth.tokens import issue_token
+from danvan.backend.controllers.deps import Answer, Ctx, HttpRequest, store_of
+from danvan.backend.controllers.responses import run_command
+from danvan.backend.dto import PasswordChange
 from danvan.backend.errors import Problem
 from danvan.backend.observability.metrics import record_command
+from danvan.backend.services import people
 from danvan.backend.services.sign_in import SignInAttempt, authenticate
 from danvan.backend.wiring import Services
 from danvan.domain.limits import MAX_PASSWORD, MAX_USERNAME, TEXT_PATTERN
@@ -43,6 +56,8 @@ class AccessToken(msgspec.Struct):
     access_token: str
     token_type: str
     expires_in: int
+    must_change_password: bool
+    """The password is a one-time one: the token serves only ``POST /auth/password``."""
 
 
 def _client_address(request: Request[Any, Any, Any]) -> str:
@@ -86,8 +101,39 @@ class AuthController(Controller):
             raise Problem(401, "invalid_credentials", headers={"WWW-Authenticate": "Bearer"})
         settings = services.settings
         token = issue_token(user_id=str(user.id), username=user.username, grants=user.grants,
-                            generation=user.credentials_generation, secret=settings.secret_key,
+                            generation=user.credentials_generation,
+                            must_change_password=user.must_change_password,
+                            secret=settings.secret_key,
                             lifetime_seconds=settings.token_lifetime_seconds)
         record_command("auth.token", "ok")
         return AccessToken(access_token=token, token_type="bearer",
-                           expires_in=settings.token_lifetime_seconds)
+                           expires_in=settings.token_lifetime_seconds,
+                           must_change_password=user.must_change_password)
+
+
+async def password_attempts(connection: ASGIConnection[Any, Any, Any, Any],
+                            _: BaseRouteHandler) -> None:
+    """A guard counting the caller's password changes as sign-in attempts (429 past them)."""
+    services: Services = connection.app.state["services"]
+    limits: LoginLimits = connection.app.state["login_limits"]
+    user_id = principal_of(connection).user_id
+    decision = await services.limiter.hit(f"password:user:{user_id}", limits.per_username)
+    if not decision.allowed:
+        record_command("user.change_password", "limited")
+        raise Problem(429, "rate_limited", headers={"Retry-After": str(decision.retry_after)},
+                      retry_after=decision.retry_after)
+
+
+class PasswordController(Controller):
+    path = "/auth"
+    tags = ("auth",)
+
+    @post("/password", operation_id="changeOwnPassword", status_code=200,
+          summary="Change one's own password (the only route a one-time password may call)",
+          guards=[answering(password_attempts, 429)], opt={PASSWORD_CHANGE_ROUTE: True},
+          sync_to_thread=True)
+    def change_password(self, request: HttpRequest, ctx: Ctx,
+                        data: JSONBody[PasswordChange]) -> Answer:
+        change = people.PasswordChange(data.current_password, data.new_password)
+        return run_command("user.change_password", lambda: people.change_own_password(
+            store_of(request), ctx, principal_of(request).user_id, change, hash_password))

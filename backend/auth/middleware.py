@@ -2,7 +2,9 @@
 
 Every authenticated route goes through it, ``POST /graphql`` included. With ``generations``
 it also refuses a token issued before its user's latest credentials change (401
-``token_revoked``, ``backend/auth/credentials.py``); 503 when that cannot be read.
+``token_revoked``, ``backend/auth/credentials.py``); 503 when that cannot be read. A token
+issued for a one-time password is refused (403 ``password_change_required``) on every route
+but the one marked ``PASSWORD_CHANGE_ROUTE``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from danvan.backend.errors import Problem
 EXCLUDE_FROM_AUTH = "exclude_from_auth"
 """Set ``opt={EXCLUDE_FROM_AUTH: True}`` on a handler (or controller) that anyone may call."""
 
+PASSWORD_CHANGE_ROUTE = "password_change_route"
+"""Set ``opt={PASSWORD_CHANGE_ROUTE: True}`` on the one handler a user holding a one-time
+password may call (changing it)."""
+
 PUBLIC_PATHS = ["^/health/", "^/metrics$", "^/schema", "^/api/v1/auth/token$"]
 
 
@@ -32,6 +38,10 @@ def unauthenticated(*, expired: bool = False) -> Problem:
 def revoked() -> Problem:
     return Problem(401, "token_revoked",
                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def password_change_required() -> Problem:
+    return Problem(403, "password_change_required")
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -58,6 +68,9 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 raise Problem(503, "store_unavailable", headers={"Retry-After": "5"}) from exc
             if principal.generation < current:
                 raise revoked()
+        if principal.must_change_password and not connection.route_handler.opt.get(
+                PASSWORD_CHANGE_ROUTE):
+            raise password_change_required()
         return AuthenticationResult(user=principal, auth=token)
 
 

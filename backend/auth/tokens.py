@@ -3,7 +3,9 @@
 A token's ``gen`` claim is the user's credentials generation when it was issued
 (``domain.users``); the authentication middleware refuses it once the user's current
 generation is higher (``backend/auth/credentials.py``). A token without the claim counts as
-generation 0.
+generation 0. Its ``mcp`` claim says the user signed in with a one-time password: such a token
+serves only the password change (the middleware refuses it elsewhere); the change moves the
+generation, so the token cannot outlive the one-time password.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Principal:
     token_id: str = ""
     generation: int = 0
     """The user's credentials generation when the token was issued."""
+    must_change_password: bool = False
+    """Issued for a one-time password: good for nothing but changing it."""
 
     def grants_for(self, action: str, *, tenant_id: str | None = None,
                    province_code: str | None = None) -> list[RoleGrant]:
@@ -53,7 +57,8 @@ class Principal:
 
 
 def issue_token(*, user_id: str, username: str, grants: list[RoleGrant], secret: str,
-                lifetime_seconds: int, generation: int = 0, now: datetime | None = None) -> str:
+                lifetime_seconds: int, generation: int = 0, must_change_password: bool = False,
+                now: datetime | None = None) -> str:
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -61,6 +66,7 @@ def issue_token(*, user_id: str, username: str, grants: list[RoleGrant], secret:
         "username": username,
         "grants": [g.as_dict() for g in grants],
         "gen": generation,
+        "mcp": must_change_password,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=lifetime_seconds)).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -86,9 +92,12 @@ def _read_token(token: str, *, secret: str) -> tuple[Principal, int]:
         generation = claims.get("gen", 0)
         if type(generation) is not int or generation < 0:
             raise TypeError("gen")
+        must_change = claims.get("mcp", False)
+        if type(must_change) is not bool:
+            raise TypeError("mcp")
         principal = Principal(user_id=str(claims["sub"]), username=str(claims["username"]),
                               grants=grants, token_id=str(claims["jti"]),
-                              generation=generation)
+                              generation=generation, must_change_password=must_change)
         return principal, int(claims["exp"])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise TokenError("invalid token claims") from exc

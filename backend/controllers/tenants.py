@@ -1,4 +1,5 @@
-"""Tenants, their units and users: onboarding (province admin, tenant admin)."""
+"""Tenants, their units and users: onboarding, roles, password resets and deactivation
+(province admin, tenant admin)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from danvan.backend.controllers.deps import (
 )
 from danvan.backend.controllers.responses import run_command
 from danvan.backend.dto import (
+    PasswordReset,
     Reason,
     RolesChange,
     TenantCreate,
     UnitCreate,
     UserCreate,
     closing,
+    deactivating,
     given,
     given_id,
 )
@@ -60,7 +63,8 @@ def tenant_command(catalogue: Catalogue, data: TenantCreate) -> OnboardTenant:
 
 def new_user(data: UserCreate) -> people.NewUser:
     return people.NewUser(data.username, data.password, data.full_name, data.roles,
-                          given_id(data.unit_id))
+                          given_id(data.unit_id),
+                          must_change_password=data.must_change_password)
 
 
 def user_in_path(connection: Connection) -> User:
@@ -119,3 +123,20 @@ class TenantController(Controller):
                      if_match: IfMatch, data: JSONBody[RolesChange]) -> Answer:
         return run_command("user.change_roles", lambda: people.change_user_roles(
             store_of(request), ctx, user, data.roles, given_id(data.unit_id), if_match))
+
+    @post("/{tenant_id:str}/users/{user_id:str}/password-reset",
+          operation_id="resetUserPassword",
+          guards=[allow(Action.USER_PASSWORD_RESET), resolve_in_guard("user", user_in_path)],
+          dependencies={"user": resolved("user")}, status_code=200, sync_to_thread=True)
+    def reset_password(self, request: HttpRequest, ctx: Ctx, user: NamedDependency[User],
+                       if_match: IfMatch, data: JSONBody[PasswordReset]) -> Answer:
+        return run_command("user.reset_password", lambda: people.reset_password(
+            store_of(request), ctx, user, data.new_password, hash_password, if_match))
+
+    @post("/{tenant_id:str}/users/{user_id:str}/deactivation", operation_id="deactivateUser",
+          guards=[allow(Action.USER_DEACTIVATE), resolve_in_guard("user", user_in_path)],
+          dependencies={"user": resolved("user")}, status_code=200, sync_to_thread=True)
+    def deactivate(self, request: HttpRequest, ctx: Ctx, user: NamedDependency[User],
+                   if_match: IfMatch, data: JSONBody[Reason]) -> Answer:
+        return run_command("user.deactivate", lambda: people.deactivate_user(
+            store_of(request), ctx, user, deactivating(data), if_match))

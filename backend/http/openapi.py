@@ -8,6 +8,7 @@ from what the route is made of, the same things that produce the answers:
 | the route has | it may answer |
 |---|---|
 | no ``EXCLUDE_FROM_AUTH`` (a bearer token is needed) | 401 |
+| ... and no ``PASSWORD_CHANGE_ROUTE`` (a one-time password's token is refused) | 403 |
 | guards (``allow``: the role or scope; a resolver: the unit, the unknown id) | 403, 404 |
 | ``{tenant_id}`` in its path (an unknown tenant, to a province role) | 404 |
 | an ``int`` in its path (not a number: no route; out of range) | 404, 422 |
@@ -39,7 +40,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from danvan.backend.auth.guards import PROBLEM_STATUSES, TENANT_PARAM
-from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, PASSWORD_CHANGE_ROUTE
 from danvan.backend.dto import is_bounded_decimal
 from danvan.backend.errors import MAX_BODY_BYTES, PROBLEM_JSON, ProblemDetails
 from danvan.backend.http.idempotency import UNSAFE_METHODS
@@ -48,7 +49,8 @@ DESCRIPTIONS: dict[int, str] = {
     400: "A header is garbled (If-Match, Idempotency-Key): code invalid_header.",
     401: "No valid bearer token (unauthenticated, token_expired), or wrong credentials.",
     403: "The caller's role, tenant or unit may not do this here (forbidden, other_unit, "
-         "not_permitted).",
+         "not_permitted), or the caller holds a one-time password and must change it first "
+         "(password_change_required).",
     404: "An id in the path names nothing the caller may see (not_found).",
     409: "A concurrent change, an existing resource or an illegal state transition "
          "(version_conflict, already_exists, illegal_transition, ...), or the same "
@@ -70,6 +72,8 @@ def problem_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
     public = is_public(handler)
     if not public:
         statuses.add(401)
+        if not handler.opt.get(PASSWORD_CHANGE_ROUTE):
+            statuses.add(403)
     for guard in handler.resolve_guards():
         statuses |= getattr(guard, PROBLEM_STATUSES, {403})
     params = route.path_parameters

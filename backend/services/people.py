@@ -1,21 +1,32 @@
-"""People: user accounts in a tenant or a province, their roles.
+"""People: user accounts in a tenant or a province, their roles, passwords and deactivation.
 
 Passwords are checked by the one rule (``domain.users.check_password``) and hashed here
-(``hash_password``, argon2id by default), so the domain only ever sees hashes.
+(``hash_password``, argon2id by default), so the domain only ever sees hashes. A change of
+roles or password, a reset and a deactivation each move the user's credentials generation
+(``domain/users.py``), so tokens issued before it are refused from then on
+(``backend/auth/credentials.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eventsourcing.application import Application
 
+from danvan.backend.auth.passwords import verify_password
 from danvan.backend.services.repository import find, load, save_new, under_if_match
 from danvan.backend.services.results import CommandResult
-from danvan.domain.base import Context, InvalidInput
-from danvan.domain.commands import ChangeGrants, RegisterUser
-from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant
+from danvan.domain.base import Actor, Context, InvalidInput
+from danvan.domain.commands import (
+    ChangeGrants,
+    ChangePassword,
+    DeactivateUser,
+    RegisterUser,
+    ResetPassword,
+)
+from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant, SpecialRole
 from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
 from danvan.domain.users import User, check_password
@@ -33,6 +44,16 @@ class NewUser:
     full_name: str
     roles: Sequence[Role]
     unit_id: str | None = None
+    must_change_password: bool = False
+    """The password is a one-time one (made up for the user): they must change it first."""
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """A user changing their own password: the current one, then the new one."""
+
+    current_password: str
+    new_password: str
 
 
 def tenant_grants(store: Application, tenant: Tenant, roles: Sequence[Role],
@@ -71,7 +92,8 @@ def registered_user(ctx: Context, new: NewUser, grants: Sequence[RoleGrant],
     errors.raise_if_any()
     return User.register(ctx, RegisterUser(username=new.username,
                                            password_hash=hash_password(new.password),
-                                           full_name=new.full_name, grants=tuple(grants)))
+                                           full_name=new.full_name, grants=tuple(grants),
+                                           must_change_password=new.must_change_password))
 
 
 def create_user(store: Application, ctx: Context, new: NewUser, grants: Sequence[RoleGrant],
@@ -109,3 +131,48 @@ def change_user_roles(store: Application, ctx: Context, user: User, roles: Seque
     return CommandResult(str(user.id), user.version, "active" if user.active else "inactive",
                          extra={"roles": sorted({g.role for g in user.grants})},
                          command="user.change_roles")
+
+
+def user_result(user: User, command: str) -> CommandResult:
+    return CommandResult(str(user.id), user.version, "active" if user.active else "inactive",
+                         command=command)
+
+
+def change_own_password(store: Application, ctx: Context, user_id: str,
+                        change: PasswordChange, hash_password: Hasher) -> CommandResult:
+    """The signed-in user's new password, given the current one (a wrong one is refused as
+    bad input naming ``current_password``). Also ends a one-time password."""
+    user = load(store, User, user_id)
+    errors = Errors()
+    if not verify_password(user.password_hash, change.current_password):
+        errors.add("current_password", "is not the current password")
+    check_password(errors, change.new_password, "new_password")
+    errors.raise_if_any()
+    if verify_password(user.password_hash, change.new_password):
+        raise InvalidInput({"new_password": "must differ from the current password"})
+    own = dataclasses.replace(ctx, tenant_id=user.tenant_id,
+                              actor=Actor(user_id=str(user.id), role=SpecialRole.SELF))
+    user.change_password(own, ChangePassword(hash_password(change.new_password)))
+    store.save(user)
+    return user_result(user, "user.change_password")
+
+
+def reset_password(store: Application, ctx: Context, user: User, new_password: str,
+                   hash_password: Hasher, expected_version: int | None) -> CommandResult:
+    """An admin sets ``user``'s password (the path's user, loaded in the caller's tenant)."""
+    errors = Errors()
+    check_password(errors, new_password, "new_password")
+    errors.raise_if_any()
+    password_hash = hash_password(new_password)
+    under_if_match(user, expected_version,
+                   lambda: user.reset_password(ctx, ResetPassword(password_hash)))
+    store.save(user)
+    return user_result(user, "user.reset_password")
+
+
+def deactivate_user(store: Application, ctx: Context, user: User, command: DeactivateUser,
+                    expected_version: int | None) -> CommandResult:
+    """``user``: the path's user, loaded in the caller's tenant."""
+    under_if_match(user, expected_version, lambda: user.deactivate(ctx, command))
+    store.save(user)
+    return user_result(user, "user.deactivate")

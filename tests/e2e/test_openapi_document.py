@@ -158,6 +158,21 @@ def test_public_routes_need_no_token_and_the_others_a_bearer_token(
         assert op.get("security") == ([{}] if public else None), (method, path)
 
 
+def test_the_own_password_change_and_the_one_time_password_refusal_are_documented(
+        document: dict[str, Any]) -> None:
+    """``POST /auth/password`` answers a wrong current password (422) and too many tries
+    (429), and is the one route a one-time password's token may call: every other
+    authenticated operation documents the 403 ``password_change_required``."""
+    own = document["paths"][f"{API}/auth/password"]["post"]["responses"]
+    assert {"200", "401", "422", "429", "503"} <= set(own)
+    assert "403" not in own
+    for method, path, op in operations(document):
+        needs_token = op.get("security") is None  # the document's default: a bearer token
+        if path.startswith(API) and needs_token and path != f"{API}/auth/password":
+            assert "403" in op["responses"], (method, path)
+            assert "password_change_required" in op["responses"]["403"]["description"]
+
+
 def test_readiness_documents_200_and_503(document: dict[str, Any]) -> None:
     assert set(document["paths"]["/health/ready"]["get"]["responses"]) == {"200", "503"}
 

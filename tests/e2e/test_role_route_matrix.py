@@ -113,6 +113,7 @@ class Shared:
     model: str
     unit: str
     task: str
+    user: str
 
 
 @dataclass
@@ -194,7 +195,14 @@ def live_env(admin: ConnParams, template: str, tmp_path: Path) -> Iterator[LiveE
                                           headers=tenant.headers["tenant_admin"],
                                           json={"year": 2026, "title": "Sơ kết 6 tháng",
                                                 "due_date": "2026-07-15"}), 201)
-                    shared[code] = Shared(model["id"], tenant.units[OTHER_UNIT], task["id"])
+                    user = ok(client.post(f"{API}/tenants/{tenant.id}/users",
+                                          headers=tenant.headers["tenant_admin"],
+                                          json={"username": f"dung.chung.{code}",
+                                                "password": PASSWORD,
+                                                "full_name": "Cán bộ dùng chung",
+                                                "roles": ["reviewer"]}), 201)
+                    shared[code] = Shared(model["id"], tenant.units[OTHER_UNIT], task["id"],
+                                          user["id"])
                 foreign: dict[str, dict[str, str]] = {
                     role.value: login(client, make_user(f"{role.replace('_', '.')}.hanoi",
                                                         role=role, province=FOREIGN_PROVINCE))
@@ -394,6 +402,19 @@ def _change_roles(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/users/{user}/roles", {"roles": ["approver"]})
 
 
+def _user_action(action: str, body: dict[str, Any]) -> Builder:
+    """An action on a user of the tenant: a new one when fresh (an allowed call stops or
+    re-keys it), else the tenant's shared user."""
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        user = env.shared[code].user
+        if fresh:
+            made = _tenant_user(["reviewer"])(env, code, role, fresh)
+            user = ok(env.send("POST", made.path, env.world.as_("tenant_admin", code),
+                               made.body), 201)["id"]
+        return Call(f"/tenants/{env.tenant_id(code)}/users/{user}/{action}", body)
+    return build_call
+
+
 def _province_user(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call("/provinces/15/users", {"username": env.unique("phan.tich."),
                                         "password": PASSWORD, "full_name": "Chuyên viên",
@@ -489,6 +510,11 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/users", Action.INSPECTOR_CREATE,
         _tenant_user(["inspector"]), 201),
     Row("PUT", "/tenants/{tenant_id}/users/{user_id}/roles", Action.USER_CREATE, _change_roles),
+    Row("POST", "/tenants/{tenant_id}/users/{user_id}/password-reset",
+        Action.USER_PASSWORD_RESET, _user_action("password-reset",
+                                                 {"new_password": "mật-khẩu-đặt-lại-3"})),
+    Row("POST", "/tenants/{tenant_id}/users/{user_id}/deactivation", Action.USER_DEACTIVATE,
+        _user_action("deactivation", {"reason": "Chuyển công tác"})),
     Row("POST", "/provinces/{code}/users", Action.USER_CREATE, _province_user, 201),
     Row("PUT", "/provinces/{code}/targets/{year}", Action.TARGETS_SET_PROVINCE,
         _province_targets, 201),
@@ -536,6 +562,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
               for handler in getattr(route, "route_handlers", ())
               for method in handler.http_methods - {"OPTIONS", "HEAD"}}
     served.discard(("POST", "/auth/token"))  # public: anyone may try to sign in
+    # every signed-in user, for oneself only (tests/e2e/test_people_http.py)
+    served.discard(("POST", "/auth/password"))
     # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
     assert served == {(row.method, row.route) for row in ROWS}
@@ -582,7 +610,7 @@ def _what_names(env: LiveEnv, code: str) -> set[str]:
     name = env.names[code]
     shared = env.shared[code]
     return {tenant.id, code, name, name.split(" ", 1)[1], shared.model, shared.task,
-            *tenant.units.values()}
+            shared.user, *tenant.units.values()}
 
 
 @pytest.mark.parametrize("role", sorted(TENANT_ROLES))

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 
 from danvan.backend.app import create_app
-from danvan.backend.auth.passwords import hash_password, needs_rehash
+from danvan.backend.auth.passwords import needs_rehash
 from danvan.backend.wiring import Services, build
 from danvan.domain.commands import RegisterUser
 from danvan.domain.policies import RoleGrant, province_scope
@@ -137,12 +137,11 @@ def test_every_worker_refuses_the_earlier_token(
 
 
 def test_a_password_change_refuses_earlier_tokens_and_the_new_password_signs_in(
-        client: httpx.Client, services: Services, office: Office) -> None:
+        client: httpx.Client, office: Office) -> None:
     earlier = login(client, office.admin)
-    user = stored_user(services.store, office.admin)  # type: ignore[arg-type]
-    user.change_password(system_context(office.tenant_id),
-                         password_hash=hash_password(NEW_PASSWORD))
-    services.store.save(user)  # type: ignore[union-attr]
+    changed = client.post(f"{API}/auth/password", headers=earlier, json={
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert changed.status_code == 200, changed.text
 
     assert_revoked(read_tenant(client, office, earlier))
     assert client.post(f"{API}/auth/token", json={
@@ -151,12 +150,27 @@ def test_a_password_change_refuses_earlier_tokens_and_the_new_password_signs_in(
     assert read_tenant(client, office, later).status_code == 200
 
 
-def test_a_deactivated_user_cannot_sign_in_and_earlier_tokens_are_refused(
-        client: httpx.Client, services: Services, office: Office) -> None:
+def test_a_password_reset_refuses_earlier_tokens_and_a_token_issued_after_it_works(
+        client: httpx.Client, office: Office) -> None:
     earlier = login(client, office.admin)
-    user = stored_user(services.store, office.admin)  # type: ignore[arg-type]
-    user.deactivate(system_context(office.tenant_id), reason="Nghỉ hưu")
-    services.store.save(user)  # type: ignore[union-attr]
+    reset = client.post(f"{office.user_path()}/password-reset", headers=office.province,
+                        json={"new_password": NEW_PASSWORD})
+    assert reset.status_code == 200, reset.text
+
+    assert_revoked(read_tenant(client, office, earlier))
+    assert_revoked(query_tenant(client, office, earlier))
+    later = login(client, MadeUser(office.admin.id, office.admin.username, NEW_PASSWORD))
+    assert read_tenant(client, office, later).status_code == 200
+    assert add_unit(client, office, later).status_code == 201
+
+
+def test_a_deactivated_user_cannot_sign_in_and_earlier_tokens_are_refused(
+        client: httpx.Client, office: Office) -> None:
+    earlier = login(client, office.admin)
+    stopped = client.post(f"{office.user_path()}/deactivation", headers=office.province,
+                          json={"reason": "Nghỉ hưu"})
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "inactive"
 
     assert_revoked(read_tenant(client, office, earlier))
     assert_revoked(query_tenant(client, office, earlier))

@@ -20,7 +20,7 @@ from danvan.backend.auth.credentials import (
     rebuild_generations,
 )
 from danvan.backend.wiring import RecorderHookError, build, hook_recorder
-from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.commands import ChangeGrants, ChangePassword, DeactivateUser, RegisterUser
 from danvan.domain.policies import RoleGrant
 from danvan.domain.users import User
 from danvan.infra.database import app_params
@@ -53,9 +53,9 @@ def test_generations_ride_with_their_events_and_rebuild_from_them(
         lambda u: None,                                                   # registered only
         lambda u: u.change_grants(admin, ChangeGrants((grant("approver"),))),
         lambda u: u.rehash_password(admin, password_hash="hash-2"),       # not a change
-        lambda u: (u.change_password(admin, password_hash="hash-2"),
+        lambda u: (u.change_password(admin, ChangePassword("hash-2")),
                    u.rehash_password(admin, password_hash="hash-3")),
-        lambda u: u.deactivate(admin, reason="Nghỉ hưu"),
+        lambda u: u.deactivate(admin, DeactivateUser("Nghỉ hưu")),
         lambda u: (u.change_grants(admin, ChangeGrants((grant("approver"),))),
                    u.change_grants(admin, ChangeGrants((grant("tenant_admin"),)))),
     ]
@@ -93,7 +93,7 @@ def test_without_group_commit_the_row_rides_with_the_events_too(
     try:
         assert hook_recorder(store)
         user = register(store, "can.bo.don")
-        user.deactivate(ctx("tenant_admin"), reason="Chuyển công tác")
+        user.deactivate(ctx("tenant_admin"), DeactivateUser("Chuyển công tác"))
         store.save(user)
     finally:
         store.close()
@@ -128,7 +128,7 @@ def test_lookups_asked_together_share_a_query_and_each_gets_its_own_users_genera
     for _ in range(2):
         users[1].change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),)))
         users[1].change_grants(ctx("tenant_admin"), ChangeGrants((grant("reviewer"),)))
-    users[2].change_password(ctx("tenant_admin"), password_hash="hash-2")
+    users[2].change_password(ctx("tenant_admin"), ChangePassword("hash-2"))
     event_store.save(*users)
     asked = [str(u.id) for u in users] * 20 + [str(uuid.uuid4())]
     generations = Generations(app_params(settings).conninfo())

@@ -40,7 +40,7 @@ from tests.reliability.seeded import Seeded
 ROLE_PREFERENCE = ("unit_user", "reviewer", "approver", "tenant_admin", "inspector",
                    "province_admin", "province_analyst")
 """Who sends each route's hostile calls: the first of these the policy allows."""
-NOT_SHOWN = frozenset({"password", "person"})
+NOT_SHOWN = frozenset({"password", "new_password", "current_password", "person"})
 """Members whose accepted text GraphQL never shows (a hash; personal data is sealed)."""
 WHOLE_BODIES_PER_ROUTE = 3
 PROBLEM = "application/problem+json"

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from danvan.backend.auth.tokens import TokenError, issue_token, read_token
-from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.commands import ChangeGrants, ChangePassword, DeactivateUser, RegisterUser
 from danvan.domain.policies import RoleGrant
 from danvan.domain.users import CredentialsChanged, User, credentials_changes
 from tests.unit.builders import TENANT, ctx
@@ -44,8 +44,8 @@ def test_every_user_event_is_either_a_credentials_change_or_known_to_keep_tokens
 
 CHANGES: dict[str, Callable[[User], object]] = {
     "roles": lambda u: u.change_grants(ctx("tenant_admin"), ChangeGrants((grant("approver"),))),
-    "password": lambda u: u.change_password(ctx("tenant_admin"), password_hash="hash-2"),
-    "deactivation": lambda u: u.deactivate(ctx("tenant_admin"), reason="Nghỉ hưu"),
+    "password": lambda u: u.change_password(ctx("tenant_admin"), ChangePassword("hash-2")),
+    "deactivation": lambda u: u.deactivate(ctx("tenant_admin"), DeactivateUser("Nghỉ hưu")),
 }
 
 
@@ -103,4 +103,18 @@ def test_a_token_without_the_claim_counts_as_generation_zero_and_a_bad_one_is_in
     for bad in (-1, "3", 2.5, True):
         with pytest.raises(TokenError):
             read_token(jwt.encode({**claims, "gen": bad}, SECRET, algorithm="HS256"),
+                       secret=SECRET)
+
+
+def test_a_token_says_whether_it_was_issued_for_a_one_time_password() -> None:
+    once = issue_token(user_id="u", username="can.bo", grants=[], secret=SECRET,
+                       lifetime_seconds=60, must_change_password=True)
+    assert read_token(once, secret=SECRET).must_change_password is True
+    claims = jwt.decode(once, SECRET, algorithms=["HS256"], issuer="danvan")
+    del claims["mcp"]
+    assert read_token(jwt.encode(claims, SECRET, algorithm="HS256"),
+                      secret=SECRET).must_change_password is False
+    for bad in (1, "true", None):
+        with pytest.raises(TokenError):
+            read_token(jwt.encode({**claims, "mcp": bad}, SECRET, algorithm="HS256"),
                        secret=SECRET)

@@ -18,7 +18,7 @@ ARGS ?=
 SERVICES = exports="$$($(BIN)/python -m danvan.infra.services env)"; eval "$$exports"
 
 .PHONY: help venv install run test lint typecheck pytest reliability services stop-services \
-	constraints clean distclean
+	constraints clean distclean system-packages
 
 help:
 	@echo "make run            serve the API with demo data (embedded PostgreSQL unless DATABASE_URL)"
@@ -52,8 +52,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy | sed -e 's#^\.mypy-path/danvan/##'
 
-test: lint typecheck
+test: lint typecheck system-packages
 	$(SERVICES); $(BIN)/pytest -n $(PYTEST_WORKERS) $(ARGS)
+
+# Debian packages some tests drive, as command:package; installed only when the command is
+# missing (as root, or through sudo).
+SYSTEM_PACKAGES := systemd-analyze:systemd
+
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			$$sudo apt-get install -y -qq --no-install-recommends $$missing; fi
 
 pytest: $(STAMP)
 	$(SERVICES); $(BIN)/pytest $(ARGS)

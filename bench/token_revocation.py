@@ -42,8 +42,9 @@ from danvan.backend.app import HttpOptions, create_app
 from danvan.backend.auth.tokens import issue_token
 from danvan.backend.wiring import build
 from danvan.domain.base import Actor, Context
-from danvan.domain.tenants import province_scope
-from danvan.domain.users import RoleGrant, User
+from danvan.domain.commands import ChangeGrants, RegisterUser
+from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.users import User
 
 PATH = "/api/v1/bench/ping"
 
@@ -125,9 +126,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             store = services.store
             assert store is not None and services.generations is not None
-            user = User.register(_context(), username="bench.user", password_hash="-",
-                                 full_name="Bench", grants=[RoleGrant("province_admin", "15")])
-            user.change_grants(_context(), grants=[RoleGrant("province_analyst", "15")])
+            user = User.register(_context(), RegisterUser(
+                username="bench.user", password_hash="-", full_name="Bench",
+                grants=(RoleGrant("province_admin", "15"),)))
+            user.change_grants(_context(), ChangeGrants(
+                grants=(RoleGrant("province_analyst", "15"),)))
             store.save(user)  # a user with a row: the lookup finds one
             token = issue_token(user_id=str(user.id), username=user.username,
                                 grants=user.grants, secret=settings.secret_key,

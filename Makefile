@@ -55,13 +55,14 @@ typecheck: $(STAMP)
 test: lint typecheck system-packages
 	$(SERVICES); $(BIN)/pytest -n $(PYTEST_WORKERS) $(ARGS)
 
-# Debian packages some tests drive, as command:package; installed only when the command is
-# missing (as root, or through sudo).
+# Debian packages some tests drive, as what:package (what: a command, or an absolute path);
+# installed only when it is missing (as root, or through sudo).
 SYSTEM_PACKAGES := systemd-analyze:systemd
 
 system-packages:
-	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
-		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do what="$${pair%%:*}"; \
+		{ [ -e "$$what" ] || command -v "$$what" >/dev/null 2>&1; } \
+			|| missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \

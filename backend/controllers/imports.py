@@ -22,7 +22,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.exceptions.http_exceptions import ClientException, RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from danvan.backend.auth.guards import allow, authenticated
 from danvan.backend.controllers.deps import Ctx, HttpRequest
@@ -166,7 +166,7 @@ class TenantImportController(Controller):
           summary="Import units, users or models of earlier years from a file, all rows or "
                   "none, as a job")
     async def start_import(self, request: HttpRequest, ctx: Ctx,
-                           kind: Literal["units", "users", "models"]
+                           kind: FromQuery[Literal["units", "users", "models"]]
                            ) -> Response[dict[str, Any]]:
         name, content = await uploaded(request)
         return await start(request, ctx, imports.ImportKind(kind), name, content)
@@ -183,7 +183,7 @@ class ProvinceImportController(Controller):
           summary="Onboard the province's communes and wards from the catalogue, all or none, "
                   "as a job")
     async def start_import(self, request: HttpRequest, ctx: Ctx, code: FromPath[str],
-                           kind: Literal["tenants"]) -> Response[dict[str, Any]]:
+                           kind: FromQuery[Literal["tenants"]]) -> Response[dict[str, Any]]:
         media_type, options = request.content_type
         if is_json(media_type, options):
             content = await catalogue_body(request)

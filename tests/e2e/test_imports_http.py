@@ -1,0 +1,397 @@
+"""Imports over HTTP, on PostgreSQL, with the jobs run by the in-process worker (dramatiq's
+broker, the relay from the outbox): all rows or none, the same file applied once, CSV with a
+BOM and Vietnamese headers in any order, one-time passwords for the importer alone, a
+province's 99 communes and wards in one job, the 70 recognised models of 2025 maintained into
+2026, hostile files refused, a worker that dies after the commit, the templates."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from danvan.backend.auth.passwords import hash_password
+from danvan.backend.jobs.process import InProcessJobs
+from danvan.backend.services.imports import ImportRun, apply_import
+from danvan.backend.wiring import build, load_catalogue
+from danvan.domain.model import Model
+from danvan.domain.units import Unit
+from danvan.infra.database import connect_app
+from danvan.infra.settings import Settings
+from tests.e2e.conftest import MadeUser, login
+from tests.e2e.graphql_support import catch_up, data, gql
+from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
+from tests.integration.jobs_support import finished, job_store
+
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+QUOTA = """query ($id: ID!, $year: Int!) { tenant(id: $id) { quota(year: $year) {
+  newModels recognizedTenantLevel maintainedModels } } }"""
+
+
+@pytest.fixture
+def world(client: httpx.Client, make_user: Callable[..., MadeUser]) -> World:
+    return World.build(client, make_user)
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> Iterator[InProcessJobs]:
+    running = InProcessJobs(settings, threads=1, schedule=False).start()
+    yield running
+    running.stop()
+
+
+def events(settings: Settings) -> int:
+    with connect_app(settings) as conn:
+        row = conn.execute("SELECT count(*) FROM danvan_events").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv(header: list[str], rows: list[list[str]], *, bom: bool = False) -> bytes:
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    return ("\ufeff" if bom else "").encode() + ("\r\n".join(lines) + "\r\n").encode()
+
+
+def send(client: httpx.Client, headers: dict[str, str], tenant: str, kind: str,
+         content: bytes, name: str = "tep.xlsx", media: str = XLSX) -> httpx.Response:
+    return client.post(f"{API}/tenants/{tenant}/imports", params={"kind": kind},
+                       headers=headers, files={"file": (name, content, media)})
+
+
+def start(client: httpx.Client, headers: dict[str, str], tenant: str, kind: str,
+          content: bytes, **kwargs: Any) -> str:
+    response = send(client, headers, tenant, kind, content, **kwargs)
+    body = ok(response, 202)
+    assert response.headers["location"] == f"{API}/jobs/{body['job_id']}"
+    return str(body["job_id"])
+
+
+def job(client: httpx.Client, headers: dict[str, str], job_id: str,
+        settings: Settings) -> dict[str, Any]:
+    finished(settings, job_id, timeout=90)
+    return ok(client.get(f"{API}/jobs/{job_id}", headers=headers))
+
+
+def units_file(count: int, bad: int | None = None) -> bytes:
+    rows: list[list[Any]] = [[f"Chi bộ Tổ dân phố số {i}", "party_cell", i % 7 == 0]
+                             for i in range(1, count + 1)]
+    if bad is not None:
+        rows[bad - 1][1] = "chi_bo_khong_co"
+    return xlsx(["name", "kind", "reports_to_vertical_line"], rows)
+
+
+def test_an_xlsx_with_one_bad_row_among_500_appends_nothing_and_names_the_row_and_column(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    before = events(settings)
+    failed = job(client, admin, start(client, admin, tenant, "units", units_file(500, bad=317)),
+                 settings)
+    assert failed["state"] == "failed"
+    assert failed["result"] is None
+    assert [(e["row"], e["field"]) for e in failed["errors"]] == [(317, "kind")]
+    assert failed["errors"][0]["message"].startswith("phải là một trong: party_cell")
+    assert events(settings) == before
+
+    done = job(client, admin, start(client, admin, tenant, "units", units_file(500)), settings)
+    assert done["state"] == "succeeded", done
+    assert done["result"]["created"] == 500
+    assert done["progress"] == {"done": 500, "total": 500}
+    assert events(settings) == before + 500
+    unit = ok(client.get(f"{API}/tenants/{tenant}", headers=admin))
+    assert unit["code"] == YEN_BAI
+
+
+def test_the_same_file_twice_applies_once_and_names_the_first_job(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    content = csv(["name", "kind"], [["Chi đoàn Thanh niên", "mass_org"],
+                                     ["Trường Tiểu học Yên Bái", "school"]])
+    first = start(client, admin, tenant, "units", content, name="don-vi.csv", media=CSV)
+    assert job(client, admin, first, settings)["state"] == "succeeded"
+    before = events(settings)
+    again = send(client, admin, tenant, "units", content, name="ban-sao.csv", media=CSV)
+    assert again.status_code == 200, again.text
+    assert again.json() == {"job_id": first}
+    assert again.headers["location"] == f"{API}/jobs/{first}"
+    time.sleep(0.5)
+    assert events(settings) == before
+    # the same file in another tenant is that tenant's own import
+    other = world.tenants[GIA_PHU].id
+    second = start(client, world.as_("tenant_admin", GIA_PHU), other, "units", content,
+                   name="don-vi.csv", media=CSV)
+    assert second != first
+    assert job(client, world.as_("tenant_admin", GIA_PHU), second, settings)["state"] == \
+        "succeeded"
+    assert events(settings) == before + 2
+
+
+def test_users_from_a_csv_with_bom_and_vietnamese_headers_in_any_order(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    content = csv(["Vai trò", "Mật khẩu", "Họ và tên", "Đơn vị", "Tên đăng nhập *"], [
+        ["unit_user", "", "Lò Văn Bí", "Chi bộ Tổ dân phố 5", "bithu.to5.moi"],
+        ["reviewer; approver", "mat-khau-rieng-2026", "Hà Thị Xây", "", "bxdd.moi"],
+    ], bom=True)
+    job_id = start(client, admin, tenant, "users", content, name="nguoi-dung.csv", media=CSV)
+    body = job(client, admin, job_id, settings)
+    assert body["state"] == "succeeded", body
+    assert body["result"]["created"] == 2
+    [generated] = body["result"]["one_time_passwords"]
+    assert generated["row"] == 1 and generated["username"] == "bithu.to5.moi"
+    assert len(generated["password"]) >= 10
+    assert login(client, MadeUser(None, "bithu.to5.moi", generated["password"]))  # type: ignore
+    assert login(client, MadeUser(None, "bxdd.moi", "mat-khau-rieng-2026"))  # type: ignore
+    # another reader of the job (a province admin) never sees the generated passwords
+    seen = ok(client.get(f"{API}/jobs/{job_id}", headers=world.province))
+    assert "one_time_passwords" not in seen["result"] and seen["result"]["created"] == 2
+
+
+def test_a_bad_users_file_names_each_row_and_column_and_creates_nobody(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    before = events(settings)
+    content = csv(["username", "full_name", "roles", "unit", "password"], [
+        ["tot.nguoi", "Người Tốt", "reviewer", "", ""],
+        ["admin.04252", "Trùng tên", "reviewer", "", ""],          # taken by the world
+        ["ban.bi", "Bí Thư", "unit_user", "Không có đơn vị này", ""],
+        ["ngan.qua", "Mật khẩu ngắn", "reviewer", "", "ngan"],
+        ["tot.nguoi", "Lặp lại", "approver", "", ""],
+        ["vai.tro", "Vai trò lạ", "province_admin", "", ""],
+    ])
+    body = job(client, admin, start(client, admin, tenant, "users", content, media=CSV),
+               settings)
+    assert body["state"] == "failed"
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [
+        (2, "username"), (3, "unit"), (4, "password"), (5, "username"), (6, "roles")]
+    assert body["errors"][3]["message"] == "trùng với dòng 1 của tệp"
+    assert events(settings) == before
+
+
+def test_a_wards_70_recognised_2025_models_imported_then_maintained_into_2026(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    unit = "Chi bộ Tổ dân phố 5"
+    names = [f"Mô hình dân vận khéo năm 2025 số {i}" for i in range(1, 71)]
+    content = xlsx(["Đơn vị", "Năm", "Tên mô hình", "Lĩnh vực", "Loại mô hình", "Trạng thái",
+                    "Số quyết định", "Ngày quyết định"],
+                   [[unit, 2025, name, "economy", "collective", "recognized_tenant",
+                     "125-QĐ/ĐU", "20/10/2025"] for name in names])
+    body = job(client, admin, start(client, admin, tenant, "models", content), settings)
+    assert body["state"] == "succeeded", body
+    assert body["result"]["created"] == 70
+
+    unit_id = str(Unit.id_for(tenant, unit))
+    reviewer = world.as_("reviewer")
+    for name in names:
+        model_id = Model.id_for(tenant, unit_id, 2025, name)
+        ok(client.post(f"{API}/tenants/{tenant}/models/{model_id}/maintenance",
+                       headers=reviewer, json={"year": 2026}))
+    catch_up(settings)
+    quota = data(gql(client, admin, QUOTA, {"id": tenant, "year": 2026}))["tenant"]["quota"]
+    assert quota == {"newModels": 0, "recognizedTenantLevel": 0, "maintainedModels": 70}
+    past = data(gql(client, admin, QUOTA, {"id": tenant, "year": 2025}))["tenant"]["quota"]
+    assert past == {"newModels": 70, "recognizedTenantLevel": 70, "maintainedModels": 0}
+
+    history = data(gql(client, admin, """query ($id: ID!) { model(id: $id) {
+        state history { type actor { id } payload } } }""",
+                       {"id": str(Model.id_for(tenant, unit_id, 2025, names[0]))}))["model"]
+    assert history["state"] == "RECOGNIZED_TENANT"
+    imported = history["history"][0]
+    assert imported["type"] == "Model.Imported"
+    assert imported["payload"]["file_hash"] == body["result"]["file_hash"]
+    assert imported["payload"]["importer"] == imported["actor"]["id"]
+    assert imported["payload"]["decision_date"] == "2025-10-20"
+
+
+def test_a_model_of_this_year_or_an_unreachable_state_is_refused(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    content = xlsx(["unit", "year", "name", "field", "kind", "state", "decision_number",
+                    "decision_date"], [
+        ["Chi bộ Tổ dân phố 5", 2026, "Năm nay", "economy", "collective", "accepted", "", ""],
+        ["Chi bộ Tổ dân phố 5", 2024, "Nháp cũ", "economy", "collective", "draft", "", ""],
+        ["Chi bộ Tổ dân phố 5", 2024, "Thiếu quyết định", "economy", "collective",
+         "recognized_province", "", ""],
+    ])
+    body = job(client, admin, start(client, admin, tenant, "models", content), settings)
+    assert body["state"] == "failed"
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [
+        (1, "year"), (2, "state"), (3, "decision_number"), (3, "decision_date")]
+
+
+def test_a_province_onboards_its_99_communes_and_wards_in_one_job(
+        client: httpx.Client, make_user: Callable[..., MadeUser], settings: Settings,
+        jobs: InProcessJobs) -> None:
+    province = login(client, make_user("admin.laocai", role="province_admin"))
+    assert len(load_catalogue().units_of("15")) == 99
+    response = client.post(f"{API}/provinces/15/imports", params={"kind": "tenants"},
+                           headers=province, json={"all": True})
+    job_id = ok(response, 202)["job_id"]
+    body = job(client, province, job_id, settings)
+    assert body["state"] == "succeeded", body
+    assert body["result"]["created"] == 99 and body["result"]["skipped"] == 0
+    with connect_app(settings) as conn:
+        row = conn.execute("SELECT count(*) FROM danvan_events WHERE topic LIKE "
+                           "'%Tenant.Onboarded'").fetchone()
+    assert row is not None and row[0] == 99
+    again = client.post(f"{API}/provinces/15/imports", params={"kind": "tenants"},
+                        headers=province, json={"all": True})
+    assert again.status_code == 200 and again.json() == {"job_id": job_id}
+    # a file of codes: one of another province is named, and nothing is onboarded
+    codes = csv(["Mã đơn vị hành chính"], [["00004"]])
+    refused = client.post(f"{API}/provinces/15/imports", params={"kind": "tenants"},
+                          headers=province, files={"file": ("ma.csv", codes, CSV)})
+    failed = job(client, province, ok(refused, 202)["job_id"], settings)
+    assert [(e["row"], e["field"]) for e in failed["errors"]] == [(1, "code")]
+
+
+def zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<x/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (100 * 1024 * 1024))
+    return out.getvalue()
+
+
+def formula_file() -> bytes:
+    return xlsx(["name", "kind"], [["Chi bộ 1", "party_cell"], ["=HYPERLINK(\"x\")",
+                                                                "party_cell"]])
+
+
+@pytest.mark.parametrize(("label", "content", "row", "field", "words"), [
+    ("a zip that is no workbook", b"PK\x03\x04" + b"\x00" * 64, None, "file", "XLSX"),
+    ("a zip bomb", None, None, "file", "giải nén quá lớn"),
+    ("a formula", None, 2, "name", "công thức"),
+    ("a huge cell", None, 1, "name", "ô quá dài"),
+    ("an unknown column", None, 0, "mau_sac", "cột không xác định"),
+])
+def test_a_hostile_file_fails_its_job_with_a_clear_error_and_appends_nothing(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs,
+        label: str, content: bytes | None, row: int | None, field: str, words: str) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    content = content or {
+        "a zip bomb": zip_bomb, "a formula": formula_file,
+        "a huge cell": lambda: xlsx(["name", "kind"], [["x" * 30_000, "party_cell"]]),
+        "an unknown column": lambda: xlsx(["name", "kind", "mau_sac"], [["A", "front", "đỏ"]]),
+    }[label]()
+    before = events(settings)
+    body = job(client, admin, start(client, admin, tenant, "units", content), settings)
+    assert body["state"] == "failed", body
+    error = body["errors"][0]
+    assert (error["row"], error["field"]) == (row, field), error
+    assert words in error["message"], error
+    assert events(settings) == before
+
+
+def test_a_request_that_cannot_be_an_import_is_refused_at_once(
+        client: httpx.Client, world: World, settings: Settings) -> None:
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    path = f"{API}/tenants/{tenant}/imports"
+
+    def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        body = response.json()
+        assert body["code"] == code
+        return dict(body)
+
+    binary = problem(send(client, admin, tenant, "units", b"\xff\xfe\x00garbage"), 422,
+                     "invalid_input")
+    assert binary["errors"][0]["field"] == "file"
+    assert problem(send(client, admin, tenant, "units", b"name,kind\nA\x00,front\n",
+                        media=CSV), 422, "invalid_input")["errors"][0]["field"] == "file"
+    problem(send(client, admin, tenant, "units", b""), 422, "invalid_input")
+    problem(send(client, admin, tenant, "bogus", b"name,kind\n"), 422, "invalid_input")
+    problem(client.post(path, params={"kind": "units"}, headers=admin,
+                        json={"name": "A"}), 415, "unsupported_media_type")
+    problem(client.post(path, params={"kind": "units"}, headers=admin,
+                        files={"other": ("a.csv", b"name,kind\n", CSV)}), 422, "invalid_input")
+    problem(send(client, admin, tenant, "units", b"a" * (9 * 1024 * 1024)), 413,
+            "payload_too_large")
+    problem(send(client, world.as_("reviewer"), tenant, "units", b"name,kind\n"), 403,
+            "forbidden")
+    problem(client.post(f"{API}/provinces/15/imports", params={"kind": "tenants"},
+                        headers=world.province, json={"all": False}), 422, "invalid_input")
+    assert job_store(settings).get("00000000-0000-0000-0000-000000000000") is None
+    with connect_app(settings) as conn:
+        row = conn.execute("SELECT count(*) FROM jobs WHERE kind LIKE 'import_%'").fetchone()
+    assert row is not None and row[0] == 0
+
+
+def test_a_worker_that_died_after_the_commit_leaves_the_import_applied_once(
+        client: httpx.Client, world: World, settings: Settings) -> None:
+    """The job ran up to its commit, and its worker died before recording the outcome: the
+    next run (here the in-process worker) answers the recorded result and appends nothing."""
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    content = csv(["username", "full_name", "roles"], [["moi.mot", "Người Một", "reviewer"]])
+    job_id = start(client, admin, tenant, "users", content, media=CSV)
+    row = job_store(settings).get(job_id)
+    assert row is not None and row.created_by is not None
+    services = build(settings, redis=None)
+    try:
+        assert services.store is not None
+        first = apply_import(ImportRun(
+            job_id=job_id, scope=tenant, created_by=row.created_by,
+            params={"role": "tenant_admin", "source": "file"}, store=services.store,
+            pool=services.db_pool, catalogue=load_catalogue(), hash_password=hash_password))
+    finally:
+        services.close()
+    after_commit = events(settings)
+    running = InProcessJobs(settings, threads=1, schedule=False).start()
+    try:
+        body = job(client, admin, job_id, settings)
+    finally:
+        running.stop()
+    assert body["state"] == "succeeded"
+    assert body["result"] == first
+    assert events(settings) == after_commit
+
+
+def test_the_templates_have_vietnamese_headers_and_import_as_filled_in(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs) -> None:
+    admin = world.as_("tenant_admin")
+    response = client.get(f"{API}/import-templates/units.xlsx", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(XLSX)
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book.worksheets[0]
+    assert [c.value for c in sheet[1]] == ["Tên đơn vị *", "Loại đơn vị *", "Thuộc ngành dọc"]
+    sheet.append(["Hội Cựu chiến binh", "mass_org", "không"])
+    filled = io.BytesIO()
+    book.save(filled)
+    tenant = world.tenants[YEN_BAI].id
+    body = job(client, admin, start(client, admin, tenant, "units", filled.getvalue()), settings)
+    assert body["state"] == "succeeded", body
+    for kind in ("users", "models", "tenants"):
+        assert client.get(f"{API}/import-templates/{kind}.xlsx",
+                          headers=admin).status_code == 200
+    assert client.get(f"{API}/import-templates/nope.xlsx", headers=admin).status_code == 404
+    assert client.get(f"{API}/import-templates/units.xlsx").status_code == 401

@@ -27,7 +27,7 @@ from litestar.params import FromPath, FromQuery
 from danvan.backend.auth.guards import allow, authenticated
 from danvan.backend.controllers.deps import Ctx, HttpRequest
 from danvan.backend.controllers.jobs import API_JOBS, started
-from danvan.backend.dto import CatalogueImport
+from danvan.backend.dto import FILLED_TEXT_PATTERN, CatalogueImport
 from danvan.backend.errors import Problem
 from danvan.backend.http.body import CANONICAL_ENCODER, as_struct, is_json, parse_json
 from danvan.backend.http.openapi import ProblemOperation
@@ -39,6 +39,7 @@ from danvan.backend.services.import_tables import (
     is_xlsx,
     template,
 )
+from danvan.domain.limits import MAX_TENANT_CODE
 from danvan.domain.policies import Action
 
 MAX_BODY = MAX_FILE_BYTES + 64 * 1024
@@ -63,7 +64,8 @@ _FILE_PART = Schema(type=OpenAPIType.OBJECT, required=["file"], properties={
 _CATALOGUE_JSON = Schema(type=OpenAPIType.OBJECT, properties={
     "all": Schema(type=OpenAPIType.BOOLEAN),
     "codes": Schema(type=OpenAPIType.ARRAY, max_items=5_000,
-                    items=Schema(type=OpenAPIType.STRING, min_length=1, max_length=20))},
+                    items=Schema(type=OpenAPIType.STRING, min_length=1,
+                                 max_length=MAX_TENANT_CODE, pattern=FILLED_TEXT_PATTERN))},
     additional_properties=False)
 
 

@@ -395,3 +395,32 @@ def test_the_templates_have_vietnamese_headers_and_import_as_filled_in(
                           headers=admin).status_code == 200
     assert client.get(f"{API}/import-templates/nope.xlsx", headers=admin).status_code == 404
     assert client.get(f"{API}/import-templates/units.xlsx").status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["units", "models"])
+def test_a_5000_row_file_is_imported_within_a_minute(
+        client: httpx.Client, world: World, settings: Settings, jobs: InProcessJobs,
+        kind: str) -> None:
+    """The figure of API.md "Imports": from the request to the job's success, with the
+    projector then catching up on the 5,000 events."""
+    admin = world.as_("tenant_admin")
+    tenant = world.tenants[YEN_BAI].id
+    if kind == "units":
+        content = units_file(5_000)
+    else:
+        units = list(world.tenants[YEN_BAI].units)
+        content = xlsx(["unit", "year", "name", "field", "kind", "state", "decision_number",
+                        "decision_date"],
+                       [[units[i % len(units)], 2025, f"Mô hình năm 2025 số {i}", "economy",
+                         "collective", "recognized_tenant", f"{i}-QĐ/ĐU", "2025-11-20"]
+                        for i in range(5_000)])
+    began = time.monotonic()
+    body = job(client, admin, start(client, admin, tenant, kind, content), settings)
+    took = time.monotonic() - began
+    assert body["state"] == "succeeded", body
+    assert body["result"]["created"] == 5_000
+    print(f"\n5,000 {kind}: {took:.1f} s from the request to the job's success")
+    assert took < 60
+    began = time.monotonic()
+    catch_up(settings)
+    print(f"projected in {time.monotonic() - began:.1f} s")

@@ -83,6 +83,12 @@ def applied_result(conn: psycopg.Connection[Any], job_id: str) -> tuple[bool, An
     return (bool(row[0]), row[1]) if row else (False, None)
 
 
+def forget_content(conn: psycopg.Connection[Any], job_id: str) -> None:
+    """Drop a refused import's file (it may hold passwords); its hash stays."""
+    conn.execute("UPDATE public.import_files SET content = ''::bytea WHERE job_id = %s",
+                 (job_id,))
+
+
 def existing(conn: psycopg.Connection[Any], ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Which of ``ids`` name an aggregate the store holds (one query, by the primary key)."""
     wanted = list(dict.fromkeys(ids))
@@ -97,12 +103,13 @@ def existing(conn: psycopg.Connection[Any], ids: Iterable[uuid.UUID]) -> set[uui
 def record_applied(curs: Any, stored_events: Sequence[Any], saved_with: Mapping[str, Any]
                    ) -> None:
     """The event store's writer for ``import_applied``: marks the job's import applied, in
-    the transaction of its events; refuses the save when it was marked already."""
+    the transaction of its events, and drops its file (it may hold passwords; the events
+    name its hash); refuses the save when it was marked already."""
     applied = saved_with.get("import_applied")
     if applied is None:
         return
-    curs.execute("UPDATE public.import_files SET applied_at = now(), result = %s::jsonb "
-                 "WHERE job_id = %s AND applied_at IS NULL",
+    curs.execute("UPDATE public.import_files SET applied_at = now(), result = %s::jsonb, "
+                 "content = ''::bytea WHERE job_id = %s AND applied_at IS NULL",
                  (json.dumps(applied.result), applied.job_id))
     if curs.rowcount != 1:
         raise AlreadyApplied(f"import {applied.job_id} is applied already (or unknown)")

@@ -74,6 +74,7 @@ from danvan.infra.imports import (
     applied_result,
     dedup_key,
     existing,
+    forget_content,
     read_upload,
 )
 from danvan.infra.imports import record_upload as record
@@ -229,9 +230,9 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
                                  max_rows=MAX_USER_ROWS if kind == ImportKind.USERS
                                  else MAX_ROWS))
     except FileProblem as exc:
-        raise ImportRefused(exc.problems) from exc
+        raise refused(run, exc.problems) from exc
     if not table.rows:
-        raise ImportRefused([Problem(None, "file", "tệp không có dòng dữ liệu nào")])
+        raise refused(run, [Problem(None, "file", "tệp không có dòng dữ liệu nào")])
     total = len(table.rows)
     run.progress(0, total)
     built: list[tuple[int, list[TenantAggregate]]] = []
@@ -267,7 +268,7 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
             problems.append(Problem(number, builder.key_column, builder.exists_message))
     if problems:
         problems.sort(key=lambda p: (p.row or 0))
-        raise ImportRefused(problems)
+        raise refused(run, problems)
     aggregates = builder.finish([a for _, row in built for a in row])
     result = {"kind": kind.value, "file_hash": upload.sha256, "created": len(aggregates),
               **({"skipped": skipped} if builder.skip_existing else {}), **builder.result()}
@@ -277,6 +278,13 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
     run.store.save(*aggregates, import_applied=Applied(run.job_id, result))
     run.progress(total, total)
     return result
+
+
+def refused(run: ImportRun, problems: Sequence[Problem]) -> ImportRefused:
+    """The refusal of the whole import; its file is dropped (it may hold passwords)."""
+    with run.pool.connection() as conn:
+        forget_content(conn, run.job_id)
+    return ImportRefused(problems)
 
 
 def _domain_problems(number: int, exc: Exception) -> list[Problem]:

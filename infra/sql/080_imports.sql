@@ -6,7 +6,9 @@
 -- ``result`` are written in the transaction that appends the import's events (an
 -- ``InTransaction`` writer of the event store), so a worker that dies after that commit and
 -- before recording the job's outcome finds the import applied, and answers its result again
--- instead of applying anything twice. Purged with its job.
+-- instead of applying anything twice. The file itself (it may hold passwords) is dropped once
+-- the import is applied or refused; its hash stays, and the events name it. Purged with its
+-- job.
 -- :"app_role" is replaced by the application's role (psql -v syntax, see 010).
 
 CREATE TABLE public.import_files (

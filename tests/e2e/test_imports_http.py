@@ -54,6 +54,14 @@ def events(settings: Settings) -> int:
     return int(row[0])
 
 
+def kept_bytes(settings: Settings, job_id: str) -> int:
+    with connect_app(settings) as conn:
+        row = conn.execute("SELECT length(content) FROM import_files WHERE job_id = %s",
+                           (job_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     book = Workbook()
     sheet = book.active
@@ -111,12 +119,14 @@ def test_an_xlsx_with_one_bad_row_among_500_appends_nothing_and_names_the_row_an
     assert [(e["row"], e["field"]) for e in failed["errors"]] == [(317, "kind")]
     assert failed["errors"][0]["message"].startswith("phải là một trong: party_cell")
     assert events(settings) == before
+    assert kept_bytes(settings, failed["id"]) == 0  # the refused file is not kept
 
     done = job(client, admin, start(client, admin, tenant, "units", units_file(500)), settings)
     assert done["state"] == "succeeded", done
     assert done["result"]["created"] == 500
     assert done["progress"] == {"done": 500, "total": 500}
     assert events(settings) == before + 500
+    assert kept_bytes(settings, done["id"]) == 0
     unit = ok(client.get(f"{API}/tenants/{tenant}", headers=admin))
     assert unit["code"] == YEN_BAI
 

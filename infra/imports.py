@@ -77,16 +77,20 @@ def read_upload(conn: psycopg.Connection[Any], job_id: str) -> Upload | None:
 
 
 def applied_result(conn: psycopg.Connection[Any], job_id: str) -> tuple[bool, Any]:
-    """Whether the import was applied, and its result then."""
+    """Whether the import was applied, and its result then (else None, or the refusal
+    ``{"errors": [...]}`` recorded by ``record_refusal``)."""
     row = conn.execute("SELECT applied_at IS NOT NULL, result FROM public.import_files "
                        "WHERE job_id = %s", (job_id,)).fetchone()
     return (bool(row[0]), row[1]) if row else (False, None)
 
 
-def forget_content(conn: psycopg.Connection[Any], job_id: str) -> None:
-    """Drop a refused import's file (it may hold passwords); its hash stays."""
-    conn.execute("UPDATE public.import_files SET content = ''::bytea WHERE job_id = %s",
-                 (job_id,))
+def record_refusal(conn: psycopg.Connection[Any], job_id: str,
+                   errors: Sequence[Mapping[str, Any]]) -> None:
+    """Keep why the import was refused (a run after a worker died says it again) and drop
+    its file (it may hold passwords); its hash stays."""
+    conn.execute("UPDATE public.import_files SET content = ''::bytea, result = %s::jsonb "
+                 "WHERE job_id = %s AND applied_at IS NULL",
+                 (json.dumps({"errors": list(errors)}), job_id))
 
 
 def existing(conn: psycopg.Connection[Any], ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

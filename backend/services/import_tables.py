@@ -35,7 +35,7 @@ from typing import Any
 from danvan.domain.base import normalize_key
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_INFLATED_BYTES = 96 * 1024 * 1024
+MAX_INFLATED_BYTES = 48 * 1024 * 1024
 MAX_MEMBERS = 500
 MAX_COLUMNS = 30
 MAX_CELL = 2_000

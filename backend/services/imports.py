@@ -74,8 +74,8 @@ from danvan.infra.imports import (
     applied_result,
     dedup_key,
     existing,
-    forget_content,
     read_upload,
+    record_refusal,
 )
 from danvan.infra.imports import record_upload as record
 from danvan.infra.outbox import JobRequest
@@ -218,6 +218,9 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
         done, result = applied_result(conn, run.job_id)
         if done:
             return dict(result or {})
+        if isinstance(result, dict) and result.get("errors"):  # refused by an earlier run
+            raise ImportRefused([Problem(e.get("row"), e.get("field"), e.get("message", ""))
+                                 for e in result["errors"]])
         upload = read_upload(conn, run.job_id)
     if upload is None:
         raise ImportRefused([Problem(None, "file", "không còn tệp của lần nhập này")])
@@ -282,9 +285,10 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
 
 def refused(run: ImportRun, problems: Sequence[Problem]) -> ImportRefused:
     """The refusal of the whole import; its file is dropped (it may hold passwords)."""
+    refusal = ImportRefused(problems)
     with run.pool.connection() as conn:
-        forget_content(conn, run.job_id)
-    return ImportRefused(problems)
+        record_refusal(conn, run.job_id, refusal.errors())
+    return refusal
 
 
 def _domain_problems(number: int, exc: Exception) -> list[Problem]:

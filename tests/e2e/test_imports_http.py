@@ -288,6 +288,24 @@ def zip_bomb() -> bytes:
     return out.getvalue()
 
 
+def entity_bomb() -> bytes:
+    """A workbook whose sheet declares nested XML entities ("billion laughs")."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx(["name", "kind"], [["A", "front"]])))
+    out = io.BytesIO()
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + b"".join(b'<!ENTITY lol%d "%s">' % (i, f"&lol{i - 1 or ''};".encode() * 10)
+                         for i in range(1, 9)) + b"]>")
+    with zipfile.ZipFile(out, "w") as archive:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename.startswith("xl/worksheets/"):
+                body = data.split(b"?>", 1)[-1]  # without its XML declaration, if any
+                assert b">A<" in body
+                data = laughs + body.replace(b">A<", b">&lol8;<")
+            archive.writestr(member, data)
+    return out.getvalue()
+
+
 def formula_file() -> bytes:
     return xlsx(["name", "kind"], [["Chi bộ 1", "party_cell"], ["=HYPERLINK(\"x\")",
                                                                 "party_cell"]])
@@ -296,6 +314,7 @@ def formula_file() -> bytes:
 @pytest.mark.parametrize(("label", "content", "row", "field", "words"), [
     ("a zip that is no workbook", b"PK\x03\x04" + b"\x00" * 64, None, "file", "XLSX"),
     ("a zip bomb", None, None, "file", "giải nén quá lớn"),
+    ("XML entities", None, None, "file", "XLSX"),
     ("a formula", None, 2, "name", "công thức"),
     ("a huge cell", None, 1, "name", "ô quá dài"),
     ("an unknown column", None, 0, "mau_sac", "cột không xác định"),
@@ -306,7 +325,7 @@ def test_a_hostile_file_fails_its_job_with_a_clear_error_and_appends_nothing(
     admin = world.as_("tenant_admin")
     tenant = world.tenants[YEN_BAI].id
     content = content or {
-        "a zip bomb": zip_bomb, "a formula": formula_file,
+        "a zip bomb": zip_bomb, "a formula": formula_file, "XML entities": entity_bomb,
         "a huge cell": lambda: xlsx(["name", "kind"], [["x" * 30_000, "party_cell"]]),
         "an unknown column": lambda: xlsx(["name", "kind", "mau_sac"], [["A", "front", "đỏ"]]),
     }[label]()

@@ -5,7 +5,8 @@
     template(columns)                          # an XLSX with the Vietnamese headers
 
 Every file is hostile until read. What is refused, with a Vietnamese message naming the row
-(1 = the first row after the header; 0 = the header itself) and the column's machine name:
+(1 = the first row after the header; 0 = the header, or the file as a whole) and the column's
+machine name (``file`` for the file as a whole):
 
 - more than ``MAX_FILE_BYTES`` (the route refuses those first), a ZIP that is not a workbook,
   one whose members would inflate past ``MAX_INFLATED_BYTES`` or number more than
@@ -55,7 +56,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Problem:
-    row: int | None
+    row: int
+    """1 for the first row after the header; 0 for the header, or the file as a whole."""
     field: str | None
     message: str
 
@@ -71,7 +73,7 @@ class FileProblem(Exception):
         self.problems = list(problems)
 
 
-def refuse(message: str, row: int | None = None, field: str | None = "file") -> FileProblem:
+def refuse(message: str, row: int = 0, field: str | None = "file") -> FileProblem:
     return FileProblem([Problem(row, field, message)])
 
 

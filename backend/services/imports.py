@@ -219,11 +219,12 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
         if done:
             return dict(result or {})
         if isinstance(result, dict) and result.get("errors"):  # refused by an earlier run
-            raise ImportRefused([Problem(e.get("row"), e.get("field"), e.get("message", ""))
+            raise ImportRefused([Problem(int(e.get("row") or 0), e.get("field"),
+                                         str(e.get("message", "")))
                                  for e in result["errors"]])
         upload = read_upload(conn, run.job_id)
     if upload is None:
-        raise ImportRefused([Problem(None, "file", "không còn tệp của lần nhập này")])
+        raise ImportRefused([Problem(0, "file", "không còn tệp của lần nhập này")])
     kind = ImportKind(upload.kind)
     ctx = run.context(upload.sha256)
     builder = BUILDERS[kind](run, ctx, upload.sha256)
@@ -235,7 +236,7 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
     except FileProblem as exc:
         raise refused(run, exc.problems) from exc
     if not table.rows:
-        raise refused(run, [Problem(None, "file", "tệp không có dòng dữ liệu nào")])
+        raise refused(run, [Problem(0, "file", "tệp không có dòng dữ liệu nào")])
     total = len(table.rows)
     run.progress(0, total)
     built: list[tuple[int, list[TenantAggregate]]] = []
@@ -270,7 +271,7 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
         elif any(a.id in taken for a in aggregates):
             problems.append(Problem(number, builder.key_column, builder.exists_message))
     if problems:
-        problems.sort(key=lambda p: (p.row or 0))
+        problems.sort(key=lambda p: p.row)
         raise refused(run, problems)
     aggregates = builder.finish([a for _, row in built for a in row])
     result = {"kind": kind.value, "file_hash": upload.sha256, "created": len(aggregates),
@@ -320,7 +321,7 @@ def catalogue_table(content: bytes) -> Table:
         return Table(("code",), [(i, {"code": str(c)[:100]})
                                  for i, c in enumerate(body.get("codes") or [], start=1)])
     except (ValueError, AttributeError, TypeError) as exc:
-        raise FileProblem([Problem(None, "codes", "danh sách mã không đọc được")]) from exc
+        raise FileProblem([Problem(0, "codes", "danh sách mã không đọc được")]) from exc
 
 
 # --- reading cells -------------------------------------------------------------------------

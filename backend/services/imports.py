@@ -42,7 +42,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -85,9 +84,9 @@ Hasher = Callable[[str], str]
 Progress = Callable[[int, int], None]
 
 MAX_ROWS = 5_000
-MAX_USER_ROWS = 2_000
-"""Each new user's password is hashed (argon2id, about 40 ms of a core): 2,000 take about a
-minute on two cores."""
+MAX_USER_ROWS = 1_000
+"""Each new user's password is hashed (argon2id, 20-40 ms of a core here; two threads were no
+faster): 1,000 take well under a minute."""
 MAX_ERRORS = 200
 """Problems listed in a failed job's ``errors`` (a file of 5,000 bad rows says enough)."""
 PROGRESS_EVERY = 250
@@ -460,19 +459,13 @@ class UserRows(Builder):
         return [user]
 
     def finish(self, aggregates: list[TenantAggregate]) -> list[TenantAggregate]:
-        """The same users again, now with their passwords hashed (two at a time)."""
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            hashes = list(pool.map(self.run.hash_password, [new.password
-                                                            for _, new, _ in self.rows]))
-        return [people.registered_user(self.ctx, new, grants, _hashed_as(hashed))
-                for (_, new, grants), hashed in zip(self.rows, hashes, strict=True)]
+        """The same users again, now with their passwords hashed (only once every row is
+        known to be good: hashing is the slow part)."""
+        return [people.registered_user(self.ctx, new, grants, self.run.hash_password)
+                for _, new, grants in self.rows]
 
     def result(self) -> dict[str, Any]:
         return {ONE_TIME_PASSWORDS: self.generated}
-
-
-def _hashed_as(hashed: str) -> Hasher:
-    return lambda _: hashed
 
 
 class ModelRows(Builder):

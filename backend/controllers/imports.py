@@ -104,7 +104,7 @@ async def uploaded(request: HttpRequest) -> tuple[str, bytes]:
     part = form.get("file")
     try:
         if isinstance(part, UploadFile):
-            name, content = part.filename or "upload", await part.read()
+            name, content = file_name(part.filename), await part.read()
         elif isinstance(part, str):
             name, content = "upload.csv", part.encode("utf-8", "surrogatepass")
         else:
@@ -119,6 +119,13 @@ async def uploaded(request: HttpRequest) -> tuple[str, bytes]:
         raise Problem(422, "invalid_input",
                       errors=[("file", "must be an XLSX workbook or a CSV file in UTF-8")])
     return name, content
+
+
+def file_name(sent: str | None) -> str:
+    """The name the client gave its file, as kept beside it: printable, at most 200
+    characters (no NUL, no control character, no lone surrogate)."""
+    kept = "".join(c for c in (sent or "") if c.isprintable() and not "\ud800" <= c <= "\udfff")
+    return kept.strip()[:200] or "upload"
 
 
 def _utf8_text(content: bytes) -> bool:

@@ -137,8 +137,21 @@ def test_the_same_file_twice_applies_once_and_names_the_first_job(
     tenant = world.tenants[YEN_BAI].id
     content = csv(["name", "kind"], [["Chi đoàn Thanh niên", "mass_org"],
                                      ["Trường Tiểu học Yên Bái", "school"]])
-    first = start(client, admin, tenant, "units", content, name="don-vi.csv", media=CSV)
+    first = start(client, admin, tenant, "units", content, media=CSV,
+                  name="đơn\x00vị\x1b[31m" + "x" * 300 + ".csv")  # kept printable, short
     assert job(client, admin, first, settings)["state"] == "succeeded"
+    with connect_app(settings) as conn:
+        kept = conn.execute("SELECT name FROM import_files WHERE job_id = %s",
+                            (first,)).fetchone()
+    assert kept is not None and kept[0].startswith("đơn") and len(kept[0]) == 200
+    assert kept[0].isprintable()
+    raw = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a\x00\xed\xa0\x80'
+           b'.csv"\r\nContent-Type: text/csv\r\n\r\nname,kind\r\nHoi Nong dan,mass_org\r\n'
+           b'--b--\r\n')
+    odd = client.post(f"{API}/tenants/{tenant}/imports", params={"kind": "units"}, content=raw,
+                      headers={**admin, "Content-Type": "multipart/form-data; boundary=b"})
+    # a NUL and a lone surrogate in a part's header: the multipart parser's 400, not a 5xx
+    assert odd.status_code == 400 and odd.json()["code"] == "bad_request", odd.text
     before = events(settings)
     again = send(client, admin, tenant, "units", content, name="ban-sao.csv", media=CSV)
     assert again.status_code == 200, again.text

@@ -38,6 +38,7 @@ half a second for 5,000 events here).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -228,10 +229,13 @@ def apply_import(run: ImportRun) -> dict[str, Any]:
     ctx = run.context(upload.sha256)
     builder = BUILDERS[kind](run, ctx, upload.sha256)
     try:
-        table = (catalogue_table(upload.content) if run.params.get("source") == "catalogue"
-                 else read_table(upload.content, COLUMNS[kind],
-                                 max_rows=MAX_USER_ROWS if kind == ImportKind.USERS
-                                 else MAX_ROWS))
+        if run.params.get("source") == "catalogue":
+            table, every = catalogue_table(upload.content, run.catalogue, run.scope)
+            if every:  # every commune and ward: those onboarded already are skipped
+                builder.skip_existing.update(number for number, _ in table.rows)
+        else:
+            table = read_table(upload.content, COLUMNS[kind],
+                               max_rows=MAX_USER_ROWS if kind == ImportKind.USERS else MAX_ROWS)
     except FileProblem as exc:
         raise refused(run, exc.problems) from exc
     if not table.rows:
@@ -308,19 +312,18 @@ class RowProblem(Exception):
         self.message = message
 
 
-def catalogue_table(content: bytes) -> Table:
+def catalogue_table(content: bytes, catalogue: Catalogue, scope: str) -> tuple[Table, bool]:
     """``{"all": true}`` or ``{"codes": [...]}``, as the request recorded it (canonical JSON),
-    read as a table of codes; ``all`` is expanded by the builder."""
-    import json
-
+    as a table of codes (for ``all``: every commune and ward of the scope's province, in the
+    catalogue's order), and whether it was ``all``."""
     try:
         body = json.loads(content)
-        if body.get("all") is True:
-            return Table(("code",), [(1, {"code": "*"})])
-        return Table(("code",), [(i, {"code": str(c)[:100]})
-                                 for i, c in enumerate(body.get("codes") or [], start=1)])
+        every = body.get("all") is True
+        codes = ([u.code for u in catalogue.units_of(province_of_scope(scope) or "")] if every
+                 else [str(c)[:100] for c in body.get("codes") or []])
     except (ValueError, AttributeError, TypeError) as exc:
         raise FileProblem([Problem(0, "codes", "danh sách mã không đọc được")]) from exc
+    return Table(("code",), [(i, {"code": c}) for i, c in enumerate(codes, start=1)]), every
 
 
 # --- reading cells -------------------------------------------------------------------------
@@ -493,9 +496,6 @@ class TenantRows(Builder):
 
     def row(self, number: int, values: dict[str, str]) -> list[TenantAggregate]:
         code = text(values, "code")
-        if code == "*":
-            self.skip_existing.add(number)
-            return [self.tenant(u.code) for u in self.run.catalogue.units_of(self.province)]
         if not code:
             raise RowProblem("code", "bắt buộc phải có")
         return [self.tenant(code)]

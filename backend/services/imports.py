@@ -31,8 +31,9 @@ transaction. So:
 
 Deterministic ids with an idempotent apply per row would have left a half-applied import
 visible between a crash and its retry; one transaction never shows one. The price is one
-insert of up to ``MAX_ROWS`` events holding the events' table lock for its duration (about
-half a second for 5,000 events here).
+insert of up to ``MAX_ROWS`` events holding the events' table lock for its duration: the save
+of 5,000 units took 2.2 s here (encoding included, on a loaded machine), during which other
+writers wait.
 """
 
 from __future__ import annotations

@@ -159,6 +159,19 @@ def test_the_same_file_twice_applies_once_and_names_the_first_job(
     assert again.headers["location"] == f"{API}/jobs/{first}"
     time.sleep(0.5)
     assert events(settings) == before
+    # with an Idempotency-Key: run once, then its answer replayed
+    keyed = (b'--k\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+             b'Content-Type: text/csv\r\n\r\nname,kind\r\nHoi Cuu chien binh,mass_org\r\n'
+             b'--k--\r\n')
+    answers = [client.post(f"{API}/tenants/{tenant}/imports", params={"kind": "units"},
+                           content=keyed, headers={
+                               **admin, "Content-Type": "multipart/form-data; boundary=k",
+                               "Idempotency-Key": "nhap-don-vi-1"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [202, 202], answers[0].text
+    assert answers[0].json() == answers[1].json()
+    assert answers[1].headers.get("idempotent-replayed") == "true"
+    assert job(client, admin, answers[0].json()["job_id"], settings)["state"] == "succeeded"
+    before = events(settings)
     # the same file in another tenant is that tenant's own import
     other = world.tenants[GIA_PHU].id
     second = start(client, world.as_("tenant_admin", GIA_PHU), other, "units", content,

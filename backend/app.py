@@ -30,6 +30,11 @@ from litestar.types import ControllerRouterHandler
 from danvan.backend.auth.controller import AuthController, LoginLimits, PasswordController
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
+from danvan.backend.controllers.imports import (
+    ImportTemplateController,
+    ProvinceImportController,
+    TenantImportController,
+)
 from danvan.backend.controllers.jobs import (
     JobController,
     ProvinceOperationsController,
@@ -63,6 +68,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     JobController,
     ProvinceOperationsController,
     TenantOperationsController,
+    TenantImportController,
+    ProvinceImportController,
+    ImportTemplateController,
 ]
 
 

@@ -529,3 +529,12 @@ class RebuildRequest(Body):
 
 def exporting(operation_id: str) -> RequestOperation:
     return RequestOperation(operation_id, OperationKind.AUDIT_EXPORT)
+
+
+class CatalogueImport(Body):
+    """``POST /provinces/{code}/imports?kind=tenants`` as JSON: every commune and ward of the
+    province (``{"all": true}``), or the catalogue codes listed."""
+
+    all: bool = False
+    codes: Annotated[list[TenantCode], Meta(max_length=5_000)] = msgspec.field(
+        default_factory=list)

@@ -431,6 +431,12 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
         (r"^(?P<role>\w+) is held for a province, not a tenant$",
          "{role} là vai trò cấp tỉnh, không cấp trong đơn vị cơ sở",
          "{role} is held for a province, not a tenant"),
+        (r"^must be an XLSX workbook or a CSV file in UTF-8$",
+         "phải là tệp XLSX hoặc tệp CSV mã hóa UTF-8",
+         "must be an XLSX workbook or a CSV file in UTF-8"),
+        (r"^give either all: true or a non-empty list of codes$",
+         "cần all: true hoặc một danh sách mã không rỗng (không cả hai)",
+         "give either all: true or a non-empty list of codes"),
         (r"^(?P<role>\w+) must be held in a tenant$", "{role} phải được cấp trong một đơn vị cơ sở",
          "{role} must be held in a tenant"),
     ]

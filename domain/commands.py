@@ -205,6 +205,27 @@ class RecognizeModels:
         return RecognizeModel(self.level, self.decision_number, self.decision_date)
 
 
+IMPORTABLE_STATES = (State.ACCEPTED, State.RECOGNIZED_TENANT, State.RECOGNIZED_PROVINCE)
+"""The states a model of an earlier year may be imported in (``ImportModel``)."""
+
+
+@dataclass(frozen=True)
+class ImportModel:
+    """A model of an earlier year, brought in by an import with the state it reached (and,
+    once recognised, its decision); it counts in later years only through maintenance."""
+
+    unit_id: str
+    year: int
+    name: str
+    kind: ModelKind
+    field: Field
+    state: State
+    decision_number: str | None = None
+    decision_date: date | None = None
+    file_hash: str = ""
+    """The SHA-256 of the imported file (hex), recorded on the event."""
+
+
 @dataclass(frozen=True)
 class NominateModel(ModelCommand):
     pass

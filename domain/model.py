@@ -26,11 +26,13 @@ from danvan.domain.base import (
 )
 from danvan.domain.clock import vietnam_date
 from danvan.domain.commands import (
+    IMPORTABLE_STATES,
     AcceptModel,
     AmendModel,
     DiscontinueModel,
     ErasePersonalData,
     EvaluateModel,
+    ImportModel,
     InspectModel,
     Level,
     MaintainModel,
@@ -155,12 +157,26 @@ def _revoked(lc: Lifecycle, e: Any) -> Lifecycle:
     return lc._replace(state=state, recognitions=recognitions)
 
 
+def _imported(_: Lifecycle | None, e: Any) -> Lifecycle:
+    """A model of an earlier year as an import brings it in: registered, accepted into its
+    year's list, and recognised by the decision the import names when its state says so."""
+    state = State(e.state)
+    recognitions: dict[str, Decision] = {}
+    if state in (State.RECOGNIZED_TENANT, State.RECOGNIZED_PROVINCE):
+        level = Level.PROVINCE if state == State.RECOGNIZED_PROVINCE else Level.TENANT
+        recognitions[level.value] = Decision(e.decision_number, e.decision_date)
+    return Lifecycle(state, e.year, e.name, e.field, {}, submitted_ever=True, accepted=True,
+                     passed=bool(recognitions), recognitions=recognitions,
+                     list_years=(e.year,))
+
+
 def _unchanged(lc: Lifecycle, _e: Any) -> Lifecycle:
     return lc
 
 
 STEPS: dict[str, Callable[[Any, Any], Lifecycle]] = {
     "Registered": _registered,
+    "Imported": _imported,
     "Amended": _amended,
     "Submitted": lambda lc, _e: lc._replace(state=State.SUBMITTED, submitted_ever=True),
     "Returned": _to(State.RETURNED),
@@ -265,6 +281,25 @@ class Model(TenantAggregate):
         vertical_line: bool
         person_key_id: str | None
         person_token: str | None
+
+    class Imported(TenantAggregate.Created):
+        """A model of an earlier year brought in by an import (``import_history``), with
+        the state it reached; ``importer`` and ``file_hash`` name who imported which file."""
+
+        unit_id: str
+        year: int
+        kind: str
+        name: str
+        field: str
+        vertical_line: bool
+        state: str
+        decision_number: str | None
+        decision_date: str | None
+        importer: str
+        file_hash: str
+
+        def apply(self, model: Model) -> None:
+            model.lifecycle = evolve(None, "Imported", self)
 
     class Amended(Event):
         changes: dict[str, str]
@@ -387,10 +422,49 @@ class Model(TenantAggregate):
                            form=form, vertical_line=unit.reports_to_vertical_line,
                            person_key_id=person_key_id, person_token=person_token)
 
+    @classmethod
+    def import_history(cls, ctx: Context, unit: Unit, command: ImportModel) -> Model:
+        """A model of an earlier year with the state it reached (``IMPORTABLE_STATES``); a
+        recognised one names its decision. ``ctx.actor`` is the importer."""
+        errors = Errors()
+        this_year = vietnam_date(ctx.at).year
+        year = check_year(errors, command.year)
+        if year is not None and year >= this_year:
+            errors.add("year", f"must be between 2000 and {this_year - 1}")
+        name = errors.text("name", command.name, max_length=MAX_NAME)
+        if command.state not in IMPORTABLE_STATES:
+            errors.add("state", "must be one of " + ", ".join(IMPORTABLE_STATES))
+        recognised = command.state in (State.RECOGNIZED_TENANT, State.RECOGNIZED_PROVINCE)
+        number = None
+        if command.decision_number is not None or recognised:
+            number = errors.text("decision_number", command.decision_number,
+                                 max_length=MAX_CODE)
+        if command.decision_date is None:
+            if recognised:
+                errors.add("decision_date", "required")
+        else:
+            if command.decision_date > vietnam_date(ctx.at):
+                errors.add("decision_date", "must not be in the future")
+            elif year is not None and command.decision_date < date(year, 1, 1):
+                errors.add("decision_date", "must not be before the registration's year")
+        if unit.tenant_id != ctx.tenant_id or str(unit.id) != command.unit_id:
+            errors.add("unit_id", "no such unit in this tenant")
+        errors.raise_if_any()
+        assert name is not None and year is not None
+        return cls._create(cls.Imported, id=cls.id_for(ctx.tenant_id, str(unit.id), year, name),
+                           tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
+                           unit_id=str(unit.id), year=year, kind=command.kind.value,
+                           name=name, field=command.field.value,
+                           vertical_line=unit.reports_to_vertical_line,
+                           state=command.state.value, decision_number=number,
+                           decision_date=(command.decision_date.isoformat()
+                                          if command.decision_date else None),
+                           importer=ctx.actor.user_id, file_hash=command.file_hash)
+
     def __init__(self, *, tenant_id: str, meta: dict[str, Any], unit_id: str, year: int,
-                 kind: str, name: str, field: str | None, form: dict[str, str],
-                 vertical_line: bool, person_key_id: str | None,
-                 person_token: str | None) -> None:
+                 kind: str, name: str, field: str | None, form: dict[str, str] | None = None,
+                 vertical_line: bool, person_key_id: str | None = None,
+                 person_token: str | None = None) -> None:
         self.tenant_id = tenant_id
         self.unit_id = unit_id
         self.year = year
@@ -398,7 +472,7 @@ class Model(TenantAggregate):
         self.vertical_line = vertical_line
         self.person_key_id = person_key_id
         self.person_token = person_token
-        self.lifecycle = begin(year, name, field, form)
+        self.lifecycle = begin(year, name, field, form or {})
 
     # --- the actions: ``handle(command, ctx)`` --------------------------------------------
 

@@ -89,6 +89,10 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit.export"
     REBUILD = "operation.rebuild"
     JOBS_DEAD_READ = "jobs.dead_read"
+    IMPORT_TENANT_DATA = "import.tenant_data"
+    """Import a tenant's units, users or models of earlier years from a file."""
+    IMPORT_TENANTS = "import.tenants"
+    """Onboard a province's communes and wards from the catalogue, in one job."""
 
 
 _EVERY_READER = {Action.TENANT_READ}
@@ -101,7 +105,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
         Action.MODEL_RECOGNITION_PROVINCE, Action.MODEL_REVOCATION_PROVINCE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
-        Action.AUDIT_EXPORT, Action.REBUILD, Action.JOBS_DEAD_READ,
+        Action.AUDIT_EXPORT, Action.REBUILD, Action.JOBS_DEAD_READ, Action.IMPORT_TENANTS,
     }),
     Role.PROVINCE_ANALYST: frozenset(_EVERY_READER),
     Role.INSPECTOR: frozenset({*_EVERY_READER, Action.AUDIT_READ}),
@@ -110,7 +114,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.USER_PASSWORD_RESET,
         Action.USER_DEACTIVATE, Action.TARGETS_SET_TENANT,
         Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE,
-        Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ,
+        Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.IMPORT_TENANT_DATA,
     }),
     Role.REVIEWER: frozenset({
         *_EVERY_READER,

@@ -50,6 +50,7 @@ from danvan.infra import saved_positions
 from danvan.infra.commit_outcome import CommitOutcomeCheck
 from danvan.infra.database import Role, eventsourcing_env, role_params
 from danvan.infra.group_commit import GroupCommit
+from danvan.infra.imports import record_applied
 from danvan.infra.outbox import record_jobs
 from danvan.infra.settings import Settings
 
@@ -144,11 +145,12 @@ def record_outbox(curs: Any, stored_events: Sequence[StoredEvent],
 class InTransactionWriters(PostgresApplicationRecorder):
     """Runs ``writers`` in the transaction that inserts each save's events, on every path
     (one save, or a group-committed batch where each save runs in its own context). The
-    outbox is always one of them; the composition root adds the others (``add_writers``):
+    outbox and the mark of an applied import (``infra/imports.py``) are always among them;
+    the composition root adds the others (``add_writers``):
     idempotency keys, credentials generations. A save without events records nothing (a job
     with no events goes through ``outbox.enqueue``)."""
 
-    writers: tuple[InTransaction, ...] = (record_outbox,)
+    writers: tuple[InTransaction, ...] = (record_outbox, record_applied)
 
     def add_writers(self, *writers: InTransaction) -> None:
         self.writers = tuple(dict.fromkeys((*self.writers, *writers)))

@@ -53,7 +53,7 @@ class JobController(Controller):
     @get("/{job_id:str}", operation_id="getJob", guards=[authenticated()], sync_to_thread=True,
          raises=[NotFoundException], summary="A job's state, progress, result and errors")
     def get_job(self, request: HttpRequest, job_id: FromPath[str]) -> dict[str, Any]:
-        return jobs.job_body(visible(request, job_id))
+        return jobs.job_body(visible(request, job_id), principal_of(request).user_id)
 
     @get("/{job_id:str}/file", operation_id="getJobFile", guards=[authenticated()],
          sync_to_thread=True, raises=[NotFoundException],

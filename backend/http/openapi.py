@@ -127,7 +127,8 @@ def document_routes(app: Litestar, prefix: str) -> None:
             problems = {status: problem_response(status)
                         for status in sorted(problem_statuses(route, handler))}
             handler.responses = {**problems, **(handler.responses or {})}
-            handler.operation_class = ProblemOperation
+            if not issubclass(handler.operation_class, ProblemOperation):
+                handler.operation_class = ProblemOperation
 
 
 class BoundedDecimalSchema(OpenAPISchemaPlugin):

@@ -44,6 +44,12 @@ KINDS: dict[str, JobKind] = {kind.name: kind for kind in (
             time_limit_seconds=6 * 3600),
     JobKind("audit_export", "danvan.backend.jobs.operations:audit_export", queue=LONG_QUEUE,
             time_limit_seconds=3600, read_action=Action.AUDIT_READ),
+    # an import is read by its scope's administrators (its generated passwords: its creator)
+    *(JobKind(f"import_{kind}", "danvan.backend.jobs.imports:run_import",
+              time_limit_seconds=900, read_action=Action.USER_CREATE)
+      for kind in ("units", "users", "models")),
+    JobKind("import_tenants", "danvan.backend.jobs.imports:run_import",
+            time_limit_seconds=900, read_action=Action.IMPORT_TENANTS),
 )}
 
 QUEUES = tuple(dict.fromkeys(kind.queue for kind in KINDS.values()))

@@ -30,12 +30,19 @@ def visible_job(jobs: JobStore, job_id: str, *, user_id: str, grants: Sequence[R
     raise NotFound("no such job")
 
 
-def job_body(row: JobRow) -> dict[str, Any]:
-    """A job as ``GET /jobs/{id}`` answers it (API.md "Jobs")."""
+PRIVATE_RESULT = frozenset({"one_time_passwords"})
+"""Members of a job's result shown to its creator alone (an import's generated passwords)."""
+
+
+def job_body(row: JobRow, viewer: str | None = None) -> dict[str, Any]:
+    """A job as ``GET /jobs/{id}`` answers it (API.md "Jobs") to ``viewer`` (a user id)."""
+    result = row.result
+    if isinstance(result, dict) and (viewer is None or viewer != row.created_by):
+        result = {k: v for k, v in result.items() if k not in PRIVATE_RESULT}
     return {
         "id": row.id, "kind": row.kind, "state": row.state,
         "progress": {"done": row.progress_done, "total": row.progress_total},
-        "result": row.result, "errors": row.errors,
+        "result": result, "errors": row.errors,
         "created_at": row.created_at.isoformat(),
         "finished_at": row.finished_at.isoformat() if row.finished_at else None,
     }

@@ -17,6 +17,7 @@ from danvan.domain.commands import (
     MODEL_ACTIONS,
     ErasePersonalData,
     EvaluateModel,
+    ImportModel,
     ModelCommand,
     RecognizeModels,
     RegisterModel,
@@ -71,6 +72,12 @@ def registered_model(vault: PersonalDataVault | None, ctx: Context, unit: Unit,
         key = vault.create_key(ctx.tenant_id, person_id)
         key_id, token = str(key), vault.seal(key, details)
     return Model.register(ctx, unit, command, person_key_id=key_id, person_token=token)
+
+
+def imported_model(ctx: Context, unit: Unit, command: ImportModel) -> Model:
+    """A model of an earlier year as an import brings it in (not stored yet): one
+    ``Model.Imported`` event naming the importer (``ctx.actor``) and the file's hash."""
+    return Model.import_history(ctx, unit, command)
 
 
 def model_in_scope(store: Application, tenant_id: str, model_id: str,

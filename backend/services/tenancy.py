@@ -44,12 +44,17 @@ def agency(catalogue: Catalogue, *, province_code: str, code: str, name: str) ->
                          province_code=province_code)
 
 
-def onboard_tenant(store: Application, ctx: Context, grants: list[RoleGrant],
-                   command: OnboardTenant) -> CommandResult:
+def onboarded_tenant(ctx: Context, grants: list[RoleGrant], command: OnboardTenant) -> Tenant:
+    """The new tenant (not stored yet), onboarded by an admin of its province."""
     if not any(g.role == Role.PROVINCE_ADMIN and g.province_code == command.province_code
                for g in grants):
         raise Forbidden("only the province's admins onboard its tenants")
-    tenant = Tenant.onboard(ctx, command)
+    return Tenant.onboard(ctx, command)
+
+
+def onboard_tenant(store: Application, ctx: Context, grants: list[RoleGrant],
+                   command: OnboardTenant) -> CommandResult:
+    tenant = onboarded_tenant(ctx, grants, command)
     save_new(store, tenant, "this tenant is already onboarded")
     return CommandResult(str(tenant.id), tenant.version, None, True, tenant_body(tenant),
                          command="tenant.onboard")
@@ -59,8 +64,13 @@ def tenant_view(store: Application, tenant_id: str) -> dict[str, Any]:
     return tenant_body(load(store, Tenant, tenant_id))
 
 
+def new_unit(ctx: Context, command: AddUnit) -> Unit:
+    """The new unit of ``ctx.tenant_id`` (not stored yet)."""
+    return Unit.add(ctx, command)
+
+
 def add_unit(store: Application, ctx: Context, command: AddUnit) -> CommandResult:
-    unit = Unit.add(ctx, command)
+    unit = new_unit(ctx, command)
     save_new(store, unit, "a unit of that name already exists")
     return CommandResult(str(unit.id), unit.version, "open", True,
                          {"name": unit.name, "kind": unit.kind,

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from danvan.domain.model import Decision, Level, Lifecycle, Model, State, evolve
+from danvan.domain.model import Decision, Level, Lifecycle, Model, State, begin, evolve
 from danvan.domain.progress import period_year
 from danvan.projections.base import opt, pg_array, pg_bool
 from danvan.projections.event_types import event_classes_of
 from danvan.projections.events import Envelope, topic_of
 
 REGISTERED = topic_of(Model.Registered)
+IMPORTED = topic_of(Model.Imported)
+CREATED = frozenset({REGISTERED, IMPORTED})
 PROGRESS = topic_of(Model.ProgressReported)
 
 MODEL_EVENTS: dict[str, str] = {topic_of(cls): cls.__name__ for cls in event_classes_of(Model)}
@@ -88,6 +90,16 @@ class ModelRow:
     def registered(cls, e: Envelope) -> ModelRow:
         d = e.data
         lifecycle = evolve(None, "Registered", d)._replace(form=_NO_FORM)
+        return cls._make(e.originator_id, e.tenant_id, d.unit_id, d.kind, d.vertical_line,
+                         e.at, lifecycle, None, None, None, None, e.version, e.at,
+                         renamed=True)
+
+    @classmethod
+    def imported(cls, e: Envelope) -> ModelRow:
+        """A model an import brought in: a row as registered (a draft), which ``fold`` then
+        steps to the imported lifecycle like any other event, so the quota counts it."""
+        d = e.data
+        lifecycle = begin(d.year, d.name, d.field, _NO_FORM)
         return cls._make(e.originator_id, e.tenant_id, d.unit_id, d.kind, d.vertical_line,
                          e.at, lifecycle, None, None, None, None, e.version, e.at,
                          renamed=True)
@@ -196,7 +208,7 @@ def models_to_load(events: Iterable[Envelope]) -> set[str]:
     created: set[str] = set()
     needed: set[str] = set()
     for e in events:
-        if e.topic == REGISTERED:
+        if e.topic in CREATED:
             created.add(e.originator_id)
         elif e.originator_id not in created:
             needed.add(e.originator_id)
@@ -212,6 +224,13 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
         if e.topic == REGISTERED:
             rows[e.originator_id] = ModelRow.registered(e)
             changes.forms[e.originator_id] = dict(e.data.form or {})
+            continue
+        if e.topic == IMPORTED:
+            new = rows[e.originator_id] = ModelRow.imported(e)
+            changes.forms[e.originator_id] = {}
+            before = new.lifecycle
+            new.lifecycle = after = evolve(None, "Imported", e.data)._replace(form=_NO_FORM)
+            _stamp(changes, new, before, after, e, open_now)
             continue
         m = rows.get(e.originator_id)
         if m is None:

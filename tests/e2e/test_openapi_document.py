@@ -119,8 +119,8 @@ def observed(env: LiveEnv, row: Row) -> set[int]:
             **headers, "Content-Type": "text/plain"}).status_code)
         answers.add(env.client.request(row.method, url, content=b"{", headers={
             **headers, "Content-Type": "application/json"}).status_code)
-        answers.add(env.client.request(row.method, url, json=call.body, headers={
-            **headers, "Idempotency-Key": "not a key"}).status_code)
+        answers.add(env.send(row.method, call.path, {**headers, "Idempotency-Key": "not a key"},
+                             call.body).status_code)
     unknown = with_unknown_ids(row.route, call.path)
     if unknown is not None:
         answers.add(env.send(row.method, unknown, headers, call.body).status_code)
@@ -146,6 +146,8 @@ def test_an_action_is_documented_as_200_and_a_create_as_201(document: dict[str, 
     successes = {s for s in operation(document, row)["responses"] if s.startswith("2")}
     if row.method == "PUT" and row.status == 201:  # targets: created once, then changed
         assert successes == {"200", "201"}
+    elif row.route.endswith("/imports"):  # the same file again: the first job, 200
+        assert successes == {"200", "202"}
     else:
         assert successes == {str(row.status)}
 
@@ -178,7 +180,8 @@ def test_readiness_documents_200_and_503(document: dict[str, Any]) -> None:
 
 
 def request_schema(document: dict[str, Any], row: Row) -> dict[str, Any]:
-    body = operation(document, row)["requestBody"]["content"]["application/json"]["schema"]
+    content = operation(document, row)["requestBody"]["content"]
+    body = content["multipart/form-data" if row.multipart else "application/json"]["schema"]
     return resolve(document, body)
 
 

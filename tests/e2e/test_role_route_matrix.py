@@ -164,7 +164,9 @@ class LiveEnv:
         return model_id
 
     def send(self, method: str, path: str, headers: dict[str, str],
-             body: dict[str, Any] | None) -> httpx.Response:
+             body: dict[str, Any] | Files | None) -> httpx.Response:
+        if isinstance(body, Files):
+            return self.client.request(method, API + path, headers=headers, files=body.files)
         return self.client.request(method, API + path, headers=headers,
                                    json=None if method == "GET" else body)
 
@@ -259,9 +261,16 @@ def assert_refused(response: httpx.Response) -> dict[str, Any]:
 # --- the rows ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Files:
+    """A ``multipart/form-data`` body (an import's file) in place of JSON."""
+
+    files: dict[str, tuple[str, bytes, str]]
+
+
+@dataclass(frozen=True)
 class Call:
     path: str
-    body: dict[str, Any] | None
+    body: dict[str, Any] | Files | None
 
 
 Builder = Callable[[LiveEnv, str, str, bool], Call]
@@ -279,6 +288,8 @@ class Row:
     status: int = 200
     """What an allowed caller gets on state built for it."""
     appends: int = 1
+    multipart: bool = False
+    """Its body is a file (``Files``), not JSON."""
 
     @property
     def scope(self) -> str:
@@ -500,6 +511,16 @@ def _audit_export(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/audit-exports", {})
 
 
+def _tenant_import(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    content = f"name,kind\r\n{env.unique('Chi hội nhập số ')},mass_org\r\n".encode()
+    return Call(f"/tenants/{env.tenant_id(code)}/imports?kind=units",
+                Files({"file": ("don-vi.csv", content, "text/csv")}))
+
+
+def _province_import(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    return Call("/provinces/15/imports?kind=tenants", {"codes": [env.unique("9")]})
+
+
 ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants", Action.TENANT_ONBOARD, _onboard, 201),
     Row("GET", "/tenants/{tenant_id}", Action.TENANT_READ, _read, 200, appends=0),
@@ -536,6 +557,11 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
     Row("POST", "/provinces/{code}/rebuilds", Action.REBUILD, _rebuild, 202),
     Row("POST", "/tenants/{tenant_id}/audit-exports", Action.AUDIT_EXPORT, _audit_export, 202),
+    # an import records its job and file, no event (the job appends them all or none)
+    Row("POST", "/tenants/{tenant_id}/imports", Action.IMPORT_TENANT_DATA, _tenant_import, 202,
+        appends=0, multipart=True),
+    Row("POST", "/provinces/{code}/imports", Action.IMPORT_TENANTS, _province_import, 202,
+        appends=0),
     *(model_action_row(spec.route, action)
       for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
@@ -566,6 +592,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
     served.discard(("POST", "/auth/password"))
     # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
+    # the import templates are for anyone signed in (tests/e2e/test_imports_http.py)
+    served -= {("GET", "/import-templates/{name}")}
     assert served == {(row.method, row.route) for row in ROWS}
 
 

@@ -44,6 +44,8 @@ KINDS: dict[str, JobKind] = {kind.name: kind for kind in (
             time_limit_seconds=6 * 3600),
     JobKind("audit_export", "danvan.backend.jobs.operations:audit_export", queue=LONG_QUEUE,
             time_limit_seconds=3600, read_action=Action.AUDIT_READ),
+    JobKind("report", "danvan.backend.jobs.reports:produce", time_limit_seconds=1800,
+            read_action=Action.REPORT),
 )}
 
 QUEUES = tuple(dict.fromkeys(kind.queue for kind in KINDS.values()))

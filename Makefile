@@ -16,8 +16,12 @@ PYTEST_WORKERS ?= auto
 ARGS ?=
 # Find PostgreSQL and Redis, or start private ones, and export DATABASE_URL and REDIS_URL.
 SERVICES = exports="$$($(BIN)/python -m danvan.infra.services env)"; eval "$$exports"
+# PDF reports: LibreOffice converts the DOCX, poppler renders pages (tests), Liberation Serif
+# stands in for Times New Roman. Installed with apt-get when missing (root, Debian).
+DOCUMENT_PACKAGES := libreoffice-writer-nogui poppler-utils fonts-liberation
 
 .PHONY: help venv install run test lint typecheck pytest reliability services stop-services \
+	documents \
 	constraints clean distclean
 
 help:
@@ -27,6 +31,7 @@ help:
 	@echo "make typecheck      mypy"
 	@echo "make pytest ARGS=…  only pytest, in one process, e.g. ARGS='tests/unit -k tenant'"
 	@echo "make reliability    the long fuzz, hostile-input, fault and load suites (~30 min), one table"
+	@echo "make documents      install LibreOffice and poppler (PDF reports) when missing"
 	@echo "make services       print the export lines for DATABASE_URL and REDIS_URL"
 	@echo "make stop-services  stop the private PostgreSQL and Redis that tests started"
 	@echo "make venv           create $(VENV) and install (also: make install)"
@@ -52,7 +57,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy | sed -e 's#^\.mypy-path/danvan/##'
 
-test: lint typecheck
+test: lint typecheck documents
 	$(SERVICES); $(BIN)/pytest -n $(PYTEST_WORKERS) $(ARGS)
 
 pytest: $(STAMP)
@@ -64,6 +69,17 @@ reliability: $(STAMP)
 	rm -f .data/reliability/*.json
 	$(SERVICES); status=0; DANVAN_RELIABILITY=long $(BIN)/pytest tests/reliability $(ARGS) \
 		|| status=$$?; $(BIN)/python -m tests.reliability.summary; exit $$status
+
+documents:
+	@if command -v soffice >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(DOCUMENT_PACKAGES)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			$(DOCUMENT_PACKAGES) >/dev/null || { apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			$(DOCUMENT_PACKAGES) >/dev/null; }; \
+	else echo "PDF reports need LibreOffice and poppler: apt-get install $(DOCUMENT_PACKAGES)"; \
+	fi
 
 services: $(STAMP)
 	@$(BIN)/python -m danvan.infra.services env

@@ -81,7 +81,6 @@ from danvan.domain.policies import Role
 from danvan.domain.progress import PERIOD, PERIOD_RULE
 from danvan.domain.registration_form import Field, ModelKind
 from danvan.domain.reports import (
-    MAX_ADDRESSEES,
     ReportFormat,
     ReportKind,
     ReportPeriod,
@@ -512,13 +511,13 @@ class RebuildRequest(Body):
 
 
 Moment = Annotated[datetime, Meta(tz=True)]
-Addressees = Annotated[list[Name], Meta(max_length=MAX_ADDRESSEES)]
 
 
 class ReportBody(Body):
     """``POST /tenants/{tenant_id}/reports``, ``POST /provinces/{code}/reports``: what to
     report (kind, year, period or ``as_of``), in which format, and what the issuing office
-    fills in (issuer, number and symbol, signer, addressees: one line each)."""
+    fills in (issuer, number and symbol, signer; addressees: one per line, at most
+    ``MAX_ADDRESSEES``)."""
 
     kind: ReportKind
     year: Year
@@ -528,12 +527,14 @@ class ReportBody(Body):
     issuer: Name | UnsetType = UNSET
     number: Name | UnsetType = UNSET
     signer: Name | UnsetType = UNSET
-    addressees: Addressees = msgspec.field(default_factory=list)
+    addressees: Text | UnsetType = UNSET
 
     def request(self) -> ReportRequest:
         return ReportRequest(self.kind, self.year, self.format, given(self.period),
                              given(self.as_of), given(self.issuer), given(self.number),
-                             given(self.signer), tuple(self.addressees))
+                             given(self.signer),
+                             tuple(line for line in (given(self.addressees) or "").splitlines()
+                                   if line.strip()))
 
 
 def exporting(operation_id: str) -> RequestOperation:

@@ -479,6 +479,23 @@ def _audit_export(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/audit-exports", {})
 
 
+REPORT = {"kind": "quota", "year": 2026, "format": "docx"}
+
+
+def _report(scope: str) -> Builder:
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        path = "/provinces/15" if scope == "province" else f"/tenants/{env.tenant_id(code)}"
+        return Call(f"{path}/reports", REPORT)
+    return build_call
+
+
+def _reports(scope: str) -> Builder:
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        path = "/provinces/15" if scope == "province" else f"/tenants/{env.tenant_id(code)}"
+        return Call(f"{path}/reports", None)
+    return build_call
+
+
 ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants", Action.TENANT_ONBOARD, _onboard, 201),
     Row("GET", "/tenants/{tenant_id}", Action.TENANT_READ, _read, 200, appends=0),
@@ -510,6 +527,10 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
     Row("POST", "/provinces/{code}/rebuilds", Action.REBUILD, _rebuild, 202),
     Row("POST", "/tenants/{tenant_id}/audit-exports", Action.AUDIT_EXPORT, _audit_export, 202),
+    Row("POST", "/tenants/{tenant_id}/reports", Action.REPORT, _report("tenant"), 202),
+    Row("POST", "/provinces/{code}/reports", Action.REPORT, _report("province"), 202),
+    Row("GET", "/tenants/{tenant_id}/reports", Action.REPORT, _reports("tenant"), appends=0),
+    Row("GET", "/provinces/{code}/reports", Action.REPORT, _reports("province"), appends=0),
     *(model_action_row(spec.route, action)
       for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
@@ -538,6 +559,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
     served.discard(("POST", "/auth/token"))  # public: anyone may try to sign in
     # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
+    # a report is read by its scope's readers (tests/e2e/test_reports_http.py)
+    served.discard(("GET", "/reports/{report_id}"))
     assert served == {(row.method, row.route) for row in ROWS}
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -28,7 +28,10 @@ FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 12
 WIDE_TABLE_PT = 10
-WIDE_COLUMNS = 8
+WIDE_COLUMNS = 7
+"""Above this, a table's text is set smaller."""
+LANDSCAPE_COLUMNS = 10
+"""Above this, a table goes on landscape pages."""
 
 
 def cell_text(column: Column, value: Value) -> str:
@@ -146,15 +149,35 @@ def _letterhead(document: DocxDocument, report: Report) -> None:
     _line(right, head.date_line(), 14, italic=True)
 
 
+def _orient(document: DocxDocument, landscape: bool) -> None:
+    """Start a new section (a new page) in that orientation: a wide table goes on landscape
+    pages, numbered like the rest."""
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.different_first_page_header_footer = False
+    long_side, short_side = Mm(297), Mm(210)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (
+        (long_side, short_side) if landscape else (short_side, long_side))
+
+
+def _usable_cm(document: DocxDocument) -> float:
+    section = document.sections[-1]
+    width = section.page_width - section.left_margin - section.right_margin  # type: ignore[operator]
+    return float(width) / 360000
+
+
 def _table(document: DocxDocument, table: Table) -> None:
     size = WIDE_TABLE_PT if len(table.columns) > WIDE_COLUMNS else TABLE_PT
     rows = [*table.rows, *([table.totals] if table.totals is not None else [])]
     grid = document.add_table(rows=1 + len(rows), cols=len(table.columns))
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    usable = 16.5
+    grid.autofit = False
+    usable = _usable_cm(document)
     share = sum(c.width for c in table.columns)
     widths = [Cm(usable * c.width / share) for c in table.columns]
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
     header = grid.rows[0]
     _repeat_header(header)
     for cell, column, width in zip(header.cells, table.columns, widths, strict=True):
@@ -188,8 +211,9 @@ def _signature(document: DocxDocument, report: Report) -> None:
           underline=head.party, align=WD_ALIGN_PARAGRAPH.LEFT, first=True)
     for line in head.addressees:
         _line(left, line, 11, align=WD_ALIGN_PARAGRAPH.LEFT)
-    _line(right, head.mandate, 14, bold=True, first=True)
-    _line(right, head.office, 14, bold=True)
+    if head.mandate:
+        _line(right, head.mandate, 14, bold=True, first=True)
+    _line(right, head.office, 14, bold=True, first=not head.mandate)
     for _ in range(4):
         _line(right, "", 14)
     _line(right, head.signer, 14, bold=True)
@@ -215,9 +239,15 @@ def render_docx(report: Report) -> bytes:
         for text in part.paragraphs:
             _line(document, text, BODY_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True,
                   after=6)
-        if part.table is not None:
+        if part.table is not None and part.table.rows:  # an empty one: its sentence says so
+            wide = len(part.table.columns) > LANDSCAPE_COLUMNS
+            if wide:
+                _orient(document, landscape=True)
             _table(document, part.table)
-            _line(document, "", 6)
+            if wide:
+                _orient(document, landscape=False)
+            else:
+                _line(document, "", 6)
     for text in report.closing:
         _line(document, text, BODY_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after=6)
     _line(document, "", BODY_PT)

@@ -50,10 +50,9 @@ def render(settings: Settings, scope_id: str, request: ReportRequest, *,
             known = load_catalogue().province(province)
             scope = Scope(province, known.name if known else province, tenant)
             report = compose(conn, scope, request, moment=moment, now=now)
-    content = render_docx(report)
-    if request.format == ReportFormat.XLSX:
-        content = render_xlsx(report)
-    elif request.format == ReportFormat.PDF:
+    layout = render_xlsx if request.format == ReportFormat.XLSX else render_docx
+    content = layout(report)
+    if request.format == ReportFormat.PDF:
         try:
             content = docx_to_pdf(content)
         except ConverterMissing as exc:

@@ -361,13 +361,13 @@ def quota(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
 
 
 def _field_table(parts: Sequence[FieldBreakdown]) -> Table:
-    columns = (Column("STT", Kind.INT, 6, "no"), Column("Lĩnh vực", Kind.TEXT, 30, "field"),
+    columns = (Column("STT", Kind.INT, 8, "no"), Column("Lĩnh vực", Kind.TEXT, 24, "field"),
                Column("Mô hình mới", Kind.INT, 11, "new_models"),
                Column("Công nhận cấp xã", Kind.INT, 11, "recognized_tenant_level"),
                Column("Công nhận cấp tỉnh", Kind.INT, 11, "recognized_province_level"),
                Column("Lượt người tham gia", Kind.INT, 13, "participants"),
                Column("Ngày công", Kind.INT, 11, "workdays"),
-               Column("Tiền huy động (đồng)", Kind.MONEY, 16, "money_vnd"),
+               Column("Tiền huy động (đồng)", Kind.MONEY, 20, "money_vnd"),
                Column("Đất hiến (m²)", Kind.DECIMAL, 12, "land_m2"))
     rows = [(i, w.name_of("fields", p.field), p.new_models, p.recognized_tenant_level,
              p.recognized_province_level, p.progress.participants, p.progress.workdays,

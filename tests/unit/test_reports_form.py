@@ -3,13 +3,17 @@ the date line's leading zeros, Vietnamese numbers, and the RFC 6266 file name.""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
+from docx import Document
 
-from danvan.backend.reports.content import Letterhead
+from danvan.backend.reports.content import Letterhead, Report, Section
+from danvan.backend.reports.docx_form import render_docx
+from danvan.backend.reports.figures import Scope, letterhead
 from danvan.backend.reports.naming import content_disposition, file_name
 from danvan.backend.reports.wording import number
 from danvan.domain.base import InvalidInput
@@ -21,6 +25,7 @@ from danvan.domain.reports import (
     ReportRequest,
     period_end,
 )
+from danvan.projections.directory.rows import TenantRef
 
 
 def ask(**overrides: object) -> ReportRequest:
@@ -76,3 +81,32 @@ def test_the_file_name_is_vietnamese_in_filename_star_with_an_ascii_fallback() -
     assert unquote(star) == name
     assert file_name(ReportKind.REVIEW, 2026, ReportPeriod.FIRST_HALF, 'A/B"C',
                      ReportFormat.DOCX) == "Báo cáo sơ kết 6 tháng năm 2026 - A B C.docx"
+
+
+def test_a_state_issuer_gets_the_state_form_and_an_agency_too() -> None:
+    ward = Scope("15", "Tỉnh Lào Cai", TenantRef("t1", "04252", "Phường Yên Bái", "ward", "15"))
+    state = letterhead(ward, ask(issuer="Ủy ban nhân dân phường Yên Bái", number="12/BC-UBND",
+                                 signer="Vũ Văn Trực"), "BC", date(2026, 1, 5))
+    assert (state.party, state.superior, state.issuer, state.number) == (
+        False, "UBND TỈNH LÀO CAI", "ỦY BAN NHÂN DÂN PHƯỜNG YÊN BÁI", "Số: 12/BC-UBND")
+    assert state.date_line() == "Yên Bái, ngày 05 tháng 01 năm 2026"
+    agency = Scope("15", "Tỉnh Lào Cai", TenantRef("t2", "S01", "Sở Nội vụ", "agency", "15"))
+    assert not letterhead(agency, ask(), "BC", date(2026, 1, 5)).party
+    party = letterhead(ward, ask(), "BC", date(2026, 1, 5))
+    assert (party.party, party.issuer, party.mandate) == (
+        True, "ĐẢNG ỦY PHƯỜNG YÊN BÁI", "T/M BAN THƯỜNG VỤ")
+
+    document = Document(io.BytesIO(render_docx(Report(
+        state, "BÁO CÁO", "Tổng kết", "Phường Yên Bái", "tính đến ngày 05/01/2026",
+        (Section(paragraphs=("Nội dung.",)),)))))
+    left, right = document.tables[0].rows[0].cells
+    assert [p.text for p in left.paragraphs] == [
+        "UBND TỈNH LÀO CAI", "ỦY BAN NHÂN DÂN PHƯỜNG YÊN BÁI", "Số: 12/BC-UBND"]
+    assert [p.text for p in right.paragraphs if p.text] == [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+        "Yên Bái, ngày 05 tháng 01 năm 2026"]
+    addressees, signature = document.tables[-1].rows[0].cells
+    title = addressees.paragraphs[0]
+    assert title.text == "Nơi nhận:" and title.runs[0].bold and title.runs[0].italic
+    assert [p.text for p in signature.paragraphs if p.text] == [
+        "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Vũ Văn Trực"]

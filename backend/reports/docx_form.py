@@ -267,17 +267,18 @@ def render_docx(report: Report) -> bytes:
     _line(document, report.title, BODY_PT, bold=True)
     _line(document, report.subject, BODY_PT, bold=True, after=12)
     for part in report.sections:
+        table = part.table if part.table is not None and part.table.rows else None
+        wide = table is not None and len(table.columns) > LANDSCAPE_COLUMNS
+        if wide:  # the heading goes with its table
+            _orient(document, landscape=True)
         if part.heading:
             _line(document, part.heading, BODY_PT, bold=True, align=WD_ALIGN_PARAGRAPH.LEFT,
                   indent=True, after=6)
         for text in part.paragraphs:
             _line(document, text, BODY_PT, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True,
                   after=6)
-        if part.table is not None and part.table.rows:  # an empty one: its sentence says so
-            wide = len(part.table.columns) > LANDSCAPE_COLUMNS
-            if wide:
-                _orient(document, landscape=True)
-            _table(document, part.table)
+        if table is not None:  # an empty one: its sentence says so
+            _table(document, table)
             if wide:
                 _orient(document, landscape=False)
             else:

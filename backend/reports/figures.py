@@ -219,7 +219,7 @@ def registration_list(asked: Asked) -> tuple[tuple[Section, ...], dict[str, obje
     models = sorted((m for m in every_model(asked.conn, list(names), asked.year)
                      if counted(m.accepted_at)),
                     key=lambda m: (order[m.tenant_id], units.get(m.unit_id, ""), m.name, m.id))
-    columns = (Column("STT", Kind.INT, 6, "no"), *_tenant_column(asked),
+    columns = (Column("STT", Kind.INT, 8, "no"), *_tenant_column(asked),
                Column("Tên mô hình", Kind.TEXT, 40, "name"),
                Column("Chi bộ, đơn vị đăng ký", Kind.TEXT, 26, "unit"),
                Column("Lĩnh vực", Kind.TEXT, 20, "field"),
@@ -252,7 +252,7 @@ def recognition_list(asked: Asked) -> tuple[tuple[Section, ...], dict[str, objec
         model = models.get(model_id)
         return units.get(model.unit_id, "") if model else ""
 
-    columns = (Column("STT", Kind.INT, 6, "no"), *_tenant_column(asked),
+    columns = (Column("STT", Kind.INT, 8, "no"), *_tenant_column(asked),
                Column("Tên mô hình", Kind.TEXT, 40, "name"),
                Column("Chi bộ, đơn vị", Kind.TEXT, 24, "unit"),
                Column("Lĩnh vực", Kind.TEXT, 20, "field"),
@@ -274,7 +274,7 @@ def recognition_list(asked: Asked) -> tuple[tuple[Section, ...], dict[str, objec
         proposed = [m for state in ("proposed", "nominated")
                     for m in every_model(asked.conn, list(names), asked.year, state=state)]
         proposed.sort(key=lambda m: (order[m.tenant_id], m.name, m.id))
-        columns_p = (Column("STT", Kind.INT, 6, "no"), *_tenant_column(asked),
+        columns_p = (Column("STT", Kind.INT, 8, "no"), *_tenant_column(asked),
                      Column("Tên mô hình", Kind.TEXT, 40, "name"),
                      Column("Chi bộ, đơn vị", Kind.TEXT, 24, "unit"),
                      Column("Lĩnh vực", Kind.TEXT, 20, "field"),
@@ -294,7 +294,7 @@ _QUOTA_PAIRS = (("new_models", "Mô hình mới"),
 
 
 def _tenant_quota_table(q: TenantQuota) -> Table:
-    columns = (Column("STT", Kind.INT, 6, "no"), Column("Chỉ tiêu", Kind.TEXT, 34, "measure"),
+    columns = (Column("STT", Kind.INT, 8, "no"), Column("Chỉ tiêu", Kind.TEXT, 34, "measure"),
                Column("Kế hoạch", Kind.INT, 12, "target"),
                Column("Thực hiện", Kind.INT, 12, "actual"),
                Column("Tỷ lệ", Kind.PERCENT, 10, "share"))
@@ -317,7 +317,7 @@ def quota(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
         q = quotas(asked.conn, [tenant], asked.year, as_of=asked.moment, now=asked.now)[0]
         compliance = unit_compliance(asked.conn, [tenant.id], asked.year,
                                      as_of=asked.moment)[tenant.id]
-        columns: tuple[Column, ...] = (Column("STT", Kind.INT, 6, "no"),
+        columns: tuple[Column, ...] = (Column("STT", Kind.INT, 8, "no"),
                    Column("Chi bộ, đơn vị", Kind.TEXT, 34, "unit"),
                    Column("Loại", Kind.TEXT, 18, "unit_kind"),
                    Column("Mô hình đã gửi", Kind.INT, 14, "submitted"),
@@ -337,14 +337,14 @@ def quota(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
     figures = province_figures(asked.conn, asked.scope.province_code, asked.year,
                                as_of=asked.moment, now=asked.now)
     summary = figures.summary()
-    columns = (Column("STT", Kind.INT, 6, "no"), Column("Đơn vị", Kind.TEXT, 26, "tenant"),
+    columns = (Column("STT", Kind.INT, 8, "no"), Column("Đơn vị", Kind.TEXT, 26, "tenant"),
                Column("Mã", Kind.TEXT, 8, "code"),
                *(c for key, title in _QUOTA_PAIRS for c in (
                    Column(f"{title}: kế hoạch", Kind.INT, 11, f"{key}_target"),
                    Column(f"{title}: thực hiện", Kind.INT, 11, key))),
                Column("Đơn vị chưa đăng ký đủ", Kind.INT, 11, "units_without_registration"),
                Column("Duy trì", Kind.INT, 9, "maintained_models"),
-               Column("Đánh giá", Kind.TEXT, 18, "status"))
+               Column("Đánh giá", Kind.TEXT, 26, "status"))
     rows = [(i, q.tenant.name, q.tenant.code,
              *(v for key, _ in _QUOTA_PAIRS for v in (getattr(q, f"{key}_target"),
                                                        getattr(q, key))),
@@ -356,8 +356,32 @@ def quota(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
     totals = (None, w.word("total"), None, *sums, None)
     note = w.render(text["province_note"], tenants=summary.tenant_count,
                     met=summary.tenants_met, at_risk=summary.tenants_at_risk)
-    return (Section(text["province_heading"], (note,),
-                    Table("Chỉ tiêu", columns, rows, totals)),), {}
+    return (Section(text["summary_heading"], (note,), _by_tenant_kind(figures.quotas)),
+            Section(text["province_heading"], table=Table("Chỉ tiêu", columns, rows,
+                                                          totals))), {}
+
+
+def _by_tenant_kind(rows: Sequence[TenantQuota]) -> Table:
+    """The province's quota rows added up by kind of tenant (xã, phường, đặc khu, cơ quan)."""
+    keys = [k for key, _ in _QUOTA_PAIRS for k in (f"{key}_target", key)]
+    columns = (Column("STT", Kind.INT, 8, "no"), Column("Loại đơn vị", Kind.TEXT, 14, "kind"),
+               Column("Số đơn vị", Kind.INT, 9, "tenants"),
+               *(Column(f"{title}: {part}", Kind.INT, 10, key)
+                 for (_, title), key, part in zip(
+                     [p for p in _QUOTA_PAIRS for _ in (0, 1)], keys,
+                     ["kế hoạch", "thực hiện"] * len(_QUOTA_PAIRS), strict=True)),
+               Column("Đạt chỉ tiêu", Kind.INT, 9, "met"))
+    body: list[tuple[Value, ...]] = []
+    for kind in TenantKind:
+        group = [q for q in rows if q.tenant.kind == kind.value]
+        if group:
+            body.append((len(body) + 1, w.name_of("tenant_kinds", kind.value).capitalize(),
+                         len(group), *(sum(getattr(q, k) for q in group) for k in keys),
+                         sum(1 for q in group if q.status == MET)))
+    totals = (None, w.word("total"), len(rows), *(sum(getattr(q, k) for q in rows)
+                                                   for k in keys),
+              sum(1 for q in rows if q.status == MET))
+    return Table("Tổng hợp", columns, body, totals)
 
 
 def _field_table(parts: Sequence[FieldBreakdown]) -> Table:
@@ -406,7 +430,7 @@ def review(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
         units = [u for u in unit_compliance(asked.conn, ids, asked.year,
                                             as_of=asked.moment)[ids[0]] if not u.compliant]
         lacking = Table("Chưa đăng ký", (
-            Column("STT", Kind.INT, 6, "no"), Column("Chi bộ, đơn vị", Kind.TEXT, 40, "unit"),
+            Column("STT", Kind.INT, 8, "no"), Column("Chi bộ, đơn vị", Kind.TEXT, 40, "unit"),
             Column("Mô hình đã gửi", Kind.INT, 14, "submitted"),
             Column("Tối thiểu", Kind.INT, 10, "minimum")),
             [(i, u.name, u.submitted_models, u.per_unit_minimum)
@@ -414,7 +438,7 @@ def review(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
     else:
         behind = [q for q in rows_q if q.units_without_registration > 0]
         lacking = Table("Chưa đăng ký", (
-            Column("STT", Kind.INT, 6, "no"), Column("Đơn vị", Kind.TEXT, 40, "tenant"),
+            Column("STT", Kind.INT, 8, "no"), Column("Đơn vị", Kind.TEXT, 40, "tenant"),
             Column("Đơn vị chưa đăng ký đủ", Kind.INT, 14, "units_without_registration")),
             [(i, q.tenant.name, q.units_without_registration)
              for i, q in enumerate(behind, start=1)],
@@ -426,7 +450,7 @@ def review(asked: Asked) -> tuple[tuple[Section, ...], dict[str, object]]:
         asked.conn, ids, year=asked.year, level="province").values() for r in rows
         if holds(r)), key=lambda r: (r.decision_date, r.model_name, r.model_id))
     standout_table = Table("Tiêu biểu", (
-        Column("STT", Kind.INT, 6, "no"), *_tenant_column(asked),
+        Column("STT", Kind.INT, 8, "no"), *_tenant_column(asked),
         Column("Tên mô hình", Kind.TEXT, 40, "name"), Column("Lĩnh vực", Kind.TEXT, 20, "field"),
         Column("Số quyết định", Kind.TEXT, 16, "decision_number")),
         [(i, *_tenant_cell(asked, names, r.tenant_id), r.model_name,

@@ -174,7 +174,13 @@ def test_every_figure_of_every_kind_equals_the_graphql_answer(
     xlsx, result = make_report(client, settings, province, "/provinces/15", kind="quota",
                                format="xlsx", **extra)
     assert result["as_of"] == (at.isoformat() if at else None)
-    _, rows = sheet_rows(xlsx.content)
+    _, kinds = sheet_rows(xlsx.content, 0)  # added up by kind of tenant
+    assert kinds[-1]["Số đơn vị"] == summary["tenantCount"] == len(quota_rows)
+    assert kinds[-1]["Mô hình mới: thực hiện"] == summary["newModels"]
+    assert kinds[-1]["Công nhận cấp tỉnh: thực hiện"] == summary["recognizedProvinceLevel"]
+    assert kinds[-1]["Đạt chỉ tiêu"] == summary["tenantsMet"]
+    assert sum(k["Số đơn vị"] for k in kinds[:-1]) == summary["tenantCount"]
+    _, rows = sheet_rows(xlsx.content, 1)
     body, total = rows[:-1], rows[-1]
     assert [r["Mã"] for r in body] == [q["tenant"]["code"] for q in quota_rows]
     for row, q in zip(body, quota_rows, strict=True):

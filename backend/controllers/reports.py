@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
-from danvan.backend.auth.guards import TenantDirectory, allow, authenticated, principal_of
+from danvan.backend.auth.guards import allow, authenticated, principal_of
 from danvan.backend.controllers.deps import Ctx, HttpRequest, store_of
 from danvan.backend.controllers.jobs import started
 from danvan.backend.dto import ReportBody
@@ -42,12 +42,8 @@ class ReportController(Controller):
          sync_to_thread=True, raises=[NotFoundException],
          summary="Download a report (DOCX, XLSX or PDF) under its Vietnamese file name")
     def download(self, request: HttpRequest, report_id: FromPath[str]) -> Response[bytes]:
-        principal = principal_of(request)
-        directory: TenantDirectory | None = request.app.state.get("tenant_directory")
         store = report_store(request)
-        found = reports.visible_report(
-            store, report_id, grants=principal.grants,
-            province_of=directory.province_of if directory else lambda _: None)
+        found = reports.visible_report(store, report_id, grants=principal_of(request).grants)
         content = store.content(found.id)
         if content is None:
             raise Problem(404, "not_found")

@@ -15,11 +15,9 @@ from danvan.backend.services.errors import NotFound
 from danvan.domain.base import Context, InvalidInput
 from danvan.domain.commands import RequestOperation
 from danvan.domain.operations import OperationKind
-from danvan.domain.policies import Action, RoleGrant, grants_allowing, province_of_scope
+from danvan.domain.policies import Action, RoleGrant, grants_allowing
 from danvan.domain.reports import ReportFormat, ReportRequest
 from danvan.infra.reports import ReportStore, StoredReport
-
-ProvinceOf = Callable[[str], "str | None"]
 
 PDF_UNAVAILABLE = ("PDF needs LibreOffice (soffice) on the server, which is not installed; "
                    "ask for docx or xlsx")
@@ -34,13 +32,13 @@ def start_report(store: Application, ctx: Context, request: ReportRequest, *,
         operations.new_operation_id(), OperationKind.REPORT, report=request.checked()))
 
 
-def visible_report(reports: ReportStore, report_id: str, *, grants: Sequence[RoleGrant],
-                   province_of: ProvinceOf) -> StoredReport:
+def visible_report(reports: ReportStore, report_id: str, *,
+                   grants: Sequence[RoleGrant]) -> StoredReport:
     found = reports.get(report_id)
     if found is None:
         raise NotFound("no such report")
-    province = province_of_scope(found.scope) or province_of(found.scope)
-    if grants_allowing(grants, Action.REPORT, tenant_id=found.scope, province_code=province):
+    if grants_allowing(grants, Action.REPORT, tenant_id=found.scope,
+                       province_code=found.province_code):
         return found
     raise NotFound("no such report")
 

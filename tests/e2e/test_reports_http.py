@@ -371,6 +371,15 @@ def test_the_form_and_the_walls(client: httpx.Client, settings: Settings,
     assert client.get(result["url"], headers=unit_user).status_code == 404
     assert client.post(f"{API}/tenants/{yen_bai}/reports", headers=unit_user, json={
         "kind": "quota", "year": YEAR, "format": "docx"}).status_code == 403
+    # asked again with the same Idempotency-Key: the same job, made once
+    keyed = {**ward, "Idempotency-Key": "bao-cao-quy-4"}
+    first = client.post(f"{API}/tenants/{yen_bai}/reports", headers=keyed,
+                        json={"kind": "quota", "year": YEAR, "format": "xlsx"})
+    again = client.post(f"{API}/tenants/{yen_bai}/reports", headers=keyed,
+                        json={"kind": "quota", "year": YEAR, "format": "xlsx"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["job_id"] == again.json()["job_id"]
+    assert again.headers["location"] == f"/api/v1/jobs/{first.json()['job_id']}"
     bad = client.post(f"{API}/tenants/{yen_bai}/reports", headers=ward,
                       json={"kind": "gossip", "year": YEAR, "format": "docx"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "kind"

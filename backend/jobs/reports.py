@@ -12,9 +12,10 @@ import psycopg
 
 from danvan.backend.jobs.running import JobFailed, JobRun
 from danvan.backend.reports.docx_form import render_docx
-from danvan.backend.reports.figures import Scope, compose
+from danvan.backend.reports.figures import compose
 from danvan.backend.reports.naming import MEDIA_TYPES, file_name
 from danvan.backend.reports.pdf import ConverterMissing, docx_to_pdf
+from danvan.backend.reports.scope import Scope
 from danvan.backend.reports.xlsx_sheet import render_xlsx
 from danvan.backend.wiring import load_catalogue
 from danvan.domain.base import InvalidInput

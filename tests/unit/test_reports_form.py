@@ -13,8 +13,8 @@ from docx import Document
 
 from danvan.backend.reports.content import Letterhead, Report, Section
 from danvan.backend.reports.docx_form import render_docx
-from danvan.backend.reports.figures import Scope, letterhead
 from danvan.backend.reports.naming import content_disposition, file_name
+from danvan.backend.reports.scope import Scope, letterhead
 from danvan.backend.reports.wording import number
 from danvan.domain.base import InvalidInput
 from danvan.domain.clock import VIETNAM

@@ -57,7 +57,11 @@ test: lint typecheck system-packages
 
 # Debian packages some tests drive, as what:package (what: a command, or an absolute path);
 # installed only when it is missing (as root, or through sudo).
-SYSTEM_PACKAGES := systemd-analyze:systemd
+# systemd-analyze: the deployment units' check; soffice, pdftoppm and Liberation Serif (Times
+# New Roman's metrics): PDF reports and their page images.
+SYSTEM_PACKAGES := systemd-analyze:systemd soffice:libreoffice-writer-nogui \
+	pdftoppm:poppler-utils \
+	/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do what="$${pair%%:*}"; \
@@ -67,7 +71,8 @@ system-packages:
 		echo "installing Debian packages:$$missing"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			$$sudo apt-get install -y -qq --no-install-recommends $$missing; fi
+			$$sudo apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=300 $$missing; fi
 
 pytest: $(STAMP)
 	$(SERVICES); $(BIN)/pytest $(ARGS)

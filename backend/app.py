@@ -42,6 +42,11 @@ from danvan.backend.controllers.jobs import (
 )
 from danvan.backend.controllers.models import ModelController, TenantRecognitionController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
+from danvan.backend.controllers.reports import (
+    ProvinceReportController,
+    ReportController,
+    TenantReportController,
+)
 from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from danvan.backend.heap import frozen_after_startup
@@ -71,6 +76,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     TenantImportController,
     ProvinceImportController,
     ImportTemplateController,
+    ReportController,
+    TenantReportController,
+    ProvinceReportController,
 ]
 
 

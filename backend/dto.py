@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -81,6 +81,12 @@ from danvan.domain.operations import OperationKind
 from danvan.domain.policies import Role
 from danvan.domain.progress import PERIOD, PERIOD_RULE
 from danvan.domain.registration_form import Field, ModelKind
+from danvan.domain.reports import (
+    ReportFormat,
+    ReportKind,
+    ReportPeriod,
+    ReportRequest,
+)
 from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, MAX_TARGET, YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
@@ -525,6 +531,33 @@ class RebuildRequest(Body):
         return RequestOperation(operation_id, OperationKind.REBUILD,
                                 projections=tuple(p.value for p in self.projections),
                                 stale_only=self.stale_only)
+
+
+Moment = Annotated[datetime, Meta(tz=True)]
+
+
+class ReportBody(Body):
+    """``POST /tenants/{tenant_id}/reports``, ``POST /provinces/{code}/reports``: what to
+    report (kind, year, period or ``as_of``), in which format, and what the issuing office
+    fills in (issuer, number and symbol, signer; addressees: one per line, at most
+    ``MAX_ADDRESSEES``)."""
+
+    kind: ReportKind
+    year: Year
+    format: ReportFormat
+    period: ReportPeriod | UnsetType = UNSET
+    as_of: Moment | UnsetType = UNSET
+    issuer: Name | UnsetType = UNSET
+    number: Name | UnsetType = UNSET
+    signer: Name | UnsetType = UNSET
+    addressees: Text | UnsetType = UNSET
+
+    def request(self) -> ReportRequest:
+        return ReportRequest(self.kind, self.year, self.format, given(self.period),
+                             given(self.as_of), given(self.issuer), given(self.number),
+                             given(self.signer),
+                             tuple(line for line in (given(self.addressees) or "").splitlines()
+                                   if line.strip()))
 
 
 def exporting(operation_id: str) -> RequestOperation:

@@ -26,6 +26,7 @@ from danvan.domain.operations import OperationKind
 from danvan.domain.policies import Action, RoleGrant
 from danvan.domain.registration_form import Field, ModelKind
 from danvan.domain.reminders import ReminderItem, ReminderSubject
+from danvan.domain.reports import ReportRequest
 from danvan.domain.targets import YearTargets
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
@@ -466,12 +467,13 @@ class CompletePlanTask:
 class RequestOperation:
     """Start a long operation as a job (``operation_id`` is the job's id, chosen by the
     caller): a rebuild of read models (``projections``: which, none for all) or the export of
-    a tenant's audit chain."""
+    a tenant's audit chain, or an official report (``report``: what it reports)."""
 
     operation_id: str
     kind: OperationKind
     projections: tuple[str, ...] = ()
     stale_only: bool = False
+    report: ReportRequest | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ class OperationKind(StrEnum):
     """Rebuild read models (blue/green); asked for a province, acts on the deployment."""
     AUDIT_EXPORT = "audit_export"
     """Write one tenant's hash chain as JSON Lines, for inspectors."""
+    REPORT = "report"
+    """Write an official report (``domain/reports.py``) of a tenant or a province."""
 
 
 class Operation(TenantAggregate):
@@ -42,6 +44,10 @@ class Operation(TenantAggregate):
         if command.kind == OperationKind.REBUILD:
             params = {"projections": list(command.projections),
                       "stale_only": command.stale_only}
+        if command.kind == OperationKind.REPORT:
+            if command.report is None:
+                raise InvalidInput({"kind": "a report names what it reports"})
+            params = command.report.checked().params()
         return cls._create(cls.Requested, id=uuid.UUID(command.operation_id),
                            tenant_id=ctx.tenant_id, meta=ctx.meta(), timestamp=ctx.at,
                            kind=command.kind.value, params=params)

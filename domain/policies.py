@@ -88,6 +88,9 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     REBUILD = "operation.rebuild"
+    REPORT = "report"
+    """Ask for an official report of a scope, list and download its reports: every reader
+    of the whole scope (a unit user reads only its unit's models, so not a tenant's lists)."""
     JOBS_DEAD_READ = "jobs.dead_read"
     IMPORT_TENANT_DATA = "import.tenant_data"
     """Import a tenant's units, users or models of earlier years from a file."""
@@ -96,10 +99,11 @@ class Action(StrEnum):
 
 
 _EVERY_READER = {Action.TENANT_READ}
+_SCOPE_READER = {*_EVERY_READER, Action.REPORT}
 
 POLICY: dict[Role, frozenset[Action]] = {
     Role.PROVINCE_ADMIN: frozenset({
-        *_EVERY_READER,
+        *_SCOPE_READER,
         Action.TENANT_ONBOARD, Action.USER_CREATE, Action.INSPECTOR_CREATE,
         Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE,
         Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
@@ -107,17 +111,17 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
         Action.AUDIT_EXPORT, Action.REBUILD, Action.JOBS_DEAD_READ, Action.IMPORT_TENANTS,
     }),
-    Role.PROVINCE_ANALYST: frozenset(_EVERY_READER),
-    Role.INSPECTOR: frozenset({*_EVERY_READER, Action.AUDIT_READ}),
+    Role.PROVINCE_ANALYST: frozenset(_SCOPE_READER),
+    Role.INSPECTOR: frozenset({*_SCOPE_READER, Action.AUDIT_READ}),
     Role.TENANT_ADMIN: frozenset({
-        *_EVERY_READER,
+        *_SCOPE_READER,
         Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.USER_PASSWORD_RESET,
         Action.USER_DEACTIVATE, Action.TARGETS_SET_TENANT,
         Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.IMPORT_TENANT_DATA,
     }),
     Role.REVIEWER: frozenset({
-        *_EVERY_READER,
+        *_SCOPE_READER,
         Action.MODEL_REGISTER, Action.MODEL_AMEND, Action.MODEL_SUBMIT,
         Action.MODEL_RETURN, Action.MODEL_REJECT, Action.MODEL_ACCEPT,
         Action.MODEL_COPY_RECEIVED, Action.MODEL_INSPECTION, Action.MODEL_EVALUATION,
@@ -125,7 +129,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.PLAN_COMPLETE, Action.PERSONAL_DATA_READ,
     }),
     Role.APPROVER: frozenset({
-        *_EVERY_READER,
+        *_SCOPE_READER,
         Action.LIST_APPROVE, Action.MODEL_RECOGNITION_TENANT, Action.MODEL_NOMINATION,
         Action.MODEL_REVOCATION_TENANT, Action.PERSONAL_DATA_READ,
     }),

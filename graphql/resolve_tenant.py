@@ -18,11 +18,13 @@ from danvan.graphql.errors import BadInput, Forbidden, NotFound
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
+from danvan.graphql.type_field_breakdown import FieldBreakdownType
 from danvan.graphql.type_job import JobType
 from danvan.graphql.type_plan_task import PlanTaskType
 from danvan.graphql.type_recognition import RecognitionType
 from danvan.graphql.type_unit import UnitType
 from danvan.projections.directory.rows import TenantRef
+from danvan.projections.models.read import breakdown
 from danvan.projections.paging import BadCursor
 
 if TYPE_CHECKING:
@@ -107,6 +109,15 @@ async def resolve_quota(root: strawberry.Parent[TenantRef], info: Info, year: in
     require_read(info, root)
     found = await info.context.loaders.quota.load((root.id, year, as_of))
     return cast("TenantQuotaType | None", found)
+
+
+async def resolve_by_field(root: strawberry.Parent[TenantRef], info: Info, year: int,
+                           as_of: datetime | None = None) -> list[FieldBreakdownType] | None:
+    """The tenant's models of ``year`` per field (all five), as the province summary's."""
+    year, as_of = inputs.year(year), inputs.optional_moment(as_of, "asOf")
+    require_read(info, root)
+    rows = await info.context.reader.run(breakdown, [root.id], year, as_of=as_of)
+    return [view(FieldBreakdownType, r) for r in rows]
 
 
 async def resolve_recognitions(root: strawberry.Parent[TenantRef], info: Info,

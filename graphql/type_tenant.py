@@ -6,6 +6,7 @@ import strawberry
 
 from danvan.graphql.enums import TenantKind
 from danvan.graphql.resolve_tenant import (
+    resolve_by_field,
     resolve_jobs,
     resolve_models,
     resolve_plan_tasks,
@@ -30,6 +31,9 @@ class TenantType:
         "Models, by name; search ignores case and Vietnamese diacritics. A unit user sees "
         "only its unit's models."))
     quota = strawberry.field(resolver=resolve_quota)
+    by_field = strawberry.field(resolver=resolve_by_field, description=(
+        "Models of the year per field: accepted, recognised at each level, and the "
+        "progress reported (the figures of its review report)."))
     recognitions = strawberry.field(resolver=resolve_recognitions)
     plan_tasks = strawberry.field(resolver=resolve_plan_tasks)
     jobs = strawberry.field(resolver=resolve_jobs)

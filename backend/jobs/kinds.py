@@ -50,6 +50,8 @@ KINDS: dict[str, JobKind] = {kind.name: kind for kind in (
       for kind in ("units", "users", "models")),
     JobKind("import_tenants", "danvan.backend.jobs.imports:run_import",
             time_limit_seconds=900, read_action=Action.IMPORT_TENANTS),
+    JobKind("report", "danvan.backend.jobs.reports:produce", time_limit_seconds=1800,
+            read_action=Action.REPORT),
 )}
 
 QUEUES = tuple(dict.fromkeys(kind.queue for kind in KINDS.values()))

@@ -519,6 +519,21 @@ def _tenant_import(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
 
 def _province_import(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call("/provinces/15/imports?kind=tenants", {"codes": [env.unique("9")]})
+REPORT = {"kind": "quota", "year": 2026, "format": "docx"}
+
+
+def _report(scope: str) -> Builder:
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        path = "/provinces/15" if scope == "province" else f"/tenants/{env.tenant_id(code)}"
+        return Call(f"{path}/reports", REPORT)
+    return build_call
+
+
+def _reports(scope: str) -> Builder:
+    def build_call(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+        path = "/provinces/15" if scope == "province" else f"/tenants/{env.tenant_id(code)}"
+        return Call(f"{path}/reports", None)
+    return build_call
 
 
 ROWS: tuple[Row, ...] = (
@@ -562,6 +577,10 @@ ROWS: tuple[Row, ...] = (
         appends=0, multipart=True),
     Row("POST", "/provinces/{code}/imports", Action.IMPORT_TENANTS, _province_import, 202,
         appends=0),
+    Row("POST", "/tenants/{tenant_id}/reports", Action.REPORT, _report("tenant"), 202),
+    Row("POST", "/provinces/{code}/reports", Action.REPORT, _report("province"), 202),
+    Row("GET", "/tenants/{tenant_id}/reports", Action.REPORT, _reports("tenant"), appends=0),
+    Row("GET", "/provinces/{code}/reports", Action.REPORT, _reports("province"), appends=0),
     *(model_action_row(spec.route, action)
       for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
@@ -594,6 +613,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
     # the import templates are for anyone signed in (tests/e2e/test_imports_http.py)
     served -= {("GET", "/import-templates/{name}")}
+    # a report is read by its scope's readers (tests/e2e/test_reports_http.py)
+    served.discard(("GET", "/reports/{report_id}"))
     assert served == {(row.method, row.route) for row in ROWS}
 
 

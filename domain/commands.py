@@ -411,11 +411,16 @@ class SchedulePlanTask:
     year: int
     title: str
     due_date: date
+    unit_ids: tuple[str, ...] = ()
+    """Units of the tenant each doing the task on their own (e.g. each issues its plan);
+    empty: the tenant does it once."""
 
 
 @dataclass(frozen=True)
 class CompletePlanTask:
     note: str = ""
+    unit_id: str | None = None
+    """For a task assigned to units: the unit whose part is done."""
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,14 @@ from danvan.graphql.enums import TenantKind
 from danvan.graphql.resolve_tenant import (
     resolve_jobs,
     resolve_models,
+    resolve_period_quotas,
     resolve_plan_tasks,
     resolve_quota,
     resolve_recognitions,
+    resolve_reminders,
+    resolve_unit_compliance,
     resolve_units,
+    resolve_year_lists,
 )
 from danvan.graphql.rows import served_from
 from danvan.projections.directory.rows import TenantRef
@@ -31,5 +35,9 @@ class TenantType:
         "only its unit's models."))
     quota = strawberry.field(resolver=resolve_quota)
     recognitions = strawberry.field(resolver=resolve_recognitions)
+    period_quotas = strawberry.field(resolver=resolve_period_quotas)
+    unit_compliance = strawberry.field(resolver=resolve_unit_compliance)
+    year_lists = strawberry.field(resolver=resolve_year_lists)
     plan_tasks = strawberry.field(resolver=resolve_plan_tasks)
+    reminders = strawberry.field(resolver=resolve_reminders)
     jobs = strawberry.field(resolver=resolve_jobs)

@@ -15,7 +15,7 @@ from danvan.backend.services.repository import find, load, save_new, under_if_ma
 from danvan.backend.services.results import CommandResult
 from danvan.domain.base import Context, InvalidInput
 from danvan.domain.commands import ChangeGrants, RegisterUser
-from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant
+from danvan.domain.policies import NATIONAL_ROLES, PROVINCE_ROLES, Role, RoleGrant
 from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
 from danvan.domain.users import User, check_password
@@ -40,7 +40,7 @@ def tenant_grants(store: Application, tenant: Tenant, roles: Sequence[Role],
     """The grants ``roles`` give in ``tenant`` (a unit user's in its unit)."""
     if not roles:
         raise InvalidInput({"roles": "a non-empty list of roles"})
-    if any(r in PROVINCE_ROLES for r in roles):
+    if any(r in PROVINCE_ROLES or r in NATIONAL_ROLES for r in roles):
         raise InvalidInput({"roles": "province roles are not held in a tenant"})
     if unit_id is not None:
         unit = find(store, Unit, unit_id, str(tenant.id))

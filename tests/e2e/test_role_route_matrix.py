@@ -20,6 +20,7 @@ The world is built once per module, on a database and live server of its own
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -39,9 +40,8 @@ from litestar import Litestar
 from psycopg.rows import TupleRow
 
 from danvan.backend.app import HttpOptions, create_app
-from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import build, open_redis
-from danvan.domain.commands import MODEL_ACTIONS, ModelAction, RegisterUser
+from danvan.domain.commands import MODEL_ACTIONS, ModelAction
 from danvan.domain.model import Level
 from danvan.domain.policies import (
     PROVINCE_ROLES,
@@ -49,16 +49,13 @@ from danvan.domain.policies import (
     TENANT_ROLES,
     Action,
     Role,
-    RoleGrant,
     may,
-    province_scope,
 )
-from danvan.domain.users import User
 from danvan.infra.database import ConnParams, connect_owner
 from danvan.infra.event_store import EVENTS_TABLE, EventStore, open_event_store
 from danvan.infra.settings import Settings
 from tests.conftest import make_settings, migrated_database
-from tests.e2e.conftest import PASSWORD, LiveServer, MadeUser, login, redis_url, system_context
+from tests.e2e.conftest import PASSWORD, LiveServer, MadeUser, login, redis_url, register_user
 from tests.e2e.world import API, FORM, GIA_PHU, YEN_BAI, World, ok
 
 # --- the module's world: built once, on its own database and server ----------------------
@@ -92,18 +89,7 @@ LADDER: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def user_maker(store: EventStore) -> Callable[..., MadeUser]:
     """``make_user`` of ``tests/e2e/conftest.py``, on a store that outlives one test."""
-
-    def make(username: str = "admin.laocai", *, password: str = PASSWORD,
-             role: str = "province_admin", province: str = "15",
-             tenant_id: str | None = None) -> MadeUser:
-        grant = RoleGrant(role=role, province_code=province, tenant_id=tenant_id)
-        user = User.register(system_context(tenant_id or province_scope(province)),
-                             RegisterUser(username, hash_password(password), "Nguyễn Văn A",
-                                          (grant,)))
-        store.save(user)
-        return MadeUser(user.id, username, password)
-
-    return make
+    return functools.partial(register_user, store)
 
 
 @dataclass(frozen=True)

@@ -152,12 +152,15 @@ def test_every_stored_operation_runs_and_is_served_by_id_and_hash(world: World,
         "AuditTrail": {"tenantId": tenant},
         "VerifyAuditChain": {"tenantId": tenant},
         "RecognitionRegistry": {"id": tenant},
+        "RecognitionQueue": {"code": "15", "year": 2026},
+        "TenantWorkLists": {"id": tenant, "year": 2026},
     }
     stored = {q.id: q for q in persisted_queries().values()}
     assert sorted(stored) == sorted(variables)
     for name, query in stored.items():
         by_text = gql(world.client, world.province, query.text, variables[name])
         assert "errors" not in by_text, (name, by_text)
+        by_text.pop("extensions", None)  # the position read at: may move between calls
         by_id = gql(world.client, world.province, "", variables[name], id=name)
         by_id.pop("extensions", None)
         assert by_id == by_text, name
@@ -165,6 +168,7 @@ def test_every_stored_operation_runs_and_is_served_by_id_and_hash(world: World,
             "variables": variables[name],
             "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query.text)}}
         }).json()
+        by_hash.pop("extensions", None)
         assert by_hash == by_text, name
     unknown = world.client.post("/graphql", headers=world.province, json={"id": "NoSuchReport"})
     assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"

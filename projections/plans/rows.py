@@ -63,3 +63,13 @@ class YearListRow:
     tenant_id: str
     year: int
     decisions: list[ListDecisionRow]
+
+    @property
+    def decision_number(self) -> str:
+        """The first decision's number (the list's approval)."""
+        return self.decisions[0].decision_number
+
+    @property
+    def approved_at(self) -> datetime:
+        """When the list was first approved."""
+        return self.decisions[0].at

@@ -7,10 +7,14 @@ hold."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -498,3 +502,25 @@ def test_reminders_show_what_each_day_named(world: World, settings: Settings,
     other = gql(world.client, world.as_("tenant_admin", GIA_PHU), REMINDERS,
                 {"id": tenant.id, "first": 10})
     assert other["data"]["tenant"] is None and codes(other) == ["FORBIDDEN"]
+
+
+def test_admin_create_makes_a_national_analyst_who_reads_every_province(
+        client: httpx.Client, settings: Settings,
+        owner_conn: psycopg.Connection[TupleRow]) -> None:
+    env = {**os.environ, "DATABASE_URL": settings.database_url or "",
+           "DANVAN_APP_DB_ROLE": settings.app_db_role,
+           "DANVAN_APP_DB_PASSWORD": settings.app_db_password,
+           "DANVAN_ENV": "test", "DANVAN_SECRET_KEY": settings.secret_key}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "danvan"), "admin", "create",
+         "--username", "phantich.quocgia", "--role", "national_analyst"],
+        input="Mật-khẩu-quốc-gia\n", capture_output=True, text=True, env=env, timeout=60,
+        check=False)
+    assert done.returncode == 0, done.stderr
+    assert "as national_analyst in national" in done.stdout
+    national = login(client, MadeUser(None, "phantich.quocgia", "Mật-khẩu-quốc-gia"))  # type: ignore[arg-type]
+    provinces = data(gql(client, national, "{ provinces { code } }"))["provinces"]
+    assert len(provinces) == 34 and {"01", "15", "79"} <= {p["code"] for p in provinces}
+    before = events(owner_conn)
+    refused = client.post(f"{API}/tenants", headers=national, json={"code": "04252"})
+    assert refused.status_code == 403 and events(owner_conn) == before

@@ -30,6 +30,7 @@ from danvan.domain.commands import (
     ApproveList,
     CloseUnit,
     CompletePlanTask,
+    CompleteUnitTask,
     DiscontinueModel,
     ErasePersonalData,
     EvaluateModel,
@@ -304,12 +305,12 @@ class PlanTaskCreate(Body):
 
 class PlanTaskCompletion(Body):
     note: Text = ""
-    unit_id: uuid.UUID | UnsetType = UNSET
-    """For a task assigned to units: the unit whose part is done."""
 
     def command(self) -> CompletePlanTask:
-        unit = given(self.unit_id)
-        return CompletePlanTask(self.note, str(unit) if unit is not None else None)
+        return CompletePlanTask(self.note)
+
+    def unit_command(self, unit_id: str) -> CompleteUnitTask:
+        return CompleteUnitTask(unit_id, self.note)
 
 
 class Person(Body):

@@ -227,6 +227,11 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
         Text("Số quyết định này đã được dùng để phê duyệt danh sách của năm.",
              "That decision number already approved this year's list."),
     ),
+    "task_assigned_to_units": (
+        Text("Nhiệm vụ giao cho từng đơn vị", "Task assigned to units"),
+        Text("Nhiệm vụ này được giao cho từng đơn vị; mỗi đơn vị báo hoàn thành phần của mình.",
+             "This task is assigned to units: each completes its own part."),
+    ),
     "unit_task_completed": (
         Text("Đơn vị đã hoàn thành nhiệm vụ", "Unit's task completed"),
         Text("Đơn vị này đã được ghi nhận hoàn thành nhiệm vụ.",
@@ -358,11 +363,6 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
          "không có đơn vị trực thuộc này: {id}", "no such unit in this tenant: {id}"),
         (r"^the unit is closed: (?P<id>\S+)$", "đơn vị đã ngừng hoạt động: {id}",
          "the unit is closed: {id}"),
-        (r"^required: the task is assigned to units$",
-         "bắt buộc: nhiệm vụ được giao cho từng đơn vị",
-         "required: the task is assigned to units"),
-        (r"^the task is not assigned to units$", "nhiệm vụ không giao cho từng đơn vị",
-         "the task is not assigned to units"),
         (r"^the task is not assigned to that unit$", "nhiệm vụ không giao cho đơn vị này",
          "the task is not assigned to that unit"),
         (r"^at most (?P<n>\d+) units$", "tối đa {n} đơn vị", "at most {n} units"),

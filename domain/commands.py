@@ -418,9 +418,17 @@ class SchedulePlanTask:
 
 @dataclass(frozen=True)
 class CompletePlanTask:
+    """The tenant's own task done (a task assigned to units is done unit by unit)."""
+
     note: str = ""
-    unit_id: str | None = None
-    """For a task assigned to units: the unit whose part is done."""
+
+
+@dataclass(frozen=True)
+class CompleteUnitTask:
+    """One assigned unit's part of a plan task done."""
+
+    unit_id: str
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from danvan.domain.targets import check_year
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
-    from danvan.domain.commands import CompletePlanTask, SchedulePlanTask
+    from danvan.domain.commands import CompletePlanTask, CompleteUnitTask, SchedulePlanTask
 
 class PlanTask(TenantAggregate):
     year: int
@@ -99,27 +99,30 @@ class PlanTask(TenantAggregate):
         self.unit_completions = {}
 
     def complete(self, ctx: Context, command: CompletePlanTask) -> None:
-        """The task done (``command.unit_id`` None), or one assigned unit's part of it."""
+        """The tenant's own task done."""
         errors = Errors()
         note_ = errors.text("note", command.note, required=False) or ""
         errors.raise_if_any()
-        if self.unit_ids and command.unit_id is None:
-            raise InvalidInput({"unit_id": "required: the task is assigned to units"})
-        if not self.unit_ids and command.unit_id is not None:
-            raise InvalidInput({"unit_id": "the task is not assigned to units"})
-        today = vietnam_date(ctx.at).isoformat()
-        if command.unit_id is None:
-            if self.completed_on is not None:
-                raise IllegalTransition("the task is already completed", code="task_completed")
-            self._emit(self.Completed, ctx, completed_on=today, note=note_)
-            return
+        if self.unit_ids:
+            raise IllegalTransition("the task is assigned to units: each completes its part",
+                                    code="task_assigned_to_units")
+        if self.completed_on is not None:
+            raise IllegalTransition("the task is already completed", code="task_completed")
+        self._emit(self.Completed, ctx, completed_on=vietnam_date(ctx.at).isoformat(),
+                   note=note_)
+
+    def complete_unit(self, ctx: Context, command: CompleteUnitTask) -> None:
+        """An assigned unit's part done; the last unit's completes the task."""
+        errors = Errors()
+        note_ = errors.text("note", command.note, required=False) or ""
+        errors.raise_if_any()
         if command.unit_id not in self.unit_ids:
             raise InvalidInput({"unit_id": "the task is not assigned to that unit"})
         if command.unit_id in self.unit_completions:
             raise IllegalTransition("the unit's part is already completed",
                                     code="unit_task_completed")
-        self._emit(self.UnitCompleted, ctx, unit_id=command.unit_id, completed_on=today,
-                   note=note_)
+        self._emit(self.UnitCompleted, ctx, unit_id=command.unit_id,
+                   completed_on=vietnam_date(ctx.at).isoformat(), note=note_)
 
     def is_overdue(self, today: date, unit_id: str | None = None) -> bool:
         """Not completed (by ``unit_id``, when given) and due before ``today``."""

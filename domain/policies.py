@@ -68,6 +68,7 @@ class Action(StrEnum):
     LIST_APPROVE = "list.approve"
     PLAN_SCHEDULE = "plan.schedule"
     PLAN_COMPLETE = "plan.complete"
+    PLAN_COMPLETE_UNIT = "plan.complete_unit"
     MODEL_REGISTER = "model.register"
     MODEL_AMEND = "model.amend"
     MODEL_SUBMIT = "model.submit"
@@ -112,7 +113,7 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.TENANT_ADMIN: frozenset({
         *_EVERY_READER,
         Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.TARGETS_SET_TENANT,
-        Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE,
+        Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE, Action.PLAN_COMPLETE_UNIT,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ,
     }),
     Role.REVIEWER: frozenset({
@@ -121,7 +122,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.MODEL_RETURN, Action.MODEL_REJECT, Action.MODEL_ACCEPT,
         Action.MODEL_COPY_RECEIVED, Action.MODEL_INSPECTION, Action.MODEL_EVALUATION,
         Action.MODEL_PROPOSAL, Action.MODEL_DISCONTINUATION, Action.MODEL_MAINTENANCE,
-        Action.PLAN_COMPLETE, Action.PERSONAL_DATA_READ,
+        Action.PLAN_COMPLETE, Action.PLAN_COMPLETE_UNIT, Action.PERSONAL_DATA_READ,
     }),
     Role.APPROVER: frozenset({
         *_EVERY_READER,
@@ -131,12 +132,12 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.UNIT_USER: frozenset({
         *_EVERY_READER,
         Action.MODEL_REGISTER, Action.MODEL_AMEND, Action.MODEL_SUBMIT,
-        Action.MODEL_PROGRESS, Action.MODEL_SELF_ASSESSMENT,
+        Action.MODEL_PROGRESS, Action.MODEL_SELF_ASSESSMENT, Action.PLAN_COMPLETE_UNIT,
     }),
 }
 
 UNIT_SCOPED_ROLES: frozenset[str] = frozenset({Role.UNIT_USER})
-"""Roles that act only on their own unit's models."""
+"""Roles that act only on their own unit's models (and their unit's part of a plan task)."""
 
 
 def may(role: str, action: str) -> bool:

@@ -14,6 +14,7 @@ from danvan.domain.base import Context, InvalidInput, TenantAggregate
 from danvan.domain.commands import (
     ApproveList,
     CompletePlanTask,
+    CompleteUnitTask,
     SchedulePlanTask,
     SetEvaluationRules,
     SetPeriodTargets,
@@ -138,14 +139,23 @@ def schedule_task(store: Application, ctx: Context, command: SchedulePlanTask) -
 
 def complete_task(store: Application, ctx: Context, task: PlanTask, command: CompletePlanTask,
                   expected_version: int | None) -> CommandResult:
-    """``task``: the path's task, loaded in the caller's tenant; ``command.unit_id``: the
-    assigned unit whose part is done (for a task assigned to units)."""
+    """``task``: the path's task, loaded in the caller's tenant."""
     under_if_match(task, expected_version, lambda: task.complete(ctx, command))
     store.save(task)
-    extra: dict[str, object] = {"completed_on": task.completed_on}
-    if command.unit_id is not None:
-        extra["unit_id"] = command.unit_id
-        extra["unit_completed_on"] = task.unit_completions[command.unit_id]
+    return CommandResult(str(task.id), task.version, "completed",
+                         extra={"completed_on": task.completed_on}, command="plan.complete")
+
+
+def complete_unit_task(store: Application, ctx: Context, task: PlanTask,
+                       command: CompleteUnitTask, expected_version: int | None
+                       ) -> CommandResult:
+    """An assigned unit's part of ``task`` (the path's, loaded in the caller's tenant, the
+    unit among its units) done; the task is completed with its last unit's part."""
+    under_if_match(task, expected_version, lambda: task.complete_unit(ctx, command))
+    store.save(task)
     return CommandResult(str(task.id), task.version,
                          "completed" if task.completed_on else "open",
-                         extra=extra, command="plan.complete")
+                         extra={"unit_id": command.unit_id,
+                                "unit_completed_on": task.unit_completions[command.unit_id],
+                                "completed_on": task.completed_on},
+                         command="plan.complete_unit")

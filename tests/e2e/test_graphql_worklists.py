@@ -292,14 +292,23 @@ def test_a_task_assigned_to_units_is_overdue_per_unit(world: World, settings: Se
         "year": YEAR, "title": "Ban hành kế hoạch", "due_date": due.isoformat(),
         "unit_ids": units}), 201)
     assert sorted(task["unit_ids"]) == sorted(units)
-    completion = f"{path}/{task['id']}/completion"
-    whole = world.client.post(completion, headers=admin, json={"note": "Xong"})
-    assert whole.status_code == 422 and whole.json()["errors"][0]["field"] == "unit_id"
-    done = ok(world.client.post(completion, headers=world.as_("reviewer"),
-                                json={"note": "Đã ban hành", "unit_id": units[0]}))
+    whole = world.client.post(f"{path}/{task['id']}/completion", headers=admin,
+                              json={"note": "Xong"})
+    assert whole.status_code == 409 and whole.json()["code"] == "task_assigned_to_units"
+
+    def part(unit: str) -> str:
+        return f"{path}/{task['id']}/units/{unit}/completion"
+
+    others = world.client.post(part(units[1]), headers=world.as_("unit_user"), json={})
+    assert others.status_code == 403 and others.json()["code"] == "other_unit"
+    unassigned = world.client.post(part(tenant.units[POLICE]), headers=admin, json={})
+    assert unassigned.status_code == 404
+    done = ok(world.client.post(part(units[0]), headers=world.as_("unit_user"),
+                                json={"note": "Đã ban hành"}))
     assert done["state"] == "open" and done["unit_completed_on"] == today.isoformat()
-    again = world.client.post(completion, headers=admin, json={"unit_id": units[0]})
-    assert again.status_code == 409
+    assert done["completed_on"] is None
+    again = world.client.post(part(units[0]), headers=admin, json={})
+    assert again.status_code == 409 and again.json()["code"] == "unit_task_completed"
     catch_up(settings)
     found = data(gql(world.client, world.as_("unit_user"), TASKS,
                      {"id": tenant.id, "overdue": True}))["tenant"]["planTasks"]
@@ -309,7 +318,8 @@ def test_a_task_assigned_to_units_is_overdue_per_unit(world: World, settings: Se
     assert parts[units[0]]["completedOn"] == today.isoformat()
     assert parts[units[1]]["overdue"] is True and parts[units[1]]["completedOn"] is None
     assert parts[units[1]]["unit"]["name"] == WOMEN
-    ok(world.client.post(completion, headers=admin, json={"unit_id": units[1]}))
+    last = ok(world.client.post(part(units[1]), headers=world.as_("reviewer"), json={}))
+    assert (last["state"], last["completed_on"]) == ("completed", today.isoformat())
     catch_up(settings)
     after = data(gql(world.client, admin, TASKS, {"id": tenant.id, "overdue": None}))
     (only,) = after["tenant"]["planTasks"]

@@ -452,6 +452,19 @@ def _complete(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
                 {"note": "Đã tổ chức"})
 
 
+def _complete_unit(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    """The unit user's unit's part of a task given to units (a fresh one where it must
+    succeed; refusals point at the shared task, never changed)."""
+    task = env.shared[code].task
+    if fresh:
+        scheduled = _schedule(env, code, role, fresh)
+        task = ok(env.send("POST", scheduled.path, env.world.as_("tenant_admin", code),
+                           {**scheduled.body, "unit_ids": [env.unit_id(OWN_UNIT, code)]}),
+                  201)["id"]
+    return Call(f"/tenants/{env.tenant_id(code)}/plan-tasks/{task}/units/"
+                f"{env.unit_id(OWN_UNIT, code)}/completion", {"note": "Đã ban hành"})
+
+
 def _register(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/models",
                 {"unit_id": env.unit_id(OWN_UNIT, code), "year": 2026,
@@ -494,6 +507,8 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/plan-tasks", Action.PLAN_SCHEDULE, _schedule, 201),
     Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/completion", Action.PLAN_COMPLETE,
         _complete),
+    Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/units/{unit_id}/completion",
+        Action.PLAN_COMPLETE_UNIT, _complete_unit),
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
     Row("POST", "/provinces/{code}/rebuilds", Action.REBUILD, _rebuild, 202),
     Row("POST", "/tenants/{tenant_id}/audit-exports", Action.AUDIT_EXPORT, _audit_export, 202),

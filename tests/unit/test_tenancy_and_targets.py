@@ -14,6 +14,7 @@ from danvan.domain.commands import (
     ApproveList,
     ChangeGrants,
     CompletePlanTask,
+    CompleteUnitTask,
     OnboardTenant,
     RegisterUser,
     SchedulePlanTask,
@@ -188,17 +189,18 @@ def test_a_list_approved_without_naming_models_covers_those_accepted_by_then() -
 def test_a_plan_task_assigned_to_units_is_overdue_per_unit() -> None:
     task = PlanTask.schedule(ctx("tenant_admin"), SchedulePlanTask(
         2026, "Ban hành kế hoạch của đơn vị", date(2026, 4, 30), ("u1", "u2")))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(IllegalTransition) as whole:
         task.complete(ctx("tenant_admin"), CompletePlanTask("Xong"))
+    assert whole.value.code == "task_assigned_to_units"
     with pytest.raises(InvalidInput):
-        task.complete(ctx("tenant_admin"), CompletePlanTask("Xong", "u9"))
-    task.complete(ctx("tenant_admin"), CompletePlanTask("Đã ban hành", "u1"))
+        task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u9", "Xong"))
+    task.complete_unit(ctx("unit_user"), CompleteUnitTask("u1", "Đã ban hành"))
     may = date(2026, 5, 1)
     assert not task.is_overdue(may, "u1") and task.is_overdue(may, "u2")
     assert task.is_overdue(may) and task.completed_on is None
     with pytest.raises(IllegalTransition):
-        task.complete(ctx("tenant_admin"), CompletePlanTask("", "u1"))
-    task.complete(ctx("tenant_admin"), CompletePlanTask("", "u2"))
+        task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u1"))
+    task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u2"))
     assert task.completed_on == "2026-06-01" and not task.is_overdue(may)
 
 

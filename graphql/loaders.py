@@ -93,6 +93,19 @@ def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list
     return plans_read.plan_tasks_by_tenant(conn, tenant_ids, year=year, overdue=overdue)
 
 
+def _province_models(conn: Connection, codes: list[str], args: Any
+                     ) -> dict[str, Page[ModelSummary]]:
+    year, state, field, search, first, after = args
+    return models_read.province_model_pages(conn, codes, year=year, state=state, field=field,
+                                            search=search, first=first, after=after)
+
+
+def _province_tasks(conn: Connection, codes: list[str], args: Any
+                    ) -> dict[str, list[PlanTaskRow]]:
+    year, overdue = args
+    return plans_read.plan_tasks_by_province(conn, codes, year=year, overdue=overdue)
+
+
 def _task_units(conn: Connection, task_ids: list[str], args: Any
                 ) -> dict[str, list[PlanTaskUnitRow]]:
     return plans_read.task_units(conn, task_ids)
@@ -203,6 +216,16 @@ class Loaders:
     @cached_property
     def plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
         return grouped(self.reader, _tasks)
+
+    @cached_property
+    def province_models(self) -> DataLoader[tuple[Any, ...], Page[ModelSummary]]:
+        """Keys ``(province_code, *filters)``."""
+        return grouped(self.reader, _province_models)
+
+    @cached_property
+    def province_plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
+        """Keys ``(province_code, year, overdue)``."""
+        return grouped(self.reader, _province_tasks)
 
     @cached_property
     def task_units(self) -> DataLoader[tuple[Any, ...], list[PlanTaskUnitRow]]:

@@ -28,10 +28,8 @@ from danvan.graphql.type_province_summary import ProvinceSummaryType
 from danvan.graphql.type_tenant_quota import TenantQuotaType
 from danvan.projections.jobs.read import dead_jobs
 from danvan.projections.models.quota_page import quota_page
-from danvan.projections.models.read import province_model_page
 from danvan.projections.models.rows import ProvinceFigures
 from danvan.projections.paging import BadCursor
-from danvan.projections.plans.read import province_plan_tasks
 
 if TYPE_CHECKING:
     from danvan.graphql.type_model import ModelType
@@ -128,10 +126,9 @@ async def resolve_province_models(root: strawberry.Parent[ProvinceRef], info: In
     after = inputs.cursor(after)
     _province(info, root.code)
     try:
-        page = await info.context.reader.run(
-            province_model_page, root.code, year=year, state=state.value if state else None,
-            field=field.value if field else None, search=search or None, first=first,
-            after=after)
+        page = await info.context.loaders.province_models.load((
+            root.code, year, state.value if state else None, field.value if field else None,
+            search or None, first, after))
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)
@@ -144,6 +141,5 @@ async def resolve_province_plan_tasks(root: strawberry.Parent[ProvinceRef], info
     not completed (by every assigned unit) and due before today."""
     year = inputs.optional_year(year)
     _province(info, root.code)
-    tasks = await info.context.reader.run(province_plan_tasks, root.code, year=year,
-                                          overdue=overdue)
+    tasks = await info.context.loaders.province_plan_tasks.load((root.code, year, overdue))
     return [view(PlanTaskType, t) for t in tasks]

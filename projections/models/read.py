@@ -103,17 +103,19 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
             for t, items in grouped.items()}
 
 
-def province_model_page(conn: Connection, province_code: str, *, year: int | None = None,
-                        state: str | None = None, field: str | None = None,
-                        search: str | None = None, first: int = 100,
-                        after: str | None = None) -> Page[ModelSummary]:
-    """One page of the models of every tenant of the province, with ``model_pages``'s
+def province_model_pages(conn: Connection, province_codes: Sequence[str], *,
+                         year: int | None = None, state: str | None = None,
+                         field: str | None = None, search: str | None = None,
+                         first: int = 100, after: str | None = None
+                         ) -> dict[str, Page[ModelSummary]]:
+    """One page per province of the models of all its tenants, with ``model_pages``'s
     filters and order (by name, then id): e.g. ``state="nominated"``, the province's
-    recognition queue. Two statements."""
+    recognition queue. Two statements for every province asked."""
     check_first(first)
     key = decode_cursor("model", after, (str, UUID))
+    codes = list(dict.fromkeys(province_codes))
     params: dict[str, Any] = {
-        "p": province_code, "y": year, "s": state, "f": field,
+        "p": codes, "y": year, "s": state, "f": field,
         "q": _like_pattern(fold_text(search)) if search else None,
         "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
     clauses = [clause for wanted, clause in (
@@ -121,14 +123,20 @@ def province_model_page(conn: Connection, province_code: str, *, year: int | Non
         (field is not None, "m.field = %(f)s"),
         (bool(search), "m.search_text LIKE public.danvan_fold(%(q)s)")) if wanted]
     where = " AND ".join([f"m.tenant_id IN (SELECT tenant_id FROM {R}.tenants "
-                          "WHERE province_code = %(p)s)", *clauses])
-    total = conn.execute(f"SELECT count(*) FROM {R}.models m WHERE {where}",
-                         params).fetchone()
+                          "WHERE province_code = q.code)", *clauses])
+    totals = dict(conn.execute(
+        f"SELECT q.code, (SELECT count(*) FROM {R}.models m WHERE {where}) "
+        "FROM unnest(%(p)s::text[]) AS q(code)", params).fetchall())
     keyset = "AND (m.name, m.model_id) > (%(kn)s, %(ki)s::uuid)" if key else ""
-    rows = conn.execute(f"{_MODELS} WHERE {where} {keyset} ORDER BY m.name, m.model_id "
-                        "LIMIT %(lim)s", params).fetchall()
-    return page_of(rows_of(ModelSummary, rows), first, int(total[0]) if total else 0, "model",
-                   lambda m: (m.name, m.id))
+    rows = conn.execute(
+        f"SELECT q.code, x.* FROM unnest(%(p)s::text[]) AS q(code) CROSS JOIN LATERAL ("
+        f"{_MODELS} WHERE {where} {keyset} ORDER BY m.name, m.model_id LIMIT %(lim)s) x",
+        params).fetchall()
+    grouped: dict[str, list[ModelSummary]] = {c: [] for c in codes}
+    for code, *values in rows:
+        grouped[code].append(ModelSummary(*values))
+    return {c: page_of(items, first, int(totals.get(c, 0)), "model", lambda m: (m.name, m.id))
+            for c, items in grouped.items()}
 
 
 def recognitions_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,

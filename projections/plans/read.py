@@ -42,20 +42,24 @@ def plan_tasks_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,
     return found
 
 
-def province_plan_tasks(conn: Connection, province_code: str, *, year: int | None = None,
-                        today: date | None = None, overdue: bool | None = None
-                        ) -> list[PlanTaskRow]:
-    """The plan tasks of every tenant of the province, by due date (then tenant and title),
-    filtered as ``plan_tasks_by_tenant`` filters them."""
+def plan_tasks_by_province(conn: Connection, province_codes: Sequence[str], *,
+                           year: int | None = None, today: date | None = None,
+                           overdue: bool | None = None) -> dict[str, list[PlanTaskRow]]:
+    """The plan tasks of every tenant of each province, by due date (then tenant and title),
+    filtered as ``plan_tasks_by_tenant`` filters them. One statement."""
+    found: dict[str, list[PlanTaskRow]] = {c: [] for c in province_codes}
     rows = conn.execute(
-        f"SELECT {select_list(PlanTaskRow)} FROM {R}.plan_tasks t "
-        f"WHERE tenant_id IN (SELECT tenant_id FROM {R}.tenants WHERE province_code = %(p)s) "
+        f"SELECT p.province_code, {select_list(PlanTaskRow)} FROM {R}.plan_tasks t "
+        f"JOIN {R}.tenants p USING (tenant_id) WHERE p.province_code = ANY(%(p)s) "
         "AND (%(y)s::int IS NULL OR year = %(y)s) "
         "AND (%(o)s::boolean IS NULL OR "
         "(completed_on IS NULL AND due_date < %(today)s) = %(o)s) "
-        "ORDER BY due_date, tenant_id, title, task_id",
-        {"p": province_code, "y": year, "o": overdue, "today": _today(today)}).fetchall()
-    return rows_of(PlanTaskRow, rows)
+        "ORDER BY p.province_code, due_date, tenant_id, title, task_id",
+        {"p": list(province_codes), "y": year, "o": overdue, "today": _today(today)}
+    ).fetchall()
+    for code, *values in rows:
+        found[code].append(PlanTaskRow(*values))
+    return found
 
 
 def task_units(conn: Connection, task_ids: Sequence[str], *, today: date | None = None

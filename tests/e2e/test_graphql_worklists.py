@@ -7,6 +7,7 @@ hold."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import subprocess
@@ -21,15 +22,24 @@ import httpx
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
 
+from danvan.backend.auth.tokens import Principal
 from danvan.backend.services import reminders
 from danvan.domain.clock import vietnam_date
+from danvan.domain.policies import RoleGrant
+from danvan.graphql.context import build_context
+from danvan.graphql.figures import FiguresCache
+from danvan.graphql.schema import build_schema
+from danvan.graphql.sources import ReadSources
 from danvan.infra.catalogue import official_catalogue
+from danvan.infra.database import app_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.queries import scoped
 from tests.e2e.conftest import MadeUser, login
 from tests.e2e.graphql_support import YEAR, Story, catch_up, codes, data, gql, now
+from tests.e2e.test_graphql_batching import CountingPool
 from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
 
 OWN_UNIT, WOMEN, POLICE = "Chi bộ Tổ dân phố 5", "Hội Phụ nữ", "Chi bộ Công an"
@@ -534,3 +544,69 @@ def test_admin_create_makes_a_national_analyst_who_reads_every_province(
     before = events(owner_conn)
     refused = client.post(f"{API}/tenants", headers=national, json={"code": "04252"})
     assert refused.status_code == 403 and events(owner_conn) == before
+
+
+# --- batching --------------------------------------------------------------------------------
+
+EVERY_PROVINCE_QUEUE = """{ provinces { code
+  models(state: NOMINATED, first: 5) { totalCount edges { node { id tenant { code } } } }
+  planTasks(overdue: true) { id tenant { code } } } }"""
+EVERY_TENANT_LISTS = """{ province(code: "15") { quotas(year: 2026, first: 5) { edges { node {
+  tenant { code periodQuotas(start: 2026, end: 2030) { maintainedModels }
+    unitCompliance(year: 2026) { unit { name } submitted }
+    yearLists { year decisions { decisionNumber models { id unit { name } } } }
+    planTasks(overdue: true) { id units { overdue } }
+    reminders(first: 3) { totalCount } } } } } } }"""
+
+
+def test_work_lists_cost_one_query_per_level_however_many_provinces_and_tenants(
+        lists: Worklists, settings: Settings) -> None:
+    """34 provinces with their queues and overdue tasks, or every tenant with its work
+    lists: a fixed number of round trips (the loaders batch each level)."""
+    world = lists.world
+    today = vietnam_date(datetime.now(UTC))
+    for code in world.tenants:  # an overdue task given to units in each tenant
+        tenant = world.tenants[code]
+        ok(world.client.post(f"{API}/tenants/{tenant.id}/plan-tasks",
+                             headers=world.as_("tenant_admin", code), json={
+                                 "year": YEAR, "title": "Ban hành kế hoạch",
+                                 "due_date": (today - timedelta(days=1)).isoformat(),
+                                 "unit_ids": sorted(tenant.units.values())}), 201)
+    catch_up(settings)
+    catalogue = official_catalogue()
+    codes_ = tuple(p.code for p in catalogue.provinces())
+    national = Principal("u", "analyst.national", (RoleGrant("national_analyst", "*"),))
+    with ConnectionPool(app_params(settings).conninfo(), min_size=1, max_size=2,
+                        kwargs={"autocommit": True}) as raw:
+        pool = CountingPool(raw)
+        def name_of(code: str) -> str | None:
+            province = catalogue.province(code)
+            return province.name if province is not None else None
+
+        sources = ReadSources(pool=pool, figures=FiguresCache(enabled=False),
+                              province_name=name_of, province_codes=lambda: codes_)
+        schema = build_schema(production=False)
+
+        def run(query: str) -> dict[str, Any]:
+            result = asyncio.run(schema.execute(query,
+                                                context_value=build_context(sources, national)))
+            assert not result.errors, result.errors
+            assert isinstance(result.data, dict)
+            return result.data
+
+        found = run(EVERY_PROVINCE_QUEUE)
+        # tasks, models, their tenants (a loader may take two ticks): not one per province
+        assert pool.checkouts <= 4, pool.checkouts
+        provinces = {p["code"]: p for p in found["provinces"]}
+        assert len(provinces) == 34
+        assert [e["node"]["id"] for e in provinces["15"]["models"]["edges"]] == [lists.nominated]
+        assert len(provinces["15"]["planTasks"]) == 2
+        assert all(not p["planTasks"] and not p["models"]["totalCount"]
+                   for code, p in provinces.items() if code != "15")
+        pool.checkouts = 0
+        tenants = run(EVERY_TENANT_LISTS)["province"]["quotas"]["edges"]
+        assert len(tenants) == 2
+        assert all(len(t["node"]["tenant"]["planTasks"]) == 1 for t in tenants)
+        # figures; period quotas, compliance, lists, tasks, reminders; units, models, their
+        # units, the tasks' units: about ten, whether there are 2 tenants or 200
+        assert pool.checkouts <= 12, pool.checkouts

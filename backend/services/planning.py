@@ -115,7 +115,8 @@ def approve_list(store: Application, ctx: Context, command: ApproveList) -> Comm
         store.save(year_list)
         created = False
     return CommandResult(str(year_list.id), year_list.version, "approved", created,
-                         {"year": year_list.year, "decision_number": command.decision_number,
+                         {"year": year_list.year,
+                          "decision_number": year_list.decisions[-1].decision_number,
                           "supplementary": not created, "model_ids": list(covered)},
                          command="list.approve")
 
@@ -123,7 +124,7 @@ def approve_list(store: Application, ctx: Context, command: ApproveList) -> Comm
 def schedule_task(store: Application, ctx: Context, command: SchedulePlanTask) -> CommandResult:
     """A dated task of the tenant's plan, maybe assigned to units of the tenant (each open
     unit once; any other id is a bad ``unit_ids``)."""
-    for unit_id in command.unit_ids:
+    for unit_id in dict.fromkeys(command.unit_ids):
         unit = find(store, Unit, unit_id, ctx.tenant_id)
         if unit is None:
             raise InvalidInput({"unit_ids": f"no such unit in this tenant: {unit_id}"})

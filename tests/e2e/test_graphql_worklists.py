@@ -464,6 +464,12 @@ def test_the_national_analyst_reads_every_province_and_writes_nothing(
                                              "roles": ["province_analyst"]})):
         refused = world.client.request(method, API + path, headers=national, json=body)
         assert refused.status_code == 403, (path, refused.text)
+    for path, headers in (("/provinces/15/users", world.province),
+                          (f"/tenants/{yen_bai}/users", world.as_("tenant_admin"))):
+        made = world.client.post(API + path, headers=headers, json={
+            "username": "quoc.gia", "password": "mat-khau-du-dai", "full_name": "Quốc Gia",
+            "roles": ["national_analyst"]})  # only `danvan admin create` makes one
+        assert made.status_code == 422 and made.json()["errors"][0]["field"] == "roles", path
     audit = gql(world.client, national, "query($id: ID!) { auditTrail(tenantId: $id) { "
                 "totalCount } }", {"id": yen_bai})
     assert codes(audit) == ["FORBIDDEN"]

@@ -179,9 +179,12 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
         province = catalogue.province(code)
         return province.name if province is not None else None
 
+    codes = tuple(p.code for p in catalogue.provinces())
+
     def read_sources(pool: Any) -> ReadSources:
         return ReadSources(pool=pool, store=services.store, vault=services.vault,
                            verify_chain=verify, province_name=province_name,
+                           province_codes=lambda: codes,
                            **caches_from_env(os.environ, production=settings.is_production))
 
     sources = read_sources(pool)

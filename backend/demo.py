@@ -40,6 +40,7 @@ from danvan.domain.commands import (
     AmendModel,
     ApproveList,
     CompletePlanTask,
+    CompleteUnitTask,
     DiscontinueModel,
     EvaluateModel,
     InspectModel,
@@ -164,6 +165,11 @@ def doing(aggregate: A, act: Callable[[A, Context], object]
     return run
 
 
+def part_done(unit_id: str) -> Callable[[PlanTask, Context], None]:
+    return lambda task, ctx: task.complete_unit(
+        ctx, CompleteUnitTask(unit_id, "Đã ban hành kế hoạch của đơn vị"))
+
+
 def acting(command: ModelCommand) -> Callable[[Model, Context], None]:
     return lambda model, ctx: model.handle(command, ctx)
 
@@ -249,16 +255,29 @@ class DemoYear:
                          [RoleGrant(role, PROVINCE, tenant_id, unit_id)])
         self.account(_day(self.year, 1, 6), province_scope(PROVINCE), "thanhtra.yenbai",
                      [RoleGrant("inspector", PROVINCE, tenant_id)])
-        for title, month, day in PLAN_TASKS:
+        for title, month, day, by_units in PLAN_TASKS:
+            units = tuple(unit_of.values()) if by_units else ()
             task = PlanTask.schedule(Context(tenant_id, Actor("demo", "tenant_admin"),
                                              _day(self.year, 1, 25), "demo"),
                                      SchedulePlanTask(self.year, title,
-                                                      date(self.year, month, day)))
+                                                      date(self.year, month, day), units))
             self.timeline.at(_day(self.year, 1, 25), created(task), "tenant_admin", tenant_id)
+            if by_units:
+                self.unit_parts(task, _day(self.year, month, day))
+                continue
             done = self.days_after(_day(self.year, month, day), -20, 5)
             self.timeline.at(done, doing(task, lambda t, c: t.complete(
                 c, CompletePlanTask("Đã hoàn thành"))),
                              "tenant_admin", tenant_id)
+
+    def unit_parts(self, task: PlanTask, due: datetime) -> None:
+        """Each unit does its part of ``task``: most on time, some late, the last two not
+        yet (overdue, each on its own)."""
+        rng = random.Random(self.year)  # apart from the year's draws: they stay the same
+        for unit_id in task.unit_ids[:-2]:
+            done = due + timedelta(days=rng.randint(-40, 12), minutes=rng.randint(0, 480))
+            self.timeline.at(done, doing(task, part_done(unit_id)), "tenant_admin",
+                             task.tenant_id)
 
     # --- models --------------------------------------------------------------------------------
 

@@ -67,8 +67,9 @@ EXEMPLARS = (("Lò Thị Mai", 1974), ("Hoàng Văn Páo", 1968), ("Nguyễn Th�
              ("Vàng A Sử", 1971), ("Trần Văn Bình", 1965))
 
 PLAN_TASKS = (
-    ("Tuyên truyền, quán triệt Chỉ thị số 10-CT/TU", 3, 31),
-    ("Ban hành kế hoạch thực hiện Chỉ thị số 10-CT/TU của đơn vị", 4, 30),
-    ("Sơ kết 6 tháng phong trào thi đua Dân vận khéo", 7, 15),
-    ("Tổng kết, biểu dương mô hình, điển hình Dân vận khéo năm", 12, 15),
+    ("Tuyên truyền, quán triệt Chỉ thị số 10-CT/TU", 3, 31, False),
+    ("Ban hành kế hoạch thực hiện Chỉ thị số 10-CT/TU của đơn vị", 4, 30, True),
+    ("Sơ kết 6 tháng phong trào thi đua Dân vận khéo", 7, 15, False),
+    ("Tổng kết, biểu dương mô hình, điển hình Dân vận khéo năm", 12, 15, False),
 )
+"""(title, month, day due, given to every unit: each does its own part)."""

@@ -30,6 +30,7 @@ from danvan.domain.commands import (
     ApproveList,
     CloseUnit,
     CompletePlanTask,
+    CompleteUnitTask,
     DeactivateUser,
     DiscontinueModel,
     ErasePersonalData,
@@ -66,6 +67,7 @@ from danvan.domain.limits import (
     MAX_PASSWORD,
     MAX_PHONE,
     MAX_PROVINCE_CODE,
+    MAX_TASK_UNITS,
     MAX_TENANT_CODE,
     MAX_TEXT,
     MAX_USERNAME,
@@ -130,6 +132,7 @@ Participants = Annotated[int, Meta(ge=0, le=MAX_PARTICIPANTS)]
 Workdays = Annotated[int, Meta(ge=0, le=MAX_WORKDAYS)]
 Roles = Annotated[list[Role], Meta(min_length=1, max_length=len(Role))]
 ModelIds = Annotated[list[uuid.UUID], Meta(min_length=1, max_length=MAX_DECISION_MODELS)]
+TaskUnitIds = Annotated[list[uuid.UUID], Meta(max_length=MAX_TASK_UNITS)]
 ProjectionName = StrEnum("ProjectionName",  # type: ignore[misc]
                          {p.name.upper(): p.name for p in all_projections()})
 """The read models' names (``projections.catalog``): a rebuild names only those."""
@@ -317,9 +320,12 @@ class PlanTaskCreate(Body):
     year: Year
     title: FilledName
     due_date: date
+    unit_ids: TaskUnitIds | UnsetType = UNSET
+    """Units of the tenant each doing the task on their own (overdue each on its own)."""
 
     def command(self) -> SchedulePlanTask:
-        return SchedulePlanTask(self.year, self.title, self.due_date)
+        return SchedulePlanTask(self.year, self.title, self.due_date,
+                                tuple(str(u) for u in given(self.unit_ids) or ()))
 
 
 class PlanTaskCompletion(Body):
@@ -327,6 +333,9 @@ class PlanTaskCompletion(Body):
 
     def command(self) -> CompletePlanTask:
         return CompletePlanTask(self.note)
+
+    def unit_command(self, unit_id: str) -> CompleteUnitTask:
+        return CompleteUnitTask(unit_id, self.note)
 
 
 class Person(Body):

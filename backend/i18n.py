@@ -226,8 +226,25 @@ PROBLEMS: dict[str, tuple[Text, Text]] = {
     ),
     "list_already_approved": (
         Text("Danh sách đã được phê duyệt", "List already approved"),
-        Text("Danh sách mô hình của năm này đã được phê duyệt.",
-             "This year's list of models is already approved."),
+        Text("Danh sách mô hình của năm này đã được phê duyệt; không có mô hình nào được "
+             "chấp nhận thêm kể từ lần phê duyệt gần nhất.",
+             "This year's list of models is already approved; no model was accepted since "
+             "its last approval."),
+    ),
+    "list_decision_repeated": (
+        Text("Số quyết định đã dùng", "Decision number already used"),
+        Text("Số quyết định này đã được dùng để phê duyệt danh sách của năm.",
+             "That decision number already approved this year's list."),
+    ),
+    "task_assigned_to_units": (
+        Text("Nhiệm vụ giao cho từng đơn vị", "Task assigned to units"),
+        Text("Nhiệm vụ này được giao cho từng đơn vị; mỗi đơn vị báo hoàn thành phần của mình.",
+             "This task is assigned to units: each completes its own part."),
+    ),
+    "unit_task_completed": (
+        Text("Đơn vị đã hoàn thành nhiệm vụ", "Unit's task completed"),
+        Text("Đơn vị này đã được ghi nhận hoàn thành nhiệm vụ.",
+             "This unit's part of the task is already completed."),
     ),
     "task_completed": (
         Text("Nhiệm vụ đã hoàn thành", "Task completed"),
@@ -351,6 +368,13 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
          "required before submission"),
         (r"^no such unit in this tenant$", "không có đơn vị trực thuộc này",
          "no such unit in this tenant"),
+        (r"^no such unit in this tenant: (?P<id>\S+)$",
+         "không có đơn vị trực thuộc này: {id}", "no such unit in this tenant: {id}"),
+        (r"^the unit is closed: (?P<id>\S+)$", "đơn vị đã ngừng hoạt động: {id}",
+         "the unit is closed: {id}"),
+        (r"^the task is not assigned to that unit$", "nhiệm vụ không giao cho đơn vị này",
+         "the task is not assigned to that unit"),
+        (r"^at most (?P<n>\d+) units$", "tối đa {n} đơn vị", "at most {n} units"),
         (r"^no such unit in the official catalogue$",
          "không có đơn vị hành chính này trong danh mục chính thức",
          "no such unit in the official catalogue"),
@@ -437,6 +461,9 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
         (r"^give either all: true or a non-empty list of codes$",
          "cần all: true hoặc một danh sách mã không rỗng (không cả hai)",
          "give either all: true or a non-empty list of codes"),
+        (r"^(?P<role>\w+) is held for the whole country$",
+         "{role} là vai trò toàn quốc, không cấp trong một tỉnh hay đơn vị",
+         "{role} is held for the whole country"),
         (r"^(?P<role>\w+) must be held in a tenant$", "{role} phải được cấp trong một đơn vị cơ sở",
          "{role} must be held in a tenant"),
     ]

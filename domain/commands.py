@@ -456,10 +456,23 @@ class SchedulePlanTask:
     year: int
     title: str
     due_date: date
+    unit_ids: tuple[str, ...] = ()
+    """Units of the tenant each doing the task on their own (e.g. each issues its plan);
+    empty: the tenant does it once."""
 
 
 @dataclass(frozen=True)
 class CompletePlanTask:
+    """The tenant's own task done (a task assigned to units is done unit by unit)."""
+
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CompleteUnitTask:
+    """One assigned unit's part of a plan task done."""
+
+    unit_id: str
     note: str = ""
 
 

@@ -38,6 +38,8 @@ MAX_WORKDAYS = 10**9
 MAX_AGE = 120
 MAX_DECISION_MODELS = 1_000
 """Models one decision may cover (a province's year of recognitions is a few hundred)."""
+MAX_TASK_UNITS = 1_000
+"""Units one plan task may be assigned to (a commune has a few dozen)."""
 """Years a person's birth year may lie before the year of the registration."""
 
 

@@ -5,8 +5,8 @@ Guards (REST) and GraphQL's ``Access`` both ask this module:
 - ``may(role, action)``: the table;
 - ``grants_allowing(grants, action, tenant_id=, province_code=)``: which of a caller's grants
   apply there (a tenant role in its own tenant; a province role in its province and every
-  tenant of it; ``province:<code>``, the scope of a province's own aggregates, is that
-  province);
+  tenant of it; a national role everywhere; ``province:<code>``, the scope of a province's
+  own aggregates, is that province);
 - ``province_needed(...)``: whether only the tenant's province could still let the caller
   in (then the adapter looks the tenant up, and asks again with its province);
 - ``unit_scope(grants)``: the units a caller is confined to (unit users).
@@ -21,6 +21,7 @@ from typing import Any
 
 
 class Role(StrEnum):
+    NATIONAL_ANALYST = "national_analyst"
     PROVINCE_ADMIN = "province_admin"
     PROVINCE_ANALYST = "province_analyst"
     INSPECTOR = "inspector"
@@ -44,8 +45,14 @@ class SpecialRole(StrEnum):
 
 
 ROLES: frozenset[str] = frozenset(r.value for r in Role)
+NATIONAL_ROLES: frozenset[str] = frozenset({Role.NATIONAL_ANALYST})
+"""Roles held for the whole country: they apply in every province and every tenant."""
 PROVINCE_ROLES: frozenset[str] = frozenset({Role.PROVINCE_ADMIN, Role.PROVINCE_ANALYST})
-TENANT_ROLES: frozenset[str] = ROLES - PROVINCE_ROLES
+TENANT_ROLES: frozenset[str] = ROLES - PROVINCE_ROLES - NATIONAL_ROLES
+NATIONAL_SCOPE = "national"
+"""The ``tenant_id`` of national users' own aggregates (their accounts)."""
+EVERY_PROVINCE = "*"
+"""The ``province_code`` of a national role's grant."""
 
 
 class Action(StrEnum):
@@ -64,6 +71,7 @@ class Action(StrEnum):
     LIST_APPROVE = "list.approve"
     PLAN_SCHEDULE = "plan.schedule"
     PLAN_COMPLETE = "plan.complete"
+    PLAN_COMPLETE_UNIT = "plan.complete_unit"
     MODEL_REGISTER = "model.register"
     MODEL_AMEND = "model.amend"
     MODEL_SUBMIT = "model.submit"
@@ -112,12 +120,13 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.AUDIT_EXPORT, Action.REBUILD, Action.JOBS_DEAD_READ, Action.IMPORT_TENANTS,
     }),
     Role.PROVINCE_ANALYST: frozenset(_SCOPE_READER),
+    Role.NATIONAL_ANALYST: frozenset(_EVERY_READER),
     Role.INSPECTOR: frozenset({*_SCOPE_READER, Action.AUDIT_READ}),
     Role.TENANT_ADMIN: frozenset({
         *_SCOPE_READER,
         Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.USER_PASSWORD_RESET,
         Action.USER_DEACTIVATE, Action.TARGETS_SET_TENANT,
-        Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE,
+        Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE, Action.PLAN_COMPLETE_UNIT,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.IMPORT_TENANT_DATA,
     }),
     Role.REVIEWER: frozenset({
@@ -126,7 +135,7 @@ POLICY: dict[Role, frozenset[Action]] = {
         Action.MODEL_RETURN, Action.MODEL_REJECT, Action.MODEL_ACCEPT,
         Action.MODEL_COPY_RECEIVED, Action.MODEL_INSPECTION, Action.MODEL_EVALUATION,
         Action.MODEL_PROPOSAL, Action.MODEL_DISCONTINUATION, Action.MODEL_MAINTENANCE,
-        Action.PLAN_COMPLETE, Action.PERSONAL_DATA_READ,
+        Action.PLAN_COMPLETE, Action.PLAN_COMPLETE_UNIT, Action.PERSONAL_DATA_READ,
     }),
     Role.APPROVER: frozenset({
         *_SCOPE_READER,
@@ -136,12 +145,12 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.UNIT_USER: frozenset({
         *_EVERY_READER,
         Action.MODEL_REGISTER, Action.MODEL_AMEND, Action.MODEL_SUBMIT,
-        Action.MODEL_PROGRESS, Action.MODEL_SELF_ASSESSMENT,
+        Action.MODEL_PROGRESS, Action.MODEL_SELF_ASSESSMENT, Action.PLAN_COMPLETE_UNIT,
     }),
 }
 
 UNIT_SCOPED_ROLES: frozenset[str] = frozenset({Role.UNIT_USER})
-"""Roles that act only on their own unit's models."""
+"""Roles that act only on their own unit's models (and their unit's part of a plan task)."""
 
 
 def may(role: str, action: str) -> bool:
@@ -202,7 +211,9 @@ def grants_allowing(grants: Iterable[RoleGrant], *actions: str, tenant_id: str |
         for grant in grants:
             if grant in found or not may(grant.role, action):
                 continue
-            if grant.role in PROVINCE_ROLES:
+            if grant.role in NATIONAL_ROLES:
+                found.append(grant)
+            elif grant.role in PROVINCE_ROLES:
                 if province_code is not None and grant.province_code == province_code:
                     found.append(grant)
             elif tenant_id is not None and grant.tenant_id == tenant_id:

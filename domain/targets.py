@@ -172,6 +172,25 @@ class TenantTargets(TenantAggregate):
 
 PERIOD_FIELDS = ("recognized_tenant_level", "recognized_province_level", "maintained_models")
 
+TERM_DEFAULTS: dict[str, dict[str, int]] = {
+    TenantKind.COMMUNE: {"recognized_tenant_level": 10, "recognized_province_level": 2,
+                         "maintained_models": 70},
+    TenantKind.WARD: {"recognized_tenant_level": 10, "recognized_province_level": 2,
+                      "maintained_models": 70},
+    TenantKind.SPECIAL_ZONE: {"recognized_tenant_level": 10, "recognized_province_level": 2,
+                              "maintained_models": 70},
+    TenantKind.AGENCY: {"recognized_tenant_level": 0, "recognized_province_level": 0,
+                        "maintained_models": 0},
+}
+"""A multi-year period's targets where none were set (``SetPeriodTargets``): those of the
+movement's 2026–2030 term for a commune, ward or special zone (at least 10 recognised at its
+own level and 2 at the province's, 70 models maintained); none for an agency."""
+
+
+def effective_period_targets(kind: str, own: dict[str, int] | None) -> dict[str, int]:
+    """A tenant's own period targets, else the term's defaults for its kind."""
+    return dict(own) if own is not None else dict(TERM_DEFAULTS[kind])
+
 
 class PeriodTargets(TenantAggregate):
     """Multi-year targets, e.g. 2026–2030: 10 ward-level, 2 province-level, maintain 70."""

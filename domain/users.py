@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from danvan.domain.base import Context, IllegalTransition, NotPermitted, TenantAggregate, derive_id
 from danvan.domain.limits import MAX_NAME, MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD
-from danvan.domain.policies import PROVINCE_ROLES, ROLES, Role, RoleGrant, SpecialRole
+from danvan.domain.policies import (
+    NATIONAL_ROLES,
+    PROVINCE_ROLES,
+    ROLES,
+    Role,
+    RoleGrant,
+    SpecialRole,
+)
 from danvan.domain.validation import Errors
 
 if TYPE_CHECKING:
@@ -48,6 +55,9 @@ def check_grants(grants: list[RoleGrant], errors: Errors, field: str = "roles") 
     for grant in grants:
         if grant.role not in ROLES:
             errors.add(field, f"unknown role {grant.role!r}")
+        elif grant.role in NATIONAL_ROLES:
+            if grant.tenant_id is not None or grant.unit_id is not None:
+                errors.add(field, f"{grant.role} is held for the whole country")
         elif grant.role in PROVINCE_ROLES and grant.tenant_id is not None:
             errors.add(field, f"{grant.role} is held for a province, not a tenant")
         elif grant.role not in PROVINCE_ROLES and grant.tenant_id is None:

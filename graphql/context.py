@@ -34,7 +34,7 @@ Info: TypeAlias = strawberry.Info[ReadContext, None]
 
 
 def build_context(sources: ReadSources, caller: Caller) -> ReadContext:
-    access = Access(caller)
+    access = Access(caller, sources.province_codes())
     reader = Reader(sources.pool, tenant_ids=access.tenant_ids(),
                     province_codes=access.province_codes())
     return ReadContext(access=access, reader=reader, loaders=Loaders(reader, sources),

@@ -29,10 +29,18 @@ from danvan.projections.directory.rows import TenantRef, UnitRow
 from danvan.projections.jobs.read import jobs_by_tenant
 from danvan.projections.jobs.rows import JobSummary
 from danvan.projections.models import read as models_read
-from danvan.projections.models.rows import ModelSummary, RecognitionRow, TenantQuota
+from danvan.projections.models.rows import (
+    ModelSummary,
+    PeriodQuotaRow,
+    RecognitionRow,
+    TenantQuota,
+    UnitCompliance,
+)
 from danvan.projections.paging import Page
-from danvan.projections.plans.read import plan_tasks_by_tenant
-from danvan.projections.plans.rows import PlanTaskRow
+from danvan.projections.plans import read as plans_read
+from danvan.projections.plans.rows import PlanTaskRow, PlanTaskUnitRow, YearListRow
+from danvan.projections.reminders.read import reminders_by_tenant
+from danvan.projections.reminders.rows import ReminderRow
 
 V = TypeVar("V")
 
@@ -81,8 +89,52 @@ def _recognitions(conn: Connection, tenant_ids: list[str], args: Any
 
 
 def _tasks(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[PlanTaskRow]]:
-    (year,) = args
-    return plan_tasks_by_tenant(conn, tenant_ids, year=year)
+    year, overdue = args
+    return plans_read.plan_tasks_by_tenant(conn, tenant_ids, year=year, overdue=overdue)
+
+
+def _province_models(conn: Connection, codes: list[str], args: Any
+                     ) -> dict[str, Page[ModelSummary]]:
+    year, state, field, search, first, after = args
+    return models_read.province_model_pages(conn, codes, year=year, state=state, field=field,
+                                            search=search, first=first, after=after)
+
+
+def _province_tasks(conn: Connection, codes: list[str], args: Any
+                    ) -> dict[str, list[PlanTaskRow]]:
+    year, overdue = args
+    return plans_read.plan_tasks_by_province(conn, codes, year=year, overdue=overdue)
+
+
+def _task_units(conn: Connection, task_ids: list[str], args: Any
+                ) -> dict[str, list[PlanTaskUnitRow]]:
+    return plans_read.task_units(conn, task_ids)
+
+
+def _year_lists(conn: Connection, tenant_ids: list[str], args: Any
+                ) -> dict[str, list[YearListRow]]:
+    (as_of,) = args
+    return plans_read.year_lists_by_tenant(conn, tenant_ids, as_of=as_of)
+
+
+def _unit_compliance(conn: Connection, tenant_ids: list[str], args: Any
+                     ) -> dict[str, list[UnitCompliance]]:
+    year, as_of = args
+    return models_read.unit_compliance(conn, tenant_ids, year, as_of=as_of)
+
+
+def _period_quotas(conn: Connection, tenant_ids: list[str], args: Any
+                   ) -> dict[str, PeriodQuotaRow | None]:
+    start, end, as_of = args
+    found = models_read.period_quota(conn, tenant_ids, start, end, as_of=as_of)
+    return {t: found.get(t) for t in tenant_ids}
+
+
+def _reminders(conn: Connection, tenant_ids: list[str], args: Any
+               ) -> dict[str, Page[ReminderRow]]:
+    subject, since, first, after = args
+    return reminders_by_tenant(conn, tenant_ids, first=first, after=after, subject=subject,
+                               since=since)
 
 
 def _jobs(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[JobSummary]]:
@@ -164,6 +216,37 @@ class Loaders:
     @cached_property
     def plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
         return grouped(self.reader, _tasks)
+
+    @cached_property
+    def province_models(self) -> DataLoader[tuple[Any, ...], Page[ModelSummary]]:
+        """Keys ``(province_code, *filters)``."""
+        return grouped(self.reader, _province_models)
+
+    @cached_property
+    def province_plan_tasks(self) -> DataLoader[tuple[Any, ...], list[PlanTaskRow]]:
+        """Keys ``(province_code, year, overdue)``."""
+        return grouped(self.reader, _province_tasks)
+
+    @cached_property
+    def task_units(self) -> DataLoader[tuple[Any, ...], list[PlanTaskUnitRow]]:
+        """Keys ``(task_id,)``."""
+        return grouped(self.reader, _task_units)
+
+    @cached_property
+    def year_lists(self) -> DataLoader[tuple[Any, ...], list[YearListRow]]:
+        return grouped(self.reader, _year_lists)
+
+    @cached_property
+    def unit_compliance(self) -> DataLoader[tuple[Any, ...], list[UnitCompliance]]:
+        return grouped(self.reader, _unit_compliance)
+
+    @cached_property
+    def period_quota(self) -> DataLoader[tuple[Any, ...], PeriodQuotaRow | None]:
+        return grouped(self.reader, _period_quotas)
+
+    @cached_property
+    def reminders(self) -> DataLoader[tuple[Any, ...], Page[ReminderRow]]:
+        return grouped(self.reader, _reminders)
 
     @cached_property
     def jobs(self) -> DataLoader[tuple[Any, ...], Page[JobSummary]]:

@@ -24,7 +24,8 @@ class Query:
         description="A province's consolidated figures (its province roles only).")
     provinces = strawberry.field(
         resolver=resolve_provinces,
-        description="Every province the caller reads whole (national view).")
+        description="Every province the caller reads whole: its province roles' (all of them "
+                    "for a national analyst).")
     tenant = strawberry.field(
         resolver=resolve_tenant,
         description="A tenant the caller may read (its own, or any of its province's).")

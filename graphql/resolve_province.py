@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
+from danvan.domain.limits import MAX_NAME
 from danvan.domain.policies import Action
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
-from danvan.graphql.enums import QuotaStatus, TenantKind
+from danvan.graphql.enums import ModelField, ModelState, QuotaStatus, TenantKind
 from danvan.graphql.errors import BadInput, Forbidden, NotFound
 from danvan.graphql.inputs import QuotaOrder
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
 from danvan.graphql.type_job import JobType
+from danvan.graphql.type_plan_task import PlanTaskType
 from danvan.graphql.type_province_summary import ProvinceSummaryType
 from danvan.graphql.type_tenant_quota import TenantQuotaType
 from danvan.projections.jobs.read import dead_jobs
@@ -30,9 +32,11 @@ from danvan.projections.models.rows import ProvinceFigures
 from danvan.projections.paging import BadCursor
 
 if TYPE_CHECKING:
+    from danvan.graphql.type_model import ModelType
     from danvan.graphql.type_province import ProvinceType
 
 LazyProvince = Annotated["ProvinceType", strawberry.lazy("danvan.graphql.type_province")]
+LazyModel = Annotated["ModelType", strawberry.lazy("danvan.graphql.type_model")]
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,35 @@ async def resolve_dead_jobs(root: strawberry.Parent[ProvinceRef], info: Info,
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)
+
+
+async def resolve_province_models(root: strawberry.Parent[ProvinceRef], info: Info,
+                                  year: int | None = None, state: ModelState | None = None,
+                                  field: ModelField | None = None, search: str | None = None,
+                                  first: int = DEFAULT_PAGE, after: str | None = None
+                                  ) -> Connection[LazyModel] | None:
+    """Models of every tenant of the province, by name, filtered as a tenant's are;
+    ``state: NOMINATED`` is the province's recognition queue."""
+    check_page(first)
+    year = inputs.optional_year(year)
+    search = inputs.text(search, "search", MAX_NAME)
+    after = inputs.cursor(after)
+    _province(info, root.code)
+    try:
+        page = await info.context.loaders.province_models.load((
+            root.code, year, state.value if state else None, field.value if field else None,
+            search or None, first, after))
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
+
+
+async def resolve_province_plan_tasks(root: strawberry.Parent[ProvinceRef], info: Info,
+                                      year: int | None = None, overdue: bool | None = None
+                                      ) -> list[PlanTaskType] | None:
+    """The plan tasks of every tenant of the province, by due date; ``overdue: true``: those
+    not completed (by every assigned unit) and due before today."""
+    year = inputs.optional_year(year)
+    _province(info, root.code)
+    tasks = await info.context.loaders.province_plan_tasks.load((root.code, year, overdue))
+    return [view(PlanTaskType, t) for t in tasks]

@@ -4,13 +4,14 @@ models) and reads through the per-request loaders (one query per level of a list
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from danvan.domain.limits import MAX_NAME
 from danvan.domain.policies import Action
+from danvan.domain.reminders import ReminderSubject
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import ModelField, ModelState, RecognitionLevel
@@ -20,9 +21,13 @@ from danvan.graphql.rows import view
 from danvan.graphql.type_connection import Connection, connection
 from danvan.graphql.type_field_breakdown import FieldBreakdownType
 from danvan.graphql.type_job import JobType
+from danvan.graphql.type_period_quota import PeriodQuotaType
 from danvan.graphql.type_plan_task import PlanTaskType
 from danvan.graphql.type_recognition import RecognitionType
+from danvan.graphql.type_reminder import ReminderType
 from danvan.graphql.type_unit import UnitType
+from danvan.graphql.type_unit_compliance import UnitComplianceType
+from danvan.graphql.type_year_list import YearListType
 from danvan.projections.directory.rows import TenantRef
 from danvan.projections.models.read import breakdown
 from danvan.projections.paging import BadCursor
@@ -131,11 +136,64 @@ async def resolve_recognitions(root: strawberry.Parent[TenantRef], info: Info,
 
 
 async def resolve_plan_tasks(root: strawberry.Parent[TenantRef], info: Info,
-                             year: int | None = None) -> list[PlanTaskType] | None:
+                             year: int | None = None, overdue: bool | None = None
+                             ) -> list[PlanTaskType] | None:
+    """The tenant's plan tasks by due date; ``overdue`` keeps those that are (or are not)."""
     year = inputs.optional_year(year)
     require_read(info, root)
-    tasks = await info.context.loaders.plan_tasks.load((root.id, year))
+    tasks = await info.context.loaders.plan_tasks.load((root.id, year, overdue))
     return [view(PlanTaskType, t) for t in tasks]
+
+
+async def resolve_period_quotas(root: strawberry.Parent[TenantRef], info: Info, start: int,
+                                end: int, as_of: datetime | None = None
+                                ) -> PeriodQuotaType | None:
+    """The quota of the multi-year period ``start``–``end`` (e.g. 2026–2030) as it stood at
+    ``asOf`` (default now)."""
+    start, end = inputs.year(start, "start"), inputs.year(end, "end")
+    if not start < end <= start + 10:
+        raise BadInput("end must be after start, at most 10 years later", argument="end")
+    as_of = inputs.optional_moment(as_of, "asOf")
+    require_read(info, root)
+    found = await info.context.loaders.period_quota.load((root.id, start, end, as_of))
+    return view(PeriodQuotaType, found) if found is not None else None
+
+
+async def resolve_unit_compliance(root: strawberry.Parent[TenantRef], info: Info, year: int,
+                                  as_of: datetime | None = None
+                                  ) -> list[UnitComplianceType] | None:
+    """Every unit open at ``asOf`` (default now), by name, and whether it has submitted its
+    models of ``year`` (a unit user: its own unit only)."""
+    year, as_of = inputs.year(year), inputs.optional_moment(as_of, "asOf")
+    units = unit_scope(info, root, None)
+    rows = await info.context.loaders.unit_compliance.load((root.id, year, as_of))
+    return [view(UnitComplianceType, u) for u in rows if units is None or u.unit_id in units]
+
+
+async def resolve_year_lists(root: strawberry.Parent[TenantRef], info: Info,
+                             as_of: datetime | None = None) -> list[YearListType] | None:
+    """The years' lists approved (by ``asOf``), by year, each with its decisions."""
+    as_of = inputs.optional_moment(as_of, "asOf")
+    require_read(info, root)
+    lists = await info.context.loaders.year_lists.load((root.id, as_of))
+    return [view(YearListType, y) for y in lists]
+
+
+async def resolve_reminders(root: strawberry.Parent[TenantRef], info: Info,
+                            subject: ReminderSubject | None = None, since: date | None = None,
+                            first: int = DEFAULT_PAGE, after: str | None = None
+                            ) -> Connection[ReminderType] | None:
+    """The reminders recorded for the tenant (``Reminder.Sent``), newest first; ``since``: a
+    first day."""
+    check_page(first)
+    after = inputs.cursor(after)
+    require_read(info, root)
+    try:
+        page = await info.context.loaders.reminders.load(
+            (root.id, subject.value if subject else None, since, first, after))
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
 
 
 async def resolve_jobs(root: strawberry.Parent[TenantRef], info: Info, first: int = DEFAULT_PAGE,

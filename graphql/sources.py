@@ -8,7 +8,7 @@ that fit the protocols below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -60,6 +60,8 @@ class ReadSources:
     verify_chain: Callable[[str], ChainVerdict] | None = None
     """Recompute one tenant's hash chain (blocking; runs on a worker thread)."""
     province_name: Callable[[str], str | None] = lambda code: None
+    province_codes: Callable[[], Sequence[str]] = lambda: ()
+    """Every province's code (the catalogue's): what a national role reads."""
     freshness: Freshness = field(default_factory=Freshness)
     figures: FiguresCache | None = None
     """Default: a cache on ``freshness``."""

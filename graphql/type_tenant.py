@@ -9,10 +9,14 @@ from danvan.graphql.resolve_tenant import (
     resolve_by_field,
     resolve_jobs,
     resolve_models,
+    resolve_period_quotas,
     resolve_plan_tasks,
     resolve_quota,
     resolve_recognitions,
+    resolve_reminders,
+    resolve_unit_compliance,
     resolve_units,
+    resolve_year_lists,
 )
 from danvan.graphql.rows import served_from
 from danvan.projections.directory.rows import TenantRef
@@ -35,5 +39,9 @@ class TenantType:
         "Models of the year per field: accepted, recognised at each level, and the "
         "progress reported (the figures of its review report)."))
     recognitions = strawberry.field(resolver=resolve_recognitions)
+    period_quotas = strawberry.field(resolver=resolve_period_quotas)
+    unit_compliance = strawberry.field(resolver=resolve_unit_compliance)
+    year_lists = strawberry.field(resolver=resolve_year_lists)
     plan_tasks = strawberry.field(resolver=resolve_plan_tasks)
+    reminders = strawberry.field(resolver=resolve_reminders)
     jobs = strawberry.field(resolver=resolve_jobs)

@@ -7,11 +7,12 @@ from danvan.projections.base import Projection
 from danvan.projections.directory.projection import Directory
 from danvan.projections.models.projection import Models
 from danvan.projections.plans.projection import Plans
+from danvan.projections.reminders.projection import Reminders
 from danvan.projections.targets.projection import Targets
 
 
 def all_projections() -> list[Projection]:
-    return [Directory(), Targets(), Models(), Plans(), Audit()]
+    return [Directory(), Targets(), Models(), Plans(), Reminders(), Audit()]
 
 
 def projection_names() -> list[str]:

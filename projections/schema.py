@@ -131,9 +131,16 @@ def _index_name(statement: str) -> str:
     return f"ix_{digest}"
 
 
-def point_views(conn: Connection, projection: Projection, schema: str, app_role: str) -> None:
-    """(Re)create the ``danvan_read`` views of ``projection`` over ``schema``."""
+def point_views(conn: Connection, projection: Projection, schema: str, app_role: str, *,
+                only_existing: bool = False) -> None:
+    """(Re)create the ``danvan_read`` views of ``projection`` over ``schema``; with
+    ``only_existing``, only those whose table ``schema`` has (a version built from older
+    DDL lacks the tables added since: their views come with the rebuild that makes them)."""
     for name, select in projection.views(schema).items():
+        if only_existing and not _table_exists(conn, schema, name):
+            log.warning("read model %s: %s.%s is missing (built from older DDL); "
+                        "run `danvan rebuild --stale`", projection.name, schema, name)
+            continue
         view = sql.Identifier(READ_SCHEMA, checked_identifier(name))
         conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
         conn.execute(sql.SQL("CREATE VIEW {} WITH (security_invoker = true) AS ").format(view)
@@ -174,7 +181,7 @@ def ensure_read_models(conn: Connection, app_role: str,
                 log.info("created read model %s (version %d)", projection.name,
                          version.version)
             elif not _views_exist(conn, list(projection.views(current.schema))):
-                point_views(conn, projection, current.schema, app_role)
+                point_views(conn, projection, current.schema, app_role, only_existing=True)
     return created
 
 
@@ -197,3 +204,9 @@ def _views_exist(conn: Connection, tables: Sequence[str]) -> bool:
         "SELECT count(*) FROM pg_views WHERE schemaname = %s AND viewname = ANY(%s)",
         (READ_SCHEMA, list(tables))).fetchone()
     return row is not None and row[0] == len(tables)
+
+
+def _table_exists(conn: Connection, schema: str, table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{checked_identifier(table)}",)
+                       ).fetchone()
+    return row is not None and row[0] is not None

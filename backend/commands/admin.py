@@ -1,8 +1,9 @@
 """``danvan admin create --username U --role province_admin [--province 15]``.
 
 The password is read from standard input (without echo on a terminal, asked twice). The user
-is registered by the actor ``system`` in the province's scope (``province:<code>``), or in
-``--tenant`` for a tenant role.
+is registered by the actor ``system`` in the province's scope (``province:<code>``), in
+``--tenant`` for a tenant role, or, for ``national_analyst`` (reads every province, writes
+nothing), in the national scope.
 """
 
 from __future__ import annotations
@@ -56,7 +57,16 @@ def run_create(args: argparse.Namespace) -> int:
     from danvan.backend.services.errors import AlreadyExists, ServiceError
     from danvan.backend.services.people import NewUser, create_user
     from danvan.domain.base import Actor, Context, InvalidInput
-    from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant, SpecialRole, province_scope
+    from danvan.domain.policies import (
+        EVERY_PROVINCE,
+        NATIONAL_ROLES,
+        NATIONAL_SCOPE,
+        PROVINCE_ROLES,
+        Role,
+        RoleGrant,
+        SpecialRole,
+        province_scope,
+    )
     from danvan.infra.event_store import open_event_store
     from danvan.infra.settings import get_settings
 
@@ -67,7 +77,10 @@ def run_create(args: argparse.Namespace) -> int:
         role = Role(args.role)
     except ValueError as exc:
         raise CommandError(f"no such role {args.role!r}") from exc
-    if role in PROVINCE_ROLES:
+    if role in NATIONAL_ROLES:
+        scope = NATIONAL_SCOPE
+        grant = RoleGrant(role=role, province_code=EVERY_PROVINCE)
+    elif role in PROVINCE_ROLES:
         scope = province_scope(args.province)
         grant = RoleGrant(role=role, province_code=args.province)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from litestar import Controller, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -15,9 +17,11 @@ from danvan.backend.controllers.deps import (
     HttpRequest,
     IfMatch,
     YearInPath,
+    matched_grants,
     resolve_in_guard,
     resolved,
     store_of,
+    unit_scope,
 )
 from danvan.backend.controllers.responses import CREATED_WHEN_NEW, run_command
 from danvan.backend.controllers.tenants import new_user
@@ -32,7 +36,9 @@ from danvan.backend.dto import (
     UserCreate,
     YearTargetsBody,
 )
+from danvan.backend.errors import Problem
 from danvan.backend.services import models, people, planning
+from danvan.backend.services.errors import NotFound
 from danvan.backend.services.repository import load
 from danvan.domain.commands import Level
 from danvan.domain.plans import PlanTask
@@ -42,6 +48,26 @@ from danvan.domain.policies import Action
 def task_in_path(connection: Connection) -> PlanTask:
     params = connection.path_params
     return load(store_of(connection), PlanTask, str(params["task_id"]), str(params["tenant_id"]))
+
+
+def unit_part_in_path(connection: Connection) -> PlanTask:
+    """The path's task, for its unit's part: a unit user only for its own unit (403), and
+    a unit the task is not assigned to is no such part (404)."""
+    unit_id = _uuid_text(str(connection.path_params["unit_id"]))
+    confined = unit_scope(matched_grants(connection))
+    if confined is not None and confined != unit_id:
+        raise Problem(403, "other_unit")
+    task = task_in_path(connection)
+    if unit_id not in task.unit_ids:
+        raise NotFound("the task is not assigned to that unit")
+    return task
+
+
+def _uuid_text(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 class ProvinceController(Controller):
@@ -116,6 +142,19 @@ class TenantPlanningController(Controller):
                       data: JSONBody[PlanTaskCreate]) -> Answer:
         return run_command("plan.schedule", lambda: planning.schedule_task(
             store_of(request), ctx, data.command()))
+
+    @post("/plan-tasks/{task_id:str}/units/{unit_id:str}/completion",
+          operation_id="completeUnitPlanTask",
+          guards=[allow(Action.PLAN_COMPLETE_UNIT),
+                  resolve_in_guard("task", unit_part_in_path)],
+          dependencies={"task": resolved("task")}, status_code=200, sync_to_thread=True)
+    def complete_unit_task(self, request: HttpRequest, ctx: Ctx,
+                           task: NamedDependency[PlanTask], unit_id: FromPath[str],
+                           if_match: IfMatch, data: JSONBody[PlanTaskCompletion]) -> Answer:
+        """An assigned unit's part of the task done (a unit user: its own unit's)."""
+        return run_command("plan.complete_unit", lambda: planning.complete_unit_task(
+            store_of(request), ctx, task, data.unit_command(str(uuid.UUID(unit_id))),
+            if_match))
 
     @post("/plan-tasks/{task_id:str}/completion", operation_id="completePlanTask",
           guards=[allow(Action.PLAN_COMPLETE), resolve_in_guard("task", task_in_path)],

@@ -26,7 +26,7 @@ from danvan.domain.commands import (
     RegisterUser,
     ResetPassword,
 )
-from danvan.domain.policies import PROVINCE_ROLES, Role, RoleGrant, SpecialRole
+from danvan.domain.policies import NATIONAL_ROLES, PROVINCE_ROLES, Role, RoleGrant, SpecialRole
 from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
 from danvan.domain.users import User, check_password
@@ -61,7 +61,7 @@ def tenant_grants(store: Application, tenant: Tenant, roles: Sequence[Role],
     """The grants ``roles`` give in ``tenant`` (a unit user's in its unit)."""
     if not roles:
         raise InvalidInput({"roles": "a non-empty list of roles"})
-    if any(r in PROVINCE_ROLES for r in roles):
+    if any(r in PROVINCE_ROLES or r in NATIONAL_ROLES for r in roles):
         raise InvalidInput({"roles": "province roles are not held in a tenant"})
     if unit_id is not None:
         unit = find(store, Unit, unit_id, str(tenant.id))

@@ -10,10 +10,11 @@ from eventsourcing.application import Application
 
 from danvan.backend.services.repository import check_version, find, save_new, under_if_match
 from danvan.backend.services.results import CommandResult
-from danvan.domain.base import Context, TenantAggregate
+from danvan.domain.base import Context, InvalidInput, TenantAggregate
 from danvan.domain.commands import (
     ApproveList,
     CompletePlanTask,
+    CompleteUnitTask,
     SchedulePlanTask,
     SetEvaluationRules,
     SetPeriodTargets,
@@ -23,7 +24,9 @@ from danvan.domain.commands import (
 from danvan.domain.evaluation import ProvinceEvaluationRules
 from danvan.domain.plans import PlanTask
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets
+from danvan.domain.units import Unit
 from danvan.domain.year_lists import YearList
+from danvan.infra.accepted_models import accepted_models
 
 T = TypeVar("T", bound=TenantAggregate)
 
@@ -96,20 +99,42 @@ def set_evaluation_rules(store: Application, ctx: Context, command: SetEvaluatio
 
 
 def approve_list(store: Application, ctx: Context, command: ApproveList) -> CommandResult:
-    already = find(store, YearList, YearList.id_for(ctx.tenant_id, command.year),
-                   ctx.tenant_id)
-    approved = YearList.approve(ctx, command, already_approved=already is not None)
-    store.save(approved)
-    return CommandResult(str(approved.id), approved.version, "approved", True,
-                         {"year": approved.year, "decision_number": approved.decision_number},
+    """The year's list approved: the first decision covers the models accepted so far (201);
+    a later one, supplementary, those accepted since the decisions before it (200; a 409
+    when there are none)."""
+    accepted = accepted_models(store, ctx.tenant_id, command.year)
+    year_list = find(store, YearList, YearList.id_for(ctx.tenant_id, command.year),
+                     ctx.tenant_id)
+    if year_list is None:
+        year_list = YearList.approve(ctx, command, accepted)
+        covered = year_list.decisions[0].model_ids or ()
+        save_new(store, year_list, "the year's list is already approved")
+        created = True
+    else:
+        covered = tuple(year_list.supplement(ctx, command, accepted))
+        store.save(year_list)
+        created = False
+    return CommandResult(str(year_list.id), year_list.version, "approved", created,
+                         {"year": year_list.year,
+                          "decision_number": year_list.decisions[-1].decision_number,
+                          "supplementary": not created, "model_ids": list(covered)},
                          command="list.approve")
 
 
 def schedule_task(store: Application, ctx: Context, command: SchedulePlanTask) -> CommandResult:
+    """A dated task of the tenant's plan, maybe assigned to units of the tenant (each open
+    unit once; any other id is a bad ``unit_ids``)."""
+    for unit_id in dict.fromkeys(command.unit_ids):
+        unit = find(store, Unit, unit_id, ctx.tenant_id)
+        if unit is None:
+            raise InvalidInput({"unit_ids": f"no such unit in this tenant: {unit_id}"})
+        if unit.closed:
+            raise InvalidInput({"unit_ids": f"the unit is closed: {unit_id}"})
     task = PlanTask.schedule(ctx, command)
     save_new(store, task, "that task is already scheduled")
     return CommandResult(str(task.id), task.version, "open", True,
-                         {"title": task.title, "due_date": task.due_date},
+                         {"title": task.title, "due_date": task.due_date,
+                          "unit_ids": list(task.unit_ids)},
                          command="plan.schedule")
 
 
@@ -120,3 +145,18 @@ def complete_task(store: Application, ctx: Context, task: PlanTask, command: Com
     store.save(task)
     return CommandResult(str(task.id), task.version, "completed",
                          extra={"completed_on": task.completed_on}, command="plan.complete")
+
+
+def complete_unit_task(store: Application, ctx: Context, task: PlanTask,
+                       command: CompleteUnitTask, expected_version: int | None
+                       ) -> CommandResult:
+    """An assigned unit's part of ``task`` (the path's, loaded in the caller's tenant, the
+    unit among its units) done; the task is completed with its last unit's part."""
+    under_if_match(task, expected_version, lambda: task.complete_unit(ctx, command))
+    store.save(task)
+    return CommandResult(str(task.id), task.version,
+                         "completed" if task.completed_on else "open",
+                         extra={"unit_id": command.unit_id,
+                                "unit_completed_on": task.unit_completions[command.unit_id],
+                                "completed_on": task.completed_on},
+                         command="plan.complete_unit")

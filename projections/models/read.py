@@ -22,6 +22,7 @@ from typing import Any
 
 from danvan.domain.clock import period_fraction_elapsed
 from danvan.domain.registration_form import Field
+from danvan.domain.targets import effective_period_targets
 from danvan.projections.base import Connection
 from danvan.projections.directory.read import province_tenants, tenants_by_id
 from danvan.projections.directory.rows import TenantRef
@@ -31,6 +32,7 @@ from danvan.projections.models.rows import (
     FieldBreakdown,
     ModelSummary,
     PeriodQuota,
+    PeriodQuotaRow,
     Progress,
     ProvinceFigures,
     RecognitionRow,
@@ -99,6 +101,42 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
         grouped[model.tenant_id].append(model)
     return {t: page_of(items, first, int(totals.get(t, 0)), "model", lambda m: (m.name, m.id))
             for t, items in grouped.items()}
+
+
+def province_model_pages(conn: Connection, province_codes: Sequence[str], *,
+                         year: int | None = None, state: str | None = None,
+                         field: str | None = None, search: str | None = None,
+                         first: int = 100, after: str | None = None
+                         ) -> dict[str, Page[ModelSummary]]:
+    """One page per province of the models of all its tenants, with ``model_pages``'s
+    filters and order (by name, then id): e.g. ``state="nominated"``, the province's
+    recognition queue. Two statements for every province asked."""
+    check_first(first)
+    key = decode_cursor("model", after, (str, UUID))
+    codes = list(dict.fromkeys(province_codes))
+    params: dict[str, Any] = {
+        "p": codes, "y": year, "s": state, "f": field,
+        "q": _like_pattern(fold_text(search)) if search else None,
+        "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
+    clauses = [clause for wanted, clause in (
+        (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),
+        (field is not None, "m.field = %(f)s"),
+        (bool(search), "m.search_text LIKE public.danvan_fold(%(q)s)")) if wanted]
+    where = " AND ".join([f"m.tenant_id IN (SELECT tenant_id FROM {R}.tenants "
+                          "WHERE province_code = q.code)", *clauses])
+    totals = dict(conn.execute(
+        f"SELECT q.code, (SELECT count(*) FROM {R}.models m WHERE {where}) "
+        "FROM unnest(%(p)s::text[]) AS q(code)", params).fetchall())
+    keyset = "AND (m.name, m.model_id) > (%(kn)s, %(ki)s::uuid)" if key else ""
+    rows = conn.execute(
+        f"SELECT q.code, x.* FROM unnest(%(p)s::text[]) AS q(code) CROSS JOIN LATERAL ("
+        f"{_MODELS} WHERE {where} {keyset} ORDER BY m.name, m.model_id LIMIT %(lim)s) x",
+        params).fetchall()
+    grouped: dict[str, list[ModelSummary]] = {c: [] for c in codes}
+    for code, *values in rows:
+        grouped[code].append(ModelSummary(*values))
+    return {c: page_of(items, first, int(totals.get(c, 0)), "model", lambda m: (m.name, m.id))
+            for c, items in grouped.items()}
 
 
 def recognitions_by_tenant(conn: Connection, tenant_ids: Sequence[str], *,
@@ -309,18 +347,13 @@ def province_figures(conn: Connection, province_code: str, year: int, *,
 _PERIOD_ACTUALS = ("recognized_tenant_level", "recognized_province_level", "maintained_models")
 
 
-def period_quotas(conn: Connection, tenant_ids: Sequence[str], *,
-                  as_of: datetime | None = None,
-                  now: datetime | None = None) -> dict[str, list[PeriodQuota]]:
-    """Each tenant's multi-year targets in force at ``as_of`` and how far they are reached:
-    models of the period's years recognised at each level and not revoked, and distinct
-    models maintained into a year of the period."""
-    when = as_of or now or datetime.now(UTC)
-    periods = [p for found in period_targets_by_tenant(conn, tenant_ids, as_of=as_of).values()
-               for p in found]
-    result: dict[str, list[PeriodQuota]] = {t: [] for t in tenant_ids}
+def _period_actuals(conn: Connection, periods: Sequence[tuple[str, int, int]],
+                    as_of: datetime | None) -> list[dict[str, int]]:
+    """For each (tenant, start year, end year): models of the period's years recognised at
+    each level (by ``as_of``, not revoked by then) and distinct models maintained into a year
+    of the period; in order. One statement."""
     if not periods:
-        return result
+        return []
     rows = conn.execute(
         f"""SELECT
             (SELECT count(*) FROM {R}.recognitions WHERE tenant_id = p.t
@@ -335,10 +368,24 @@ def period_quotas(conn: Connection, tenant_ids: Sequence[str], *,
               AND year BETWEEN p.s AND p.e AND maintained_at <= %(at)s::timestamptz)
             FROM unnest(%(t)s::text[], %(s)s::int[], %(e)s::int[]) WITH ORDINALITY
                  AS p(t, s, e, i) ORDER BY p.i""",
-        {"t": [p.tenant_id for p in periods], "s": [p.start_year for p in periods],
-         "e": [p.end_year for p in periods], "at": as_of_bound(as_of)}).fetchall()
-    for period, row in zip(periods, rows, strict=True):
-        actual = dict(zip(_PERIOD_ACTUALS, map(int, row), strict=True))
+        {"t": [p[0] for p in periods], "s": [p[1] for p in periods],
+         "e": [p[2] for p in periods], "at": as_of_bound(as_of)}).fetchall()
+    return [dict(zip(_PERIOD_ACTUALS, map(int, row), strict=True)) for row in rows]
+
+
+def period_quotas(conn: Connection, tenant_ids: Sequence[str], *,
+                  as_of: datetime | None = None,
+                  now: datetime | None = None) -> dict[str, list[PeriodQuota]]:
+    """Each tenant's multi-year targets in force at ``as_of`` and how far they are reached:
+    models of the period's years recognised at each level and not revoked, and distinct
+    models maintained into a year of the period."""
+    when = as_of or now or datetime.now(UTC)
+    periods = [p for found in period_targets_by_tenant(conn, tenant_ids, as_of=as_of).values()
+               for p in found]
+    result: dict[str, list[PeriodQuota]] = {t: [] for t in tenant_ids}
+    actuals = _period_actuals(conn, [(p.tenant_id, p.start_year, p.end_year) for p in periods],
+                              as_of)
+    for period, actual in zip(periods, actuals, strict=True):
         pairs = [(actual[k], int(v)) for k, v in period.targets.items() if k in actual]
         status, at_risk = judge(
             pairs, 0, period_fraction_elapsed(period.start_year, period.end_year, when))
@@ -346,3 +393,31 @@ def period_quotas(conn: Connection, tenant_ids: Sequence[str], *,
             period.tenant_id, period.start_year, period.end_year, dict(period.targets),
             actual, status, at_risk))
     return result
+
+
+def period_quota(conn: Connection, tenant_ids: Sequence[str], start_year: int, end_year: int,
+                 *, as_of: datetime | None = None, now: datetime | None = None
+                 ) -> dict[str, PeriodQuotaRow]:
+    """Each tenant's quota for the period ``start_year``–``end_year`` as it stood at
+    ``as_of``: its targets for the period in force then (``SetPeriodTargets``), else the
+    term's defaults for its kind (``domain.targets.TERM_DEFAULTS``), beside the period's
+    recognitions and maintained models. An unknown tenant is absent."""
+    when = as_of or now or datetime.now(UTC)
+    tenants = list(tenants_by_id(conn, tenant_ids).values())
+    own = {p.tenant_id: p.targets
+           for found in period_targets_by_tenant(conn, [t.id for t in tenants],
+                                                 as_of=as_of).values()
+           for p in found if (p.start_year, p.end_year) == (start_year, end_year)}
+    actuals = _period_actuals(conn, [(t.id, start_year, end_year) for t in tenants], as_of)
+    fraction = period_fraction_elapsed(start_year, end_year, when)
+    found = {}
+    for tenant, actual in zip(tenants, actuals, strict=True):
+        targets = effective_period_targets(tenant.kind, own.get(tenant.id))
+        status, at_risk = judge([(actual[k], targets[k]) for k in _PERIOD_ACTUALS], 0,
+                                fraction)
+        found[tenant.id] = PeriodQuotaRow(
+            tenant.id, start_year, end_year, actual["recognized_tenant_level"],
+            targets["recognized_tenant_level"], actual["recognized_province_level"],
+            targets["recognized_province_level"], actual["maintained_models"],
+            targets["maintained_models"], tenant.id in own, status, at_risk)
+    return found

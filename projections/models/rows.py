@@ -177,3 +177,23 @@ class PeriodQuota:
     actual: dict[str, int] = field(default_factory=dict)
     status: str = ""
     at_risk: bool = False
+
+
+@dataclass(frozen=True)
+class PeriodQuotaRow:
+    """A tenant's quota for a multi-year period (``read.period_quota``): recognitions of the
+    period's years at each level and models maintained into them, against the targets."""
+
+    tenant_id: str
+    start: int
+    end: int
+    recognized_tenant_level: int
+    recognized_tenant_level_target: int
+    recognized_province_level: int
+    recognized_province_level_target: int
+    maintained_models: int
+    maintained_models_target: int
+    targets_set: bool
+    """Whether the tenant set targets for this period (else the term's defaults apply)."""
+    status: str
+    at_risk: bool

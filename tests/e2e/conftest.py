@@ -7,6 +7,7 @@ production app (real PostgreSQL from ``settings``, real Redis with a random key 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -29,7 +30,13 @@ from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import Services, build, open_redis
 from danvan.domain.base import Actor, Context
 from danvan.domain.commands import RegisterUser
-from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.policies import (
+    EVERY_PROVINCE,
+    NATIONAL_ROLES,
+    NATIONAL_SCOPE,
+    RoleGrant,
+    province_scope,
+)
 from danvan.domain.users import User
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
@@ -139,19 +146,26 @@ class MadeUser:
     password: str
 
 
-@pytest.fixture
-def make_user(event_store: EventStore) -> Callable[..., MadeUser]:
-    def make(username: str = "admin.laocai", *, password: str = PASSWORD,
-             role: str = "province_admin", province: str = "15",
-             tenant_id: str | None = None, **extra: Any) -> MadeUser:
+def register_user(store: EventStore, username: str = "admin.laocai", *,
+                  password: str = PASSWORD, role: str = "province_admin", province: str = "15",
+                  tenant_id: str | None = None, **extra: Any) -> MadeUser:
+    """A user registered straight in ``store`` by the system: a province role in
+    ``province``, a tenant role in ``tenant_id``, a national role for the whole country."""
+    if role in NATIONAL_ROLES:
+        grant = RoleGrant(role=role, province_code=EVERY_PROVINCE)
+        scope = NATIONAL_SCOPE
+    else:
         grant = RoleGrant(role=role, province_code=province, tenant_id=tenant_id, **extra)
         scope = tenant_id or province_scope(province)
-        user = User.register(system_context(scope), RegisterUser(
-            username, hash_password(password), "Nguyễn Văn A", (grant,)))
-        event_store.save(user)
-        return MadeUser(user.id, username, password)
+    user = User.register(system_context(scope), RegisterUser(
+        username, hash_password(password), "Nguyễn Văn A", (grant,)))
+    store.save(user)
+    return MadeUser(user.id, username, password)
 
-    return make
+
+@pytest.fixture
+def make_user(event_store: EventStore) -> Callable[..., MadeUser]:
+    return functools.partial(register_user, event_store)
 
 
 def login(client: httpx.Client, user: MadeUser) -> dict[str, str]:

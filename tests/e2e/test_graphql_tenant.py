@@ -152,6 +152,8 @@ def test_every_stored_operation_runs_and_is_served_by_id_and_hash(world: World,
         "AuditTrail": {"tenantId": tenant},
         "VerifyAuditChain": {"tenantId": tenant},
         "RecognitionRegistry": {"id": tenant},
+        "RecognitionQueue": {"code": "15", "year": 2026},
+        "TenantWorkLists": {"id": tenant, "year": 2026},
     }
     stored = {q.id: q for q in persisted_queries().values()}
     assert sorted(stored) == sorted(variables)

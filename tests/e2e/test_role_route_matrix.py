@@ -20,6 +20,7 @@ The world is built once per module, on a database and live server of its own
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -39,9 +40,8 @@ from litestar import Litestar
 from psycopg.rows import TupleRow
 
 from danvan.backend.app import HttpOptions, create_app
-from danvan.backend.auth.passwords import hash_password
 from danvan.backend.wiring import build, open_redis
-from danvan.domain.commands import MODEL_ACTIONS, ModelAction, RegisterUser
+from danvan.domain.commands import MODEL_ACTIONS, ModelAction
 from danvan.domain.model import Level
 from danvan.domain.policies import (
     PROVINCE_ROLES,
@@ -49,16 +49,13 @@ from danvan.domain.policies import (
     TENANT_ROLES,
     Action,
     Role,
-    RoleGrant,
     may,
-    province_scope,
 )
-from danvan.domain.users import User
 from danvan.infra.database import ConnParams, connect_owner
 from danvan.infra.event_store import EVENTS_TABLE, EventStore, open_event_store
 from danvan.infra.settings import Settings
 from tests.conftest import make_settings, migrated_database
-from tests.e2e.conftest import PASSWORD, LiveServer, MadeUser, login, redis_url, system_context
+from tests.e2e.conftest import PASSWORD, LiveServer, MadeUser, login, redis_url, register_user
 from tests.e2e.world import API, FORM, GIA_PHU, YEN_BAI, World, ok
 
 # --- the module's world: built once, on its own database and server ----------------------
@@ -92,18 +89,7 @@ LADDER: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def user_maker(store: EventStore) -> Callable[..., MadeUser]:
     """``make_user`` of ``tests/e2e/conftest.py``, on a store that outlives one test."""
-
-    def make(username: str = "admin.laocai", *, password: str = PASSWORD,
-             role: str = "province_admin", province: str = "15",
-             tenant_id: str | None = None) -> MadeUser:
-        grant = RoleGrant(role=role, province_code=province, tenant_id=tenant_id)
-        user = User.register(system_context(tenant_id or province_scope(province)),
-                             RegisterUser(username, hash_password(password), "Nguyễn Văn A",
-                                          (grant,)))
-        store.save(user)
-        return MadeUser(user.id, username, password)
-
-    return make
+    return functools.partial(register_user, store)
 
 
 @dataclass(frozen=True)
@@ -189,6 +175,7 @@ def live_env(admin: ConnParams, template: str, tmp_path: Path) -> Iterator[LiveE
                     connect_owner(settings) as conn:
                 make_user = user_maker(store)
                 world = World.build(client, make_user)
+                world.as_("national_analyst")  # made now: no test counts its event
                 shared = {}
                 for code in (YEN_BAI, GIA_PHU):
                     tenant = world.tenants[code]
@@ -497,6 +484,19 @@ def _complete(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
                 {"note": "Đã tổ chức"})
 
 
+def _complete_unit(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
+    """The unit user's unit's part of a task given to units (a fresh one where it must
+    succeed; refusals point at the shared task, never changed)."""
+    task = env.shared[code].task
+    if fresh:
+        scheduled = _schedule(env, code, role, fresh)
+        task = ok(env.send("POST", scheduled.path, env.world.as_("tenant_admin", code),
+                           {**scheduled.body, "unit_ids": [env.unit_id(OWN_UNIT, code)]}),
+                  201)["id"]
+    return Call(f"/tenants/{env.tenant_id(code)}/plan-tasks/{task}/units/"
+                f"{env.unit_id(OWN_UNIT, code)}/completion", {"note": "Đã ban hành"})
+
+
 def _register(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     return Call(f"/tenants/{env.tenant_id(code)}/models",
                 {"unit_id": env.unit_id(OWN_UNIT, code), "year": 2026,
@@ -569,6 +569,8 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/tenants/{tenant_id}/plan-tasks", Action.PLAN_SCHEDULE, _schedule, 201),
     Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/completion", Action.PLAN_COMPLETE,
         _complete),
+    Row("POST", "/tenants/{tenant_id}/plan-tasks/{task_id}/units/{unit_id}/completion",
+        Action.PLAN_COMPLETE_UNIT, _complete_unit),
     Row("POST", "/tenants/{tenant_id}/models", Action.MODEL_REGISTER, _register, 201),
     Row("POST", "/provinces/{code}/rebuilds", Action.REBUILD, _rebuild, 202),
     Row("POST", "/tenants/{tenant_id}/audit-exports", Action.AUDIT_EXPORT, _audit_export, 202),

@@ -42,6 +42,9 @@ class World:
     province: dict[str, str]
     analyst: dict[str, str]
     tenants: dict[str, Tenant]
+    make_user: Callable[..., MadeUser] | None = None
+    national: dict[str, str] | None = None
+    """A national analyst's headers, made the first time ``as_`` is asked for them."""
 
     @classmethod
     def build(cls, client: httpx.Client, make_user: Callable[..., MadeUser],
@@ -79,11 +82,17 @@ class World:
                 ok(client.post(f"{API}/tenants/{tenant.id}/users", headers=creator, json=body),
                    201)
                 tenant.headers[role] = login(client, MadeUser(None, username, PASSWORD))  # type: ignore
-        return cls(client, province, analyst, tenants)
+        return cls(client, province, analyst, tenants, make_user)
 
     def as_(self, role: str, code: str = YEN_BAI) -> dict[str, str]:
         if role == "province_admin":
             return self.province
+        if role == "national_analyst":
+            if self.national is None:
+                assert self.make_user is not None, "a world built with make_user"
+                self.national = login(self.client, self.make_user(
+                    "analyst.national", role="national_analyst"))
+            return self.national
         if role == "province_analyst":
             return self.analyst
         return self.tenants[code].headers[role]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -14,6 +15,8 @@ import pytest
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from danvan.domain.model import Model
+from danvan.domain.plans import PlanTask
+from danvan.domain.year_lists import YearList
 from danvan.projections.event_types import UnknownEvent, transcoder
 from danvan.projections.events import EventNotDecoded, Undecodable, decode_row, topic_of
 from danvan.projections.quarantine import event_fault
@@ -59,6 +62,43 @@ class TestTheProgressUpcaster:
                                                    stored_report("1E-999999999")))
         assert isinstance(event, Model.ProgressReported)
         assert event.money_vnd == "0.00"
+
+
+def stored_v1(**fields: Any) -> bytes:
+    """A creation event's state as version 1 kept it (no ``class_version``)."""
+    return json.dumps({
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-04-10T09:00:00+00:00"},
+        "originator_topic": "", "tenant_id": "t1", "meta": {"actor_id": "u1"},
+        **fields}).encode()
+
+
+class TestCreationsBeforeTheyNamedTheirParts:
+    """A year's list approved before decisions named their models covers those accepted by
+    then; a plan task scheduled before tasks had units is the tenant's own."""
+
+    def test_a_version_1_list_approval_names_no_models(self) -> None:
+        state = stored_v1(year=2026, decision_number="05-QĐ/ĐU",
+                          originator_topic="danvan.domain.year_lists:YearList")
+        e = decode_row(row(state, topic=topic_of(YearList.Approved), position=5))
+        assert (e.data.model_ids, e.data.decision_number) == (None, "05-QĐ/ĐU")
+        mapper: Mapper[uuid.UUID] = Mapper(transcoder())
+        event = mapper.to_domain_event(StoredEvent(uuid.uuid4(), 1,
+                                                   topic_of(YearList.Approved), state))
+        year_list = event.mutate(None)
+        assert isinstance(year_list, YearList) and year_list.decisions[0].model_ids is None
+        at = year_list.decisions[0].at
+        assert year_list.not_yet_approved({"a": at, "b": at + timedelta(seconds=1)}) == ["b"]
+
+    def test_a_version_1_plan_task_is_assigned_to_no_unit(self) -> None:
+        state = stored_v1(year=2026, title="Sơ kết", due_date="2026-07-15",
+                          originator_topic="danvan.domain.plans:PlanTask")
+        e = decode_row(row(state, topic=topic_of(PlanTask.Scheduled), position=6))
+        assert e.data.unit_ids == []
+        mapper: Mapper[uuid.UUID] = Mapper(transcoder())
+        task = mapper.to_domain_event(StoredEvent(uuid.uuid4(), 1,
+                                                  topic_of(PlanTask.Scheduled), state)
+                                      ).mutate(None)
+        assert isinstance(task, PlanTask) and task.unit_ids == []
 
 
 class TestDecoding:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from danvan.domain.commands import (
     ApproveList,
     ChangeGrants,
     CompletePlanTask,
+    CompleteUnitTask,
     OnboardTenant,
     RegisterUser,
     SchedulePlanTask,
@@ -160,11 +161,47 @@ class TestTargets:
             PeriodTargets.set_first(ctx("tenant_admin"), SetPeriodTargets(2030, 2026, 1, 1, 1))
 
 
-def test_a_years_list_is_approved_once() -> None:
-    approved = YearList.approve(ctx("approver"), ApproveList(2026, "05-QĐ/ĐU"))
+def test_a_years_list_is_approved_then_supplemented_with_the_models_accepted_since() -> None:
+    at = datetime(2026, 4, 1, tzinfo=UTC)
+    first = {"m1": at, "m2": at}
+    approved = YearList.approve(ctx("approver"), ApproveList(2026, "05-QĐ/ĐU"), first)
     assert approved.decision_number == "05-QĐ/ĐU"
+    assert approved.decisions[0].model_ids == ("m1", "m2")
+    with pytest.raises(IllegalTransition) as nothing_new:
+        approved.supplement(ctx("approver"), ApproveList(2026, "06-QĐ/ĐU"), first)
+    assert nothing_new.value.code == "list_already_approved"
+    later = {**first, "m3": at + timedelta(days=30)}
+    assert approved.supplement(ctx("approver"), ApproveList(2026, "06-QĐ/ĐU"), later) == ["m3"]
+    assert [d.model_ids for d in approved.decisions] == [("m1", "m2"), ("m3",)]
+    with pytest.raises(IllegalTransition) as repeated:
+        approved.supplement(ctx("approver"), ApproveList(2026, "06-QĐ/ĐU"),
+                            {**later, "m4": at + timedelta(days=40)})
+    assert repeated.value.code == "list_decision_repeated"
+
+
+def test_a_list_approved_without_naming_models_covers_those_accepted_by_then() -> None:
+    approved = YearList.approve(ctx("approver"), ApproveList(2026, "05-QĐ/ĐU"))
+    when = approved.decisions[0].at
+    accepted = {"old": when - timedelta(days=1), "new": when + timedelta(days=1)}
+    assert approved.not_yet_approved(accepted) == ["new"]
+
+
+def test_a_plan_task_assigned_to_units_is_overdue_per_unit() -> None:
+    task = PlanTask.schedule(ctx("tenant_admin"), SchedulePlanTask(
+        2026, "Ban hành kế hoạch của đơn vị", date(2026, 4, 30), ("u1", "u2")))
+    with pytest.raises(IllegalTransition) as whole:
+        task.complete(ctx("tenant_admin"), CompletePlanTask("Xong"))
+    assert whole.value.code == "task_assigned_to_units"
+    with pytest.raises(InvalidInput):
+        task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u9", "Xong"))
+    task.complete_unit(ctx("unit_user"), CompleteUnitTask("u1", "Đã ban hành"))
+    may = date(2026, 5, 1)
+    assert not task.is_overdue(may, "u1") and task.is_overdue(may, "u2")
+    assert task.is_overdue(may) and task.completed_on is None
     with pytest.raises(IllegalTransition):
-        YearList.approve(ctx("approver"), ApproveList(2026, "06"), already_approved=True)
+        task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u1"))
+    task.complete_unit(ctx("tenant_admin"), CompleteUnitTask("u2"))
+    assert task.completed_on == "2026-06-01" and not task.is_overdue(may)
 
 
 def test_a_plan_task_is_overdue_until_completed() -> None:

@@ -1,0 +1,57 @@
+"""A deployment upgraded to code whose read model has more tables than its active version:
+``danvan migrate`` (``ensure_read_models``) still succeeds, the new views come with
+``danvan rebuild --stale``, and the rebuilt version answers from the whole log."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import psycopg
+
+from danvan.domain.commands import ApproveList
+from danvan.domain.year_lists import YearList
+from danvan.infra.database import connect_owner, owner_params
+from danvan.infra.event_store import EventStore
+from danvan.infra.settings import Settings
+from danvan.projections.catalog import all_projections
+from danvan.projections.plans.projection import Plans
+from danvan.projections.plans.read import list_decisions_by_tenant
+from danvan.projections.rebuild import rebuild
+from danvan.projections.schema import ensure_read_models, stale
+from tests.e2e.conftest import system_context
+
+
+class PlansBeforeDecisions(Plans):
+    """The plans read model as an earlier release built it: no decision table."""
+
+    tables: ClassVar[tuple[str, ...]] = ("plan_tasks",)
+
+    def ddl(self, schema: str) -> list[str]:
+        return super().ddl(schema)[:1]
+
+    def indexes(self, schema: str) -> list[str]:
+        return super().indexes(schema)[:1]
+
+
+def views(conn: psycopg.Connection[Any]) -> set[str]:
+    return {r[0] for r in conn.execute(
+        "SELECT viewname FROM pg_views WHERE schemaname = 'danvan_read'").fetchall()}
+
+
+def test_a_read_model_built_from_older_ddl_is_upgraded_by_a_stale_rebuild(
+        settings: Settings, event_store: EventStore) -> None:
+    approved = YearList.approve(system_context("t1"), ApproveList(2026, "05-QĐ/ĐU"), {})
+    event_store.save(approved)
+    with connect_owner(settings) as conn:
+        ensure_read_models(conn, settings.app_db_role, [PlansBeforeDecisions()])
+        assert "year_list_decisions" not in views(conn)
+        ensure_read_models(conn, settings.app_db_role)  # what `danvan migrate` runs
+        assert "plan_tasks" in views(conn) and "year_list_decisions" not in views(conn)
+        assert stale(conn, all_projections()) == ["plans"]
+        rebuild(conn, [p for p in all_projections() if p.name == "plans"],
+                app_role=settings.app_db_role, conninfo=owner_params(settings).conninfo())
+        assert stale(conn, all_projections()) == []
+        assert "year_list_decisions" in views(conn)
+        found = list_decisions_by_tenant(conn, ["t1"])["t1"]
+        assert [(d.year, d.decision_number, d.model_ids) for d in found] == [
+            (2026, "05-QĐ/ĐU", [])]

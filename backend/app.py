@@ -27,6 +27,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
+from danvan.backend import pages
 from danvan.backend.auth.controller import AuthController, LoginLimits
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
@@ -140,14 +141,22 @@ def executor_threads(settings: Settings) -> int:
     return settings.db_pool_size + settings.db_max_overflow + 4
 
 
-def graphql_routes(settings: Settings, services: Services, catalogue: Any
-                   ) -> list[ControllerRouterHandler]:
-    """The read API at ``/graphql`` (``danvan.graphql``) over the app role's pool; the event
-    store for history and time travel, the vault for personal data, the chain verifier."""
+@dataclass(frozen=True)
+class ReadApi:
+    """The read API in process: its sources and schema, shared by ``/graphql`` and the pages
+    (``backend/pages``), which run their queries through it."""
+
+    sources: Any
+    schema: Any
+
+
+def read_api(settings: Settings, services: Services, catalogue: Any) -> ReadApi | None:
+    """The read API over the app role's pool: the event store for history and time travel,
+    the vault for personal data, the chain verifier. None without a database."""
     pool = services.db_pool
     if pool is None:
-        return []
-    from danvan.graphql.http import graphql_handlers
+        return None
+    from danvan.graphql.schema import build_schema
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
     from danvan.infra.seals import SealPolicy
@@ -164,8 +173,18 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
     sources = ReadSources(pool=pool, store=services.store, vault=services.vault,
                           verify_chain=verify, province_name=province_name,
                           **caches_from_env(os.environ, production=settings.is_production))
-    return graphql_handlers(sources, production=settings.is_production,
-                            public_opt={EXCLUDE_FROM_AUTH: True})
+    return ReadApi(sources, build_schema(production=settings.is_production))
+
+
+def graphql_routes(settings: Settings, reading: ReadApi | None
+                   ) -> list[ControllerRouterHandler]:
+    """The read API at ``/graphql`` (``danvan.graphql``)."""
+    if reading is None:
+        return []
+    from danvan.graphql.http import graphql_handlers
+
+    return graphql_handlers(reading.sources, production=settings.is_production,
+                            public_opt={EXCLUDE_FROM_AUTH: True}, schema=reading.schema)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
@@ -188,9 +207,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
                  dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
+    reading = read_api(settings, services, catalogue)
     app = Litestar(
-        route_handlers=[api, HealthController, metrics,
-                        *graphql_routes(settings, services, catalogue)],
+        route_handlers=[api, HealthController, metrics, *graphql_routes(settings, reading),
+                        *pages.routes(settings, generations=generations)],
         middleware=[bearer_auth(settings.secret_key, generations=generations),
                     DefineMiddleware(IdempotencyMiddleware),
                     DefineMiddleware(PositionMiddleware)],
@@ -208,7 +228,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "idempotency": services.idempotency,
             "idempotency_rebuild": services.idempotency_rebuild,
             "tenant_directory": services.tenant_directory,
+            "read_api": reading,
         }),
+        template_config=pages.template_config(),
         lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
                   *([generations.lifespan] if generations is not None else []),
                   *([frozen_after_startup()] if options.freeze_heap else [])],

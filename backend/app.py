@@ -38,6 +38,7 @@ from danvan.backend.controllers.jobs import (
 )
 from danvan.backend.controllers.models import ModelController, TenantRecognitionController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
+from danvan.backend.controllers.public import PublicRegistryController
 from danvan.backend.controllers.tenants import TenantController
 from danvan.backend.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from danvan.backend.heap import frozen_after_startup
@@ -63,6 +64,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     JobController,
     ProvinceOperationsController,
     TenantOperationsController,
+    PublicRegistryController,
 ]
 
 

@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 
 from danvan.backend.auth.credentials import Generations
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.pages.public import PublicRegistryPage
 from danvan.backend.pages.session import NotSignedIn, SessionUser, session_config
 from danvan.backend.pages.sign_in import SignInController
 from danvan.backend.pages.views import STATIC, STATIC_PATH, error_page, template_config
@@ -50,7 +51,7 @@ class Shared(DefineMiddleware):
 
 
 def page_controllers() -> list[ControllerRouterHandler]:
-    return [SignInController]
+    return [SignInController, PublicRegistryPage]
 
 
 def routes(settings: Settings, *, generations: Generations | None = None

@@ -536,6 +536,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
               for handler in getattr(route, "route_handlers", ())
               for method in handler.http_methods - {"OPTIONS", "HEAD"}}
     served.discard(("POST", "/auth/token"))  # public: anyone may try to sign in
+    # public: no login (tests/e2e/test_pages_public_registry.py)
+    served.discard(("GET", "/public/recognized-models"))
     # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
     assert served == {(row.method, row.route) for row in ROWS}

@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 
 from danvan.backend.auth.credentials import Generations
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.pages.province import ProvinceDashboard
 from danvan.backend.pages.public import PublicRegistryPage
 from danvan.backend.pages.session import NotSignedIn, SessionUser, session_config
 from danvan.backend.pages.sign_in import SignInController
@@ -51,7 +52,7 @@ class Shared(DefineMiddleware):
 
 
 def page_controllers() -> list[ControllerRouterHandler]:
-    return [SignInController, PublicRegistryPage]
+    return [SignInController, PublicRegistryPage, ProvinceDashboard]
 
 
 def routes(settings: Settings, *, generations: Generations | None = None

@@ -29,9 +29,12 @@ ORDER_FIELDS = ("CODE", "NAME", "KIND", "STATUS", "AT_RISK", "NEW_MODELS", "NEW_
                 "UNITS_WITHOUT_REGISTRATION")
 PAGE = 100
 
-QUOTA_FIELDS = """tenant { id code name kind } newModels newModelsTarget
+QUOTA_ROW = """
+fragment QuotaRow on TenantQuota {
+  tenant { id code name kind } newModels newModelsTarget
   recognizedTenantLevel recognizedTenantLevelTarget recognizedProvinceLevel
-  recognizedProvinceLevelTarget unitsWithoutRegistration status atRisk"""
+  recognizedProvinceLevelTarget unitsWithoutRegistration status atRisk
+}"""
 
 DASHBOARD = """
 query Dashboard($code: ID!, $year: Int!, $asOf: DateTime, $order: QuotaOrder,
@@ -47,10 +50,10 @@ query Dashboard($code: ID!, $year: Int!, $asOf: DateTime, $order: QuotaOrder,
     }
     quotas(year: $year, asOf: $asOf, orderBy: $order, first: 100, after: $after) {
       totalCount pageInfo { hasNextPage endCursor }
-      edges { node { %s } }
+      edges { node { ...QuotaRow } }
     }
   }
-}""" % QUOTA_FIELDS
+}""" + QUOTA_ROW
 
 
 def year_of(request: HttpRequest) -> int:

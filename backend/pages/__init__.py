@@ -29,6 +29,7 @@ from danvan.backend.pages.province import ProvinceDashboard
 from danvan.backend.pages.public import PublicRegistryPage
 from danvan.backend.pages.session import NotSignedIn, SessionUser, session_config
 from danvan.backend.pages.sign_in import SignInController
+from danvan.backend.pages.tenant import TenantHome
 from danvan.backend.pages.views import STATIC, STATIC_PATH, error_page, template_config
 from danvan.infra.settings import Settings
 
@@ -52,7 +53,7 @@ class Shared(DefineMiddleware):
 
 
 def page_controllers() -> list[ControllerRouterHandler]:
-    return [SignInController, PublicRegistryPage, ProvinceDashboard]
+    return [SignInController, PublicRegistryPage, ProvinceDashboard, TenantHome]
 
 
 def routes(settings: Settings, *, generations: Generations | None = None

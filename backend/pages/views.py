@@ -23,11 +23,15 @@ from danvan.backend.pages.labels import register_filters
 from danvan.backend.pages.session import NotSignedIn
 from danvan.graphql.context import build_context
 from danvan.graphql.errors import FORBIDDEN, NOT_FOUND
+from danvan.graphql.read_position import read_at
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 STATIC_PATH = "/tai-nguyen"
 FLASH = "flash"
+POSITION = "position"
+"""The position of the last event a page's form appended: the next read waits (up to 2 s)
+for the projector to have applied it, as ``Danvan-Min-Position`` does for GraphQL."""
 
 HttpRequest = Request[Any, Any, Any]
 
@@ -72,6 +76,9 @@ async def read(request: HttpRequest, query: str, variables: Mapping[str, Any] | 
     if reading is None:
         raise Problem(503, "store_unavailable")
     context = build_context(reading.sources, user_of(request) or _nobody())
+    wanted = request.session.pop(POSITION, None) if request.session else None
+    if isinstance(wanted, int):
+        await read_at(reading.sources.freshness, context.reader, wanted)
     result = await reading.schema.execute(query, variable_values=dict(variables or {}),
                                           context_value=context)
     if result.errors:

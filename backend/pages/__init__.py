@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 
 from danvan.backend.auth.credentials import Generations
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.pages.inspector import InspectorDesk
 from danvan.backend.pages.province import ProvinceDashboard
 from danvan.backend.pages.public import PublicRegistryPage
 from danvan.backend.pages.session import NotSignedIn, SessionUser, session_config
@@ -53,7 +54,8 @@ class Shared(DefineMiddleware):
 
 
 def page_controllers() -> list[ControllerRouterHandler]:
-    return [SignInController, PublicRegistryPage, ProvinceDashboard, TenantHome]
+    return [SignInController, PublicRegistryPage, ProvinceDashboard, TenantHome,
+            InspectorDesk]
 
 
 def routes(settings: Settings, *, generations: Generations | None = None

@@ -22,7 +22,7 @@ from danvan.backend.i18n import negotiate
 from danvan.backend.pages.labels import register_filters
 from danvan.backend.pages.session import NotSignedIn
 from danvan.graphql.context import build_context
-from danvan.graphql.errors import FORBIDDEN, NOT_FOUND
+from danvan.graphql.errors import FORBIDDEN, NOT_FOUND, UNAVAILABLE
 from danvan.graphql.read_position import read_at
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -87,7 +87,11 @@ async def read(request: HttpRequest, query: str, variables: Mapping[str, Any] | 
             raise Problem(403, "forbidden")
         if NOT_FOUND in codes:
             raise Problem(404, "not_found")
-        raise Problem(422, "invalid_input", fallback=result.errors[0].message)
+        if UNAVAILABLE in codes:
+            raise Problem(503, "store_unavailable", headers={"Retry-After": "5"})
+        raise Problem(422, "invalid_input",
+                      errors=[(".".join(map(str, e.path or ())) or "query", e.message)
+                              for e in result.errors])
     return dict(result.data or {})
 
 

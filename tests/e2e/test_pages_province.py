@@ -45,7 +45,7 @@ def row_of(html: str, code: str) -> str:
 def test_without_a_session_every_private_page_sends_to_sign_in(visitor: Visitor,
                                                               world: World) -> None:
     tenant = world.tenants[YEN_BAI].id
-    for path in ("/tinh/15?nam=2026", f"/don-vi/{tenant}"):
+    for path in ("/tinh/15?nam=2026", f"/don-vi/{tenant}", f"/thanh-tra/{tenant}"):
         answer = visitor.get(path)
         assert answer.status_code == 303, path
         assert answer.headers["location"] == "/?next=" + path.replace("?", "%3F").replace(

@@ -3,10 +3,9 @@ history and its state at a moment, and checks the hash chain; nobody else's tena
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-
-import time
 
 import httpx
 import pytest

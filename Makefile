@@ -18,7 +18,7 @@ ARGS ?=
 SERVICES = exports="$$($(BIN)/python -m danvan.infra.services env)"; eval "$$exports"
 
 .PHONY: help venv install run test lint typecheck pytest reliability services stop-services \
-	constraints clean distclean
+	constraints clean distclean chromium
 
 help:
 	@echo "make run            serve the API with demo data (embedded PostgreSQL unless DATABASE_URL)"
@@ -52,8 +52,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy | sed -e 's#^\.mypy-path/danvan/##'
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(SERVICES); $(BIN)/pytest -n $(PYTEST_WORKERS) $(ARGS)
+
+# The browser tests (tests/browser) drive Debian's chromium through Playwright; Playwright never
+# downloads a browser of its own. Installed with apt-get where missing (root on Debian).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing chromium (Debian's package) for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
 
 pytest: $(STAMP)
 	$(SERVICES); $(BIN)/pytest $(ARGS)

@@ -175,18 +175,41 @@ def read_api(settings: Settings, services: Services, catalogue: Any) -> ReadApi 
     sources = ReadSources(pool=pool, store=services.store, vault=services.vault,
                           verify_chain=verify, province_name=province_name,
                           **caches_from_env(os.environ, production=settings.is_production))
+    from danvan.graphql.live import QuotaFeed
+    from danvan.infra.database import app_params
+
+    sources.live = QuotaFeed(pool, sources.province_figures, app_params(settings).conninfo())
     return ReadApi(sources, build_schema(production=settings.is_production))
 
 
-def graphql_routes(settings: Settings, reading: ReadApi | None
-                   ) -> list[ControllerRouterHandler]:
-    """The read API at ``/graphql`` (``danvan.graphql``)."""
+def _live_lifespan(feed: Any) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.stop()
+
+    return lifespan
+
+
+def graphql_routes(settings: Settings, reading: ReadApi | None, *,
+                   generations: Any = None) -> list[ControllerRouterHandler]:
+    """The read API at ``/graphql`` (``danvan.graphql``): queries over HTTP, subscriptions
+    over WebSocket (the pages' session or a bearer token)."""
     if reading is None:
         return []
+    from danvan.backend.auth.tokens import TokenReader
     from danvan.graphql.http import graphql_handlers
+    from danvan.graphql.ws import live_graphql
 
-    return graphql_handlers(reading.sources, production=settings.is_production,
-                            public_opt={EXCLUDE_FROM_AUTH: True}, schema=reading.schema)
+    public = {EXCLUDE_FROM_AUTH: True}
+    return [*graphql_handlers(reading.sources, production=settings.is_production,
+                              public_opt=public, schema=reading.schema),
+            live_graphql(reading.sources, reading.schema,
+                         tokens=TokenReader(settings.secret_key), opt=public,
+                         middleware=pages.session_middleware(settings, generations))]
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
@@ -211,7 +234,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     catalogue = services.catalogue or load_catalogue()
     reading = read_api(settings, services, catalogue)
     app = Litestar(
-        route_handlers=[api, HealthController, metrics, *graphql_routes(settings, reading),
+        route_handlers=[api, HealthController, metrics,
+                        *graphql_routes(settings, reading, generations=generations),
                         *pages.routes(settings, generations=generations)],
         middleware=[bearer_auth(settings.secret_key, generations=generations),
                     DefineMiddleware(IdempotencyMiddleware),
@@ -235,6 +259,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         template_config=pages.template_config(),
         lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
                   *([generations.lifespan] if generations is not None else []),
+                  *([_live_lifespan(reading.sources.live)] if reading is not None else []),
                   *([frozen_after_startup()] if options.freeze_heap else [])],
         on_shutdown=[close_services],
         logging_config=None,

@@ -61,6 +61,8 @@ class ReadSources:
     figures: FiguresCache | None = None
     """Default: a cache on ``freshness``."""
     responses: ResponseCache = field(default_factory=ResponseCache)
+    live: Any | None = None
+    """The process's ``live.QuotaFeed`` (subscriptions), where the app serves them."""
 
     def __post_init__(self) -> None:
         if self.figures is None:

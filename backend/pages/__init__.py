@@ -58,14 +58,20 @@ def page_controllers() -> list[ControllerRouterHandler]:
             InspectorDesk]
 
 
+def session_middleware(settings: Settings, generations: Generations | None = None
+                       ) -> list[Any]:
+    """The session cookie read into ``scope["user"]``: for the pages, and for the live
+    subscriptions' socket (``graphql/ws.py``) the dashboard opens."""
+    return [_shared(session_config(settings.secret_key).middleware), SessionUser(generations)]
+
+
 def routes(settings: Settings, *, generations: Generations | None = None
            ) -> list[ControllerRouterHandler]:
     """The pages' router (session, signed-in user, CSRF) and their static files."""
     public: dict[str, Any] = {EXCLUDE_FROM_AUTH: True}
     pages = Router(
         path="/", route_handlers=page_controllers(), opt=public, include_in_schema=False,
-        middleware=[_shared(session_config(settings.secret_key).middleware),
-                    SessionUser(generations),
+        middleware=[*session_middleware(settings, generations),
                     DefineMiddleware(CSRFMiddleware, config=csrf_config(settings.secret_key))],
         exception_handlers={Exception: error_page, NotSignedIn: error_page})
     static = create_static_files_router(path=STATIC_PATH, directories=[STATIC], opt=public,

@@ -16,7 +16,7 @@ from litestar import Controller, get
 from litestar.response import Template
 
 from danvan.backend.auth.guards import allow
-from danvan.backend.pages.labels import FIELDS, VIETNAM
+from danvan.backend.pages.labels import FIELDS, VIETNAM, number
 from danvan.backend.pages.session import signed_in
 from danvan.backend.pages.views import HttpRequest, page, read
 from danvan.domain.base import InvalidInput
@@ -54,6 +54,20 @@ query Dashboard($code: ID!, $year: Int!, $asOf: DateTime, $order: QuotaOrder,
     }
   }
 }""" + QUOTA_ROW
+
+
+SUMMARY = """
+query Summary($code: ID!, $year: Int!) {
+  province(code: $code) {
+    summary(year: $year) {
+      tenantCount newModels recognizedTenantLevel recognizedProvinceLevel maintainedModels
+      tenantsMet tenantsAtRisk
+      byField { field newModels recognizedTenantLevel recognizedProvinceLevel }
+    }
+  }
+}"""
+TOTALS = ("tenantCount", "newModels", "recognizedTenantLevel", "recognizedProvinceLevel",
+          "maintainedModels", "tenantsMet", "tenantsAtRisk")
 
 
 def year_of(request: HttpRequest) -> int:
@@ -132,3 +146,12 @@ class ProvinceDashboard(Controller):
                     as_of_text=as_of.astimezone(VIETNAM).strftime("%Y-%m-%dT%H:%M")
                     if as_of else "", order=order, charts=charts(province["summary"]),
                     fields=FIELDS)
+
+    @get("/bieu-do", name="province_charts")
+    async def charts_data(self, request: HttpRequest) -> dict[str, Any]:
+        """The charts' data and the totals, for the live dashboard to redraw."""
+        code = str(request.path_params["code"])
+        found = await read(request, SUMMARY, {"code": code, "year": year_of(request)})
+        summary = (found["province"] or {}).get("summary") or {}
+        return {"charts": json.loads(charts(summary)),
+                "totals": {k: number(summary.get(k)) for k in TOTALS}}

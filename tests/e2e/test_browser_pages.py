@@ -79,6 +79,23 @@ def test_the_province_admin_reads_the_dashboard_and_a_communes_row(page: Page,
     screenshot(page, "tinh")
 
 
+def test_a_rest_command_appears_on_an_open_dashboard_within_two_seconds(
+        page: Page, site: Site) -> None:
+    world = site.world
+    model = world.register(GIA_PHU, name="Gia Phú chung tay làm đường")["id"]
+    ok(world.act(model, "submit", "unit_user", code=GIA_PHU))
+    sign_in(page, "admin.laocai")
+    cell = page.locator("#chi-tieu tbody tr", has_text=GIA_PHU).locator(
+        '[data-cot="newModels"]')
+    expect(cell).to_have_text(re.compile(r"^0/"))
+    page.wait_for_function("window.danvanDashboard.connected === true")
+    page.wait_for_timeout(500)  # the subscription has read its baseline
+    ok(world.act(model, "accept", "reviewer", code=GIA_PHU))  # through REST
+    expect(cell).to_have_text(re.compile(r"^1/"), timeout=2000)  # no reload
+    expect(page.locator('[data-tong="newModels"]')).to_have_text("3", timeout=2000)
+    screenshot(page, "tinh-truc-tiep")
+
+
 def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
                                                                      site: Site) -> None:
     world = site.world

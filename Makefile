@@ -27,6 +27,7 @@ help:
 	@echo "make typecheck      mypy"
 	@echo "make pytest ARGS=…  only pytest, in one process, e.g. ARGS='tests/unit -k tenant'"
 	@echo "make reliability    the long fuzz, hostile-input, fault and load suites (~30 min), one table"
+	@echo "make chromium       install Debian's chromium for the browser tests, where missing"
 	@echo "make services       print the export lines for DATABASE_URL and REDIS_URL"
 	@echo "make stop-services  stop the private PostgreSQL and Redis that tests started"
 	@echo "make venv           create $(VENV) and install (also: make install)"

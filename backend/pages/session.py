@@ -11,6 +11,7 @@ change, a reset, a deactivation or a role change, an older session counts as sig
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -43,16 +44,23 @@ def session_config(secret: str) -> CookieBackendConfig:
                                httponly=True, samesite="lax", path="/")
 
 
-def session_of(user: User, full_name: str | None = None) -> dict[str, Any]:
+def session_of(user: User, full_name: str | None = None, *, now: float | None = None
+               ) -> dict[str, Any]:
     return {"uid": str(user.id), "username": user.username, "name": full_name or "",
             "grants": [g.as_dict() for g in user.grants],
-            "gen": user.credentials_generation}
+            "gen": user.credentials_generation,
+            "exp": int((now or time.time()) + LIFETIME_SECONDS)}
 
 
-def principal_from(session: dict[str, Any] | None) -> Principal | None:
+def principal_from(session: dict[str, Any] | None, *, now: float | None = None
+                   ) -> Principal | None:
+    """The session's user; None when there is none or it expired (the cookie's own expiry
+    is the browser's to keep: a copied cookie still ends here)."""
     if not session or "uid" not in session:
         return None
     try:
+        if int(session["exp"]) < (now or time.time()):
+            return None
         return Principal(user_id=str(session["uid"]), username=str(session["username"]),
                          grants=tuple(RoleGrant.from_dict(g) for g in session["grants"]),
                          generation=int(session["gen"]))
@@ -69,7 +77,10 @@ class SessionUser(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send,
                      next_app: ASGIApp) -> None:
-        principal = principal_from(scope.get("session"))  # type: ignore[arg-type]
+        session = scope.get("session")
+        principal = principal_from(session)  # type: ignore[arg-type]
+        if principal is None and isinstance(session, dict) and "uid" in session:
+            scope["session"] = {}  # expired: forget it
         if principal is not None and self.generations is not None:
             try:
                 current = await self.generations.current(principal.user_id)

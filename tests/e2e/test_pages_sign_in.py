@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
-from tests.e2e.conftest import MadeUser
+from danvan.backend.pages.session import LIFETIME_SECONDS, principal_from, session_of
+from danvan.domain.commands import RegisterUser
+from danvan.domain.policies import RoleGrant
+from danvan.domain.users import User
+from tests.e2e.conftest import PASSWORD, MadeUser, system_context
 from tests.e2e.pages_browsing import Visitor
+from tests.e2e.world import YEN_BAI, World, ok
 
 
 @pytest.fixture
@@ -84,3 +90,27 @@ def test_signing_out_ends_the_session(visitor: Visitor,
     assert out.status_code == 303 and out.headers["location"] == "/"
     assert "danvan_phien" not in visitor.cookies
     assert visitor.get("/").status_code == 200
+
+
+def test_a_role_change_ends_the_users_sessions(visitor: Visitor,
+                                               make_user: Callable[..., MadeUser],
+                                               client: httpx.Client) -> None:
+    world = World.build(client, make_user)
+    tenant = world.tenants[YEN_BAI].id
+    home = f"/don-vi/{tenant}"
+    visitor.sign_in(f"reviewer.{YEN_BAI}", PASSWORD)
+    reviewer = User.id_for(f"reviewer.{YEN_BAI}")
+    ok(client.put(f"/api/v1/tenants/{tenant}/users/{reviewer}/roles",
+                  headers=world.as_("tenant_admin"), json={"roles": ["approver"]}))
+    answer = visitor.get(home)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/?next=")
+    assert "danvan_phien" not in visitor.cookies  # the revoked session is emptied
+
+
+def test_an_expired_session_is_no_session() -> None:
+    user = User.register(system_context("t"), RegisterUser(
+        "a.b", "hash", "A B", (RoleGrant(role="reviewer", province_code="15", tenant_id="t"),)))
+    session = session_of(user, "A B", now=1_000_000)
+    assert principal_from(session, now=1_000_000 + 60) is not None
+    assert principal_from(session, now=1_000_000 + LIFETIME_SECONDS + 1) is None
+    assert principal_from({**session, "exp": "later"}, now=1_000_000) is None

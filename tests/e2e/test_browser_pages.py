@@ -77,6 +77,9 @@ def test_the_province_admin_reads_the_dashboard_and_a_communes_row(page: Page,
     codes = page.locator("#chi-tieu tbody tr td:first-child").all_inner_texts()
     assert codes == sorted(codes, reverse=True)
     screenshot(page, "tinh")
+    page.locator("#chi-tieu tbody tr", has_text=YEN_BAI).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Yên Bái")  # its row, whole
+    expect(page.locator("#chi-tieu")).to_contain_text("Công nhận cấp xã")
 
 
 def test_a_rest_command_appears_on_an_open_dashboard_within_two_seconds(

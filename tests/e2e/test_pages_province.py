@@ -68,6 +68,9 @@ def test_the_province_admin_reads_every_tenant_row_and_the_fields(visitor: Visit
     assert 'data-cot="newModels">0/' in row_of(html, GIA_PHU)
     assert "Kinh tế" in html and 'id="bd-ECONOMY"' in html  # a chart per field
     assert '"values": [1, 1, 0]' in html
+    at_risk = html.split('id="nguy-co"', 1)[1].split("</section>", 1)[0]
+    assert "Phường Yên Bái</a>: 1/" in at_risk or "Không có xã, phường nào" in at_risk
+    assert at_risk.count("<li>") == html.count('<span class="nhan rui-ro">')
 
 
 def test_the_table_sorts_and_the_figures_travel_in_time(visitor: Visitor,

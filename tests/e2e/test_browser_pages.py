@@ -53,6 +53,18 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
     context.close()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && !e.labels.length && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)"""
+
+
+def assert_usable(page: Page) -> None:
+    """Every field has a label, and nothing is wider than the screen."""
+    assert page.evaluate(UNLABELLED) == []
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def sign_in(page: Page, username: str) -> None:
     page.goto("/")
     page.get_by_label("Tên đăng nhập").fill(username)
@@ -77,6 +89,7 @@ def test_the_province_admin_reads_the_dashboard_and_a_communes_row(page: Page,
     codes = page.locator("#chi-tieu tbody tr td:first-child").all_inner_texts()
     assert codes == sorted(codes, reverse=True)
     screenshot(page, "tinh")
+    assert_usable(page)
     page.locator("#chi-tieu tbody tr", has_text=YEN_BAI).get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Yên Bái")  # its row, whole
     expect(page.locator("#chi-tieu")).to_contain_text("Công nhận cấp xã")
@@ -110,6 +123,7 @@ def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
     expect(page.get_by_role("status")).to_have_text("Đã thêm đơn vị “Chi bộ Tổ dân phố 12”.")
     expect(page.locator("#don-vi tbody")).to_contain_text("Chi bộ Tổ dân phố 12")
     screenshot(page, "don-vi")
+    assert_usable(page)
     answer = page.goto(f"/don-vi/{world.tenants[GIA_PHU].id}")
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Không có quyền truy cập")
@@ -132,6 +146,7 @@ def test_the_inspector_verifies_the_chain(page: Page, site: Site) -> None:
     expect(page.locator("#ket-qua")).to_contain_text("Chuỗi nhật ký toàn vẹn.")
     assert page.url == desk  # htmx swapped the verdict in; the trail stayed as it was
     screenshot(page, "thanh-tra")
+    assert_usable(page)
 
 
 def test_the_public_registry_shows_a_recognised_model_and_no_personal_datum(
@@ -143,3 +158,19 @@ def test_the_public_registry_shows_a_recognised_model_and_no_personal_datum(
     for personal in PERSONAL:
         assert personal not in text
     screenshot(page, "cong-khai")
+    assert_usable(page)
+
+
+def test_the_pages_fit_a_phone(browser: Browser, site: Site) -> None:
+    context = browser.new_context(base_url=site.url, locale="vi-VN", is_mobile=True,
+                                  viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        phone.goto("/cong-khai?province=15")
+        assert_usable(phone)
+        sign_in(phone, "admin.laocai")
+        expect(phone.locator("#chi-tieu")).to_be_visible()
+        assert_usable(phone)  # the wide table scrolls inside its card
+        screenshot(phone, "tinh-dien-thoai")
+    finally:
+        context.close()

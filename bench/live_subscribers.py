@@ -12,7 +12,10 @@ are not counted.
 Measured 2026-12-04 on the demo data (Lào Cai 2026), a fresh ``danvan serve --workers 1``
 each time, on the shared 2-core machine: 1000 subscribed sockets cost 162 KiB each under
 granian (338 → 496 MiB), of which 147 KiB are the signed-in socket alone
-(``--connect-only``); under uvicorn (``--server uvicorn``) 85 KiB each (246 → 330 MiB).
+(``--connect-only``: granian's own per-socket buffers, which it does not let us size);
+under uvicorn (``--server uvicorn``) 85 KiB each (246 → 330 MiB) with permessage-deflate,
+48 KiB each (243 → 289 MiB) once ``danvan serve`` turned it off (a zlib context per socket
+was about 50 KiB of it, found with tracemalloc).
 """
 
 from __future__ import annotations

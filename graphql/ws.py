@@ -4,6 +4,8 @@ subscriptions of the read API. The HTTP side of ``/graphql`` stays ``graphql/htt
 Who subscribes: the signed-in user of the pages' session cookie (the browser sends it with
 the handshake; SameSite=Lax keeps it from other sites' sockets), else a bearer token in the
 ``connection_init`` payload, ``{"Authorization": "Bearer <token>"}``; nobody: closed 4403.
+A page of another origin cannot open the socket (Strawberry refuses cross-origin handshakes
+with 403 unless ``allowed_origins`` names them; none is named).
 
     route_handlers=[live_graphql(sources, schema, tokens=TokenReader(secret), middleware=[...])]
 """

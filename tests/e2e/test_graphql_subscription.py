@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import MadeUser
+from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up
+from tests.e2e.pages_browsing import Visitor
 from tests.e2e.world import YEN_BAI, World, ok
 
 SUBSCRIBE = """subscription($code: ID!, $year: Int!) {
@@ -33,9 +34,10 @@ def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Se
     return world
 
 
-def socket(api: str) -> ClientConnection:
+def socket(api: str, headers: dict[str, str] | None = None) -> ClientConnection:
     return connect(api.replace("http://", "ws://") + "/graphql",
-                   subprotocols=["graphql-transport-ws"], open_timeout=10)  # type: ignore[list-item]
+                   subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                   open_timeout=10, additional_headers=headers)
 
 
 def receive(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
@@ -105,3 +107,18 @@ def test_without_a_session_or_token_the_socket_is_closed(api: str, world: World)
                             "payload": {"Authorization": "Bearer not-a-token"}}))
         with pytest.raises(ConnectionClosed):
             receive(ws)
+
+
+def test_the_pages_session_signs_in_a_socket_of_this_site_only(api: str,
+                                                               world: World) -> None:
+    visitor = Visitor(api)
+    visitor.sign_in("admin.laocai", PASSWORD)
+    cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in visitor.cookies.items())}
+    visitor.close()
+    with socket(api, {**cookie, "Origin": api}) as ws:
+        subscribe(ws, {})  # no token: the session
+        ws.send(json.dumps({"type": "ping"}))
+        assert receive(ws)["type"] == "pong"  # subscribed, not refused
+    with pytest.raises(InvalidStatus) as refused:
+        socket(api, {**cookie, "Origin": "http://evil.example"})
+    assert refused.value.response.status_code == 403

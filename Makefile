@@ -27,6 +27,7 @@ help:
 	@echo "make typecheck      mypy"
 	@echo "make pytest ARGS=…  only pytest, in one process, e.g. ARGS='tests/unit -k tenant'"
 	@echo "make reliability    the long fuzz, hostile-input, fault and load suites (~30 min), one table"
+	@echo "make system-packages  the Debian packages tests drive (systemd, chromium, LibreOffice), where missing"
 	@echo "make services       print the export lines for DATABASE_URL and REDIS_URL"
 	@echo "make stop-services  stop the private PostgreSQL and Redis that tests started"
 	@echo "make venv           create $(VENV) and install (also: make install)"
@@ -58,8 +59,10 @@ test: lint typecheck system-packages
 # Debian packages some tests drive, as what:package (what: a command, or an absolute path);
 # installed only when it is missing (as root, or through sudo).
 # systemd-analyze: the deployment units' check; soffice, pdftoppm and Liberation Serif (Times
-# New Roman's metrics): PDF reports and their page images.
-SYSTEM_PACKAGES := systemd-analyze:systemd soffice:libreoffice-writer-nogui \
+# New Roman's metrics): PDF reports and their page images; chromium: the browser tests
+# (Playwright drives Debian's chromium and never downloads a browser of its own).
+SYSTEM_PACKAGES := systemd-analyze:systemd /usr/bin/chromium:chromium \
+	soffice:libreoffice-writer-nogui \
 	pdftoppm:poppler-utils \
 	/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation
 

@@ -27,6 +27,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
+from danvan.backend import pages
 from danvan.backend.auth.controller import AuthController, LoginLimits, PasswordController
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH, bearer_auth
 from danvan.backend.controllers.health import HealthController
@@ -42,6 +43,7 @@ from danvan.backend.controllers.jobs import (
 )
 from danvan.backend.controllers.models import ModelController, TenantRecognitionController
 from danvan.backend.controllers.planning import ProvinceController, TenantPlanningController
+from danvan.backend.controllers.public import PublicRegistryController
 from danvan.backend.controllers.reports import (
     ProvinceReportController,
     ReportController,
@@ -79,6 +81,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     ReportController,
     TenantReportController,
     ProvinceReportController,
+    PublicRegistryController,
 ]
 
 
@@ -157,17 +160,27 @@ def executor_threads(settings: Settings) -> int:
     return settings.db_pool_size + settings.db_max_overflow + 4
 
 
-def graphql_routes(settings: Settings, services: Services, catalogue: Any
-                   ) -> list[ControllerRouterHandler]:
-    """The read API at ``/graphql`` (``danvan.graphql``) over the app role's pool; the event
-    store for history and time travel, the vault for personal data, the chain verifier."""
+@dataclass(frozen=True)
+class ReadApi:
+    """The read API in process: its sources and schema, shared by ``/graphql`` and the pages
+    (``backend/pages``), which run their queries through it."""
+
+    sources: Any
+    schema: Any
+
+
+def read_api(settings: Settings, services: Services, catalogue: Any) -> ReadApi | None:
+    """The read API over the app role's pool: the event store for history and time travel,
+    the vault for personal data, the chain verifier. None without a database."""
     pool = services.db_pool
     if pool is None:
-        return []
-    from danvan.graphql.http import graphql_handlers
+        return None
+    from danvan.graphql.live import QuotaFeed
     from danvan.graphql.replica import Replica
+    from danvan.graphql.schema import build_schema
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
+    from danvan.infra.database import app_params
     from danvan.infra.seals import SealPolicy
 
     def verify(tenant_id: str) -> Any:
@@ -192,8 +205,38 @@ def graphql_routes(settings: Settings, services: Services, catalogue: Any
         replica = read_sources(services.replica_pool)
         sources.replica = Replica(replica, max_lag=settings.replica_max_lag_seconds,
                                   max_age=replica.freshness.max_age)
-    return graphql_handlers(sources, production=settings.is_production,
-                            public_opt={EXCLUDE_FROM_AUTH: True})
+    sources.live = QuotaFeed(pool, sources.province_figures, app_params(settings).conninfo())
+    return ReadApi(sources, build_schema(production=settings.is_production))
+
+
+def _live_lifespan(feed: Any) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.stop()
+
+    return lifespan
+
+
+def graphql_routes(settings: Settings, reading: ReadApi | None, *,
+                   generations: Any = None) -> list[ControllerRouterHandler]:
+    """The read API at ``/graphql`` (``danvan.graphql``): queries over HTTP, subscriptions
+    over WebSocket (the pages' session or a bearer token)."""
+    if reading is None:
+        return []
+    from danvan.backend.auth.tokens import TokenReader
+    from danvan.graphql.http import graphql_handlers
+    from danvan.graphql.ws import live_graphql
+
+    public = {EXCLUDE_FROM_AUTH: True}
+    return [*graphql_handlers(reading.sources, production=settings.is_production,
+                              public_opt=public, schema=reading.schema),
+            live_graphql(reading.sources, reading.schema,
+                         tokens=TokenReader(settings.secret_key), opt=public,
+                         middleware=pages.session_middleware(settings, generations))]
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
@@ -216,9 +259,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = Router(path=API_PREFIX, route_handlers=[*API_CONTROLLERS, *controllers],
                  dependencies=DEPENDENCIES, request_class=JsonRequest)
     catalogue = services.catalogue or load_catalogue()
+    reading = read_api(settings, services, catalogue)
     app = Litestar(
         route_handlers=[api, HealthController, metrics,
-                        *graphql_routes(settings, services, catalogue)],
+                        *graphql_routes(settings, reading, generations=generations),
+                        *pages.routes(settings, generations=generations)],
         middleware=[bearer_auth(settings.secret_key, generations=generations),
                     DefineMiddleware(IdempotencyMiddleware),
                     DefineMiddleware(PositionMiddleware)],
@@ -236,9 +281,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "idempotency": services.idempotency,
             "idempotency_rebuild": services.idempotency_rebuild,
             "tenant_directory": services.tenant_directory,
+            "read_api": reading,
         }),
+        template_config=pages.template_config(),
         lifespan=[_executor_lifespan(options.executor_threads or executor_threads(settings)),
                   *([generations.lifespan] if generations is not None else []),
+                  *([_live_lifespan(reading.sources.live)] if reading is not None else []),
                   *([frozen_after_startup()] if options.freeze_heap else [])],
         on_shutdown=[close_services],
         logging_config=None,

@@ -28,6 +28,8 @@ class ReadContext:
     started_at: datetime
     plan: Plan | None = None
     """The operation's analysis (``limits``), set before it runs."""
+    connection_params: dict[str, object] | None = None
+    """A subscription's ``connection_init`` payload (``graphql/ws.py``)."""
 
 
 Info: TypeAlias = strawberry.Info[ReadContext, None]

@@ -22,6 +22,7 @@ from danvan.graphql.errors import EXPECTED_CODES
 from danvan.graphql.execution import FastLeafExecutionContext, mark_fast_leaves
 from danvan.graphql.limits import limits_extension
 from danvan.graphql.query import Query
+from danvan.graphql.subscription import Subscription
 
 log = logging.getLogger("danvan.graphql")
 
@@ -54,7 +55,7 @@ class ReadSchema(strawberry.Schema):
 
 def build_schema(*, production: bool, fast_leaves: bool = True) -> strawberry.Schema:
     extensions: list[Any] = [limits_extension(production), lambda: ParserCache(maxsize=256)]
-    schema = ReadSchema(query=Query, extensions=extensions,
+    schema = ReadSchema(query=Query, subscription=Subscription, extensions=extensions,
                         execution_context_class=FastLeafExecutionContext if fast_leaves
                         else None)
     if fast_leaves:

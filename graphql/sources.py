@@ -68,6 +68,8 @@ class ReadSources:
     responses: ResponseCache = field(default_factory=ResponseCache)
     replica: Replica | None = None
     """A streaming replica to read from while it is close enough (``graphql/replica.py``)."""
+    live: Any | None = None
+    """The process's ``live.QuotaFeed`` (subscriptions), where the app serves them."""
 
     def __post_init__(self) -> None:
         if self.figures is None:

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x64616E76  # "danv": first key of the two-key advisory locks of projections
 CHANNEL = EVENTS_TABLE
+APPLIED_CHANNEL = "danvan_applied"
+"""After each committed batch the runner NOTIFYs this channel with the batch's last
+position: the API's live subscriptions (``graphql/live.py``) read the changed rows then."""
 DEFAULT_BATCH_SIZE = 5000
 CATCH_UP_BATCH_SIZE = 20_000
 """Batches prepared ahead while far behind: bigger, to spread each transaction's fixed cost."""
@@ -215,8 +218,20 @@ class Runner:
             self.stats.quarantined += len(applied.quarantined)
             self.stats.position = applied.batch.last
             self.stats.last_batch_at = applied.committed_at
+            self._announce(applied)
             if self.on_batch is not None:
                 self.on_batch(applied)
+
+    def _announce(self, applied: Applied) -> None:
+        """Tell live readers the read models moved (a hint: losing one only delays them to
+        the next batch)."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return
+        try:
+            conn.execute("SELECT pg_notify(%s, %s)", (APPLIED_CHANNEL, str(applied.batch.last)))
+        except psycopg.Error as exc:
+            log.debug("%s: could not announce the batch: %s", self.name, exc)
 
     def _lag(self) -> int:
         assert self._conn is not None

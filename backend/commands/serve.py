@@ -111,7 +111,10 @@ def serve_uvicorn(app: str, host: str, port: int, workers: int, graceful: int) -
     signal.signal(signal.SIGTERM, _exit_zero)
     uvicorn.run(app, factory=True, host=host, port=port, workers=workers,
                 timeout_graceful_shutdown=graceful, access_log=False, lifespan="on",
-                proxy_headers=False, server_header=False, log_config=None)
+                proxy_headers=False, server_header=False, log_config=None,
+                # Live subscriptions send a few small rows: a zlib context per socket
+                # (about 50 KiB) is not worth it.
+                ws_per_message_deflate=False)
 
 
 def serve_granian(app: str, host: str, port: int, workers: int, graceful: int) -> None:

@@ -94,17 +94,22 @@ def allow_command(command_type: type[ModelCommand]) -> list[Guard]:
     return [allow_any(*actions), MODEL_IN_PATH]
 
 
-def act(request: HttpRequest, ctx: Ctx, model: Model, command: ModelCommand,
-        if_match: int | None) -> Answer:
-    """Run one model action, as the grant that allows it (recognition and revocation: the
-    grant of the body's level)."""
+def acting(request: Connection, ctx: Context, command: ModelCommand) -> Context:
+    """``ctx`` as the grant that allows ``command`` (recognition and revocation: the grant
+    of the body's level); 403 when the route's grants allow none."""
     needed = rule_of(command).policy
     allowed = [g for g in matched_grants(request) if may(g.role, needed)]
     if not allowed:
         raise Problem(403, "forbidden")
-    actor: Context = ctx
     if ctx.actor.role != allowed[0].role:
-        actor = replace(ctx, actor=Actor(user_id=ctx.actor.user_id, role=allowed[0].role))
+        return replace(ctx, actor=Actor(user_id=ctx.actor.user_id, role=allowed[0].role))
+    return ctx
+
+
+def act(request: HttpRequest, ctx: Ctx, model: Model, command: ModelCommand,
+        if_match: int | None) -> Answer:
+    """Run one model action, as the grant that allows it."""
+    actor = acting(request, ctx, command)
     route = MODEL_ACTIONS[type(command)].route.replace("-", "_")
     return run_command(f"model.{route}", lambda: models.act_on_model(
         store_of(request), actor, model, command, if_match))

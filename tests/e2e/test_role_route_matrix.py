@@ -611,6 +611,8 @@ def test_the_rows_are_every_command_route_the_app_serves(env: LiveEnv) -> None:
     served.discard(("POST", "/auth/token"))  # public: anyone may try to sign in
     # every signed-in user, for oneself only (tests/e2e/test_people_http.py)
     served.discard(("POST", "/auth/password"))
+    # public: no login (tests/e2e/test_pages_public_registry.py)
+    served.discard(("GET", "/public/recognized-models"))
     # a job is read by its creator and its scope's readers (tests/e2e/test_jobs_http.py)
     served -= {("GET", "/jobs/{job_id}"), ("GET", "/jobs/{job_id}/file")}
     # the import templates are for anyone signed in (tests/e2e/test_imports_http.py)

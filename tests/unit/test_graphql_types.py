@@ -11,6 +11,7 @@ from strawberry.types.base import get_object_definition
 from danvan.graphql.query import Query
 from danvan.graphql.rows import mismatches, row_class, served_from
 from danvan.graphql.schema import build_schema
+from danvan.graphql.subscription import Subscription
 from danvan.graphql.type_actor import ActorType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
 from danvan.graphql.type_connection import Connection, Edge, PageInfo
@@ -25,9 +26,9 @@ from danvan.projections.reading import row
 
 BUILT_BY_RESOLVERS = {ActorType, AuditChainVerificationType, ModelEventType, ModelFormType,
                       ModelSnapshotType, PersonType, RecognitionDecisionType, Connection, Edge,
-                      PageInfo, Query}
+                      PageInfo, Query, Subscription}
 """Types whose values the resolvers construct (from the event store, the vault, a verdict, a
-page: ``Connection[T]`` and ``Edge[T]`` stand for their specialisations) and the root."""
+page: ``Connection[T]`` and ``Edge[T]`` stand for their specialisations) and the roots."""
 
 
 def schema_types() -> dict[str, type]:

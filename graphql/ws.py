@@ -1,0 +1,84 @@
+"""``/graphql`` over WebSocket, ``graphql-transport-ws`` protocol (Strawberry's handler): the
+subscriptions of the read API. The HTTP side of ``/graphql`` stays ``graphql/http.py``.
+
+Who subscribes: the signed-in user of the pages' session cookie (the browser sends it with
+the handshake; SameSite=Lax keeps it from other sites' sockets), else a bearer token in the
+``connection_init`` payload, ``{"Authorization": "Bearer <token>"}``; nobody: closed 4403.
+A page of another origin cannot open the socket (Strawberry refuses cross-origin handshakes
+with 403 unless ``allowed_origins`` names them; none is named).
+
+    route_handlers=[live_graphql(sources, schema, tokens=TokenReader(secret), middleware=[...])]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import strawberry
+from litestar import WebSocket, websocket
+from litestar.types import ControllerRouterHandler, Middleware
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.litestar import make_graphql_controller
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from danvan.graphql.access import Access
+from danvan.graphql.context import ReadContext, build_context
+from danvan.graphql.db import Reader
+from danvan.graphql.loaders import Loaders
+from danvan.graphql.sources import ReadSources
+
+PATH = "/graphql"
+
+
+class _Nobody:
+    user_id = "anonymous"
+    grants: tuple[Any, ...] = ()
+
+
+def _signed_in(context: ReadContext, caller: Any) -> None:
+    """Make ``context`` read as ``caller``."""
+    context.access = Access(caller)
+    context.reader = Reader(context.sources.pool, tenant_ids=context.access.tenant_ids(),
+                            province_codes=context.access.province_codes())
+    context.loaders = Loaders(context.reader, context.sources)
+
+
+def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any,
+                 opt: dict[str, Any], middleware: Sequence[Middleware] = ()
+                 ) -> ControllerRouterHandler:
+    base = make_graphql_controller(
+        schema, path=PATH, graphql_ide=None, allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=10), keep_alive=True,
+        keep_alive_interval=30, max_subscriptions_per_connection=20)
+
+    class LiveGraphQL(base):  # type: ignore[valid-type,misc]
+        include_in_schema = False
+        handle_http_get = None  # queries go to graphql/http.py
+        handle_http_post = None
+
+        @websocket(opt=opt, middleware=list(middleware))
+        async def websocket_endpoint(self, socket: WebSocket[Any, Any, Any]) -> None:
+            caller = socket.scope.get("user")
+            context = build_context(sources, caller if caller is not None else _Nobody())
+            await self.run(request=socket, context=context, root_value=None)
+
+        async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+            if context.access.caller.grants:
+                return await super().on_ws_connect(context)
+            params = getattr(context, "connection_params", None) or {}
+            header = str(params.get("Authorization") or params.get("authorization") or "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ConnectionRejectionError()
+            try:
+                principal = tokens.read(token.strip())
+            except Exception as refused:
+                raise ConnectionRejectionError() from refused
+            _signed_in(context, principal)
+            return await super().on_ws_connect(context)
+
+    return LiveGraphQL

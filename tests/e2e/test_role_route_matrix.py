@@ -100,6 +100,8 @@ class Shared:
     unit: str
     task: str
     user: str
+    unit_task: str
+    """A task given to the unit user's unit (its part's completion route exists)."""
 
 
 @dataclass
@@ -190,8 +192,14 @@ def live_env(admin: ConnParams, template: str, tmp_path: Path) -> Iterator[LiveE
                                                 "password": PASSWORD,
                                                 "full_name": "Cán bộ dùng chung",
                                                 "roles": ["reviewer"]}), 201)
+                    unit_task = ok(client.post(
+                        f"{API}/tenants/{tenant.id}/plan-tasks",
+                        headers=tenant.headers["tenant_admin"],
+                        json={"year": 2026, "title": "Ban hành kế hoạch của đơn vị",
+                              "due_date": "2026-04-30",
+                              "unit_ids": [tenant.units[OWN_UNIT]]}), 201)
                     shared[code] = Shared(model["id"], tenant.units[OTHER_UNIT], task["id"],
-                                          user["id"])
+                                          user["id"], unit_task["id"])
                 foreign: dict[str, dict[str, str]] = {
                     role.value: login(client, make_user(f"{role.replace('_', '.')}.hanoi",
                                                         role=role, province=FOREIGN_PROVINCE))
@@ -486,8 +494,8 @@ def _complete(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
 
 def _complete_unit(env: LiveEnv, code: str, role: str, fresh: bool) -> Call:
     """The unit user's unit's part of a task given to units (a fresh one where it must
-    succeed; refusals point at the shared task, never changed)."""
-    task = env.shared[code].task
+    succeed; refusals point at the shared one, never changed)."""
+    task = env.shared[code].unit_task
     if fresh:
         scheduled = _schedule(env, code, role, fresh)
         task = ok(env.send("POST", scheduled.path, env.world.as_("tenant_admin", code),

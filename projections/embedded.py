@@ -19,6 +19,7 @@ from danvan.infra.settings import Settings
 from danvan.projections.base import Projection
 from danvan.projections.catalog import all_projections
 from danvan.projections.event_types import UnknownEvent
+from danvan.projections.rebuild import rebuild_stale
 from danvan.projections.runner import DEFAULT_BATCH_SIZE, Runner
 
 
@@ -63,7 +64,10 @@ def make_runner(settings: Settings, projections: Sequence[Projection] | None = N
 
 def start_projector(settings: Settings, projections: Sequence[Projection] | None = None,
                     **options: float) -> Projector:
-    """Start following the log on a daemon thread; call ``stop()`` at shutdown."""
+    """Start following the log on a daemon thread; call ``stop()`` at shutdown. Read models
+    built by older code are rebuilt first (``rebuild.rebuild_stale``)."""
+    rebuild_stale(owner_params(settings).conninfo(), projections or all_projections(),
+                  app_role=settings.app_db_role)
     runner = make_runner(settings, projections,
                          batch_size=int(options.get("batch_size", DEFAULT_BATCH_SIZE)),
                          poll_interval=float(options.get("poll_interval", 1.0)),

@@ -23,6 +23,7 @@ and the old version's quarantine entries go with the old version.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,8 @@ from danvan.projections.schema import (
     create_version,
     ddl_hash,
     drop_version,
+    ensure_read_models,
+    stale,
     versions,
 )
 
@@ -186,3 +189,24 @@ def rebuild_all(conninfo: str, projections: list[Projection], *, app_role: str,
         conn.execute("SET synchronous_commit = off")
         return rebuild(conn, projections, app_role=app_role, conninfo=conninfo,
                        batch_size=batch_size, keep_old=keep_old, progress=progress)
+
+
+def rebuild_stale(conninfo: str, projections: Sequence[Projection], *, app_role: str,
+                  batch_size: int = 20_000, wait: float = 1.0) -> list[Rebuilt]:
+    """What a projector does before it follows the log after an upgrade: rebuild, blue/green,
+    those of ``projections`` whose tables were built from other DDL than the code's, so that
+    new code never writes into old tables. A rebuild of them by another process is waited
+    for, then looked at again."""
+    while True:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            ensure_read_models(conn, app_role)
+            names = set(stale(conn, projections))
+        todo = [p for p in projections if p.name in names]
+        if not todo:
+            return []
+        log.warning("read models built from older code: rebuilding %s",
+                    ", ".join(p.name for p in todo))
+        try:
+            return rebuild_all(conninfo, todo, app_role=app_role, batch_size=batch_size)
+        except RebuildBusy:
+            time.sleep(wait)

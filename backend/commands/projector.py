@@ -44,16 +44,22 @@ def register(commands: Subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from danvan.backend.cli import CommandError
+    from danvan.infra.database import owner_params
     from danvan.infra.settings import get_settings
     from danvan.projections.catalog import by_names
     from danvan.projections.embedded import make_runner
     from danvan.projections.event_types import UnknownEvent
+    from danvan.projections.rebuild import rebuild_stale
 
     try:
         projections = by_names(args.only)
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc
-    runner = make_runner(get_settings(), projections, batch_size=args.batch_size,
+    settings = get_settings()
+    # new code never writes into tables built by older code: those are rebuilt first
+    rebuild_stale(owner_params(settings).conninfo(), projections,
+                  app_role=settings.app_db_role)
+    runner = make_runner(settings, projections, batch_size=args.batch_size,
                          poll_interval=args.poll_interval)
     stop = threading.Event()
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import psycopg
@@ -14,6 +15,7 @@ from danvan.infra.database import connect_owner, owner_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
+from danvan.projections.embedded import start_projector
 from danvan.projections.plans.projection import Plans
 from danvan.projections.plans.read import list_decisions_by_tenant
 from danvan.projections.rebuild import rebuild
@@ -55,3 +57,27 @@ def test_a_read_model_built_from_older_ddl_is_upgraded_by_a_stale_rebuild(
         found = list_decisions_by_tenant(conn, ["t1"])["t1"]
         assert [(d.year, d.decision_number, d.model_ids) for d in found] == [
             (2026, "05-QĐ/ĐU", [])]
+
+
+def test_a_projector_started_on_read_models_of_older_code_rebuilds_them_first(
+        settings: Settings, event_store: EventStore) -> None:
+    """After an upgrade nobody has to remember `danvan rebuild --stale`: the projector does
+    it before following the log, so new code never writes into old tables."""
+    approved = YearList.approve(system_context("t1"), ApproveList(2026, "07-QĐ/ĐU"), {})
+    event_store.save(approved)
+    with connect_owner(settings) as conn:
+        ensure_read_models(conn, settings.app_db_role, [PlansBeforeDecisions()])
+        ensure_read_models(conn, settings.app_db_role)
+        assert stale(conn, all_projections()) == ["plans"]
+    projector = start_projector(settings)
+    try:
+        deadline = time.monotonic() + 30
+        with connect_owner(settings) as conn:
+            while not list_decisions_by_tenant(conn, ["t1"]).get("t1"):
+                assert time.monotonic() < deadline, "the upgraded read model stayed empty"
+                time.sleep(0.1)
+            assert stale(conn, all_projections()) == []
+            found = list_decisions_by_tenant(conn, ["t1"])["t1"]
+            assert [d.decision_number for d in found] == ["07-QĐ/ĐU"]
+    finally:
+        projector.stop()

@@ -3,7 +3,6 @@ token), rate limited per client address and cached (``services.public_registry``
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +17,7 @@ from danvan.backend.errors import Problem
 from danvan.backend.services.public_registry import (
     MAX_PAGE,
     RegistryCache,
+    RegistryEntry,
     RegistryPage,
     RegistryQuery,
     recognized_models,
@@ -36,24 +36,6 @@ class UnprocessableQuery(ClientException):
     status_code = 422
 
 
-class PublicModel(msgspec.Struct):
-    model_id: str
-    name: str
-    year: int
-    field: str | None
-    kind: str
-    level: str
-    decision_number: str
-    decision_date: date
-    province_code: str
-    province_name: str
-    tenant_id: str
-    tenant_code: str
-    tenant_name: str
-    unit_name: str
-    summary: dict[str, str]
-
-
 class PublicRegistry(msgspec.Struct):
     province: str | None
     year: int
@@ -62,7 +44,8 @@ class PublicRegistry(msgspec.Struct):
     page: int
     pages: int
     total: int
-    items: list[PublicModel]
+    items: list[RegistryEntry]
+    """The registry's rows as the service gives them: no personal datum is among them."""
 
 
 def registry_page(request: Request[Any, Any, Any], query: RegistryQuery) -> RegistryPage:
@@ -95,8 +78,7 @@ def as_json(page: RegistryPage) -> PublicRegistry:
     return PublicRegistry(
         province=query.province, year=query.year or 0, field=query.field, tenant=query.tenant,
         page=query.page, pages=page.pages, total=page.total,
-        items=[PublicModel(**{f: getattr(e, f) for f in PublicModel.__struct_fields__})
-               for e in page.entries])
+        items=list(page.entries))
 
 
 class PublicRegistryController(Controller):

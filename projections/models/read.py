@@ -237,10 +237,27 @@ def units_without_registration(conn: Connection, minimum: dict[str, int], year: 
                                as_of: datetime | None = None) -> dict[str, int]:
     """Per tenant: units open at ``as_of`` with fewer models of ``year`` ever submitted (a
     received copy counts) than the tenant's ``per_unit_minimum``."""
+    if as_of is None:
+        return _units_below(conn, minimum, year)
     select = "u.tenant_id, count(*) FILTER (WHERE coalesce(c.n, 0) < m.minimum)"
     rows = conn.execute(f"{_open_units(select, as_of)} GROUP BY u.tenant_id",
                         _minimums(minimum, year, as_of)).fetchall()
     return {tid: n for tid, n in rows}
+
+
+def _units_below(conn: Connection, minimum: dict[str, int], year: int) -> dict[str, int]:
+    """The present: the tenant's open units less those with at least the minimum submitted
+    (a few rows of ``unit_histogram`` per tenant; a minimum of 0 leaves no unit below)."""
+    rows = conn.execute(
+        f"""SELECT m.tenant_id, CASE WHEN m.minimum <= 0 THEN 0 ELSE
+                   coalesce((SELECT o.units FROM {R}.open_units o
+                              WHERE o.tenant_id = m.tenant_id), 0)
+                   - coalesce((SELECT sum(h.units) FROM {R}.unit_histogram h
+                                WHERE h.tenant_id = m.tenant_id AND h.year = %(y)s
+                                  AND h.submitted >= m.minimum), 0) END
+              FROM unnest(%(ids)s::text[], %(min)s::int[]) AS m(tenant_id, minimum)""",
+        _minimums(minimum, year, None)).fetchall()
+    return {tid: int(n) for tid, n in rows if n}
 
 
 def unit_compliance(conn: Connection, tenant_ids: Sequence[str], year: int, *,

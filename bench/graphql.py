@@ -337,8 +337,10 @@ def run(args: argparse.Namespace) -> list[Figure]:
     with served(url, workers=args.workers, server=args.server, figures_cache=False,
                 response_cache=False) as base:
         check(base, headers, summary_body)
+        check(base, headers, page_body)
         say("GraphQL computing every request (no cache at all)")
         g_cold = wrk(base, summary_body, bearer, connections=1, seconds=seconds)
+        g_cold_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
     say("raw SQL")
     summary_sql = raw_reader(url, args.province, args.year, "summary")
     page_sql = raw_reader(url, args.province, args.year, "page")
@@ -380,4 +382,6 @@ def run(args: argparse.Namespace) -> list[Figure]:
              x_summary_load["rate"], r_summary_load, 800),
         latency("summary p95, computed (no cache at all)", g_cold["p95"], r_summary["p95"],
                 None),
+        latency("quota page p95, computed (no cache at all)", g_cold_page["p95"],
+                r_page["p95"], None),
     ]

@@ -159,9 +159,11 @@ def _fill(settings: Any, events: int) -> None:
 
 def _catch_up(settings: Any) -> None:
     from danvan.infra.database import connect_owner
+    from danvan.infra.migrations import migrate
     from danvan.projections.embedded import make_runner
     from danvan.projections.schema import ensure_read_models
 
+    migrate(settings)  # a data set kept from older code lacks the newer migrations
     with connect_owner(settings) as conn:
         ensure_read_models(conn, settings.app_db_role)
     runner = make_runner(settings, batch_size=20_000)

@@ -1,14 +1,16 @@
 """Province figures computed once and shared by every caller who may read the province.
 
-A province's quotas and summary take some ten queries over all its tenants; a dashboard asks
-for them all day and they change only when a projection applies a batch. So the figures of
-``(province, year, asOf)`` are kept per process and reused while the read models have not moved
-(``freshness.Freshness``: checked on every request outside production, so a read after the
-projector caught up always sees it; at most every 0.1 s in production). When they moved, the next
-caller waits for fresh figures. Figures judged at "now" (no ``asOf``) also age with the clock
-(status and "at risk" depend on it): after ``now_ttl`` seconds they are recomputed in the
-background while callers keep the previous ones. Concurrent misses for one key share one
-computation. Access is checked before ``get``.
+A province's quotas and summary take a few queries over all its tenants; a dashboard asks for
+them all day and they change only when a projection applies a batch that touches the province.
+So the figures of ``(province, year, asOf)`` are kept per process and reused while the read
+models have not moved (``freshness.Freshness``: checked on every request outside production,
+so a read after the projector caught up always sees it; at most every 0.1 s in production).
+When they moved, the figures are still good if no batch since touched the province (the
+projector counts the batches per province, ``projections.province_changes``) and no rebuild
+switched a version in; else the next caller waits for fresh figures. Figures judged at "now"
+(no ``asOf``) also age with the clock (status and "at risk" depend on it): after ``now_ttl``
+seconds they are recomputed in the background while callers keep the previous ones.
+Concurrent misses for one key share one computation. Access is checked before ``get``.
 """
 
 from __future__ import annotations
@@ -18,22 +20,26 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from danvan.graphql.db import Reader
 from danvan.graphql.freshness import Freshness, Stamp
 from danvan.projections.models.read import province_figures
 from danvan.projections.models.rows import ProvinceFigures
+from danvan.projections.province_changes import changes
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int, datetime | None]
+Mark = tuple[Stamp, object]
+"""The active versions and the province's count of changed batches."""
 
 
 @dataclass(frozen=True)
 class _Entry:
     stamp: Stamp
+    mark: Mark
     computed_at: float
     figures: ProvinceFigures
 
@@ -60,6 +66,9 @@ class FiguresCache:
         stamp = await self.freshness.stamp(scoped)
         key = (code, year, as_of)
         entry = self._entries.get(key)
+        if entry is not None and entry.stamp != stamp \
+                and await self._mark(scoped, code, stamp) == entry.mark:
+            entry = self._entries[key] = replace(entry, stamp=stamp)  # still good
         if entry is not None and entry.stamp == stamp:
             self._entries.move_to_end(key)
             self.hits += 1
@@ -78,10 +87,15 @@ class FiguresCache:
             pending.add_done_callback(lambda done: self._computed(key, done))
         return pending
 
+    @staticmethod
+    async def _mark(reader: Reader, code: str, stamp: Stamp) -> Mark:
+        return stamp[0::2], await reader.run_unscoped(changes, code)
+
     async def _compute(self, reader: Reader, key: Key, stamp: Stamp) -> _Entry:
         code, year, as_of = key
+        mark = await self._mark(reader, code, stamp)  # before: a later batch is seen again
         figures = await reader.run(province_figures, code, year, as_of=as_of)
-        entry = _Entry(stamp, self.clock(), figures)
+        entry = _Entry(stamp, mark, self.clock(), figures)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:

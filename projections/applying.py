@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from danvan.projections import province_changes
 from danvan.projections.base import Connection, Cursor, Projection
 from danvan.projections.events import Batch, fetch_batch
 from danvan.projections.quarantine import Poison, ProjectionFailed, event_fault, isolate
@@ -130,6 +131,7 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
         if fault is not None:
             fault(batch)
         advance(cur, targets, batch.last, counts, caught_up=len(batch) < limit)
+        province_changes.record(cur, batch)
     return Outcome(batch, tuple(quarantined))
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from danvan.projections import province_changes
 from danvan.projections.applying import Applied, Fault, Target, advance, apply_locked
 from danvan.projections.base import Connection, Write
 from danvan.projections.events import Batch, fetch_batch
@@ -205,6 +206,7 @@ def _run_pipeline(conn: Connection, conninfo: str,
                         fault(prepared.batch)
                     advance(cur, locked, prepared.batch.last, prepared.counts,
                             caught_up=prepared.count < limit)
+                    province_changes.record(cur, prepared.batch)
             total += prepared.count
             if on_batch is not None:
                 on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))

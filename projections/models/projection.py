@@ -1,6 +1,7 @@
-"""The models projection: the registry, quota counts and breakdown, fed by one fold.
+"""The models projection: the registry, quota counts and breakdown, fed by one fold, and the
+open units by models submitted (fed by the units' own events too).
 
-They share one tracking position (and are rebuilt together) because all three need the same
+They share one tracking position (and are rebuilt together) because all of them need the same
 per-model facts (tenant, unit, year, field, state, recognitions) at each event.
 """
 
@@ -10,24 +11,27 @@ from typing import Any, ClassVar
 
 from danvan.projections.base import Cursor, Projection, Write
 from danvan.projections.events import Batch
-from danvan.projections.models import breakdown, quota, registry
+from danvan.projections.models import breakdown, open_units, quota, registry
 from danvan.projections.models.fold import MODEL_TOPICS, fold, models_to_load
 
 
 class Models(Projection):
     name = "models"
-    tables = (*registry.TABLES, *quota.TABLES, *breakdown.TABLES)
-    topics: ClassVar[frozenset[str] | None] = MODEL_TOPICS
+    tables = (*registry.TABLES, *quota.TABLES, *breakdown.TABLES, *open_units.TABLES)
+    topics: ClassVar[frozenset[str] | None] = MODEL_TOPICS | open_units.UNIT_TOPICS
 
     def ddl(self, schema: str) -> list[str]:
-        return [*registry.ddl(schema), *quota.ddl(schema), *breakdown.ddl(schema)]
+        return [*registry.ddl(schema), *quota.ddl(schema), *breakdown.ddl(schema),
+                *open_units.ddl(schema)]
 
     def indexes(self, schema: str) -> list[str]:
         return [*registry.indexes(schema), *breakdown.indexes(schema)]
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
-        events = self.wanted(batch)
+        wanted = self.wanted(batch)
+        events = [e for e in wanted if e.topic in MODEL_TOPICS]
+        moves = open_units.UnitMoves(e for e in wanted if e.topic in open_units.UNIT_TOPICS)
         needed = models_to_load(events)
         if memo is None:
             rows = registry.load(reader, schema, needed)
@@ -41,6 +45,9 @@ class Models(Projection):
 
         def write(cur: Cursor) -> None:
             registry.write(cur, schema, changes)
+            open_units.write_openings(cur, schema, moves)
+            open_units.write_submissions(cur, schema, changes.units)
             quota.write(cur, schema, changes)
+            open_units.write_closings(cur, schema, moves)
             breakdown.write(cur, schema, changes)
         return write

@@ -28,6 +28,8 @@ def ddl(s: str) -> list[str]:
             unit_id uuid NOT NULL,
             submitted_models int NOT NULL DEFAULT 0,
             PRIMARY KEY (tenant_id, year, unit_id)) WITH (fillfactor = 70)""",
+        # A closing unit's years (``open_units.write_closings``): needed while building.
+        f"CREATE INDEX ON {s}.unit_counts (unit_id)",
     ]
 
 

@@ -15,6 +15,7 @@ else at ``now`` (default: the current time, Vietnam calendar).
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -237,10 +238,37 @@ def units_without_registration(conn: Connection, minimum: dict[str, int], year: 
                                as_of: datetime | None = None) -> dict[str, int]:
     """Per tenant: units open at ``as_of`` with fewer models of ``year`` ever submitted (a
     received copy counts) than the tenant's ``per_unit_minimum``."""
+    if as_of is None:
+        return {tid: below for tid, (_, below) in
+                _present_quota_counts(conn, minimum, year).items() if below}
     select = "u.tenant_id, count(*) FILTER (WHERE coalesce(c.n, 0) < m.minimum)"
     rows = conn.execute(f"{_open_units(select, as_of)} GROUP BY u.tenant_id",
                         _minimums(minimum, year, as_of)).fetchall()
     return {tid: n for tid, n in rows}
+
+
+def _present_quota_counts(conn: Connection, minimum: dict[str, int], year: int
+                          ) -> dict[str, tuple[Counts, int]]:
+    """The present, in one statement: each tenant's counts of ``year`` and its open units
+    with fewer models of the year submitted than its minimum (the open units less the
+    ``unit_histogram`` rows at or above the minimum; a minimum of 0 leaves no unit below)."""
+    counters = ", ".join(f"coalesce(q.{f.name}, 0)" for f in dataclasses.fields(Counts))
+    rows = conn.execute(
+        f"""WITH m AS (SELECT * FROM unnest(%(ids)s::text[], %(min)s::int[])
+                         AS m(tenant_id, minimum)),
+                 h AS (SELECT h.tenant_id, sum(h.units) AS units
+                         FROM {R}.unit_histogram h JOIN m ON m.tenant_id = h.tenant_id
+                        WHERE h.tenant_id = ANY(%(ids)s) AND h.year = %(y)s
+                          AND h.submitted >= m.minimum GROUP BY h.tenant_id)
+            SELECT m.tenant_id, {counters},
+                   CASE WHEN m.minimum <= 0 THEN 0
+                        ELSE coalesce(o.units, 0) - coalesce(h.units, 0) END
+              FROM m LEFT JOIN {R}.quota_counts q
+                ON q.tenant_id = m.tenant_id AND q.year = %(y)s
+              LEFT JOIN {R}.open_units o ON o.tenant_id = m.tenant_id
+              LEFT JOIN h ON h.tenant_id = m.tenant_id""",
+        _minimums(minimum, year, None)).fetchall()
+    return {tid: (Counts(*values), int(below)) for tid, *values, below in rows}
 
 
 def unit_compliance(conn: Connection, tenant_ids: Sequence[str], year: int, *,
@@ -272,9 +300,14 @@ def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
         return []
     at = as_of or now or datetime.now(UTC)
     targets = resolved_targets(conn, tenants, year, as_of)
-    found = counts(conn, [t.id for t in tenants], year, as_of)
-    lacking = units_without_registration(
-        conn, {t.id: targets[t.id].per_unit_minimum for t in tenants}, year, as_of)
+    minimum = {t.id: targets[t.id].per_unit_minimum for t in tenants}
+    if as_of is None:
+        present = _present_quota_counts(conn, minimum, year)
+        found = {tid: c for tid, (c, _) in present.items()}
+        lacking = {tid: below for tid, (_, below) in present.items()}
+    else:
+        found = counts(conn, list(minimum), year, as_of)
+        lacking = units_without_registration(conn, minimum, year, as_of)
     result = []
     for tenant in tenants:
         c, t = found.get(tenant.id, Counts()), targets[tenant.id]
@@ -298,14 +331,22 @@ def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
     periods of ``year``."""
     params: dict[str, Any] = {"ids": list(tenant_ids), "y": year, "at": as_of_bound(as_of)}
     if as_of is None:
-        count_rows = conn.execute(
-            f"SELECT field, sum(new_models), sum(recognized_tenant_level), "
-            f"sum(recognized_province_level) FROM {R}.field_counts "
-            "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s GROUP BY field", params).fetchall()
-        progress_rows = conn.execute(
-            f"SELECT field, sum(participants), sum(workdays), sum(money_vnd), sum(land_m2), "
-            f"sum(reports) FROM {R}.progress_totals WHERE tenant_id = ANY(%(ids)s) "
-            "AND year = %(y)s GROUP BY field", params).fetchall()
+        both = conn.execute(
+            f"""SELECT field, sum(n), sum(rt), sum(rp), sum(p), sum(w), sum(money), sum(land),
+                       sum(reports)
+                  FROM (SELECT field, new_models AS n, recognized_tenant_level AS rt,
+                               recognized_province_level AS rp, NULL::bigint AS p,
+                               NULL::bigint AS w, NULL::numeric AS money,
+                               NULL::numeric AS land, NULL::int AS reports
+                          FROM {R}.field_counts WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s
+                        UNION ALL
+                        SELECT field, NULL, NULL, NULL, participants, workdays, money_vnd,
+                               land_m2, reports
+                          FROM {R}.progress_totals
+                         WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s) x
+                 GROUP BY field""", params).fetchall()
+        count_rows = [(f, n, rt, rp) for f, n, rt, rp, *_ in both if n is not None]
+        progress_rows = [(f, *sums) for f, _, _, _, *sums in both if sums[-1] is not None]
     else:
         count_rows = conn.execute(
             f"""WITH n AS (SELECT coalesce(field, '') AS field, count(*) AS n FROM {R}.models

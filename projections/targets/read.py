@@ -23,19 +23,20 @@ _VALID_AT = ("valid_from <= %(at)s::timestamptz "
 def resolved_targets(conn: Connection, tenants: Sequence[TenantRef], year: int,
                      as_of: datetime | None = None) -> dict[str, YearTargets]:
     """Each tenant's targets for ``year`` as they stood at ``as_of`` (default: now)."""
-    at = as_of_bound(as_of)
-    own = {tid: YearTargets(**t) for tid, t in conn.execute(
-        f"SELECT DISTINCT ON (tenant_id) tenant_id, targets FROM {R}.tenant_targets "
-        f"WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND {_VALID_AT} "
-        "ORDER BY tenant_id, valid_from DESC, position DESC",
-        {"ids": [t.id for t in tenants], "y": year, "at": at}).fetchall()}
-    provinces = sorted({t.province_code for t in tenants})
-    defaults = {code: {kind: YearTargets(**t) for kind, t in d.items()} for code, d in
-                conn.execute(
-        f"SELECT DISTINCT ON (province_code) province_code, defaults FROM {R}.province_targets "
-        f"WHERE province_code = ANY(%(p)s) AND year = %(y)s AND {_VALID_AT} "
-        "ORDER BY province_code, valid_from DESC, position DESC",
-        {"p": provinces, "y": year, "at": at}).fetchall()}
+    rows = conn.execute(
+        f"""(SELECT DISTINCT ON (tenant_id) false, tenant_id, targets FROM {R}.tenant_targets
+             WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND {_VALID_AT}
+             ORDER BY tenant_id, valid_from DESC, position DESC)
+            UNION ALL
+            (SELECT DISTINCT ON (province_code) true, province_code, defaults
+               FROM {R}.province_targets
+              WHERE province_code = ANY(%(p)s) AND year = %(y)s AND {_VALID_AT}
+              ORDER BY province_code, valid_from DESC, position DESC)""",
+        {"ids": [t.id for t in tenants], "y": year, "at": as_of_bound(as_of),
+         "p": sorted({t.province_code for t in tenants})}).fetchall()
+    own = {key: YearTargets(**t) for province, key, t in rows if not province}
+    defaults = {key: {kind: YearTargets(**t) for kind, t in d.items()}
+                for province, key, d in rows if province}
     return {t.id: effective_targets(t.kind, defaults.get(t.province_code), own.get(t.id))
             for t in tenants}
 

@@ -14,22 +14,33 @@ from danvan.graphql.limits import Plan
 from danvan.graphql.responses import ResponseCache, cacheable
 from danvan.graphql.sources import caches_from_env
 from danvan.projections.models.rows import ProvinceFigures
+from danvan.projections.province_changes import changes
 
 
 class FakeReader:
-    """Answers ``read_models_stamp`` with ``stamp`` and counts figure computations."""
+    """Answers ``read_models_stamp`` with ``stamp``, a province's count of changed batches
+    from ``changes`` (``*``: every province), and counts figure computations."""
 
     def __init__(self) -> None:
         self.stamp: tuple[int, ...] = (1, 10)
+        self.changes: dict[str, int] = {}
         self.computed = 0
         self.stamps_read = 0
 
     def scoped_to(self, **_: Any) -> FakeReader:
         return self
 
+    def applied(self, *provinces: str, version: int = 1) -> None:
+        """A batch touching ``provinces`` committed (in a version ``version``)."""
+        self.stamp = (version, self.stamp[1] + 1)
+        for code in provinces:
+            self.changes[code] = self.changes.get(code, 0) + 1
+
     async def run_unscoped(self, fn: Callable[..., Any], *args: Any) -> Any:
-        self.stamps_read += 1
         await asyncio.sleep(0)
+        if fn is changes:
+            return self.changes.get(args[0], 0), self.changes.get("*", 0)
+        self.stamps_read += 1
         return self.stamp
 
     async def run(self, fn: Callable[..., Any], code: str, year: int, **_: Any) -> Any:
@@ -56,10 +67,29 @@ def test_figures_are_reused_until_the_read_models_move() -> None:
         assert reader.computed == 1
         await get(reader, "15", 2026, None)  # type: ignore[arg-type]
         assert reader.computed == 1 and cache.hits >= 1
-        reader.stamp = (1, 11)  # a batch applied
+        reader.applied("15")
         await get(reader, "15", 2026, None)  # type: ignore[arg-type]
         assert reader.computed == 2
         await get(reader, "15", 2025, None)  # type: ignore[arg-type]
+        assert reader.computed == 3
+
+    asyncio.run(scenario())
+
+
+def test_figures_outlive_batches_of_other_provinces_but_not_a_rebuild() -> None:
+    reader, clock = FakeReader(), Clock()
+    cache = FiguresCache(freshness=Freshness(clock=clock), clock=clock)
+
+    async def scenario() -> None:
+        first = await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        reader.applied("01")
+        assert await cache.get(reader, "15", 2026, None) is first  # type: ignore[arg-type]
+        assert reader.computed == 1
+        reader.applied("*")  # an event of a tenant whose province is not known
+        second = await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
+        assert reader.computed == 2 and second is not first
+        reader.applied(version=2)  # a rebuild switched in, no batch
+        await cache.get(reader, "15", 2026, None)  # type: ignore[arg-type]
         assert reader.computed == 3
 
     asyncio.run(scenario())

@@ -48,8 +48,12 @@ def user_of(request: HttpRequest) -> Principal | None:
     return user if isinstance(user, Principal) else None
 
 
-def flash(request: HttpRequest, message: str, *, error: bool = False) -> None:
-    request.session[FLASH] = {"message": message, "error": error}
+def flash(request: HttpRequest, message: str, *, error: bool = False, form: str | None = None,
+          fields: Mapping[str, str] | None = None) -> None:
+    """The message the next page shows once; a refused ``form``'s messages per field are
+    shown next to its fields (``field_error`` in the templates)."""
+    request.session[FLASH] = {"message": message, "error": error, "form": form,
+                              "fields": dict(fields or {})}
 
 
 def page(request: HttpRequest, template: str, *, status: int = 200, **context: Any
@@ -99,6 +103,16 @@ def _nobody() -> Principal:
     return Principal(user_id="anonymous", username="", grants=())
 
 
+def field_messages(request: HttpRequest, exc: Exception) -> dict[str, str]:
+    """The refusal's messages by the field they name (Vietnamese unless asked otherwise)."""
+    body = problem_body(negotiate(request.headers.get("accept-language")), to_problem(exc))
+    found: dict[str, str] = {}
+    for entry in body.get("errors") or []:
+        field = str(entry.get("field") or "")
+        found[field] = "; ".join(m for m in (found.get(field), str(entry["message"])) if m)
+    return found
+
+
 def problem_message(request: HttpRequest, exc: Exception) -> str:
     """The refusal's message as the API words it (Vietnamese unless the browser asks
     for English), with the fields it names."""
@@ -107,6 +121,11 @@ def problem_message(request: HttpRequest, exc: Exception) -> str:
     detail = str(body.get("detail") or "")
     fields = [f"{e['field']}: {e['message']}" for e in body.get("errors") or []]
     return " — ".join([detail, *fields]) if fields else detail
+
+
+def home(tenant_id: str) -> str:
+    """The tenant's page, where its forms come back to."""
+    return f"/don-vi/{tenant_id}"
 
 
 def back_to(request: HttpRequest, path: str) -> Redirect:

@@ -54,16 +54,17 @@ def as_body(fields: dict[str, Any], body: type[T]) -> T:
 
 
 async def submit(request: HttpRequest, back: str, command: str, done: str,
-                 call: Callable[[], object], *, form: str | None = None) -> Redirect:
+                 call: Callable[[], object], *, form: str | None = None,
+                 values: dict[str, Any] | None = None) -> Redirect:
     """Run the service call on a worker thread; back to ``back`` with ``done`` or the
     refusal's message, as the API words it (with ``form``: each field's message shown next
-    to that field of the form)."""
+    to that field of the form, and its ``values`` filled in again)."""
     with saved_positions.tracking() as saved:
         try:
             with track_command(command):
                 await sync_to_thread(call)
         except Exception as refused:  # every refusal becomes the page's message
-            return refused_back(request, back, refused, form=form)
+            return refused_back(request, back, refused, form=form, values=values)
         flash(request, done)
         if saved.position is not None:  # the next page reads its own write
             request.session[POSITION] = saved.position
@@ -71,10 +72,11 @@ async def submit(request: HttpRequest, back: str, command: str, done: str,
 
 
 def refused_back(request: HttpRequest, back: str, refused: Exception, *,
-                 form: str | None = None) -> Redirect:
-    """Back to ``back`` with the refusal's message (and, for ``form``, its fields')."""
+                 form: str | None = None, values: dict[str, Any] | None = None) -> Redirect:
+    """Back to ``back`` with the refusal's message (and, for ``form``, its fields' and what
+    was typed in them)."""
     if to_problem(refused).status >= 500:
         log.error("page_command_failed", exc_info=refused)
     flash(request, problem_message(request, refused), error=True, form=form,
-          fields=field_messages(request, refused) if form else None)
+          fields=field_messages(request, refused) if form else None, values=values)
     return Redirect(path=back, status_code=303)

@@ -77,7 +77,8 @@ class TenantPeople(Controller):
                                          hash_password, expected(fields))
 
         return await submit(request, home(tenant_id) + "#tai-khoan", "user.reset_password",
-                            f"Đã đặt lại mật khẩu của “{shown}”.", reset, form=RESET_FORM)
+                            f"Đã đặt lại mật khẩu của “{shown}”.", reset, form=RESET_FORM,
+                            values={"username": fields.get("username")})
 
     @post("/vo-hieu-hoa", guards=[signed_in, allow(Action.USER_DEACTIVATE)])
     async def deactivate(self, request: HttpRequest) -> Redirect:
@@ -94,4 +95,5 @@ class TenantPeople(Controller):
                                           expected(fields))
 
         return await submit(request, home(tenant_id) + "#tai-khoan", "user.deactivate",
-                            f"Đã khóa tài khoản “{shown}”.", deactivate, form=DEACTIVATE_FORM)
+                            f"Đã khóa tài khoản “{shown}”.", deactivate, form=DEACTIVATE_FORM,
+                            values={k: fields.get(k) for k in ("username", "reason")})

@@ -66,7 +66,8 @@ class TenantReport(Controller):
                     lambda: reports.start_report(store_of(request), ctx, body.request()))
         except Exception as refused:  # back to the form, each message next to its field
             return refused_back(request, home(tenant_id) + "#bao-cao", refused,
-                                form=REPORT_FORM)
+                                form=REPORT_FORM,
+                                values={k: fields.get(k) for k in REPORT_FIELDS})
         flash(request, f"Đang lập “{report_title(body.kind, given(body.period))}” năm "
                        f"{body.year}.")
         return Redirect(path=page_link(tenant_id, job_id), status_code=303)

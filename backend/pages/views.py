@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from danvan.backend.auth.tokens import Principal
-from danvan.backend.errors import Problem, problem_body, to_problem
+from danvan.backend.errors import MAX_BODY_BYTES, Problem, problem_body, to_problem
 from danvan.backend.i18n import negotiate
 from danvan.backend.pages.labels import register_filters
 from danvan.backend.pages.session import NotSignedIn
@@ -48,12 +49,21 @@ def user_of(request: HttpRequest) -> Principal | None:
     return user if isinstance(user, Principal) else None
 
 
+KEPT_CHARS = 200
+"""The most of a refused form's value the session keeps to fill the form in again (the
+cookie holds the session: it stays small)."""
+
+
 def flash(request: HttpRequest, message: str, *, error: bool = False, form: str | None = None,
-          fields: Mapping[str, str] | None = None) -> None:
+          fields: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+          ) -> None:
     """The message the next page shows once; a refused ``form``'s messages per field are
-    shown next to its fields (``field_error`` in the templates)."""
+    shown next to its fields (``field_error`` in the templates), and what was typed in its
+    text fields filled in again (never a password)."""
     request.session[FLASH] = {"message": message, "error": error, "form": form,
-                              "fields": dict(fields or {})}
+                              "fields": dict(fields or {}),
+                              "values": {k: v[:KEPT_CHARS] for k, v in (values or {}).items()
+                                         if isinstance(v, str) and "password" not in k}}
 
 
 def page(request: HttpRequest, template: str, *, status: int = 200, **context: Any
@@ -137,6 +147,9 @@ def error_page(request: HttpRequest, exc: Exception) -> Response[Any]:
     status the API would answer."""
     if isinstance(exc, NotSignedIn):
         return Redirect(path=(exc.headers or {}).get("Location", "/"), status_code=303)
+    if isinstance(exc, RequestEntityTooLarge):  # parsed by the CSRF check: the route's limit
+        limit = request.route_handler.resolve_request_max_body_size()
+        exc = Problem(413, "payload_too_large", limit=limit or MAX_BODY_BYTES)
     problem = to_problem(exc)
     if problem.status >= 500:
         import logging

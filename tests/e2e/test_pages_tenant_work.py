@@ -189,6 +189,8 @@ def test_a_reset_password_lets_the_user_sign_in_with_the_new_one(visitor: Visito
     page = visitor.get(home).text
     assert field_error(page, "dat-lai-mat-khau", "new_password") == "độ dài phải &gt;= 10"
     assert 'aria-describedby="dat-lai-mat-khau-new_password-loi"' in page
+    assert f'value="reviewer.{YEN_BAI} "' in page or f'value="Reviewer.{YEN_BAI} "' in page
+    assert "ngan" not in page.split('id="tai-khoan"', 1)[1]  # never a password
     assert "dat-lai-mat-khau-username-loi" not in page
     assert signs_in(world.client, f"reviewer.{YEN_BAI}", PASSWORD)  # nothing changed
     unknown = visitor.post(f"{home}/nguoi-dung/dat-lai-mat-khau", {
@@ -307,7 +309,9 @@ def test_a_report_asked_for_from_the_page_is_listed_and_downloads_as_docx(
     wrong = visitor.post(f"{home}/bao-cao", {"kind": "quota", "year": "1990",
                                              "format": "docx"})
     assert wrong.status_code == 303 and wrong.headers["location"] == f"{home}#bao-cao"
-    assert field_error(visitor.get(home).text, "bao-cao", "year")
+    page = visitor.get(home).text
+    assert field_error(page, "bao-cao", "year")
+    assert 'value="1990"' in page and '<option value="quota" selected>' in page
     job_id = job_of(visitor.post(f"{home}/bao-cao", {
         "kind": "registration_list", "year": "2026", "period": "", "format": "docx"}), home)
     assert "Đang lập “Danh sách đăng ký mô hình” năm 2026." in visitor.get(
@@ -336,3 +340,18 @@ def test_a_report_asked_for_from_the_page_is_listed_and_downloads_as_docx(
         assert stranger.get(f"/bao-cao/{job_id}").status_code == 404  # as the API says
     finally:
         stranger.close()
+
+
+def test_a_file_up_to_the_imports_limit_is_taken_and_a_larger_one_is_refused(
+        visitor: Visitor, world: World, settings: Settings) -> None:
+    home = f"/don-vi/{world.tenants[YEN_BAI].id}"
+    visitor.sign_in(f"admin.{YEN_BAI}", PASSWORD)
+    visitor.get(home)
+    rows = "".join(f"Chi bộ {'thôn ' * 40}{i},party_cell\r\n" for i in range(5_000))
+    big = ("name,kind\r\n" + rows).encode()
+    assert 1024 * 1024 < len(big) < 8 * 1024 * 1024  # over the API's usual body limit
+    job_of(upload(visitor, home, "units", big, name="lon.csv"), home)
+    too_big = upload(visitor, home, "units", b"name,kind\r\n" + b"x" * (9 * 1024 * 1024),
+                     name="qua-lon.csv")
+    assert too_big.status_code == 413  # refused as the CSRF check reads the form
+    assert "8454144" in too_big.text  # the imports' limit (8 MiB and the framing), not 1 MiB

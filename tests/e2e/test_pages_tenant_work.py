@@ -326,6 +326,7 @@ def test_a_report_asked_for_from_the_page_is_listed_and_downloads_as_docx(
     page = visitor.get(home).text
     listed = page.split('id="danh-sach-bao-cao"', 1)[1].split("</table>", 1)[0]
     assert "Danh sách đăng ký mô hình" in listed and f'href="/bao-cao/{job_id}"' in listed
+    assert visitor.get(f"{API}/reports/{job_id}").status_code == 401  # the API wants a bearer
     download = visitor.get(f"/bao-cao/{job_id}")
     assert download.status_code == 200, download.text
     assert download.headers["content-type"].startswith(DOCX)

@@ -368,6 +368,8 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [
          "required before submission"),
         (r"^no such unit in this tenant$", "không có đơn vị trực thuộc này",
          "no such unit in this tenant"),
+        (r"^no such user in this tenant$", "không có tài khoản này trong đơn vị",
+         "no such user in this tenant"),
         (r"^no such unit in this tenant: (?P<id>\S+)$",
          "không có đơn vị trực thuộc này: {id}", "no such unit in this tenant: {id}"),
         (r"^the unit is closed: (?P<id>\S+)$", "đơn vị đã ngừng hoạt động: {id}",

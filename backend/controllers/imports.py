@@ -214,9 +214,15 @@ class ImportTemplateController(Controller):
          summary="The XLSX template of an import (units.xlsx, users.xlsx, models.xlsx, "
                  "tenants.xlsx), with Vietnamese headers")
     def template(self, name: FromPath[str]) -> Response[bytes]:
-        kind = TEMPLATE_NAMES.get(name)
-        if kind is None:
-            raise Problem(404, "not_found")
-        content = template(imports.COLUMNS[kind], imports.TEMPLATE_TITLES[kind])
-        return Response(content, media_type=XLSX_MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="mau-nhap-{kind.value}.xlsx"'})
+        return template_file(name)
+
+
+def template_file(name: str) -> Response[bytes]:
+    """``units.xlsx`` (…) as a download; 404 for any other name. The API's route and the
+    tenant's page both answer it."""
+    kind = TEMPLATE_NAMES.get(name)
+    if kind is None:
+        raise Problem(404, "not_found")
+    content = template(imports.COLUMNS[kind], imports.TEMPLATE_TITLES[kind])
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="mau-nhap-{kind.value}.xlsx"'})

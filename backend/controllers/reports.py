@@ -42,13 +42,19 @@ class ReportController(Controller):
          sync_to_thread=True, raises=[NotFoundException],
          summary="Download a report (DOCX, XLSX or PDF) under its Vietnamese file name")
     def download(self, request: HttpRequest, report_id: FromPath[str]) -> Response[bytes]:
-        store = report_store(request)
-        found = reports.visible_report(store, report_id, grants=principal_of(request).grants)
-        content = store.content(found.id)
-        if content is None:
-            raise Problem(404, "not_found")
-        return Response(content, media_type=found.media_type,
-                        headers={"Content-Disposition": content_disposition(found.file_name)})
+        return report_file(request, report_id)
+
+
+def report_file(request: Request[Any, Any, Any], report_id: str) -> Response[bytes]:
+    """The stored report as a download, for whoever may read its scope (404 for anyone
+    else); the API's route and the pages' both answer it."""
+    store = report_store(request)
+    found = reports.visible_report(store, report_id, grants=principal_of(request).grants)
+    content = store.content(found.id)
+    if content is None:
+        raise Problem(404, "not_found")
+    return Response(content, media_type=found.media_type,
+                    headers={"Content-Disposition": content_disposition(found.file_name)})
 
 
 class TenantReportController(Controller):

@@ -25,9 +25,13 @@ from litestar.types import ControllerRouterHandler
 
 from danvan.backend.auth.credentials import Generations
 from danvan.backend.auth.middleware import EXCLUDE_FROM_AUTH
+from danvan.backend.pages.imports import ImportTemplates, TenantImport
 from danvan.backend.pages.inspector import InspectorDesk
+from danvan.backend.pages.jobs import TenantJob
+from danvan.backend.pages.people import TenantPeople
 from danvan.backend.pages.province import ProvinceDashboard
 from danvan.backend.pages.public import PublicRegistryPage
+from danvan.backend.pages.reports import ReportDownloads, TenantReport
 from danvan.backend.pages.session import NotSignedIn, SessionUser, session_config
 from danvan.backend.pages.sign_in import SignInController
 from danvan.backend.pages.tenant import TenantHome
@@ -54,7 +58,8 @@ class Shared(DefineMiddleware):
 
 
 def page_controllers() -> list[ControllerRouterHandler]:
-    return [SignInController, PublicRegistryPage, ProvinceDashboard, TenantHome,
+    return [SignInController, PublicRegistryPage, ProvinceDashboard, TenantHome, TenantPeople,
+            TenantImport, TenantJob, TenantReport, ImportTemplates, ReportDownloads,
             InspectorDesk]
 
 

@@ -18,7 +18,13 @@ from litestar.response import Redirect
 
 from danvan.backend.errors import Problem, msgspec_errors, to_problem
 from danvan.backend.observability.metrics import track_command
-from danvan.backend.pages.views import POSITION, HttpRequest, flash, problem_message
+from danvan.backend.pages.views import (
+    POSITION,
+    HttpRequest,
+    field_messages,
+    flash,
+    problem_message,
+)
 from danvan.infra import saved_positions
 
 T = TypeVar("T")
@@ -48,19 +54,29 @@ def as_body(fields: dict[str, Any], body: type[T]) -> T:
 
 
 async def submit(request: HttpRequest, back: str, command: str, done: str,
-                 call: Callable[[], object]) -> Redirect:
+                 call: Callable[[], object], *, form: str | None = None,
+                 values: dict[str, Any] | None = None) -> Redirect:
     """Run the service call on a worker thread; back to ``back`` with ``done`` or the
-    refusal's message, as the API words it."""
+    refusal's message, as the API words it (with ``form``: each field's message shown next
+    to that field of the form, and its ``values`` filled in again)."""
     with saved_positions.tracking() as saved:
         try:
             with track_command(command):
                 await sync_to_thread(call)
         except Exception as refused:  # every refusal becomes the page's message
-            if to_problem(refused).status >= 500:
-                log.error("page_command_failed", exc_info=refused)
-            flash(request, problem_message(request, refused), error=True)
-        else:
-            flash(request, done)
-            if saved.position is not None:  # the next page reads its own write
-                request.session[POSITION] = saved.position
+            return refused_back(request, back, refused, form=form, values=values)
+        flash(request, done)
+        if saved.position is not None:  # the next page reads its own write
+            request.session[POSITION] = saved.position
+    return Redirect(path=back, status_code=303)
+
+
+def refused_back(request: HttpRequest, back: str, refused: Exception, *,
+                 form: str | None = None, values: dict[str, Any] | None = None) -> Redirect:
+    """Back to ``back`` with the refusal's message (and, for ``form``, its fields' and what
+    was typed in them)."""
+    if to_problem(refused).status >= 500:
+        log.error("page_command_failed", exc_info=refused)
+    flash(request, problem_message(request, refused), error=True, form=form,
+          fields=field_messages(request, refused) if form else None, values=values)
     return Redirect(path=back, status_code=303)

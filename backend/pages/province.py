@@ -1,5 +1,6 @@
 """``/tinh/{code}``: the province dashboard, read through the read API (``province(code)``:
-``summary`` and ``quotas``), for the province's own roles.
+``summary``, ``quotas`` and the recognition queue ``models(state: NOMINATED)``), for the
+province's own roles.
 
 Query parameters (all optional): ``nam`` (year, default the current one), ``thoi-diem`` (a
 moment in Vietnam time, ``YYYY-MM-DDTHH:MM``: the figures as they stood then), ``sap-xep``
@@ -18,7 +19,7 @@ from litestar.response import Template
 from danvan.backend.auth.guards import allow
 from danvan.backend.pages.labels import FIELDS, VIETNAM, number
 from danvan.backend.pages.session import signed_in
-from danvan.backend.pages.views import HttpRequest, page, read
+from danvan.backend.pages.views import HttpRequest, page, read, user_of
 from danvan.domain.base import InvalidInput
 from danvan.domain.clock import vietnam_date
 from danvan.domain.policies import Action
@@ -55,6 +56,19 @@ query Dashboard($code: ID!, $year: Int!, $asOf: DateTime, $order: QuotaOrder,
   }
 }""" + QUOTA_ROW
 
+
+RECOGNITION_QUEUE = """
+query RecognitionQueue($code: ID!) {
+  province(code: $code) {
+    models(state: NOMINATED, first: 100) {
+      totalCount
+      edges { node { id name year field kind updatedAt evaluationTotal
+                     unit { name } tenant { id code name } } }
+    }
+  }
+}"""
+"""Models the tenants nominated for the province's recognition (``province.models(state:
+NOMINATED)``), as they stand now: the first 100, by name."""
 
 SUMMARY = """
 query Summary($code: ID!, $year: Int!) {
@@ -142,7 +156,12 @@ class ProvinceDashboard(Controller):
         if province is None:
             return page(request, "error.html", status=404, code=404,
                         message="Không có tỉnh này.")
+        queue = (await read(request, RECOGNITION_QUEUE, {"code": code}))["province"]
+        user = user_of(request)
         return page(request, "province.html", province=province, year=year, as_of=as_of,
+                    queue=(queue or {}).get("models") or {"totalCount": 0, "edges": []},
+                    may_audit=bool(user and user.grants_for(Action.AUDIT_READ,
+                                                            province_code=code)),
                     as_of_text=as_of.astimezone(VIETNAM).strftime("%Y-%m-%dT%H:%M")
                     if as_of else "", order=order, charts=charts(province["summary"]),
                     fields=FIELDS)

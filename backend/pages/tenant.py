@@ -1,8 +1,10 @@
 """``/don-vi/{tenant_id}``: the tenant's home for its admin and reviewers: units (add),
-users (create), the review queue (accept, return with a reason, reject) and the year's
-quota. Read through the read API; every form goes to the same service, with the same guard,
-as its REST command (``POST /api/v1/tenants/{tenant_id}/units``, ``…/users``,
-``…/models/{model_id}/accept|return|reject``)."""
+users (create; reset a password, deactivate: ``pages/people.py``), imports with their
+progress (``pages/imports.py``, ``pages/jobs.py``), reports (``pages/reports.py``), the
+review queue (accept, return with a reason, reject) and the year's quota. Read through the
+read API (the reports' list and a job as their REST routes read them); every form goes to the
+same service, with the same guard, as its REST command (``POST /api/v1/tenants/{tenant_id}/
+units``, ``…/users``, ``…/models/{model_id}/accept|return|reject``)."""
 
 from __future__ import annotations
 
@@ -17,13 +19,17 @@ from danvan.backend.controllers.deps import store_of
 from danvan.backend.controllers.models import acting, allow_command
 from danvan.backend.controllers.tenants import new_user
 from danvan.backend.dto import Reason, UnitCreate, UserCreate, rejecting, returning
+from danvan.backend.errors import Problem
 from danvan.backend.http.context import build_context
 from danvan.backend.pages.forms import as_body, form_fields, submit
+from danvan.backend.pages.jobs import followed_job
 from danvan.backend.pages.labels import ROLES, UNIT_KINDS
 from danvan.backend.pages.province import QUOTA_ROW, year_of
+from danvan.backend.pages.reports import FORMATS, PERIODS, REPORT_KINDS, tenant_reports
 from danvan.backend.pages.session import signed_in
-from danvan.backend.pages.views import HttpRequest, page, read, user_of
+from danvan.backend.pages.views import HttpRequest, home, page, read, user_of
 from danvan.backend.services import models, people, tenancy
+from danvan.backend.services.errors import NotFound
 from danvan.domain.commands import AcceptModel, ModelCommand, RejectModel, ReturnModel
 from danvan.domain.model import Model
 from danvan.domain.policies import TENANT_ROLES, Action
@@ -43,15 +49,26 @@ query TenantHome($id: ID!, $year: Int!) {
 }""" + QUOTA_ROW
 
 
-def home(tenant_id: str) -> str:
-    return f"/don-vi/{tenant_id}"
-
-
 def may_here(request: HttpRequest, tenant: dict[str, Any], *actions: str) -> dict[str, bool]:
     user = user_of(request)
     return {action: bool(user and user.grants_for(action, tenant_id=tenant["id"],
                                                    province_code=tenant["provinceCode"]))
             for action in actions}
+
+
+IMPORT_KINDS = {"units": "Đơn vị trực thuộc", "users": "Người dùng",
+                "models": "Mô hình các năm trước"}
+
+
+async def job_asked(request: HttpRequest, tenant_id: str) -> dict[str, Any] | None:
+    """The job ``?cong-viec=`` names, when it is this tenant's and the user may read it."""
+    job_id = (request.query_params.get("cong-viec") or "").strip()[:64]
+    if not job_id:
+        return None
+    try:
+        return await followed_job(request, tenant_id, job_id)
+    except (NotFound, Problem):
+        return None
 
 
 class TenantHome(Controller):
@@ -66,12 +83,19 @@ class TenantHome(Controller):
         if tenant is None:
             return page(request, "error.html", status=404, code=404,
                         message="Không có đơn vị này.")
-        return page(request, "tenant.html", tenant=tenant, year=year,
-                    may=may_here(request, tenant, Action.UNIT_ADD, Action.USER_CREATE,
-                                 Action.MODEL_ACCEPT, Action.MODEL_RETURN,
-                                 Action.MODEL_REJECT),
+        may = may_here(request, tenant, Action.UNIT_ADD, Action.USER_CREATE,
+                       Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE,
+                       Action.MODEL_ACCEPT, Action.MODEL_RETURN, Action.MODEL_REJECT,
+                       Action.IMPORT_TENANT_DATA, Action.REPORT)
+        return page(request, "tenant.html", tenant=tenant, tenant_id=tenant_id, year=year,
+                    may=may,
                     unit_kinds=UNIT_KINDS,
-                    roles={r: ROLES.get(r, r) for r in sorted(TENANT_ROLES)})
+                    roles={r: ROLES.get(r, r) for r in sorted(TENANT_ROLES)},
+                    job=await job_asked(request, tenant_id),
+                    reports=await tenant_reports(request, tenant_id)
+                    if may[Action.REPORT] else [],
+                    report_kinds=REPORT_KINDS, periods=PERIODS, formats=FORMATS,
+                    import_kinds=IMPORT_KINDS)
 
     @post("/don-vi", guards=[signed_in, allow(Action.UNIT_ADD)])
     async def add_unit(self, request: HttpRequest) -> Redirect:

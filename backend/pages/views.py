@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from danvan.backend.auth.tokens import Principal
-from danvan.backend.errors import Problem, problem_body, to_problem
+from danvan.backend.errors import MAX_BODY_BYTES, Problem, problem_body, to_problem
 from danvan.backend.i18n import negotiate
 from danvan.backend.pages.labels import register_filters
 from danvan.backend.pages.session import NotSignedIn
@@ -48,8 +49,21 @@ def user_of(request: HttpRequest) -> Principal | None:
     return user if isinstance(user, Principal) else None
 
 
-def flash(request: HttpRequest, message: str, *, error: bool = False) -> None:
-    request.session[FLASH] = {"message": message, "error": error}
+KEPT_CHARS = 200
+"""The most of a refused form's value the session keeps to fill the form in again (the
+cookie holds the session: it stays small)."""
+
+
+def flash(request: HttpRequest, message: str, *, error: bool = False, form: str | None = None,
+          fields: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+          ) -> None:
+    """The message the next page shows once; a refused ``form``'s messages per field are
+    shown next to its fields (``field_error`` in the templates), and what was typed in its
+    text fields filled in again (never a password)."""
+    request.session[FLASH] = {"message": message, "error": error, "form": form,
+                              "fields": dict(fields or {}),
+                              "values": {k: v[:KEPT_CHARS] for k, v in (values or {}).items()
+                                         if isinstance(v, str) and "password" not in k}}
 
 
 def page(request: HttpRequest, template: str, *, status: int = 200, **context: Any
@@ -99,6 +113,16 @@ def _nobody() -> Principal:
     return Principal(user_id="anonymous", username="", grants=())
 
 
+def field_messages(request: HttpRequest, exc: Exception) -> dict[str, str]:
+    """The refusal's messages by the field they name (Vietnamese unless asked otherwise)."""
+    body = problem_body(negotiate(request.headers.get("accept-language")), to_problem(exc))
+    found: dict[str, str] = {}
+    for entry in body.get("errors") or []:
+        field = str(entry.get("field") or "")
+        found[field] = "; ".join(m for m in (found.get(field), str(entry["message"])) if m)
+    return found
+
+
 def problem_message(request: HttpRequest, exc: Exception) -> str:
     """The refusal's message as the API words it (Vietnamese unless the browser asks
     for English), with the fields it names."""
@@ -107,6 +131,11 @@ def problem_message(request: HttpRequest, exc: Exception) -> str:
     detail = str(body.get("detail") or "")
     fields = [f"{e['field']}: {e['message']}" for e in body.get("errors") or []]
     return " — ".join([detail, *fields]) if fields else detail
+
+
+def home(tenant_id: str) -> str:
+    """The tenant's page, where its forms come back to."""
+    return f"/don-vi/{tenant_id}"
 
 
 def back_to(request: HttpRequest, path: str) -> Redirect:
@@ -118,6 +147,9 @@ def error_page(request: HttpRequest, exc: Exception) -> Response[Any]:
     status the API would answer."""
     if isinstance(exc, NotSignedIn):
         return Redirect(path=(exc.headers or {}).get("Location", "/"), status_code=303)
+    if isinstance(exc, RequestEntityTooLarge):  # parsed by the CSRF check: the route's limit
+        limit = request.route_handler.resolve_request_max_body_size()
+        exc = Problem(413, "payload_too_large", limit=limit or MAX_BODY_BYTES)
     problem = to_problem(exc)
     if problem.status >= 500:
         import logging

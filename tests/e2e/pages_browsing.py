@@ -46,8 +46,10 @@ class Visitor:
     def _headers(self) -> dict[str, str]:
         return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self._keep(self.http.get(path, headers=self._headers(), **kwargs))
+    def get(self, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+            ) -> httpx.Response:
+        return self._keep(self.http.get(path, headers={**self._headers(), **(headers or {})},
+                                        **kwargs))
 
     def post(self, path: str, data: dict[str, str], *, csrf: bool = True,
              **kwargs: Any) -> httpx.Response:

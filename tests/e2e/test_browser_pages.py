@@ -118,7 +118,7 @@ def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
     sign_in(page, f"admin.{YEN_BAI}")
     expect(page).to_have_url(re.compile(rf"/don-vi/{world.tenants[YEN_BAI].id}$"))
     page.get_by_label("Tên đơn vị").fill("Chi bộ Tổ dân phố 12")
-    page.get_by_label("Loại").select_option("party_cell")
+    page.get_by_label("Loại", exact=True).select_option("party_cell")
     page.get_by_role("button", name="Thêm đơn vị").click()
     expect(page.get_by_role("status")).to_have_text("Đã thêm đơn vị “Chi bộ Tổ dân phố 12”.")
     expect(page.locator("#don-vi tbody")).to_contain_text("Chi bộ Tổ dân phố 12")
@@ -127,6 +127,28 @@ def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
     answer = page.goto(f"/don-vi/{world.tenants[GIA_PHU].id}")
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Không có quyền truy cập")
+
+
+def test_the_tenant_admin_imports_units_from_the_page_and_sees_the_progress_reach_done(
+        page: Page, site: Site) -> None:
+    sign_in(page, f"admin.{YEN_BAI}")
+    form = page.get_by_role("form", name="Nhập dữ liệu từ tệp")
+    form.get_by_label("Loại dữ liệu").select_option("units")
+    form.get_by_label("Tệp (XLSX hoặc CSV)").set_input_files(files=[{
+        "name": "don-vi-moi.csv", "mimeType": "text/csv",
+        "buffer": "Tên đơn vị,Loại đơn vị\nChi bộ Tổ dân phố 20,party_cell\n"
+                  "Hội Nông dân,mass_org\n".encode()}])
+    form.get_by_role("button", name="Nhập").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã nhận tệp đơn vị “don-vi-moi.csv”")
+    job = page.locator("#cong-viec")
+    expect(job).to_have_attribute("data-state", "succeeded", timeout=60_000)  # htmx polled
+    expect(job.locator("progress")).to_have_attribute("value", "100")
+    expect(job).to_contain_text("Đã nhập 2 dòng.")
+    screenshot(page, "don-vi-nhap")
+    assert_usable(page)
+    job.get_by_role("link", name="Tải lại trang").click()
+    expect(page.locator("#don-vi tbody")).to_contain_text("Chi bộ Tổ dân phố 20")
+    expect(page.locator("#don-vi tbody")).to_contain_text("Hội Nông dân")
 
 
 def test_the_reviewer_accepts_a_model_from_the_queue(page: Page, site: Site) -> None:

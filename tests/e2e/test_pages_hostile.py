@@ -19,7 +19,7 @@ from tests.reliability.hostile import CORPUS
 QUERIES = {
     "/cong-khai": ("province", "year", "field", "tenant", "page"),
     "/tinh/15": ("nam", "thoi-diem", "sap-xep", "chieu"),
-    "/don-vi/{tenant}": ("nam",),
+    "/don-vi/{tenant}": ("nam", "cong-viec"),
     "/thanh-tra/{tenant}": ("nguoi", "doi-tuong", "loai", "tu", "den", "sau", "mo-hinh", "luc"),
 }
 
@@ -56,7 +56,8 @@ def test_no_query_parameter_or_path_makes_a_page_fail(visitor: Visitor) -> None:
                 statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
                 assert answer.status_code < 500, (path, name, value[:80], answer.text[-500:])
     for value in values():
-        for path in ("/tinh/{v}", "/don-vi/{v}", "/thanh-tra/{v}"):
+        for path in ("/tinh/{v}", "/don-vi/{v}", "/thanh-tra/{v}", "/mau-nhap/{v}",
+                     "/bao-cao/{v}", f"/don-vi/{tenant_id}/cong-viec/{{v}}"):
             answer = visitor.http.get(path.format(v=value[:2000]), headers=visitor._headers())
             assert answer.status_code < 500, (path, value[:80])
     assert statuses.get(200) and statuses.get(422)
@@ -70,6 +71,13 @@ def test_no_form_field_makes_a_form_fail(visitor: Visitor) -> None:
     forms = {f"{home}/don-vi": {"name": "Chi bộ", "kind": "party_cell"},
              f"{home}/nguoi-dung": {"username": "a.b.c", "full_name": "A", "password": PASSWORD,
                                     "roles[]": "reviewer"},
+             f"{home}/nguoi-dung/dat-lai-mat-khau": {"username": "reviewer.02923",
+                                                     "new_password": PASSWORD},
+             f"{home}/nguoi-dung/vo-hieu-hoa": {"username": "approver.02923",
+                                                "reason": "Chuyển công tác"},
+             f"{home}/bao-cao": {"kind": "quota", "year": "2026", "period": "year",
+                                 "format": "xlsx"},
+             f"{home}/nhap": {"kind": "units", "file": "name,kind\r\nChi bộ,party_cell\r\n"},
              "/": {"username": "x", "password": "y"}}
     for path, good in forms.items():
         for field in good:

@@ -97,3 +97,31 @@ def test_other_roles_and_provinces_get_a_403_page(visitor: Visitor, world: World
     visitor.post("/dang-xuat", {})
     visitor.sign_in(f"admin.{YEN_BAI}", PASSWORD)
     assert visitor.get("/tinh/15").status_code == 403
+
+
+def test_the_recognition_queue_lists_the_nominated_models_with_links(
+        visitor: Visitor, world: World, settings: Settings,
+        make_user: Callable[..., MadeUser]) -> None:
+    visitor.sign_in("admin.laocai", PASSWORD)
+    empty = visitor.get("/tinh/15?nam=2026").text
+    assert "Mô hình đề nghị công nhận cấp tỉnh (0)" in empty
+    assert "Không có mô hình nào chờ công nhận cấp tỉnh." in empty
+    road = recognized(world, "Dân vận khéo làm đường liên thôn", decision="14-QĐ/ĐU")
+    assert world.act(road, "nomination", "approver").status_code == 200
+    recognized(world, "Tổ hòa giải ở cơ sở", code=GIA_PHU, decision="7-QĐ/ĐU")  # not nominated
+    catch_up(settings)
+    html = visitor.get("/tinh/15?nam=2026").text
+    assert "Mô hình đề nghị công nhận cấp tỉnh (1)" in html
+    queue = html.split('id="hang-cho-cong-nhan"', 1)[1].split("</section>", 1)[0]
+    tenant = world.tenants[YEN_BAI].id
+    assert f'<a href="/thanh-tra/{tenant}?mo-hinh={road}">Dân vận khéo làm đường liên thôn</a>' \
+        in queue  # its history, for the province admin who reads the trail
+    assert f'<a href="/don-vi/{tenant}?nam=2026">Phường Yên Bái</a>' in queue
+    assert "Chi bộ Tổ dân phố 5" in queue and "Tổ hòa giải" not in queue
+    assert visitor.get(f"/thanh-tra/{tenant}?mo-hinh={road}").status_code == 200
+    make_user("analyst2.laocai", role="province_analyst")
+    visitor.post("/dang-xuat", {})
+    visitor.sign_in("analyst2.laocai", PASSWORD)
+    queue = visitor.get("/tinh/15?nam=2026").text.split('id="hang-cho-cong-nhan"', 1)[1]
+    queue = queue.split("</section>", 1)[0]
+    assert "Dân vận khéo làm đường liên thôn" in queue and "/thanh-tra/" not in queue

@@ -40,6 +40,7 @@ from danvan.domain.policies import (
 from danvan.domain.users import User
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
+from tests.e2e.pages_browsing import Visitor
 from tests.e2e.probe import ProbeController
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -173,3 +174,12 @@ def login(client: httpx.Client, user: MadeUser) -> dict[str, str]:
                            json={"username": user.username, "password": user.password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def visitor(api: str) -> Iterator[Visitor]:
+    """A browser without JavaScript on the test server: cookies, CSRF tokens, forms
+    (``pages_browsing.Visitor``)."""
+    browser = Visitor(api)
+    yield browser
+    browser.close()

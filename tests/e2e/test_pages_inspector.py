@@ -4,7 +4,7 @@ history and its state at a moment, and checks the hash chain; nobody else's tena
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,13 +16,6 @@ from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up
 from tests.e2e.pages_browsing import Visitor
 from tests.e2e.world import GIA_PHU, YEN_BAI, World, ok
-
-
-@pytest.fixture
-def visitor(api: str) -> Iterator[Visitor]:
-    browser = Visitor(api)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

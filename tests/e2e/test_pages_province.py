@@ -5,7 +5,7 @@ get a 403 page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -27,13 +27,6 @@ def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Se
     recognized(world, "Dân vận khéo hiến đất làm đường")
     catch_up(settings)
     return world
-
-
-@pytest.fixture
-def visitor(api: str) -> Iterator[Visitor]:
-    browser = Visitor(api)
-    yield browser
-    browser.close()
 
 
 def row_of(html: str, code: str) -> str:

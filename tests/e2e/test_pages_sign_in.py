@@ -4,10 +4,9 @@ asked for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
-import pytest
 
 from danvan.backend.pages.session import LIFETIME_SECONDS, principal_from, session_of
 from danvan.domain.commands import RegisterUser
@@ -16,13 +15,6 @@ from danvan.domain.users import User
 from tests.e2e.conftest import PASSWORD, MadeUser, system_context
 from tests.e2e.pages_browsing import Visitor
 from tests.e2e.world import YEN_BAI, World, ok
-
-
-@pytest.fixture
-def visitor(api: str) -> Iterator[Visitor]:
-    browser = Visitor(api)
-    yield browser
-    browser.close()
 
 
 def session_cookie(visitor: Visitor) -> str:

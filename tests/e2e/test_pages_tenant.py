@@ -4,7 +4,7 @@ tenant's page is a 403, and a form without its CSRF token changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -24,13 +24,6 @@ def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Se
     world = World.build(client, make_user)
     catch_up(settings)
     return world
-
-
-@pytest.fixture
-def visitor(api: str) -> Iterator[Visitor]:
-    browser = Visitor(api)
-    yield browser
-    browser.close()
 
 
 def submitted(world: World, name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import unquote
 
 import httpx
@@ -39,13 +39,6 @@ def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Se
     world = World.build(client, make_user)
     catch_up(settings)
     return world
-
-
-@pytest.fixture
-def visitor(api: str) -> Iterator[Visitor]:
-    browser = Visitor(api)
-    yield browser
-    browser.close()
 
 
 def jobs_running(settings: Settings) -> InProcessJobs:

@@ -30,9 +30,10 @@ import httpx
 
 from bench.load_client import KeepAlive
 from bench.ping_app import SECRET
-from bench.serving import HOST, free_port
+from bench.serving import HOST
 from danvan.backend.auth.tokens import issue_token
 from danvan.domain.policies import RoleGrant
+from danvan.infra.services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.e2e.conftest import free_port
+from danvan.infra.services import free_port
 
 SYSTEM_USER = "embedded_postgres" if os.geteuid() == 0 else None
 FOLDER = Path(__file__).resolve().parents[1] / ".data" / "test-replication"

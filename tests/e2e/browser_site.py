@@ -28,9 +28,10 @@ from danvan.domain.policies import RoleGrant, province_scope
 from danvan.domain.users import User
 from danvan.infra.database import ConnParams
 from danvan.infra.event_store import open_event_store
+from danvan.infra.services import free_port
 from danvan.infra.settings import Settings
 from tests.conftest import make_settings, migrated_database
-from tests.e2e.conftest import PASSWORD, MadeUser, free_port, system_context
+from tests.e2e.conftest import PASSWORD, MadeUser, system_context
 from tests.e2e.world import World
 
 DANVAN = str(Path(sys.executable).parent / "danvan")

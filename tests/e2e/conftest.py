@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -39,6 +38,7 @@ from danvan.domain.policies import (
 )
 from danvan.domain.users import User
 from danvan.infra.event_store import EventStore
+from danvan.infra.services import free_port
 from danvan.infra.settings import Settings
 from tests.e2e.pages_browsing import Visitor
 from tests.e2e.probe import ProbeController
@@ -49,12 +49,6 @@ PASSWORD = "mật-khẩu-đủ-dài-1"
 
 def redis_url() -> str:
     return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

@@ -15,7 +15,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +24,10 @@ import httpx
 import pytest
 import yaml
 
+from danvan.infra.services import free_port
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import free_port, redis_url
+from tests.e2e.conftest import redis_url
+from tests.integration.jobs_support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "infra" / "deploy"
@@ -103,16 +104,6 @@ def running(commands: dict[str, list[str]], env: dict[str, str], folder: Path
         assert codes == [0, 0, 0], {p.args[1]: c for p, c in zip(started, codes, strict=True)}
 
 
-def wait_for(check: Any, what: str, seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, what
-        time.sleep(0.3)
-
-
 def ready(base: str) -> dict[str, Any] | None:
     try:
         answer = httpx.get(f"{base}/health/ready", timeout=5)
@@ -142,7 +133,7 @@ def test_the_deployment_files_start_a_working_backend(kind: str, settings: Setti
     assert created.returncode == 0, created.stderr
 
     with running(commands, env, tmp_path):
-        report = wait_for(lambda: ready(base), "the backend did not become ready")
+        report = wait_for(lambda: ready(base), 90, "the backend to become ready")
         assert report["checks"]["jobs"]["broker"] == "redis"
         with httpx.Client(base_url=base, timeout=30) as client:
             token = client.post("/api/v1/auth/token", json={
@@ -153,7 +144,7 @@ def test_the_deployment_files_start_a_working_backend(kind: str, settings: Setti
             job = started.headers["location"]
             done = wait_for(lambda: (body := client.get(job, headers=headers).json())
                             ["state"] in ("succeeded", "failed") and body,
-                            "the worker did not run the rebuild job")
+                            90, "the worker to run the rebuild job")
             assert done["state"] == "succeeded", done
             summary = client.post("/graphql", headers=headers, json={
                 "query": "{ province(code: \"15\") { code } }"}).json()

@@ -18,11 +18,12 @@ from danvan.backend.app import create_app
 from danvan.backend.wiring import build, open_redis
 from danvan.infra.database import connect_owner
 from danvan.infra.event_store import EventStore
+from danvan.infra.services import free_port
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.schema import ensure_read_models
-from tests.e2e.conftest import MadeUser, free_port
+from tests.e2e.conftest import MadeUser
 from tests.integration.poison import older_release, poisoned_history
 from tests.integration.test_projection_histories import World
 

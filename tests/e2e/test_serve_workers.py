@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from danvan.infra.services import free_port
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DANVAN = str(Path(sys.executable).parent / "danvan")  # the console script

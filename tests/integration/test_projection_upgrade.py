@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import psycopg
@@ -21,6 +20,7 @@ from danvan.projections.plans.read import list_decisions_by_tenant
 from danvan.projections.rebuild import rebuild
 from danvan.projections.schema import ensure_read_models, stale
 from tests.e2e.conftest import system_context
+from tests.integration.jobs_support import wait_for
 
 
 class PlansBeforeDecisions(Plans):
@@ -71,13 +71,10 @@ def test_a_projector_started_on_read_models_of_older_code_rebuilds_them_first(
         assert stale(conn, all_projections()) == ["plans"]
     projector = start_projector(settings)
     try:
-        deadline = time.monotonic() + 30
         with connect_owner(settings) as conn:
-            while not list_decisions_by_tenant(conn, ["t1"]).get("t1"):
-                assert time.monotonic() < deadline, "the upgraded read model stayed empty"
-                time.sleep(0.1)
+            found = wait_for(lambda: list_decisions_by_tenant(conn, ["t1"]).get("t1"), 30,
+                             "the upgraded read model to fill")
             assert stale(conn, all_projections()) == []
-            found = list_decisions_by_tenant(conn, ["t1"])["t1"]
             assert [d.decision_number for d in found] == ["07-QĐ/ĐU"]
     finally:
         projector.stop()

@@ -32,9 +32,9 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench.serving import Served, danvan_serve, free_port
+from bench.serving import Served, danvan_serve
 from danvan.infra.database import ConnParams, connect_owner
-from danvan.infra.services import probe_redis, redis_server_binary
+from danvan.infra.services import free_port, probe_redis, redis_server_binary
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.events import log_head

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from danvan.domain.units import Unit
 from danvan.projections.base import Cursor, pg_array, pg_text_array
 from danvan.projections.events import Envelope, topic_of
+from danvan.projections.models.provinces import with_province
 
 UNIT_ADDED = topic_of(Unit.Added)
 UNIT_CLOSED = topic_of(Unit.Closed)
@@ -36,12 +37,14 @@ def ddl(s: str) -> list[str]:
             open boolean NOT NULL)""",
         f"""CREATE TABLE {s}.open_units (
             tenant_id text COLLATE "C" PRIMARY KEY,
-            units int NOT NULL DEFAULT 0) WITH (fillfactor = 70)""",
+            units int NOT NULL DEFAULT 0,
+            province_code text) WITH (fillfactor = 70)""",
         f"""CREATE TABLE {s}.unit_histogram (
             tenant_id text COLLATE "C" NOT NULL,
             year int NOT NULL,
             submitted int NOT NULL,
             units int NOT NULL DEFAULT 0,
+            province_code text,
             PRIMARY KEY (tenant_id, year, submitted)) WITH (fillfactor = 70)""",
     ]
 
@@ -62,13 +65,14 @@ class UnitMoves:
 def write_openings(cur: Cursor, schema: str, moves: UnitMoves) -> None:
     if not moves.added:
         return
+    added = "(SELECT tenant_id, count(*) AS units FROM added GROUP BY tenant_id) d"
     cur.execute(
         f"""WITH added AS (
               INSERT INTO {schema}.unit_states (unit_id, tenant_id, open)
               SELECT u, t, true FROM unnest(%s::uuid[], %s::text[]) AS a(u, t)
               ON CONFLICT (unit_id) DO NOTHING RETURNING tenant_id)
-            INSERT INTO {schema}.open_units AS o (tenant_id, units)
-            SELECT tenant_id, count(*) FROM added GROUP BY tenant_id
+            INSERT INTO {schema}.open_units AS o (tenant_id, units, province_code)
+            SELECT d.tenant_id, d.units, p.province_code FROM {with_province(schema, added)}
             ON CONFLICT (tenant_id) DO UPDATE SET units = o.units + excluded.units""",
         (pg_array(u for u, _ in moves.added), pg_text_array(t for _, t in moves.added)))
 
@@ -80,6 +84,8 @@ def write_submissions(cur: Cursor, schema: str,
     if not units:
         return
     keys = list(units)
+    summed = ("(SELECT tenant_id, year, submitted, sum(units) AS units FROM steps "
+              "GROUP BY tenant_id, year, submitted) d")
     cur.execute(
         f"""WITH d AS (
               SELECT * FROM unnest(%s::text[], %s::int[], %s::uuid[], %s::int[])
@@ -93,9 +99,9 @@ def write_submissions(cur: Cursor, schema: str,
               SELECT tenant_id, year, old AS submitted, -1 AS units FROM moved WHERE old > 0
               UNION ALL
               SELECT tenant_id, year, old + added, 1 FROM moved WHERE old + added > 0)
-            INSERT INTO {schema}.unit_histogram AS h (tenant_id, year, submitted, units)
-            SELECT tenant_id, year, submitted, sum(units) FROM steps
-             GROUP BY tenant_id, year, submitted
+            INSERT INTO {schema}.unit_histogram AS h (tenant_id, year, submitted, units,
+                                                      province_code)
+            SELECT d.*, p.province_code FROM {with_province(schema, summed)}
             ON CONFLICT (tenant_id, year, submitted)
             DO UPDATE SET units = h.units + excluded.units""",
         (pg_text_array(k[0] for k in keys), pg_array(k[1] for k in keys),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from danvan.projections.base import Cursor, pg_array, pg_text_array
 from danvan.projections.models.fold import QUOTA_COUNTERS, Changes
+from danvan.projections.models.provinces import with_province
 
 TABLES = ("quota_counts", "unit_counts")
 
@@ -21,6 +22,7 @@ def ddl(s: str) -> list[str]:
             tenant_id text COLLATE "C" NOT NULL,
             year int NOT NULL,
             {counters},
+            province_code text,
             PRIMARY KEY (tenant_id, year)) WITH (fillfactor = 70)""",
         f"""CREATE TABLE {s}.unit_counts (
             tenant_id text COLLATE "C" NOT NULL,
@@ -41,10 +43,12 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
                     for i in range(len(QUOTA_COUNTERS))]
         types = ["text[]", "int[]", *["int[]"] * len(QUOTA_COUNTERS)]
         adds = ", ".join(f"{c} = q.{c} + excluded.{c}" for c in QUOTA_COUNTERS)
+        unnest = (f"unnest({', '.join(f'%s::{t}' for t in types)}) "
+                  f"AS d(tenant_id, year, {', '.join(QUOTA_COUNTERS)})")
         cur.execute(
             f"INSERT INTO {schema}.quota_counts AS q (tenant_id, year, "
-            f"{', '.join(QUOTA_COUNTERS)}) "
-            f"SELECT * FROM unnest({', '.join(f'%s::{t}' for t in types)}) "
+            f"{', '.join(QUOTA_COUNTERS)}, province_code) "
+            f"SELECT d.*, p.province_code FROM {with_province(schema, unnest)} "
             f"ON CONFLICT (tenant_id, year) DO UPDATE SET {adds}", columns)
     if changes.units:
         keys3 = list(changes.units)

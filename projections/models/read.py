@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from danvan.domain.clock import period_fraction_elapsed
+from danvan.domain.policies import province_scope
 from danvan.domain.registration_form import Field
 from danvan.domain.targets import effective_period_targets
 from danvan.projections.base import Connection
@@ -247,27 +248,37 @@ def units_without_registration(conn: Connection, minimum: dict[str, int], year: 
     return {tid: n for tid, n in rows}
 
 
-def _present_quota_counts(conn: Connection, minimum: dict[str, int], year: int
+def _present_quota_counts(conn: Connection, minimum: dict[str, int], year: int,
+                          province_code: str | None = None
                           ) -> dict[str, tuple[Counts, int]]:
     """The present, in one statement: each tenant's counts of ``year`` and its open units
     with fewer models of the year submitted than its minimum (the open units less the
-    ``unit_histogram`` rows at or above the minimum; a minimum of 0 leaves no unit below)."""
+    ``unit_histogram`` rows at or above the minimum; a minimum of 0 leaves no unit below).
+    With ``province_code`` (the tenants being that province's), each table is read as one
+    index range of the province's rows rather than a probe per tenant."""
     counters = ", ".join(f"coalesce(q.{f.name}, 0)" for f in dataclasses.fields(Counts))
+    mine = "province_code = %(p)s" if province_code is not None else \
+        "tenant_id = ANY(%(ids)s)"
+    # MATERIALIZED: each table is read once, then joined in memory (a nested loop would
+    # probe it once per tenant, each probe paying for row-level security's array again).
     rows = conn.execute(
         f"""WITH m AS (SELECT * FROM unnest(%(ids)s::text[], %(min)s::int[])
                          AS m(tenant_id, minimum)),
-                 h AS (SELECT h.tenant_id, sum(h.units) AS units
-                         FROM {R}.unit_histogram h JOIN m ON m.tenant_id = h.tenant_id
-                        WHERE h.tenant_id = ANY(%(ids)s) AND h.year = %(y)s
-                          AND h.submitted >= m.minimum GROUP BY h.tenant_id)
+                 q AS MATERIALIZED (SELECT * FROM {R}.quota_counts
+                                     WHERE {mine} AND year = %(y)s),
+                 o AS MATERIALIZED (SELECT tenant_id, units FROM {R}.open_units WHERE {mine}),
+                 h AS MATERIALIZED (SELECT tenant_id, submitted, units FROM {R}.unit_histogram
+                                     WHERE {mine} AND year = %(y)s),
+                 b AS (SELECT h.tenant_id, sum(h.units) AS units
+                         FROM h JOIN m ON m.tenant_id = h.tenant_id
+                        WHERE h.submitted >= m.minimum GROUP BY h.tenant_id)
             SELECT m.tenant_id, {counters},
                    CASE WHEN m.minimum <= 0 THEN 0
-                        ELSE coalesce(o.units, 0) - coalesce(h.units, 0) END
-              FROM m LEFT JOIN {R}.quota_counts q
-                ON q.tenant_id = m.tenant_id AND q.year = %(y)s
-              LEFT JOIN {R}.open_units o ON o.tenant_id = m.tenant_id
-              LEFT JOIN h ON h.tenant_id = m.tenant_id""",
-        _minimums(minimum, year, None)).fetchall()
+                        ELSE coalesce(o.units, 0) - coalesce(b.units, 0) END
+              FROM m LEFT JOIN q ON q.tenant_id = m.tenant_id
+              LEFT JOIN o ON o.tenant_id = m.tenant_id
+              LEFT JOIN b ON b.tenant_id = m.tenant_id""",
+        {**_minimums(minimum, year, None), "p": province_code}).fetchall()
     return {tid: (Counts(*values), int(below)) for tid, *values, below in rows}
 
 
@@ -293,16 +304,18 @@ def unit_compliance(conn: Connection, tenant_ids: Sequence[str], year: int, *,
 # --- quotas --------------------------------------------------------------------------------
 
 def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
-           as_of: datetime | None = None, now: datetime | None = None) -> list[TenantQuota]:
+           as_of: datetime | None = None, now: datetime | None = None,
+           province_code: str | None = None) -> list[TenantQuota]:
     """The quota of each of ``tenants`` for ``year``, in their order; status and risk judged
-    at ``as_of`` (or ``now``, default the current time)."""
+    at ``as_of`` (or ``now``, default the current time). ``province_code``: the tenants are
+    that province's (its present counts are then read by province)."""
     if not tenants:
         return []
     at = as_of or now or datetime.now(UTC)
     targets = resolved_targets(conn, tenants, year, as_of)
     minimum = {t.id: targets[t.id].per_unit_minimum for t in tenants}
     if as_of is None:
-        present = _present_quota_counts(conn, minimum, year)
+        present = _present_quota_counts(conn, minimum, year, province_code)
         found = {tid: c for tid, (c, _) in present.items()}
         lacking = {tid: below for tid, (_, below) in present.items()}
     else:
@@ -325,12 +338,22 @@ def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
 
 
 def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
-              as_of: datetime | None = None) -> list[FieldBreakdown]:
+              as_of: datetime | None = None,
+              province_code: str | None = None) -> list[FieldBreakdown]:
     """Per field over ``tenant_ids`` together (all five fields, zeros included): models of
     ``year`` accepted and recognised (not revoked) at each level, and progress reported for
-    periods of ``year``."""
+    periods of ``year``. ``province_code``: the tenants are all of that province's (its
+    present totals are then the projector's rollup, ``province_fields``)."""
     params: dict[str, Any] = {"ids": list(tenant_ids), "y": year, "at": as_of_bound(as_of)}
-    if as_of is None:
+    if as_of is None and province_code is not None:
+        both = conn.execute(
+            f"SELECT field, new_models, recognized_tenant_level, recognized_province_level, "
+            f"participants, workdays, money_vnd, land_m2, reports FROM {R}.province_fields "
+            "WHERE tenant_id = %s AND year = %s",
+            (province_scope(province_code), year)).fetchall()
+        count_rows = [(f, n, rt, rp) for f, n, rt, rp, *_ in both]
+        progress_rows = [(f, *sums) for f, _, _, _, *sums in both]
+    elif as_of is None:
         both = conn.execute(
             f"""SELECT field, sum(n), sum(rt), sum(rp), sum(p), sum(w), sum(money), sum(land),
                        sum(reports)
@@ -378,8 +401,9 @@ def province_figures(conn: Connection, province_code: str, year: int, *,
     """Every tenant's quota for ``year`` (onboarded by ``as_of``) and the per-field breakdown:
     ``.summary()`` adds them up, ``quota_page.quota_page`` pages them."""
     tenants = province_tenants(conn, province_code, as_of=as_of)
-    rows = quotas(conn, tenants, year, as_of=as_of, now=now)
-    by_field = breakdown(conn, [t.id for t in tenants], year, as_of=as_of)
+    rows = quotas(conn, tenants, year, as_of=as_of, now=now, province_code=province_code)
+    by_field = breakdown(conn, [t.id for t in tenants], year, as_of=as_of,
+                         province_code=province_code)
     return ProvinceFigures(province_code, year, rows, by_field)
 
 

@@ -19,11 +19,13 @@ from danvan.infra.database import ConnParams, connect_owner, owner_params
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
+from danvan.projections.models.read import province_figures
 from danvan.projections.models.rows import TenantQuota
 from danvan.projections.rebuild import rebuild_all
 from danvan.projections.schema import ensure_read_models
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
+    PROVINCE,
     dump,
     history_strategy,
     positions,
@@ -92,6 +94,7 @@ def test_every_way_of_applying_the_log_gives_the_same_read_models(
                     assert stored is not None and replayed is not None
                     assert quota_figures(stored) == expected
                     assert quota_figures(replayed) == expected
+            assert_province_figures_kept_equal_replayed(conn, world.years())
 
             # Batches of any size.
             reset_read_models(conn, role)
@@ -136,4 +139,50 @@ def test_every_way_of_applying_the_log_gives_the_same_read_models(
             done = rebuild_all(owner_params(config).conninfo(), all_projections(),
                                app_role=role, batch_size=rebuild_batch)
             assert all(r.new_version == 2 and r.position == head for r in done)
+            assert dump(conn) == reference
+
+
+def assert_province_figures_kept_equal_replayed(conn: Any, years: list[int]) -> None:
+    """The province's figures from the rows the projector keeps per province (its tenants'
+    rows by province, the by-field and progress rollup) equal those the history gives."""
+    for year in years:
+        kept = province_figures(conn, PROVINCE, year, now=FAR_FUTURE)
+        replayed = province_figures(conn, PROVINCE, year, as_of=FAR_FUTURE, now=FAR_FUTURE)
+        assert kept == replayed
+
+
+EARLY_TENANT = [("onboard", 0, 1), ("early_unit", 0, 1), ("register", 1, 2),
+                *[("advance", 1, 30)] * 4, ("progress", 1, 20), ("onboard", 0, 5),
+                ("register", 1, 3), *[("advance", 1, 30)] * 6, ("progress", 2, 10),
+                ("add_unit", 1, 2), ("close_unit", 0, 5)]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_tenant_whose_models_precede_its_onboarding_joins_its_province_figures(
+        admin_params: ConnParams, template_database: str,
+        tmp_path_factory: pytest.TempPathFactory, batch_size: int) -> None:
+    """Its rows written before its onboarding get their province, and its totals join the
+    province's rollup, whether the onboarding comes in their batch or a later one."""
+    tmp: Path = tmp_path_factory.mktemp("early")
+    with written_history(admin_params, template_database, tmp, EARLY_TENANT) as (config, world):
+        role = config.app_db_role
+        assert len(world.tenants) == 2 and world.models
+        with connect_owner(config) as conn:
+            ensure_read_models(conn, role)
+            runner = make_runner(config, batch_size=10_000)
+            runner.catch_up()
+            runner.close()
+            reference = dump(conn)
+            assert_province_figures_kept_equal_replayed(conn, world.years())
+            late = str(world.tenants[1].id)
+            assert any(r[0] == late for r in reference["quota_counts"])
+            for table in ("quota_counts", "open_units", "unit_histogram"):
+                assert conn.execute(f"SELECT count(*) FROM danvan_read.{table} "
+                                    "WHERE province_code IS DISTINCT FROM %s",
+                                    (PROVINCE,)).fetchone() == (0,)
+
+            reset_read_models(conn, role)
+            runner = make_runner(config, batch_size=batch_size, catch_up_batch_size=batch_size)
+            runner.catch_up()
+            runner.close()
             assert dump(conn) == reference

@@ -196,6 +196,18 @@ class World:
         self.tenants.append(tenant)
         return True
 
+    def op_early_unit(self, pick: int) -> bool:
+        """A unit of the next ward to be onboarded, stored before the ward's onboarding (the
+        log allows it): the ward's first rows precede its province (not in ``OPS``)."""
+        if len(self.tenants) >= len(WARD_CODES):
+            return False
+        tenant_id = str(Tenant.id_for(TenantKind.WARD, PROVINCE, WARD_CODES[len(self.tenants)]))
+        unit = Unit.add(self.ctx("tenant_admin", tenant_id),
+                        AddUnit(f"Chi bộ {len(self.units)}", UnitKind.PARTY_CELL, False))
+        self.store.save(unit)
+        self.units.append(unit)
+        return True
+
     def op_add_unit(self, pick: int) -> bool:
         tenant = self._pick(self.tenants, pick)
         if tenant is None:

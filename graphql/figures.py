@@ -24,16 +24,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from danvan.graphql.db import Reader
-from danvan.graphql.freshness import Freshness, Stamp
+from danvan.graphql.freshness import Freshness, Stamp, scope_mark
 from danvan.projections.models.read import province_figures
 from danvan.projections.models.rows import ProvinceFigures
-from danvan.projections.province_changes import changes
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int, datetime | None]
-Mark = tuple[Stamp, object]
-"""The active versions and the province's count of changed batches."""
+Mark = object
+"""The active versions and the province's count of changed batches (``scope_mark``)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class FiguresCache:
         key = (code, year, as_of)
         entry = self._entries.get(key)
         if entry is not None and entry.stamp != stamp \
-                and await self._mark(scoped, code, stamp) == entry.mark:
+                and self._mark(code, stamp) == entry.mark:
             entry = self._entries[key] = replace(entry, stamp=stamp)  # still good
         if entry is not None and entry.stamp == stamp:
             self._entries.move_to_end(key)
@@ -87,13 +86,12 @@ class FiguresCache:
             pending.add_done_callback(lambda done: self._computed(key, done))
         return pending
 
-    @staticmethod
-    async def _mark(reader: Reader, code: str, stamp: Stamp) -> Mark:
-        return stamp[0::2], await reader.run_unscoped(changes, code)
+    def _mark(self, code: str, stamp: Stamp) -> Mark:
+        return scope_mark(stamp, self.freshness.changes(), (code,))
 
     async def _compute(self, reader: Reader, key: Key, stamp: Stamp) -> _Entry:
         code, year, as_of = key
-        mark = await self._mark(reader, code, stamp)  # before: a later batch is seen again
+        mark = self._mark(code, stamp)  # read before: a later batch is seen again
         figures = await reader.run(province_figures, code, year, as_of=as_of)
         entry = _Entry(stamp, mark, self.clock(), figures)
         self._entries[key] = entry

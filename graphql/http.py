@@ -27,11 +27,12 @@ from strawberry.types.graphql import OperationType
 from danvan.graphql.body import read_body
 from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.errors import BAD_USER_INPUT, INTERNAL
+from danvan.graphql.freshness import scope_mark
 from danvan.graphql.persisted import UnknownPersistedQuery, query_text
 from danvan.graphql.read_position import HEADER as MIN_POSITION_HEADER
 from danvan.graphql.read_position import ReadAt, min_position, read_at
 from danvan.graphql.replica import Route, route
-from danvan.graphql.responses import cacheable
+from danvan.graphql.responses import cacheable, scope_provinces
 from danvan.graphql.schema import build_schema, unexpected
 from danvan.graphql.sources import ReadSources
 
@@ -112,8 +113,10 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
         operation_name = body.get("operationName")
         key = None if at.stale else chosen.responses.key(
             text, operation_name, variables, context.access.grants_held)
+        mark = scope_mark(at.stamp, chosen.freshness.changes(),
+                          scope_provinces(context.access.grants_held))
         if key is not None:
-            kept = chosen.responses.get(key, at.stamp)
+            kept = chosen.responses.get(key, mark)
             if kept is not None:
                 return Response(with_extensions(kept, extensions), media_type=JSON)
         try:
@@ -130,7 +133,7 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
                 BAD_USER_INPUT)], "extensions": extensions}, 400)
         answer = _encode(format_result(result))
         if key is not None and not result.errors and cacheable(context.plan):
-            chosen.responses.put(key, at.stamp, answer)
+            chosen.responses.put(key, mark, answer)
         return Response(with_extensions(answer, extensions), media_type=JSON)
 
     async def _refuse(context: ReadContext, where: Route, message: str, code: str,

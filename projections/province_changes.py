@@ -59,3 +59,9 @@ def changes(conn: Connection, province_code: str) -> tuple[int, int]:
         "SELECT province_code, changes FROM public.danvan_province_changes "
         "WHERE province_code = ANY(%s::text[])", ([province_code, EVERY_PROVINCE],)).fetchall())
     return int(rows.get(province_code, 0)), int(rows.get(EVERY_PROVINCE, 0))
+
+
+def every_change(conn: Connection) -> dict[str, int]:
+    """Every province's count of changes (and ``*``'s)."""
+    return dict(conn.execute(
+        "SELECT province_code, changes FROM public.danvan_province_changes").fetchall())

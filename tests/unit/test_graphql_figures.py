@@ -9,16 +9,15 @@ from typing import Any
 
 from danvan.domain.policies import RoleGrant
 from danvan.graphql.figures import FiguresCache
-from danvan.graphql.freshness import Freshness
+from danvan.graphql.freshness import Freshness, read_marks, scope_mark
 from danvan.graphql.limits import Plan
-from danvan.graphql.responses import ResponseCache, cacheable
+from danvan.graphql.responses import ResponseCache, cacheable, scope_provinces
 from danvan.graphql.sources import caches_from_env
 from danvan.projections.models.rows import ProvinceFigures
-from danvan.projections.province_changes import changes
 
 
 class FakeReader:
-    """Answers ``read_models_stamp`` with ``stamp``, a province's count of changed batches
+    """Answers ``read_marks`` with ``stamp`` and every province's count of changed batches
     from ``changes`` (``*``: every province), and counts figure computations."""
 
     def __init__(self) -> None:
@@ -38,10 +37,9 @@ class FakeReader:
 
     async def run_unscoped(self, fn: Callable[..., Any], *args: Any) -> Any:
         await asyncio.sleep(0)
-        if fn is changes:
-            return self.changes.get(args[0], 0), self.changes.get("*", 0)
+        assert fn is read_marks
         self.stamps_read += 1
-        return self.stamp
+        return self.stamp, dict(self.changes)
 
     async def run(self, fn: Callable[..., Any], code: str, year: int, **_: Any) -> Any:
         self.computed += 1
@@ -160,3 +158,20 @@ def test_answers_reading_outside_the_read_models_are_never_kept() -> None:
     for field in ("history", "stateAsOf", "person", "verifyAuditChain"):
         assert not cacheable(Plan(3, 0, (), frozenset({"model", field})))
     assert not cacheable(None)
+
+
+def test_whole_answers_outlive_batches_of_other_provinces_but_not_their_own() -> None:
+    cache = ResponseCache(ttl=60, clock=Clock())
+    grants = [RoleGrant("province_analyst", "15")]
+    key = cache.key("{ provinces { code } }", None, None, grants)
+    provinces = scope_provinces(grants)
+    assert provinces == ("15",)
+    cache.put(key, scope_mark((1, 10), {"15": 3, "01": 7}, provinces), b"answer")
+    # A batch of province 01 moved the stamp: the answer still holds.
+    assert cache.get(key, scope_mark((1, 11), {"15": 3, "01": 8}, provinces)) == b"answer"
+    assert cache.get(key, scope_mark((1, 12), {"15": 4, "01": 8}, provinces)) is None
+    assert cache.get(key, scope_mark((1, 12), {"15": 3, "01": 8, "*": 1}, provinces)) is None
+    assert cache.get(key, scope_mark((2, 11), {"15": 3, "01": 8}, provinces)) is None  # rebuilt
+    # A national caller reads every province: any batch moves its answers.
+    assert scope_provinces([RoleGrant("national_analyst", "")]) is None
+    assert scope_mark((1, 11), {"15": 3}, None) != scope_mark((1, 12), {"15": 3}, None)

@@ -347,10 +347,11 @@ def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Cl
 
 
 def http_commands(base: str, clients: list[Client], seconds: float, warmup: float = 0.0,
-                  label: str = "") -> Samples:
+                  label: str = "", rate: float | None = None) -> Samples:
     """Each client registers a model and submits it, over and over, on its own keep-alive
     connection; all clients on one asyncio loop (``bench.load_client``), so the load costs the
-    shared machine little CPU."""
+    shared machine little CPU. ``rate``: commands per second in all, evenly paced (a client
+    late for its slot goes at once, without catching up), else as fast as answered."""
     import asyncio
     import json
     from urllib.parse import urlsplit
@@ -364,14 +365,20 @@ def http_commands(base: str, clients: list[Client], seconds: float, warmup: floa
     end = start + seconds
     results = [Samples() for _ in clients]
 
+    gap = len(clients) / rate if rate else 0.0
+
     async def client(i: int) -> None:
         me, samples = clients[i], results[i]
         models = f"/api/v1/tenants/{me.tenant_id}/models"
         headers = {**me.headers, "Content-Type": "application/json"}
         connection = await KeepAlive.open(host, port)
+        slot = [time.perf_counter() + gap * i / len(clients)]
 
         async def command(path: str, body: dict[str, Any]) -> bytes | None:
             """The response body if it succeeded; counted when inside the window."""
+            if gap:
+                await asyncio.sleep(max(0.0, slot[0] - time.perf_counter()))
+                slot[0] = max(slot[0], time.perf_counter() - gap) + gap
             began = time.perf_counter()
             answer: bytes | None = None
             try:

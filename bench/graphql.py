@@ -14,8 +14,13 @@ one connection per client, in this process): latency p50/p95 at one client (``wr
 throughput at ``--clients`` (``wrk``), for the server as deployed (province figures and whole
 answers cached while the read models stand still), then executing every request (answers not
 cached: Strawberry runs, the figures come from their cache), then computing every request (no
-cache: what the first caller after a projector batch waits). Targets: summary p95 < 10 ms,
-page p95 < 20 ms, >= 800 summaries/s at 16 clients, GraphQL within 3x raw SQL.
+cache: what the first caller after a projector batch waits), then as deployed again while
+unit users of other tenants of the same province register and submit models at
+``--write-rate`` commands/s (``bench.commands``'s client) and the projector's live runner
+applies them beside the server, so the province's figures move all along (in a copy of the
+data set, dropped after: the data set stays as built). Targets: summary p95 < 10 ms, page p95
+< 20 ms (as deployed, computed, and as deployed under the writes), >= 800 summaries/s at 16
+clients, GraphQL within 3x raw SQL.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from bench.serving import danvan_serve
 
 DESCRIPTION = "GraphQL read API: province summary and quota page against raw SQL"
 EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
+WRITE_RATE = 50.0
+WRITERS = 8
+"""Unit users (of as many tenants of the province) writing during the phase with writes."""
 SECRET = "bench-graphql-secret-key-of-enough-length"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
     parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+    parser.add_argument("--database", default=None,
+                        help="an existing data set's database to read (e.g. a copy of "
+                             "danvan_bench_graphql_<N>); never dropped")
+    parser.add_argument("--write-rate", type=float, default=WRITE_RATE,
+                        help=f"commands/s written during the as-deployed phase with writes "
+                             f"(default {WRITE_RATE:g})")
 
 
 def say(message: str) -> None:
@@ -80,8 +94,11 @@ def admin_url() -> str:
     return os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def ensure_data(events: int, *, fresh: bool) -> tuple[str, int, int]:
-    """URL of the data set's database, its events and tenants (built when missing)."""
+def ensure_data(events: int, *, fresh: bool, database: str | None = None
+                ) -> tuple[str, int, int]:
+    """URL of the data set's database, its events and tenants (built when missing; read
+    models built by older code are rebuilt in place, the events kept). ``database``: an
+    existing data set's database, used as it is (never dropped)."""
     import psycopg
     from psycopg import sql
 
@@ -89,16 +106,22 @@ def ensure_data(events: int, *, fresh: bool) -> tuple[str, int, int]:
     from danvan.infra.settings import Settings
 
     admin = ConnParams.from_url(admin_url())
-    name = f"danvan_bench_graphql_{events}"
+    name = database or f"danvan_bench_graphql_{events}"
     url = admin.with_dbname(name).url(password=True)
     with connect(admin.with_dbname("postgres")) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                               (name,)).fetchone() is not None
+    if database is not None and (not exists or fresh or _ready(url) is None):
+        raise SystemExit(f"bench graphql: --database {name}: not a data set ready to read "
+                         "(and --fresh never rebuilds one named this way)")
     if exists and not fresh:
         ready = _ready(url)
-        if ready is not None and not _stale(Settings(env="test", database_url=url)):
+        if ready is not None:
+            settings = Settings(env="test", database_url=url)
             say(f"reusing {name}: {ready[0]:,} events, {ready[1]:,} tenants")
-            _catch_up(Settings(env="test", database_url=url))
+            if _stale(settings):
+                _rebuild_stale(settings)
+            _catch_up(settings)
             return url, *ready
     with connect(admin.with_dbname("postgres")) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -135,6 +158,19 @@ def _stale(settings: Any) -> bool:
 
     with connect_owner(settings) as conn:
         return bool(stale(conn, all_projections()))
+
+
+def _rebuild_stale(settings: Any) -> None:
+    """Read models built by older code than this, rebuilt blue/green from the kept events."""
+    from danvan.infra.database import owner_params
+    from danvan.infra.migrations import migrate
+    from danvan.projections.catalog import all_projections
+    from danvan.projections.rebuild import rebuild_stale
+
+    migrate(settings)
+    done = rebuild_stale(owner_params(settings).conninfo(), all_projections(),
+                         app_role=settings.app_db_role)
+    say(f"rebuilt read models built by older code: {', '.join(r.name for r in done)}")
 
 
 def _fill(settings: Any, events: int) -> None:
@@ -245,6 +281,94 @@ def wrk(base: str, body: dict[str, Any], bearer: str, *, connections: int,
             "p95": found["p95"] / 1000, "p99": found["p99"] / 1000}
 
 
+# --- reading while others write ----------------------------------------------------------------
+
+@contextmanager
+def writable_copy(url: str, *, attempts: int = 60) -> Iterator[str]:
+    """A copy of the data set for the phase that writes, so that the data set itself stays as
+    built (for the next run, and for whoever else reads it): ``CREATE DATABASE ... TEMPLATE``,
+    tried again while someone is connected to the data set; dropped at the end."""
+    from psycopg import errors, sql
+
+    from danvan.infra.database import ConnParams, connect
+
+    source = ConnParams.from_url(url)
+    name = f"{source.dbname}_writes"
+    admin = ConnParams.from_url(admin_url()).with_dbname("postgres")
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with connect(admin) as conn:
+        conn.execute(drop)
+        for attempt in range(attempts):
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(source.dbname)))
+                break
+            except errors.ObjectInUse:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
+    try:
+        yield source.with_dbname(name).url(password=True)
+    finally:
+        with connect(admin) as conn:
+            conn.execute(drop)
+
+
+def writers(url: str, province: str, count: int) -> list[Any]:
+    """Unit users of ``count`` tenants of ``province`` (its last by code: beyond the first
+    quota page), each with an open unit of its own: what ``bench.commands`` drives."""
+    import psycopg
+
+    from bench.commands import Client
+    from danvan.backend.auth.tokens import issue_token
+    from danvan.domain.policies import RoleGrant
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT ON (t.code) t.tenant_id, u.unit_id::text "
+            "FROM danvan_read.tenants t JOIN danvan_read.units u USING (tenant_id) "
+            "WHERE t.province_code = %s AND u.closed_at IS NULL "
+            "AND NOT u.reports_to_vertical_line ORDER BY t.code DESC, u.unit_id LIMIT %s",
+            (province, count)).fetchall()
+    if not rows:
+        raise RuntimeError(f"province {province} has no tenant with an open unit to write in")
+    return [Client(tenant_id, unit_id, {"Authorization": "Bearer " + issue_token(
+        user_id=f"bench-writer-{i}", username=f"bench.writer.{i}", secret=SECRET,
+        lifetime_seconds=3600, grants=[RoleGrant(role="unit_user", province_code=province,
+                                                 tenant_id=tenant_id, unit_id=unit_id)])})
+        for i, (tenant_id, unit_id) in enumerate(rows)]
+
+
+def under_writes(base: str, url: str, bodies: list[dict[str, Any]], bearer: str, *,
+                 province: str, rate: float, seconds: float
+                 ) -> tuple[list[dict[str, float]], Any, int]:
+    """``wrk -c1`` of each of ``bodies`` in turn while unit users of other tenants of the
+    province register and submit models at ``rate`` commands/s (``bench.commands``'s client)
+    and the projector's live runner applies them beside the server; the latencies, the
+    writes' samples and the runner's batches meanwhile."""
+    from bench.commands import http_commands
+    from bench.projections import live_runner_commits, start_live_runner
+
+    clients = writers(url, province, WRITERS)
+    runner = start_live_runner(url, batch_size=20_000, seconds=3600)
+    written: dict[str, Any] = {}
+    warmup = 2.0
+    window = len(bodies) * (max(1, round(seconds)) + 1.0) + 1.0
+    thread = threading.Thread(target=lambda: written.update(samples=http_commands(
+        base, clients, window, warmup=warmup, label="read-", rate=rate)), daemon=True)
+    try:
+        thread.start()
+        time.sleep(warmup)
+        started = time.time()
+        read = [wrk(base, body, bearer, connections=1, seconds=seconds) for body in bodies]
+        ended = time.time()
+        thread.join()
+    finally:
+        commits = live_runner_commits(runner, timeout=60, stop=True)
+    batches = sum(1 for _, at in commits if started <= at <= ended)
+    return read, written.get("samples"), batches
+
+
 # --- the raw SQL baseline ----------------------------------------------------------------------
 
 def raw_reader(url: str, province: str, year: int, what: str) -> Callable[[Any], object]:
@@ -313,7 +437,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     events = args.events or EVENTS[args.scale]
-    url, stored, tenants = ensure_data(events, fresh=args.fresh)
+    url, stored, tenants = ensure_data(events, fresh=args.fresh, database=args.database)
     variables = {"code": args.province, "year": args.year}
     bearer = token(args.province)
     headers = {"Authorization": f"Bearer {bearer}"}
@@ -343,6 +467,16 @@ def run(args: argparse.Namespace) -> list[Figure]:
         say("GraphQL computing every request (no cache at all)")
         g_cold = wrk(base, summary_body, bearer, connections=1, seconds=seconds)
         g_cold_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
+    write_rate = args.write_rate
+    say(f"GraphQL as deployed while {write_rate:g} commands/s go to other tenants of province "
+        f"{args.province} (in a copy of the data set)")
+    with writable_copy(url) as copy, served(copy, workers=args.workers,
+                                             server=args.server) as base:
+        check(base, headers, summary_body)
+        check(base, headers, page_body)
+        (w_summary, w_page), writes, batches = under_writes(
+            base, copy, [summary_body, page_body], bearer, province=args.province,
+            rate=write_rate, seconds=seconds)
     say("raw SQL")
     summary_sql = raw_reader(url, args.province, args.year, "summary")
     page_sql = raw_reader(url, args.province, args.year, "page")
@@ -383,7 +517,19 @@ def run(args: argparse.Namespace) -> list[Figure]:
         rate(f"graphql summaries/s at {clients} clients, executed (no response cache)",
              x_summary_load["rate"], r_summary_load, 800),
         latency("summary p95, computed (no cache at all)", g_cold["p95"], r_summary["p95"],
-                None),
+                10),
         latency("quota page p95, computed (no cache at all)", g_cold_page["p95"],
-                r_page["p95"], None),
+                r_page["p95"], 20),
+        latency(f"summary p95, as deployed, {write_rate:g} commands/s into the province",
+                w_summary["p95"], r_summary["p95"], 10),
+        latency(f"quota page p95, as deployed, {write_rate:g} commands/s into the province",
+                w_page["p95"], r_page["p95"], 20),
+        Figure.against(f"graphql writes meanwhile (into up to {WRITERS} other tenants of "
+                       f"province {args.province})",
+                       writes.rate if writes else 0.0, "commands/s",
+                       "commands/s asked", write_rate, f">= {0.9 * write_rate:g}/s, 0 failed",
+                       lambda v, _r: v >= 0.9 * write_rate
+                       and not (writes and writes.failures)),
+        Figure("graphql projector batches applied meanwhile", float(batches), "batches",
+               target=">= 1 (the province's figures moved)", met=batches >= 1),
     ]

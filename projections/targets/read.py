@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from danvan.domain.targets import YearTargets, effective_targets
-from danvan.projections.base import Connection
+from danvan.projections.base import Connection, pg_text_array
 from danvan.projections.directory.rows import TenantRef
 from danvan.projections.reading import R, as_of_bound, rows_of, select_list
 from danvan.projections.targets.rows import PeriodTargetsRow
@@ -25,14 +25,14 @@ def resolved_targets(conn: Connection, tenants: Sequence[TenantRef], year: int,
     """Each tenant's targets for ``year`` as they stood at ``as_of`` (default: now)."""
     rows = conn.execute(
         f"""(SELECT DISTINCT ON (tenant_id) false, tenant_id, targets FROM {R}.tenant_targets
-             WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND {_VALID_AT}
+             WHERE tenant_id = ANY(%(ids)s::text[]) AND year = %(y)s AND {_VALID_AT}
              ORDER BY tenant_id, valid_from DESC, position DESC)
             UNION ALL
             (SELECT DISTINCT ON (province_code) true, province_code, defaults
                FROM {R}.province_targets
               WHERE province_code = ANY(%(p)s) AND year = %(y)s AND {_VALID_AT}
               ORDER BY province_code, valid_from DESC, position DESC)""",
-        {"ids": [t.id for t in tenants], "y": year, "at": as_of_bound(as_of),
+        {"ids": pg_text_array(t.id for t in tenants), "y": year, "at": as_of_bound(as_of),
          "p": sorted({t.province_code for t in tenants})}).fetchall()
     own = {key: YearTargets(**t) for province, key, t in rows if not province}
     defaults = {key: {kind: YearTargets(**t) for kind, t in d.items()}

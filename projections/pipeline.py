@@ -31,6 +31,7 @@ from danvan.projections.applying import Applied, Fault, Target, advance, apply_l
 from danvan.projections.base import Connection, Write
 from danvan.projections.events import Batch, fetch_batch
 from danvan.projections.quarantine import ProjectionFailed, event_fault
+from danvan.projections.sharding import route
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Prepared:
 
     batch: Batch
     count: int
+    """Events read from the log (a tenant shard applies only its tenants' among them)."""
     targets: tuple[Target, ...]
     counts: tuple[int, ...]
     """Events of the batch each target had not applied yet."""
@@ -90,8 +92,10 @@ class Pipeline:
                 targets = list(self.targets)
                 while not self._stop.is_set():
                     batch = fetch_batch(conn, min(t.position for t in targets), self.limit)
-                    if not batch.events:
+                    count = len(batch)
+                    if not count:
                         break
+                    batch = route(batch, targets[0].shard)
                     writes: list[Write | None] = []
                     counts: list[int] = []
                     with conn.cursor() as cur:
@@ -100,7 +104,6 @@ class Pipeline:
                             counts.append(len(part))
                             writes.append(_prepare(t, cur, part, self.memo)
                                           if part.events else None)
-                    count = len(batch)
                     prepared = Prepared(Batch(batch.after, batch.last, ()), count,
                                         tuple(targets), tuple(counts), tuple(writes))
                     del batch  # the decoded events: only the prepared rows go on
@@ -170,7 +173,7 @@ def run_pipelined(conn: Connection, conninfo: str,
             log.warning("%s; applying that batch alone, isolating its poison events",
                         poisoned.failed)
         outcome, locked = apply_locked(conn, lock_targets, limit, fault=fault, isolating=True)
-        count = len(outcome.batch)
+        count = outcome.read
         total += count
         if count and on_batch is not None:
             on_batch(Applied(outcome.batch, tuple(locked), time.time(), count,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from danvan.projections.base import Cursor, Projection, Write
+from danvan.projections.base import Cursor, Projection, TableSharding, Write
 from danvan.projections.events import Batch
 from danvan.projections.models import breakdown, open_units, quota, registry
 from danvan.projections.models.fold import MODEL_TOPICS, fold, models_to_load
@@ -18,6 +18,9 @@ from danvan.projections.models.fold import MODEL_TOPICS, fold, models_to_load
 class Models(Projection):
     name = "models"
     tables = (*registry.TABLES, *quota.TABLES, *breakdown.TABLES, *open_units.TABLES)
+    # Every row is one tenant's (province roll-ups would be ADDITIVE: see sharding).
+    sharding = dict.fromkeys((*registry.TABLES, *quota.TABLES, *breakdown.TABLES,
+                              *open_units.TABLES), TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = MODEL_TOPICS | open_units.UNIT_TOPICS
 
     def ddl(self, schema: str) -> list[str]:

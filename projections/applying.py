@@ -11,8 +11,8 @@ its poison events isolated and quarantined per projection (``quarantine``); the 
 pays nothing for it.
 
 A tenant shard (``sharding``) reads the same batches, applies only its tenants' events and
-advances its own position; the pointer rows are then locked ``FOR SHARE``, so the shards of
-one projection apply side by side while a switch (``FOR UPDATE``) still waits for them all.
+advances its own position; it locks the pointer rows ``FOR SHARE``, so the shards of one
+projection apply side by side while a switch (``FOR UPDATE``) still waits for them all.
 """
 
 from __future__ import annotations
@@ -71,15 +71,17 @@ class Applied:
 
 def lock_active_targets(conn: Connection, projections: Sequence[Projection],
                         shard: Shard | None = None) -> list[Target]:
-    """The active version of each projection, its pointer row locked (shared) until the
-    transaction ends. Two statements on purpose: the lock waits out a switch, then the second
-    read (a new snapshot) sees the version the switch made active. A version kept in another
-    layout than ``shard``'s raises ``ShardingError``."""
+    """The active version of each projection, its pointer row locked until the transaction
+    ends (shared by the tenant shards, so they apply side by side; exclusive for one runner,
+    so that concurrent batches wait rather than conflict). Two statements on purpose: the
+    lock waits out a switch, then the second read (a new snapshot) sees the version the
+    switch made active. A version kept in another layout than ``shard``'s raises
+    ``ShardingError``."""
     by_name = {p.name: p for p in projections}
     names = sorted(by_name)
     locked = conn.execute(
         "SELECT name, active_version FROM public.danvan_projections WHERE name = ANY(%s) "
-        "ORDER BY name FOR SHARE", (names,)).fetchall()
+        f"ORDER BY name FOR {'UPDATE' if shard is None else 'SHARE'}", (names,)).fetchall()
     if len(locked) != len(names):
         missing = sorted(set(names) - {row[0] for row in locked})
         raise LookupError(f"no read-model version for {', '.join(missing)}: "

@@ -21,7 +21,7 @@ from danvan.projections.catalog import all_projections
 from danvan.projections.event_types import UnknownEvent
 from danvan.projections.rebuild import rebuild_stale
 from danvan.projections.runner import DEFAULT_BATCH_SIZE, Runner
-from danvan.projections.sharding import Shard
+from danvan.projections.sharding import Shard, ShardingError
 
 
 class Projector:
@@ -34,8 +34,9 @@ class Projector:
 
     def _run(self) -> None:
         # An event this code cannot read: the runner logged it and recorded the halt,
-        # which health and status show; the thread ends.
-        with contextlib.suppress(UnknownEvent):
+        # which health and status show; the thread ends. So it does, logged, when the read
+        # models are kept in tenant shards (run `danvan projector --shard K/N` processes).
+        with contextlib.suppress(UnknownEvent, ShardingError):
             self.runner.run(self._stop)
 
     def start(self) -> Projector:

@@ -33,7 +33,7 @@ from danvan.projections.events import log_head
 from danvan.projections.lag import lag_report
 from danvan.projections.models.projection import Models
 from danvan.projections.rebuild import rebuild_all
-from danvan.projections.runner import Runner
+from danvan.projections.runner import LOCK_CLASS, Runner
 from danvan.projections.schema import (
     active_versions,
     ensure_read_models,
@@ -167,6 +167,7 @@ def test_sharded_and_unsharded_runners_never_mix(
         holder.close()
     wait_until(lambda: _resharded(owner, models, 3))
     catch_up_shards(settings, [Shard(0, 3)], models)
+    wait_until(lambda: no_runner(owner))
     with pytest.raises(ShardingError, match=r"different positions.*rebuild it with --shards 1"):
         reshard(owner, models, 1)
     assert active_versions(owner)["models"].shards == 3
@@ -180,6 +181,16 @@ def test_sharded_and_unsharded_runners_never_mix(
     stop = threading.Event()
     with pytest.raises(ShardingError, match="kept in 2 tenant shards"):
         runner.run(stop)
+
+
+def no_runner(conn: psycopg.Connection[Any]) -> bool:
+    """No session holds a projection's (or a shard's) advisory lock: the closed runners'
+    sessions have ended."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
+        "AND objsubid = 2 AND database = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database())", (LOCK_CLASS,)).fetchone()
+    return row is not None and row[0] == 0
 
 
 def _resharded(conn: psycopg.Connection[Any], projections: Any, count: int) -> bool:

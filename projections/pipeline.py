@@ -52,8 +52,6 @@ class Prepared:
     counts: tuple[int, ...]
     """Events of the batch each target had not applied yet."""
     writes: tuple[Write | None, ...]
-    touched: province_changes.Touched | None = None
-    """The tenants and provinces of the events applied (``province_changes``)."""
 
 
 def target_key(target: Target) -> tuple[str, int, str, int]:
@@ -107,8 +105,7 @@ class Pipeline:
                             writes.append(_prepare(t, cur, part, self.memo)
                                           if part.events else None)
                     prepared = Prepared(Batch(batch.after, batch.last, ()), count,
-                                        tuple(targets), tuple(counts), tuple(writes),
-                                        province_changes.touched(batch))
+                                        tuple(targets), tuple(counts), tuple(writes))
                     del batch  # the decoded events: only the prepared rows go on
                     if not self._put(prepared):
                         return
@@ -212,7 +209,7 @@ def _run_pipeline(conn: Connection, conninfo: str,
                         fault(prepared.batch)
                     advance(cur, locked, prepared.batch.last, prepared.counts,
                             caught_up=prepared.count < limit)
-                    province_changes.record_touched(cur, prepared.touched)
+                    province_changes.record(cur, prepared.batch)
             total += prepared.count
             if on_batch is not None:
                 on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))

@@ -10,8 +10,6 @@ recomputation, never a stale answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from danvan.domain.policies import province_of_scope
 from danvan.domain.tenants import Tenant
 from danvan.projections.base import Connection, Cursor
@@ -21,41 +19,17 @@ ONBOARDED = topic_of(Tenant.Onboarded)
 EVERY_PROVINCE = "*"
 
 
-@dataclass(frozen=True)
-class Touched:
-    """What of a batch ``record`` needs, kept instead of its decoded events (a pipelined
-    batch is written after its events are let go)."""
-
-    tenants: frozenset[str]
-    onboarded: dict[str, str]
-    """Tenants onboarded in the batch, and their province."""
-    undecodable: bool
-    """Whether the batch holds an event whose tenant is unknown (its state undecodable)."""
-
-
-def touched(batch: Batch) -> Touched | None:
-    if not batch.events:
-        return None
-    events = [e for e in batch.events if not isinstance(e, Undecodable)]
-    return Touched(frozenset(e.tenant_id for e in events),
-                   {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED},
-                   len(events) < len(batch.events))
-
-
 def record(cur: Cursor, batch: Batch) -> None:
     """Inside the batch's transaction: count a change for each province ``batch`` touched."""
-    record_touched(cur, touched(batch))
-
-
-def record_touched(cur: Cursor, touched: Touched | None) -> None:
-    if touched is None:
+    if not batch.events:
         return
-    onboarded = touched.onboarded
+    events = [e for e in batch.events if not isinstance(e, Undecodable)]
+    onboarded = {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED}
     provinces: set[str] = set()
     unknown: set[str] = set()
-    if touched.undecodable:
+    if len(events) < len(batch.events):  # whose tenant is unknown
         provinces.add(EVERY_PROVINCE)
-    for tenant_id in touched.tenants:
+    for tenant_id in {e.tenant_id for e in events}:
         code = province_of_scope(tenant_id) or onboarded.get(tenant_id)
         if code is not None:
             provinces.add(code)

@@ -9,16 +9,8 @@ from typing import Any
 
 import psycopg
 
-from danvan.infra.database import connect_owner
-from danvan.infra.event_store import EventStore
-from danvan.infra.settings import Settings
-from danvan.projections.applying import Applied
-from danvan.projections.embedded import make_runner
-from danvan.projections.events import Batch, log_head
+from danvan.projections.events import Batch
 from danvan.projections.province_changes import ONBOARDED, changes, record
-from danvan.projections.schema import ensure_read_models
-from tests.integration.test_projection_histories import World
-from tests.integration.test_projection_runner import random_history
 
 TENANT, STRANGER = "6f1c0a52-1111-4e7f-9a0e-000000000001", "6f1c0a52-2222-4e7f-9a0e-000000000002"
 
@@ -41,20 +33,3 @@ def test_batches_count_for_the_provinces_their_events_belong_to(
     with owner_conn.transaction(), owner_conn.cursor() as cur:
         record(cur, Batch(5, 6, [event(STRANGER)]))
     assert changes(owner_conn, "15") == (2, 1) and changes(owner_conn, "79") == (0, 1)
-
-
-def test_a_pipelined_catch_up_counts_its_batches_too(
-        settings: Settings, event_store: EventStore) -> None:
-    """Batches prepared ahead let their decoded events go before they are written: the
-    provinces they touched must still be counted (else a province's cached figures would
-    outlive a catch-up)."""
-    World(event_store).run(random_history(3, 40))  # every event is province 15's
-    with connect_owner(settings) as conn:
-        ensure_read_models(conn, settings.app_db_role)
-        runner = make_runner(settings, batch_size=5, catch_up_batch_size=5)
-        batches: list[Applied] = []
-        runner.on_batch = batches.append
-        runner.catch_up()
-        runner.close()
-        assert len(batches) > 2 and runner.stats.position == log_head(conn)
-        assert changes(conn, "15") == (len(batches), 0)

@@ -72,6 +72,8 @@ def test_the_tenant_admin_sees_every_account_with_roles_unit_and_badges(
     # an inspector's account is the province's to manage: no forms in its row
     assert "</button>" not in row(page, f"inspector.{YEN_BAI}")
     assert "Thanh tra" in row(page, f"inspector.{YEN_BAI}")
+    own = row(page, f"admin.{YEN_BAI}")  # nobody locks themselves out from here
+    assert "Tài khoản của bạn" in own and "</button>" not in own
     assert "02923" not in "".join(listed(page))  # never another tenant's accounts
 
 

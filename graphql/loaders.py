@@ -41,6 +41,8 @@ from danvan.projections.plans import read as plans_read
 from danvan.projections.plans.rows import PlanTaskRow, PlanTaskUnitRow, YearListRow
 from danvan.projections.reminders.read import reminders_by_tenant
 from danvan.projections.reminders.rows import ReminderRow
+from danvan.projections.users.read import user_pages
+from danvan.projections.users.rows import UserRow
 
 V = TypeVar("V")
 
@@ -140,6 +142,11 @@ def _reminders(conn: Connection, tenant_ids: list[str], args: Any
 def _jobs(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[JobSummary]]:
     first, after = args
     return jobs_by_tenant(conn, tenant_ids, first=first, after=after)
+
+
+def _users(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[UserRow]]:
+    active, search, first, after = args
+    return user_pages(conn, tenant_ids, first=first, after=after, active=active, search=search)
 
 
 def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
@@ -251,6 +258,10 @@ class Loaders:
     @cached_property
     def jobs(self) -> DataLoader[tuple[Any, ...], Page[JobSummary]]:
         return grouped(self.reader, _jobs)
+
+    @cached_property
+    def users(self) -> DataLoader[tuple[Any, ...], Page[UserRow]]:
+        return grouped(self.reader, _users)
 
     @cached_property
     def person(self) -> DataLoader[str, Any]:

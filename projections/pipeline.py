@@ -52,6 +52,8 @@ class Prepared:
     counts: tuple[int, ...]
     """Events of the batch each target had not applied yet."""
     writes: tuple[Write | None, ...]
+    touched: province_changes.Touched
+    """The provinces' side of the dropped events (``province_changes.record``)."""
 
 
 def target_key(target: Target) -> tuple[str, int, str, int]:
@@ -105,7 +107,8 @@ class Pipeline:
                             writes.append(_prepare(t, cur, part, self.memo)
                                           if part.events else None)
                     prepared = Prepared(Batch(batch.after, batch.last, ()), count,
-                                        tuple(targets), tuple(counts), tuple(writes))
+                                        tuple(targets), tuple(counts), tuple(writes),
+                                        province_changes.touched(batch))
                     del batch  # the decoded events: only the prepared rows go on
                     if not self._put(prepared):
                         return
@@ -209,7 +212,7 @@ def _run_pipeline(conn: Connection, conninfo: str,
                         fault(prepared.batch)
                     advance(cur, locked, prepared.batch.last, prepared.counts,
                             caught_up=prepared.count < limit)
-                    province_changes.record(cur, prepared.batch)
+                    province_changes.record(cur, prepared.touched)
             total += prepared.count
             if on_batch is not None:
                 on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))

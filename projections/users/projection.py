@@ -10,7 +10,14 @@ from typing import Any, ClassVar
 import msgspec
 
 from danvan.domain.users import User
-from danvan.projections.base import Cursor, Projection, Write, copy_rows, pg_bool
+from danvan.projections.base import (
+    Cursor,
+    Projection,
+    TableSharding,
+    Write,
+    copy_rows,
+    pg_bool,
+)
 from danvan.projections.events import Batch, Envelope, topic_of
 
 REGISTERED = topic_of(User.Registered)
@@ -54,6 +61,7 @@ def change_of(e: Envelope) -> dict[str, Any]:
 class Users(Projection):
     name = "users"
     tables = ("users",)
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset(
         {REGISTERED, GRANTS_CHANGED, PASSWORD_CHANGED, PASSWORD_RESET, DEACTIVATED})
 

@@ -41,7 +41,8 @@ class TableSharding(enum.Enum):
     TENANT = "tenant"
     """Each row belongs to one tenant; only that tenant's events write it."""
     ADDITIVE = "additive"
-    """Rows shared by tenants (roll-ups), written only by commutative upserts in key order."""
+    """Rows shared by tenants (roll-ups), written only by commutative upserts in key order,
+    with deltas from the batch and ``TENANT`` rows (never from the shared row itself)."""
     ONE_WRITER = "one writer"
     """Rows that need every tenant's events in one place: no tenant shards."""
 

@@ -21,7 +21,9 @@ for an unsharded version: each shard then starts where the one runner stopped).
 * ``ADDITIVE``: rows shared by tenants (a province's or the country's roll-ups), written
   only by commutative upserts (``c = c + excluded.c``, rows deleted only when they reach
   zero), in key order (so two shards' transactions lock shared rows in one order and
-  never deadlock). Any order of the shards' batches then gives the same rows.
+  never deadlock), with deltas worked out from the batch and ``TENANT`` rows alone (never
+  from the shared row's current value, which another shard may be changing). Any order of
+  the shards' batches then gives the same rows.
 * ``ONE_WRITER``: rows that need every tenant's events in one place (a value recomputed
   from other rows, a chain across tenants). A projection with such a table is refused
   tenant shards (shard it by projection, ``--only``, instead).

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,10 @@ from danvan.backend.observability.metrics import projection_metrics
 from danvan.infra.database import connect_owner, owner_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
-from danvan.projections.base import Projection
+from danvan.projections.base import Projection, TableSharding, Write
 from danvan.projections.catalog import all_projections, by_names
 from danvan.projections.embedded import make_runner
-from danvan.projections.events import log_head
+from danvan.projections.events import Batch, log_head
 from danvan.projections.lag import lag_report
 from danvan.projections.models.projection import Models
 from danvan.projections.rebuild import rebuild_all
@@ -363,3 +364,55 @@ def test_an_operator_shards_the_projector_with_the_command_and_the_unit(
     got = dump(owner)
     for table, rows in reference(owner, settings).items():
         assert got[table] == rows, table
+
+
+class TopicTally(Projection):
+    """A roll-up every tenant's events write (events per topic, country-wide): ``ADDITIVE``,
+    as a province's figures kept by the projector would be."""
+
+    name = "topic_tally"
+    tables = ("topic_tally",)
+    sharding = dict.fromkeys(tables, TableSharding.ADDITIVE)
+
+    def ddl(self, schema: str) -> list[str]:
+        return [f"CREATE TABLE {schema}.topic_tally (tenant_id text NOT NULL, "
+                "topic text PRIMARY KEY, events int NOT NULL)"]
+
+    def prepare(self, reader: Any, schema: str, batch: Batch,
+                memo: dict[str, Any] | None = None) -> Write:
+        counts = Counter(e.topic for e in batch.events)
+        keys = sorted(counts)
+
+        def write(cur: Any) -> None:
+            if keys:  # in key order: shards lock the shared rows in one order
+                cur.execute(
+                    f"INSERT INTO {schema}.topic_tally AS t (tenant_id, topic, events) "
+                    "SELECT '*', k, n FROM unnest(%s::text[], %s::int[]) AS u(k, n) "
+                    "ORDER BY k ON CONFLICT (topic) DO UPDATE SET events = t.events + "
+                    "excluded.events", (keys, [counts[k] for k in keys]))
+        return write
+
+
+def tally(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    schema = active_versions(conn)["topic_tally"].schema
+    return dict(conn.execute(f"SELECT topic, events FROM {schema}.topic_tally").fetchall())
+
+
+def test_rows_every_tenant_writes_add_up_the_same_from_tenant_shards(
+        settings: Settings, event_store: EventStore, owner: psycopg.Connection[Any]) -> None:
+    World(event_store).run(random_history(23, 120))
+    [events] = owner.execute("SELECT count(*) FROM public.danvan_events").fetchone()
+    projection = [TopicTally()]
+    ensure_read_models(owner, settings.app_db_role, projection)
+    one = make_runner(settings, projection)
+    one.catch_up()
+    one.close()
+    expected = tally(owner)
+    assert sum(expected.values()) == events and len(expected) > 5
+    owner.execute("DELETE FROM public.danvan_projections WHERE name = 'topic_tally'")
+    owner.execute("DELETE FROM public.danvan_projection_versions WHERE name = 'topic_tally'")
+    ensure_read_models(owner, settings.app_db_role, projection)
+    wait_until(lambda: _resharded(owner, projection, SHARDS))
+    catch_up_shards(settings, [Shard(k, SHARDS) for k in range(SHARDS)], projection,
+                    batch_size=3, catch_up_batch_size=4)
+    assert tally(owner) == expected

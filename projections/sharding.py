@@ -143,13 +143,6 @@ def mismatch(name: str, version: int, kept_in: int, shard: Shard | None) -> Shar
 
 # --- positions ---------------------------------------------------------------------------
 
-def shard_position(conn: Connection, name: str, version: int, shard: Shard) -> int | None:
-    row = conn.execute("SELECT position FROM public.danvan_projection_shards "
-                       "WHERE name = %s AND version = %s AND shard = %s AND shards = %s",
-                       (name, version, shard.index, shard.count)).fetchone()
-    return None if row is None else int(row[0])
-
-
 def advance_shard(cur: Cursor, name: str, version: int, shard: Shard, position: int,
                   last: int, count: int, caught_up: bool) -> bool:
     """Compare-and-set the shard's position from ``position`` to ``last``, then bring the

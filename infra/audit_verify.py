@@ -55,6 +55,7 @@ from danvan.infra.settings import Settings
 EXPORT_FORMAT = "danvan-audit-export"
 EXPORT_VERSION = 1
 ITERSIZE = 2000
+EXPORT_BATCH = 5000
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -179,14 +180,36 @@ def export_tenant(conn: Conn, tenant_id: str, out: IO[str]) -> int:
             _write(out, {"type": "seal", "position": seal.position, "hash": _hex(seal.hash),
                          "sealed_at": seal.sealed_at.isoformat(), "key_id": seal.key_id,
                          "signature": _hex(seal.signature)})
-        for row in _rows(conn, tenant_id):
-            _write(out, {"type": "event", "notification_id": row.notification_id,
-                         "originator_id": str(row.originator_id),
-                         "originator_version": row.originator_version, "topic": row.topic,
-                         "state": base64.b64encode(row.state).decode("ascii"),
-                         "prev_hash": _hex(row.prev_hash), "hash": _hex(row.hash)})
-            count += 1
+        for batch in _row_batches(conn, tenant_id):
+            # msgspec writes a UUID as str() does and bytes as standard, padded base64.
+            out.write(_encoder.encode_lines([
+                _EventLine(nid, oid, version, topic, state, bytes(prev).hex(),
+                           bytes(hash_).hex())
+                for nid, oid, version, topic, state, prev, hash_ in batch]).decode())
+            count += len(batch)
     return count
+
+
+class _EventLine(msgspec.Struct, tag_field="type", tag="event"):
+    """An ``event`` line, its keys in the export's order (``type`` first)."""
+
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str | None
+    state: bytes
+    prev_hash: str
+    hash: str
+
+
+def _row_batches(conn: Conn, tenant_id: str) -> Iterator[list[TupleRow]]:
+    """The tenant's event rows as ``_EVENT_COLUMNS``, in order, ``EXPORT_BATCH`` at a time."""
+    with conn.cursor(name="danvan_audit_export") as cursor:
+        conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")  # as in _rows
+        cursor.execute(f"SELECT {_EVENT_COLUMNS} FROM danvan_events WHERE tenant_id = %s "
+                       "ORDER BY notification_id", (tenant_id,))
+        while batch := cursor.fetchmany(EXPORT_BATCH):
+            yield batch
 
 
 _encoder = msgspec.json.Encoder()

@@ -119,6 +119,12 @@ def largest_tenants(conn: Any, province: str, sample: int) -> list[tuple[str, in
     return chosen
 
 
+def _decode(content: bytes) -> Any:
+    import msgspec
+
+    return msgspec.json.decode(content)
+
+
 def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
     return sum(len(conn.execute(query, (t,)).fetchall()) for t, _ in tenants)
 
@@ -131,7 +137,7 @@ def stream_trail(client: Any, tenants: list[tuple[str, int]]) -> int:
             answer = client.post("/graphql", json={
                 "query": TRAIL, "variables": {"t": tenant_id, "after": after}})
             answer.raise_for_status()
-            body = answer.json()
+            body = _decode(answer.content)  # as a client streaming the trail would, not json
             if body.get("errors"):
                 raise RuntimeError(f"auditTrail answered {body['errors']}")
             trail = body["data"]["auditTrail"]

@@ -74,11 +74,19 @@ def trusted_keys(settings: Settings, extra: list[Path] | None = None) -> KeyRing
 
 @contextmanager
 def _snapshot(conn: Conn) -> Iterator[None]:
-    idle = conn.info.transaction_status == TransactionStatus.IDLE
-    with conn.transaction():
-        if idle:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+    """One REPEATABLE READ, READ ONLY transaction (a transaction already open is joined):
+    said in its BEGIN, not in a statement of its own."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        with conn.transaction():
+            yield
+        return
+    before = conn.isolation_level, conn.read_only
+    conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        with conn.transaction():
+            yield
+    finally:
+        conn.isolation_level, conn.read_only = before
 
 
 def tenant_ids(conn: Conn) -> list[str]:

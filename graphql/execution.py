@@ -259,15 +259,18 @@ class ListExecutionContext(FastLeafExecutionContext):
                                            result, position_context)
 
     def _list_plan(self, item_type: Any, field_details_list: FieldDetailsList) -> Step | None:
-        plans: dict[tuple[int, int], Step | None] = self.__dict__.setdefault("_plans", {})
+        # Keyed by identity, as graphql-core's own memo, which keeps the list alive with its
+        # value so that its id is not reused during the execution: so does this one.
+        plans: dict[tuple[int, int], tuple[FieldDetailsList, Step | None]] = \
+            self.__dict__.setdefault("_plans", {})
         key = (id(item_type), id(field_details_list))
         if key not in plans:
             non_null = isinstance(item_type, GraphQLNonNull)
             named = item_type.of_type if non_null else item_type
             complete = self._object_plan(named, field_details_list)
-            plans[key] = None if complete is None else _object_step(
-                lambda item: item, complete, non_null)
-        return plans[key]
+            plans[key] = (field_details_list, None if complete is None else _object_step(
+                lambda item: item, complete, non_null))
+        return plans[key][1]
 
     def _object_plan(self, type_: Any, field_details_list: FieldDetailsList) -> Step | None:
         if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:

@@ -161,6 +161,14 @@ def _quotas(conn: Connection, tenant_ids: list[str], args: Any
     return {t: found.get(t) for t in tenant_ids}
 
 
+def _models_and_tenants(conn: Connection, model_ids: list[str]
+                        ) -> tuple[dict[str, ModelSummary], dict[str, TenantRef | None]]:
+    found = models_read.models_by_id(conn, model_ids)
+    wanted = sorted({m.tenant_id for m in found.values()})
+    tenants = directory_read.tenants_by_id(conn, wanted) if wanted else {}
+    return found, {t: tenants.get(t) for t in wanted}
+
+
 def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
     """Each exemplar's details: the sealed tokens from the read models (one query), then
     opened by the vault on one worker thread (after the read's connection went back to the
@@ -202,7 +210,15 @@ class Loaders:
 
     @cached_property
     def model(self) -> DataLoader[str, ModelSummary | None]:
-        return by_id(self.reader, models_read.models_by_id)
+        """Models by id, their tenants read in the same call (every reader of a model asks
+        for its tenant next, for the access check): one worker-thread hop, not two."""
+        async def load(ids: list[str]) -> list[ModelSummary | None]:
+            found, tenants = await self.reader.run(_models_and_tenants, ids)
+            for tenant_id, tenant in tenants.items():
+                self.tenant.prime(tenant_id, tenant)
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def units(self) -> DataLoader[tuple[Any, ...], list[UnitRow]]:

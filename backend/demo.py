@@ -80,6 +80,13 @@ A = TypeVar("A", bound=TenantAggregate)
 PROVINCE = "15"
 SHOWCASE = "04252"  # phường Yên Bái, whose plan is in shared/seeds
 DEMO_PASSWORD = "dan-van-kheo-2026"
+DEMO_NAMES = {
+    "admin.laocai": "Hoàng Văn Tỉnh", "phantich.laocai": "Giàng Thị Phân",
+    "quantri.yenbai": "Nguyễn Văn Quản", "bxdd.yenbai": "Hà Thị Xây",
+    "thuongtruc.yenbai": "Vũ Văn Trực", "bithu.to1.yenbai": "Lò Văn Bí",
+    "thanhtra.yenbai": "Đặng Thị Tra",
+}
+"""Full names of the demo accounts, as the tenant page lists them."""
 SCORES = ("effectiveness", "creativity", "participation", "replicability", "political_tie",
           "planning")
 PERSON_SCORES = ("reputation", "ethics", "responsibility", "mobilisation")
@@ -214,7 +221,8 @@ class DemoYear:
     def account(self, when: datetime, scope: str, username: str,
                 grants: list[RoleGrant]) -> None:
         self.summary.accounts.append((username, ", ".join(g.role for g in grants)))
-        new = NewUser(username, DEMO_PASSWORD, f"Tài khoản trình diễn {username}",
+        new = NewUser(username, DEMO_PASSWORD,
+                      DEMO_NAMES.get(username, f"Tài khoản trình diễn {username}"),
                       [Role(g.role) for g in grants])
         self.timeline.at(when, lambda ctx: registered_user(ctx, new, grants, self.hash_password),
                          SpecialRole.SYSTEM, scope)

@@ -77,6 +77,8 @@ def bench_database(admin_url: str, events: int, *, reuse: bool,
             row = conn.execute("SELECT count(*) FROM public.danvan_events").fetchone()
         if row and row[0] >= events:
             progress(f"reusing {name} ({row[0]:,} events)")
+            # a database kept from older code lacks the newer migrations (the shards' table)
+            migrate(Settings(env="test", database_url=url))
             return url, []
     with connect(admin.with_dbname("postgres")) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -156,6 +158,8 @@ def child(argv: Sequence[str]) -> None:
         result = _library(url, int(rest[0]))
     elif mode == "live":
         result = _live(url, int(rest[0]), float(rest[1]))
+    elif mode == "shard":
+        result = _shard(url, int(rest[0]), rest[1])
     else:
         raise SystemExit(f"unknown mode {mode}")
     result["cpu_seconds"] = time.process_time() - started_cpu
@@ -242,6 +246,50 @@ def _catch_up(url: str, batch_size: int) -> dict[str, Any]:
         runner.close()
     return {"events": events, "seconds": seconds, "python_cpu": cpu,
             "server_cpu": server.total}
+
+
+def _shard(url: str, batch_size: int, shard: str) -> dict[str, Any]:
+    """One tenant shard's catch-up (its siblings run beside it, each in its own process)."""
+    from danvan.projections.embedded import make_runner
+    from danvan.projections.sharding import Shard
+
+    runner = make_runner(_settings(url), batch_size=batch_size, shard=Shard.parse(shard),
+                         name=f"danvan-shard-{shard}")
+    started = time.perf_counter()
+    events = runner.catch_up()
+    seconds = time.perf_counter() - started
+    runner.close()
+    return {"events": events, "seconds": seconds}
+
+
+def sharded_catch_up(url: str, batch_size: int, shards: int) -> dict[str, Any]:
+    """``shards`` tenant shards catching up side by side, each a process: ``seconds`` is the
+    slowest shard's catch-up (as the one runner's, without the interpreter's start; the
+    shards start together), ``wall`` includes the starts, ``cpu_seconds`` is their sum."""
+    from danvan.projections.catalog import all_projections
+    from danvan.projections.sharding import reshard
+
+    _reset(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        reshard(conn, all_projections(), shards)
+    started = time.perf_counter()
+    processes = [subprocess.Popen([sys.executable, "-m", "bench.projections", "shard", url,
+                                   str(batch_size), f"{k}/{shards}"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+                 for k in range(shards)]
+    results = []
+    for process in processes:
+        out, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"bench shard child failed ({process.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    seconds = time.perf_counter() - started
+    _reset(url)  # the other measurements start unsharded
+    return {"events": results[0]["events"], "wall": seconds,
+            "seconds": max(r["seconds"] for r in results),
+            "cpu_seconds": sum(r["cpu_seconds"] for r in results),
+            "max_rss_mb": max(r["max_rss_mb"] for r in results)}
 
 
 def _rebuild(url: str, batch_size: int) -> dict[str, Any]:
@@ -359,6 +407,7 @@ def lag_figures(written: Sequence[tuple[int, float]], commits: Sequence[Sequence
 
 def measure(admin_url: str, events: int, *, reuse: bool = True, batch_size: int = 20_000,
         baseline_events: int = 20_000, live_seconds: float = 20.0, live_rate: float = 200.0,
+        shards: int = 0,
         progress: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
         ) -> list[Row]:
     url, rows = bench_database(admin_url, events, reuse=reuse, progress=progress)
@@ -371,6 +420,16 @@ def measure(admin_url: str, events: int, *, reuse: bool = True, batch_size: int 
     catch_up = run_child("catchup", url, batch_size)
     rate = catch_up["events"] / catch_up["seconds"]
     progress(f"  {rate:,.0f} events/s, peak RSS {catch_up['max_rss_mb']:.0f} MB")
+
+    if shards > 1:
+        progress(f"{shards} tenant shards catching up side by side over {events:,} events...")
+        sharded = sharded_catch_up(url, batch_size, shards)
+        shard_rate = sharded["events"] / sharded["seconds"]
+        progress(f"  {shard_rate:,.0f} events/s together, peak RSS "
+                 f"{sharded['max_rss_mb']:.0f} MB each")
+        rows.append(Row(f"projections.catch_up_{shards}_tenant_shards", round(shard_rate),
+                        "events/s", "one runner's catch-up (same run)", round(rate),
+                        round(shard_rate / rate, 2), "measure", None))
 
     progress(f"rebuild of every read model over {events:,} events...")
     rebuilt = run_child("rebuild", url, batch_size)
@@ -428,6 +487,8 @@ def add_arguments(parser: Any) -> None:
                         help="events for the library's runner (default 20000)")
     parser.add_argument("--batch-size", type=int, default=20_000)
     parser.add_argument("--live-seconds", type=float, default=20.0)
+    parser.add_argument("--shards", type=int, default=0, metavar="N",
+                        help="also N tenant shards catching up side by side (processes)")
     parser.add_argument("--fresh", action="store_true",
                         help="regenerate the bench database even if it exists")
 
@@ -442,7 +503,7 @@ def run(args: Any) -> list[Any]:
     rows = measure(require_database_url(get_settings()), events, reuse=not args.fresh,
                    batch_size=args.batch_size,
                    baseline_events=min(args.baseline_events, events),
-                   live_seconds=args.live_seconds)
+                   live_seconds=args.live_seconds, shards=args.shards)
     return [Figure(**asdict(row)) for row in rows]
 
 

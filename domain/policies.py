@@ -64,6 +64,9 @@ class Action(StrEnum):
     """Also changes a user's roles."""
     USER_PASSWORD_RESET = "user.password_reset"
     USER_DEACTIVATE = "user.deactivate"
+    USER_READ = "user.read"
+    """List a tenant's accounts (personal data: names, roles): those who manage them, and the
+    tenant's inspectors, whose audit trail already shows every account event."""
     INSPECTOR_CREATE = "user.create_inspector"
     TARGETS_SET_PROVINCE = "targets.set_province"
     TARGETS_SET_TENANT = "targets.set_tenant"
@@ -113,7 +116,7 @@ POLICY: dict[Role, frozenset[Action]] = {
     Role.PROVINCE_ADMIN: frozenset({
         *_SCOPE_READER,
         Action.TENANT_ONBOARD, Action.USER_CREATE, Action.INSPECTOR_CREATE,
-        Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE,
+        Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE, Action.USER_READ,
         Action.TARGETS_SET_PROVINCE, Action.TARGETS_SET_TENANT, Action.EVALUATION_RULES_SET,
         Action.MODEL_RECOGNITION_PROVINCE, Action.MODEL_REVOCATION_PROVINCE,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.AUDIT_READ,
@@ -121,11 +124,11 @@ POLICY: dict[Role, frozenset[Action]] = {
     }),
     Role.PROVINCE_ANALYST: frozenset(_SCOPE_READER),
     Role.NATIONAL_ANALYST: frozenset(_EVERY_READER),
-    Role.INSPECTOR: frozenset({*_SCOPE_READER, Action.AUDIT_READ}),
+    Role.INSPECTOR: frozenset({*_SCOPE_READER, Action.AUDIT_READ, Action.USER_READ}),
     Role.TENANT_ADMIN: frozenset({
         *_SCOPE_READER,
         Action.UNIT_ADD, Action.UNIT_CLOSE, Action.USER_CREATE, Action.USER_PASSWORD_RESET,
-        Action.USER_DEACTIVATE, Action.TARGETS_SET_TENANT,
+        Action.USER_DEACTIVATE, Action.USER_READ, Action.TARGETS_SET_TENANT,
         Action.PLAN_SCHEDULE, Action.PLAN_COMPLETE, Action.PLAN_COMPLETE_UNIT,
         Action.PERSONAL_DATA_ERASE, Action.PERSONAL_DATA_READ, Action.IMPORT_TENANT_DATA,
     }),

@@ -9,13 +9,14 @@ import strawberry
 
 from danvan.domain.model import Level as RecognitionLevel
 from danvan.domain.model import State as ModelState
+from danvan.domain.policies import Role
 from danvan.domain.registration_form import Field as ModelField
 from danvan.domain.registration_form import ModelKind
 from danvan.domain.tenants import TenantKind
 from danvan.domain.units import UnitKind
 
 __all__ = ["JobState", "ModelField", "ModelKind", "ModelState", "OrderDirection",
-           "QuotaOrderField", "QuotaStatus", "RecognitionLevel", "TenantKind", "UnitKind"]
+           "QuotaOrderField", "QuotaStatus", "RecognitionLevel", "Role", "TenantKind", "UnitKind"]
 
 # The domain's own enums, registered under their GraphQL names: one definition of each.
 strawberry.enum(ModelField, name="ModelField",
@@ -25,6 +26,9 @@ strawberry.enum(ModelKind, name="ModelKind",
                 description="A collective model, or an individual exemplar (a person).")
 strawberry.enum(TenantKind, name="TenantKind")
 strawberry.enum(UnitKind, name="UnitKind")
+strawberry.enum(Role, name="Role", description=(
+    "A user's role: held for the whole country (NATIONAL_ANALYST), a province (PROVINCE_*) "
+    "or a tenant (the others; UNIT_USER for one unit of it)."))
 strawberry.enum(RecognitionLevel, name="RecognitionLevel",
                 description="Cấp công nhận: tenant (xã, phường) or province level.")
 

@@ -64,7 +64,7 @@ MAX_COST = 10_000
 LIST_ESTIMATES: Mapping[str, int] = {
     "provinces": 34, "byField": 5, "units": 30, "history": 50, "recognitions": 50,
     "planTasks": 20, "problems": 10, "unitCompliance": 30, "yearLists": 10, "decisions": 3,
-    "items": 10,
+    "items": 10, "roles": 3,
     "edges": 1,  # a connection's page: counted at the connection field already
 }
 DEFAULT_LIST_ESTIMATE = 10

@@ -41,6 +41,8 @@ from danvan.projections.plans import read as plans_read
 from danvan.projections.plans.rows import PlanTaskRow, PlanTaskUnitRow, YearListRow
 from danvan.projections.reminders.read import reminders_by_tenant
 from danvan.projections.reminders.rows import ReminderRow
+from danvan.projections.users.read import user_pages
+from danvan.projections.users.rows import UserRow
 
 V = TypeVar("V")
 
@@ -142,6 +144,11 @@ def _jobs(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[
     return jobs_by_tenant(conn, tenant_ids, first=first, after=after)
 
 
+def _users(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, Page[UserRow]]:
+    active, search, first, after = args
+    return user_pages(conn, tenant_ids, first=first, after=after, active=active, search=search)
+
+
 def _units(conn: Connection, tenant_ids: list[str], args: Any) -> dict[str, list[UnitRow]]:
     return directory_read.units_by_tenant(conn, tenant_ids)
 
@@ -152,6 +159,14 @@ def _quotas(conn: Connection, tenant_ids: list[str], args: Any
     tenants = list(directory_read.tenants_by_id(conn, tenant_ids).values())
     found = {q.tenant.id: q for q in models_read.quotas(conn, tenants, year, as_of=as_of)}
     return {t: found.get(t) for t in tenant_ids}
+
+
+def _models_and_tenants(conn: Connection, model_ids: list[str]
+                        ) -> tuple[dict[str, ModelSummary], dict[str, TenantRef | None]]:
+    found = models_read.models_by_id(conn, model_ids)
+    wanted = sorted({m.tenant_id for m in found.values()})
+    tenants = directory_read.tenants_by_id(conn, wanted) if wanted else {}
+    return found, {t: tenants.get(t) for t in wanted}
 
 
 def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
@@ -195,7 +210,15 @@ class Loaders:
 
     @cached_property
     def model(self) -> DataLoader[str, ModelSummary | None]:
-        return by_id(self.reader, models_read.models_by_id)
+        """Models by id, their tenants read in the same call (every reader of a model asks
+        for its tenant next, for the access check): one worker-thread hop, not two."""
+        async def load(ids: list[str]) -> list[ModelSummary | None]:
+            found, tenants = await self.reader.run(_models_and_tenants, ids)
+            for tenant_id, tenant in tenants.items():
+                self.tenant.prime(tenant_id, tenant)
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def units(self) -> DataLoader[tuple[Any, ...], list[UnitRow]]:
@@ -251,6 +274,10 @@ class Loaders:
     @cached_property
     def jobs(self) -> DataLoader[tuple[Any, ...], Page[JobSummary]]:
         return grouped(self.reader, _jobs)
+
+    @cached_property
+    def users(self) -> DataLoader[tuple[Any, ...], Page[UserRow]]:
+        return grouped(self.reader, _users)
 
     @cached_property
     def person(self) -> DataLoader[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -38,7 +38,12 @@ INDIVIDUAL = "individual"
 
 async def resolve_model(info: Info, id: strawberry.ID) -> LazyModel | None:
     """A model the caller may read: one of its tenants' (a unit user: of its unit)."""
-    row = await info.context.loaders.model.load(inputs.uuid_id(id, "id"))  # scoped
+    model_id = inputs.uuid_id(id, "id")
+    if info.context.sources.store is not None and _asks_events(info):
+        # Its events are read from the store beside the model's row, not after it: the
+        # access checks below still decide whether anything of them is answered.
+        info.context.loaders.events.load(model_id)
+    row = await info.context.loaders.model.load(model_id)  # scoped
     if row is None:
         raise NotFound("no such model in the tenants you may read")
     tenant = await info.context.loaders.tenant.load(row.tenant_id)
@@ -50,6 +55,18 @@ async def resolve_model(info: Info, id: strawberry.ID) -> LazyModel | None:
     if scope is not None and row.unit_id not in scope:
         raise Forbidden("a unit user reads only its own unit's models")
     return cast("ModelType", row)
+
+
+EVENT_FIELDS = frozenset({"history", "stateAsOf"})
+
+
+def _asks_events(info: Info) -> bool:
+    """Whether the query asks for the model's ``history`` or ``stateAsOf`` (fragments too)."""
+    def asks(selections: Any) -> bool:
+        return any(getattr(s, "name", None) in EVENT_FIELDS
+                   or (not hasattr(s, "arguments") and asks(s.selections))
+                   for s in selections)
+    return any(asks(field.selections) for field in info.selected_fields)
 
 
 async def resolve_unit(root: strawberry.Parent[ModelSummary], info: Info) -> UnitType | None:

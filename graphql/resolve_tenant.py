@@ -1,5 +1,5 @@
 """Resolvers of ``tenant(id)`` and of a tenant's fields: units, models, quota, recognitions,
-plan tasks. Every one checks the caller may read the tenant (a unit user only its unit's
+plan tasks, users. Every one checks the caller may read the tenant (a unit user only its unit's
 models) and reads through the per-request loaders (one query per level of a list)."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from danvan.graphql.type_recognition import RecognitionType
 from danvan.graphql.type_reminder import ReminderType
 from danvan.graphql.type_unit import UnitType
 from danvan.graphql.type_unit_compliance import UnitComplianceType
+from danvan.graphql.type_user import UserType
 from danvan.graphql.type_year_list import YearListType
 from danvan.projections.directory.rows import TenantRef
 from danvan.projections.models.read import breakdown
@@ -204,6 +205,28 @@ async def resolve_jobs(root: strawberry.Parent[TenantRef], info: Info, first: in
     require_read(info, root)
     try:
         page = await info.context.loaders.jobs.load((root.id, first, after))
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    return connection(page)
+
+
+async def resolve_users(root: strawberry.Parent[TenantRef], info: Info,
+                        active: bool | None = None, search: str | None = None,
+                        first: int = DEFAULT_PAGE, after: str | None = None
+                        ) -> Connection[UserType] | None:
+    """The accounts created in the tenant, by username; ``active`` keeps the active (or the
+    deactivated) ones; ``search`` matches the username or full name ignoring case and
+    Vietnamese diacritics. Its admins, its province's admins and its inspectors only."""
+    check_page(first)
+    search = inputs.text(search, "search", MAX_NAME)
+    after = inputs.cursor(after)
+    if not info.context.access.may(Action.USER_READ, tenant_id=root.id,
+                                   province_code=root.province_code):
+        raise Forbidden("only the tenant's admins, its province's admins and its inspectors "
+                        "read its accounts")
+    try:
+        page = await info.context.loaders.users.load(
+            (root.id, active, search or None, first, after))
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
     return connection(page)

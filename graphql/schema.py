@@ -19,7 +19,7 @@ from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionContext
 
 from danvan.graphql.errors import EXPECTED_CODES
-from danvan.graphql.execution import FastLeafExecutionContext, mark_fast_leaves
+from danvan.graphql.execution import ListExecutionContext, mark_fast_leaves
 from danvan.graphql.limits import limits_extension
 from danvan.graphql.query import Query
 from danvan.graphql.subscription import Subscription
@@ -56,7 +56,7 @@ class ReadSchema(strawberry.Schema):
 def build_schema(*, production: bool, fast_leaves: bool = True) -> strawberry.Schema:
     extensions: list[Any] = [limits_extension(production), lambda: ParserCache(maxsize=256)]
     schema = ReadSchema(query=Query, subscription=Subscription, extensions=extensions,
-                        execution_context_class=FastLeafExecutionContext if fast_leaves
+                        execution_context_class=ListExecutionContext if fast_leaves
                         else None)
     if fast_leaves:
         mark_fast_leaves(schema._schema)

@@ -8,20 +8,24 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from danvan.graphql.execution import row_resolver
 from danvan.graphql.rows import served_from
 from danvan.graphql.type_actor import ActorType
 from danvan.projections.audit.rows import AuditEntry
 
 
+@row_resolver
 def _actor(root: AuditEntry) -> ActorType:
     return ActorType(id=strawberry.ID(root.actor_id) if root.actor_id else None,
                      role=root.actor_role)
 
 
+@row_resolver
 def _hash(root: AuditEntry) -> str:
     return bytes(root.hash).hex()
 
 
+@row_resolver
 def _prev_hash(root: AuditEntry) -> str:
     return bytes(root.prev_hash).hex()
 

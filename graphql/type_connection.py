@@ -6,10 +6,12 @@ themselves (a GraphQL type reads its fields from the row's attributes by name).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from danvan.graphql.execution import row_resolver
 from danvan.projections.paging import Page
 
 T = TypeVar("T")
@@ -24,7 +26,14 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
-    cursor: str
+    cursors: strawberry.Private[Sequence[str]]
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    @row_resolver
+    def cursor(self) -> str:
+        """Encoded only if asked for (``paging.Cursors``)."""
+        return self.cursors[self.index]
 
 
 @strawberry.type
@@ -48,5 +57,5 @@ def connection(page: Page[Any]) -> Connection[Any]:
     return Connection(
         total_count=page.total_count,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        edges=[Edge(node=item, cursor=cursor)
-               for item, cursor in zip(page.items, page.cursors, strict=True)])
+        edges=[Edge(node=item, cursors=page.cursors, index=index)
+               for index, item in enumerate(page.items)])

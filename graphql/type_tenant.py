@@ -16,6 +16,7 @@ from danvan.graphql.resolve_tenant import (
     resolve_reminders,
     resolve_unit_compliance,
     resolve_units,
+    resolve_users,
     resolve_year_lists,
 )
 from danvan.graphql.rows import served_from
@@ -45,3 +46,7 @@ class TenantType:
     plan_tasks = strawberry.field(resolver=resolve_plan_tasks)
     reminders = strawberry.field(resolver=resolve_reminders)
     jobs = strawberry.field(resolver=resolve_jobs)
+    users = strawberry.field(resolver=resolve_users, description=(
+        "Accounts created in the tenant, by username (personal data: its admins, its "
+        "province's admins and its inspectors only); search ignores case and Vietnamese "
+        "diacritics."))

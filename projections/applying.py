@@ -9,6 +9,10 @@ runner that wrongly believed itself alone could not apply a batch twice.
 A batch that fails in a way its events may have caused is rolled back and applied again with
 its poison events isolated and quarantined per projection (``quarantine``); the fast path
 pays nothing for it.
+
+A tenant shard (``sharding``) reads the same batches, applies only its tenants' events and
+advances its own position; it locks the pointer rows ``FOR SHARE``, so the shards of one
+projection apply side by side while a switch (``FOR UPDATE``) still waits for them all.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ from danvan.projections import province_changes
 from danvan.projections.base import Connection, Cursor, Projection
 from danvan.projections.events import Batch, fetch_batch
 from danvan.projections.quarantine import Poison, ProjectionFailed, event_fault, isolate
+from danvan.projections.sharding import (
+    Shard,
+    advance_shard,
+    layout_count,
+    mismatch,
+    route,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +47,14 @@ class PositionConflict(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """Where one projection's batch goes: the version's schema and its tracked position."""
+    """Where one projection's batch goes: the version's schema and its tracked position (the
+    shard's, for a tenant shard)."""
 
     projection: Projection
     version: int
     schema: str
     position: int
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)
@@ -56,25 +69,37 @@ class Applied:
     quarantined: tuple[Poison, ...] = ()
 
 
-def lock_active_targets(conn: Connection, projections: Sequence[Projection]) -> list[Target]:
+def lock_active_targets(conn: Connection, projections: Sequence[Projection],
+                        shard: Shard | None = None) -> list[Target]:
     """The active version of each projection, its pointer row locked until the transaction
-    ends. Two statements on purpose: the lock waits out a switch, then the second read (a new
-    snapshot) sees the version the switch made active."""
+    ends (shared by the tenant shards, so they apply side by side; exclusive for one runner,
+    so that concurrent batches wait rather than conflict). Two statements on purpose: the
+    lock waits out a switch, then the second read (a new snapshot) sees the version the
+    switch made active. A version kept in another layout than ``shard``'s raises
+    ``ShardingError``."""
     by_name = {p.name: p for p in projections}
     names = sorted(by_name)
     locked = conn.execute(
         "SELECT name, active_version FROM public.danvan_projections WHERE name = ANY(%s) "
-        "ORDER BY name FOR UPDATE", (names,)).fetchall()
+        f"ORDER BY name FOR {'UPDATE' if shard is None else 'SHARE'}", (names,)).fetchall()
     if len(locked) != len(names):
         missing = sorted(set(names) - {row[0] for row in locked})
         raise LookupError(f"no read-model version for {', '.join(missing)}: "
                           "run ensure_read_models (danvan migrate) first")
     rows = conn.execute(
-        "SELECT name, version, schema_name, position FROM public.danvan_projection_versions "
-        "WHERE (name, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-        ([r[0] for r in locked], [r[1] for r in locked])).fetchall()
-    return [Target(by_name[name], version, schema, position)
-            for name, version, schema, position in sorted(rows)]
+        "SELECT v.name, v.version, v.schema_name, coalesce(s.position, v.position), v.shards, "
+        "s.shard IS NOT NULL FROM public.danvan_projection_versions v "
+        "LEFT JOIN public.danvan_projection_shards s ON s.name = v.name "
+        "AND s.version = v.version AND s.shard = %s AND s.shards = %s "
+        "WHERE (v.name, v.version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+        (shard.index if shard else -1, layout_count(shard),
+         [r[0] for r in locked], [r[1] for r in locked])).fetchall()
+    targets = []
+    for name, version, schema, position, kept_in, found in sorted(rows):
+        if kept_in != layout_count(shard) or (shard is not None and not found):
+            raise mismatch(name, version, kept_in, shard)
+        targets.append(Target(by_name[name], version, schema, position, shard))
+    return targets
 
 
 def lock_version_target(conn: Connection, projection: Projection, version: int) -> Target:
@@ -90,7 +115,10 @@ def lock_version_target(conn: Connection, projection: Projection, version: int) 
 @dataclass(frozen=True)
 class Outcome:
     batch: Batch
+    """The range read, with the events applied (a tenant shard's only)."""
     quarantined: tuple[Poison, ...] = ()
+    read: int = 0
+    """Events read from the log (a batch shorter than the limit reached the head)."""
 
 
 def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
@@ -107,8 +135,10 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
     if upto is not None and batch.last > upto:
         kept = [e for e in batch.events if e.position <= upto]
         batch = Batch(after, upto, kept)
-    if not batch.events:
+    read = len(batch)
+    if not read:
         return Outcome(batch)
+    batch = route(batch, targets[0].shard)
     quarantined: list[Poison] = []
     counts = []
     with conn.cursor() as cur:
@@ -130,9 +160,9 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
                 raise
         if fault is not None:
             fault(batch)
-        advance(cur, targets, batch.last, counts, caught_up=len(batch) < limit)
+        advance(cur, targets, batch.last, counts, caught_up=read < limit)
         province_changes.record(cur, batch)
-    return Outcome(batch, tuple(quarantined))
+    return Outcome(batch, tuple(quarantined), read)
 
 
 def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Target]],
@@ -159,6 +189,13 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
     for target, count in zip(targets, counts, strict=True):
         if target.position >= last:
             continue
+        if target.shard is not None:
+            if not advance_shard(cur, target.projection.name, target.version, target.shard,
+                                 target.position, last, count, caught_up):
+                raise PositionConflict(
+                    f"{target.projection.name} v{target.version} shard {target.shard.label} "
+                    f"is no longer at {target.position}: another runner applied it")
+            continue
         cur.execute(
             "UPDATE public.danvan_projection_versions SET position = %s, "
             "events_applied = events_applied + %s, advanced_at = now(), "
@@ -174,9 +211,10 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
 
 
 def apply_next(conn: Connection, projections: Sequence[Projection], limit: int, *,
-               fault: Fault | None = None) -> Applied:
-    """One transaction: the next batch applied to the active version of every projection."""
-    outcome, targets = apply_locked(conn, lambda c: lock_active_targets(c, projections), limit,
-                                    fault=fault)
-    return Applied(outcome.batch, tuple(targets), time.time(), len(outcome.batch),
+               fault: Fault | None = None, shard: Shard | None = None) -> Applied:
+    """One transaction: the next batch applied to the active version of every projection
+    (the events of ``shard``'s tenants only, when given)."""
+    outcome, targets = apply_locked(conn, lambda c: lock_active_targets(c, projections, shard),
+                                    limit, fault=fault)
+    return Applied(outcome.batch, tuple(targets), time.time(), outcome.read,
                    outcome.quarantined)

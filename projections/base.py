@@ -9,9 +9,10 @@ keys on it.
 
 from __future__ import annotations
 
+import enum
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import psycopg
@@ -34,6 +35,18 @@ def checked_identifier(name: str) -> str:
     return name
 
 
+class TableSharding(enum.Enum):
+    """How a table's rows may be written by tenant shards (``projections.sharding``)."""
+
+    TENANT = "tenant"
+    """Each row belongs to one tenant; only that tenant's events write it."""
+    ADDITIVE = "additive"
+    """Rows shared by tenants (roll-ups), written only by commutative upserts in key order,
+    with deltas from the batch and ``TENANT`` rows (never from the shared row itself)."""
+    ONE_WRITER = "one writer"
+    """Rows that need every tenant's events in one place: no tenant shards."""
+
+
 class Projection(ABC):
     """One independently tracked, rebuildable group of read-model tables."""
 
@@ -42,6 +55,9 @@ class Projection(ABC):
     """Tables exposed to readers as ``danvan_read.<table>`` views (RLS on ``tenant_id``)."""
     topics: ClassVar[frozenset[str] | None] = None
     """Topics this projection reads; ``None`` means every event."""
+    sharding: ClassVar[Mapping[str, TableSharding]] = {}
+    """Per table, how tenant shards may write it; a table left out needs one writer, so
+    the projection is refused tenant shards (``projections.sharding``)."""
 
     @abstractmethod
     def ddl(self, schema: str) -> list[str]:

@@ -9,10 +9,11 @@ from danvan.projections.models.projection import Models
 from danvan.projections.plans.projection import Plans
 from danvan.projections.reminders.projection import Reminders
 from danvan.projections.targets.projection import Targets
+from danvan.projections.users.projection import Users
 
 
 def all_projections() -> list[Projection]:
-    return [Directory(), Targets(), Models(), Plans(), Reminders(), Audit()]
+    return [Directory(), Targets(), Models(), Plans(), Reminders(), Users(), Audit()]
 
 
 def projection_names() -> list[str]:

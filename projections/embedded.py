@@ -21,6 +21,7 @@ from danvan.projections.catalog import all_projections
 from danvan.projections.event_types import UnknownEvent
 from danvan.projections.rebuild import rebuild_stale
 from danvan.projections.runner import DEFAULT_BATCH_SIZE, Runner
+from danvan.projections.sharding import Shard, ShardingError
 
 
 class Projector:
@@ -33,8 +34,9 @@ class Projector:
 
     def _run(self) -> None:
         # An event this code cannot read: the runner logged it and recorded the halt,
-        # which health and status show; the thread ends.
-        with contextlib.suppress(UnknownEvent):
+        # which health and status show; the thread ends. So it does, logged, when the read
+        # models are kept in tenant shards (run `danvan projector --shard K/N` processes).
+        with contextlib.suppress(UnknownEvent, ShardingError):
             self.runner.run(self._stop)
 
     def start(self) -> Projector:
@@ -53,13 +55,13 @@ class Projector:
 def make_runner(settings: Settings, projections: Sequence[Projection] | None = None, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, poll_interval: float = 1.0,
                 name: str = "danvan-projector",
-                catch_up_batch_size: int | None = None) -> Runner:
+                catch_up_batch_size: int | None = None, shard: Shard | None = None) -> Runner:
     """A runner as the schema owner (read models are written by their owner; RLS binds
-    readers only)."""
+    readers only); with ``shard``, a tenant shard (``sharding``)."""
     return Runner(owner_params(settings).conninfo(), projections or all_projections(),
                   app_role=settings.app_db_role, batch_size=batch_size,
                   poll_interval=poll_interval, name=name,
-                  catch_up_batch_size=catch_up_batch_size)
+                  catch_up_batch_size=catch_up_batch_size, shard=shard)
 
 
 def start_projector(settings: Settings, projections: Sequence[Projection] | None = None,

@@ -12,6 +12,12 @@ wherever the projector runs.
 Lag in seconds is how stale the read models may be: zero when caught up, else the time since
 the later of the last moment the projection had read everything and the first unread event.
 Works with the application's role (it only reads the log and the tracking tables).
+
+A version kept in tenant shards (``sharding``) is answered per shard too (``shards``: each
+shard's position, lag, runner, quarantined events and halt), and as a whole by its slowest
+shard: the lowest position, the largest lag, advancing only if every shard is, a runner
+alive only if every shard has one. A shard's lag counts every event of the log after its
+position (each shard reads them all, its tenants' or not): an upper bound for its tenants.
 """
 
 from __future__ import annotations
@@ -25,11 +31,28 @@ from danvan.infra.event_store import EVENTS_TABLE
 from danvan.projections.base import Connection
 from danvan.projections.quarantine import quarantine_report
 from danvan.projections.runner import lock_holders
+from danvan.projections.sharding import Shard, lock_name
 
 STALL_SECONDS = 30.0
 """A projection behind the head whose position has not moved for this long is stalled."""
 MAX_LAG_SECONDS = 60.0
 COUNT_CAP = 1_000_000
+
+
+@dataclass(frozen=True)
+class ShardLag:
+    shard: str
+    """``K/N``."""
+    position: int
+    lag_events: int
+    lag_seconds: float
+    advancing: bool
+    runner_alive: bool
+    advanced_at: datetime | None
+    caught_up_at: datetime | None
+    quarantined: int = 0
+    halted_at: datetime | None = None
+    halt_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,9 @@ class ProjectionLag:
     halted_at: datetime | None = None
     halt_reason: str | None = None
     """Why a runner stopped before the next event (one no decoder knows), until it moves."""
+    shards: tuple[ShardLag, ...] = ()
+    """Per tenant shard, when the version is kept in shards (the fields above are then its
+    slowest shard's)."""
 
 
 def projection_lag(conn: Connection, *, now: datetime | None = None,
@@ -63,14 +89,23 @@ def projection_lag(conn: Connection, *, now: datetime | None = None,
         "(SELECT max(b.version) FROM public.danvan_projection_versions b "
         " WHERE b.name = v.name AND b.status = 'building'), "
         "(SELECT count(*) FROM public.danvan_projection_quarantine q "
-        " WHERE q.name = v.name AND q.version = v.version), v.halted_at, v.halt_reason "
-        "FROM public.danvan_projections p JOIN public.danvan_projection_versions v "
+        " WHERE q.name = v.name AND q.version = v.version), v.halted_at, v.halt_reason, "
+        "v.shards FROM public.danvan_projections p JOIN public.danvan_projection_versions v "
         "ON v.name = p.name AND v.version = p.active_version ORDER BY v.name").fetchall()
-    holders = lock_holders(conn, [row[0] for row in rows])
-    result = []
+    shard_rows = conn.execute(
+        "SELECT s.name, s.shard, s.shards, s.position, s.advanced_at, s.caught_up_at, "
+        "(SELECT count(*) FROM public.danvan_projection_quarantine q WHERE q.name = s.name "
+        " AND q.version = s.version AND q.shard = s.shard), s.halted_at, s.halt_reason "
+        "FROM public.danvan_projections p JOIN public.danvan_projection_shards s "
+        "ON s.name = p.name AND s.version = p.active_version ORDER BY s.name, s.shard"
+    ).fetchall()
+    locks = [row[0] for row in rows]
+    locks += [lock_name(r[0], Shard(r[1], r[2])) for r in shard_rows]
+    holders = lock_holders(conn, locks)
     behind: dict[int, tuple[int, datetime | None]] = {}  # projections often share a position
-    for (name, version, position, advanced_at, caught_up_at, rebuilding, quarantined,
-         halted_at, halt_reason) in rows:
+
+    def lag_of(position: int, advanced_at: datetime | None, caught_up_at: datetime | None
+               ) -> tuple[int, float, bool]:
         if position not in behind:
             behind[position] = _behind(conn, position, head)
         lag_events, first_unread = behind[position]
@@ -82,10 +117,42 @@ def projection_lag(conn: Connection, *, now: datetime | None = None,
             lag_seconds = max(0.0, (moment - since).total_seconds())
         advancing = lag_events == 0 or (
             advanced_at is not None and (moment - advanced_at).total_seconds() < stall_seconds)
+        return lag_events, lag_seconds, advancing
+
+    by_projection: dict[str, list[ShardLag]] = {}
+    for (name, index, count, position, advanced_at, caught_up_at, quarantined, halted_at,
+         halt_reason) in shard_rows:
+        shard = Shard(index, count)
+        lag_events, lag_seconds, advancing = lag_of(position, advanced_at, caught_up_at)
+        by_projection.setdefault(name, []).append(ShardLag(
+            shard.label, position, lag_events, lag_seconds, advancing,
+            lock_name(name, shard) in holders, advanced_at, caught_up_at, quarantined,
+            halted_at, halt_reason))
+    result = []
+    for (name, version, position, advanced_at, caught_up_at, rebuilding, quarantined,
+         halted_at, halt_reason, kept_in) in rows:
+        shards = tuple(by_projection.get(name, ())) if kept_in > 1 else ()
+        if shards:
+            result.append(_slowest(name, version, head, rebuilding, quarantined, shards))
+            continue
+        lag_events, lag_seconds, advancing = lag_of(position, advanced_at, caught_up_at)
         result.append(ProjectionLag(name, version, head, position, lag_events, lag_seconds,
                                     advancing, name in holders, advanced_at, caught_up_at,
                                     rebuilding, quarantined, halted_at, halt_reason))
     return result
+
+
+def _slowest(name: str, version: int, head: int, rebuilding: int | None, quarantined: int,
+             shards: tuple[ShardLag, ...]) -> ProjectionLag:
+    """A sharded version as a whole: as far as its slowest shard."""
+    slowest = min(shards, key=lambda s: (s.position, -s.lag_seconds))
+    halted = next((s for s in shards if s.halt_reason is not None), None)
+    return ProjectionLag(
+        name, version, head, slowest.position, max(s.lag_events for s in shards),
+        max(s.lag_seconds for s in shards), all(s.advancing for s in shards),
+        all(s.runner_alive for s in shards), slowest.advanced_at, slowest.caught_up_at,
+        rebuilding, quarantined, halted.halted_at if halted else None,
+        halted.halt_reason if halted else None, shards)
 
 
 def _behind(conn: Connection, position: int, head: int) -> tuple[int, datetime | None]:
@@ -114,15 +181,14 @@ def lag_report(conn: Connection, *, max_lag_seconds: float = MAX_LAG_SECONDS,
         "ok": ok,
         "head": lags[0].head if lags else None,
         "projections": [
-            {**asdict(p), **{k: _iso(getattr(p, k))
-                             for k in ("advanced_at", "caught_up_at", "halted_at")}}
+            {**_json(asdict(p)), "shards": [_json(asdict(s)) for s in p.shards]}
             for p in lags],
         "quarantined": quarantine_report(conn, limit=listed),
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def _json(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields.items()}
 
 
 def lag_probe(pool: Any, *, max_lag_seconds: float = MAX_LAG_SECONDS

@@ -31,6 +31,7 @@ from danvan.projections.applying import Applied, Fault, Target, advance, apply_l
 from danvan.projections.base import Connection, Write
 from danvan.projections.events import Batch, fetch_batch
 from danvan.projections.quarantine import ProjectionFailed, event_fault
+from danvan.projections.sharding import route
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,13 @@ class Prepared:
 
     batch: Batch
     count: int
+    """Events read from the log (a tenant shard applies only its tenants' among them)."""
     targets: tuple[Target, ...]
     counts: tuple[int, ...]
     """Events of the batch each target had not applied yet."""
     writes: tuple[Write | None, ...]
+    touched: province_changes.Touched
+    """The provinces' side of the dropped events (``province_changes.record``)."""
 
 
 def target_key(target: Target) -> tuple[str, int, str, int]:
@@ -90,8 +94,10 @@ class Pipeline:
                 targets = list(self.targets)
                 while not self._stop.is_set():
                     batch = fetch_batch(conn, min(t.position for t in targets), self.limit)
-                    if not batch.events:
+                    count = len(batch)
+                    if not count:
                         break
+                    batch = route(batch, targets[0].shard)
                     writes: list[Write | None] = []
                     counts: list[int] = []
                     with conn.cursor() as cur:
@@ -100,9 +106,9 @@ class Pipeline:
                             counts.append(len(part))
                             writes.append(_prepare(t, cur, part, self.memo)
                                           if part.events else None)
-                    count = len(batch)
                     prepared = Prepared(Batch(batch.after, batch.last, ()), count,
-                                        tuple(targets), tuple(counts), tuple(writes))
+                                        tuple(targets), tuple(counts), tuple(writes),
+                                        province_changes.touched(batch))
                     del batch  # the decoded events: only the prepared rows go on
                     if not self._put(prepared):
                         return
@@ -170,7 +176,7 @@ def run_pipelined(conn: Connection, conninfo: str,
             log.warning("%s; applying that batch alone, isolating its poison events",
                         poisoned.failed)
         outcome, locked = apply_locked(conn, lock_targets, limit, fault=fault, isolating=True)
-        count = len(outcome.batch)
+        count = outcome.read
         total += count
         if count and on_batch is not None:
             on_batch(Applied(outcome.batch, tuple(locked), time.time(), count,
@@ -206,7 +212,7 @@ def _run_pipeline(conn: Connection, conninfo: str,
                         fault(prepared.batch)
                     advance(cur, locked, prepared.batch.last, prepared.counts,
                             caught_up=prepared.count < limit)
-                    province_changes.record(cur, prepared.batch)
+                    province_changes.record(cur, prepared.touched)
             total += prepared.count
             if on_batch is not None:
                 on_batch(Applied(prepared.batch, tuple(locked), time.time(), prepared.count))

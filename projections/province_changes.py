@@ -10,6 +10,8 @@ recomputation, never a stale answer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from danvan.domain.policies import province_of_scope
 from danvan.domain.tenants import Tenant
 from danvan.projections.base import Connection, Cursor
@@ -19,17 +21,36 @@ ONBOARDED = topic_of(Tenant.Onboarded)
 EVERY_PROVINCE = "*"
 
 
-def record(cur: Cursor, batch: Batch) -> None:
-    """Inside the batch's transaction: count a change for each province ``batch`` touched."""
-    if not batch.events:
-        return
+@dataclass(frozen=True)
+class Touched:
+    """What a batch's events say of their provinces, read without the database (so that a
+    pipeline can note it while preparing, after which it drops the decoded events)."""
+
+    tenant_ids: frozenset[str]
+    onboarded: dict[str, str]
+    """Tenants onboarded in the batch, with their province."""
+    undecodable: bool
+    """Some event could not be read: its tenant is unknown."""
+
+
+def touched(batch: Batch) -> Touched:
     events = [e for e in batch.events if not isinstance(e, Undecodable)]
-    onboarded = {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED}
+    return Touched(frozenset(e.tenant_id for e in events),
+                   {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED},
+                   len(events) < len(batch.events))
+
+
+def record(cur: Cursor, batch: Batch | Touched) -> None:
+    """Inside the batch's transaction: count a change for each province ``batch`` touched."""
+    seen = batch if isinstance(batch, Touched) else touched(batch)
+    if not seen.tenant_ids and not seen.undecodable:
+        return
+    onboarded = seen.onboarded
     provinces: set[str] = set()
     unknown: set[str] = set()
-    if len(events) < len(batch.events):  # whose tenant is unknown
+    if seen.undecodable:  # whose tenant is unknown
         provinces.add(EVERY_PROVINCE)
-    for tenant_id in {e.tenant_id for e in events}:
+    for tenant_id in seen.tenant_ids:
         code = province_of_scope(tenant_id) or onboarded.get(tenant_id)
         if code is not None:
             provinces.add(code)

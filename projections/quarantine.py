@@ -77,6 +77,8 @@ class Poison:
     position: int
     topic: str
     error: str
+    shard: int | None = None
+    """The tenant shard that set it aside (None: an unsharded runner)."""
 
 
 def error_text(exc: BaseException) -> str:
@@ -112,8 +114,9 @@ def isolate(conn: Connection, cur: Cursor, target: Target, part: Batch) -> list[
     wanted = projection.wanted(part)
     if wanted:
         attempt(wanted)
-    poisons = [Poison(projection.name, target.version, e.position, e.topic, error_text(exc))
-               for e, exc in found]
+    shard = target.shard.index if target.shard is not None else None
+    poisons = [Poison(projection.name, target.version, e.position, e.topic, error_text(exc),
+                      shard) for e, exc in found]
     if poisons:
         record(cur, poisons)
     return poisons
@@ -125,12 +128,12 @@ def record(cur: Cursor, poisons: Sequence[Poison]) -> None:
     for p in poisons:
         cur.execute(
             "INSERT INTO public.danvan_projection_quarantine AS q (name, version, position, "
-            "tenant_id, topic, aggregate_id, aggregate_version, error) "
+            "tenant_id, topic, aggregate_id, aggregate_version, error, shard) "
             "SELECT %s, %s, e.notification_id, e.tenant_id, e.topic, e.originator_id, "
-            "e.originator_version, %s FROM public.danvan_events e "
+            "e.originator_version, %s, %s FROM public.danvan_events e "
             "WHERE e.notification_id = %s "
             "ON CONFLICT (name, version, position) DO UPDATE SET error = excluded.error, "
-            "quarantined_at = now()", (p.name, p.version, p.error, p.position))
+            "quarantined_at = now()", (p.name, p.version, p.error, p.shard, p.position))
         log.error("%s v%d: event %d (%s) quarantined, skipped for this version: %s",
                   p.name, p.version, p.position, p.topic.rpartition(":")[2], p.error)
 

@@ -20,6 +20,7 @@ Reading as the application's role, run the functions inside ``queries.scoped``.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, dataclass_transform
@@ -65,3 +66,16 @@ def as_of_bound(as_of: datetime | None) -> datetime | str:
     if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     return as_of if as_of is not None else FOREVER
+
+
+def fold_text(text: str) -> str:
+    """What a search is compared with: NFC first (``danvan_fold`` then drops the marks)."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def search_pattern(text: str) -> str:
+    """A ``LIKE`` pattern matching ``text`` anywhere (its wildcards escaped), to compare with
+    ``public.danvan_fold(...) LIKE public.danvan_fold(%s)``: case and diacritics ignored."""
+    folded = fold_text(text)
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

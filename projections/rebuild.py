@@ -9,8 +9,10 @@
 3. Build the secondary indexes (one sort each rather than an insert per row), catch up again.
 4. Switch, in one transaction: lock the projections' pointer rows (the live runner's next
    batch waits), bring each new version exactly to its old version's position if it is
-   behind, repoint the ``danvan_read`` views and the pointers. Readers see old or new, never a
-   mix; the live runner continues on the new versions from their positions.
+   behind (the furthest shard's, for a version kept in tenant shards), repoint the
+   ``danvan_read`` views and the pointers, and keep the new version in the old one's shard
+   layout, or in ``shards`` (every shard starting at the switch position). Readers see old
+   or new, never a mix; the live runner continues on the new versions from their positions.
 5. Drop the old versions' schemas (unless ``keep_old``).
 
 Projections only write their own tables, so replaying the log repeats no side effect.
@@ -52,6 +54,7 @@ from danvan.projections.schema import (
     stale,
     versions,
 )
+from danvan.projections.sharding import check_shardable, position_range, set_layout
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +91,14 @@ def _building_version(conn: Connection, projection: Projection, app_role: str,
 def rebuild(conn: Connection, projections: Sequence[Projection], *,
             app_role: str, conninfo: str | None = None, batch_size: int = 20_000,
             keep_old: bool = False, resume: bool = True, progress: Progress | None = None,
-            fault: Fault | None = None) -> list[Rebuilt]:
+            fault: Fault | None = None, shards: int | None = None) -> list[Rebuilt]:
     """Rebuild ``projections`` into new versions in one pass over the log and switch readers
     to them (see the module doc). ``conn`` is an autocommit owner connection; ``conninfo``
-    (the same database) lets batches be prepared ahead on a second connection."""
+    (the same database) lets batches be prepared ahead on a second connection. ``shards``:
+    the tenant shards to keep the new versions in (default: the old versions' layout)."""
     chosen = list(projections)
+    if shards is not None and shards > 1:
+        check_shardable(chosen)
     locks = [f"rebuild:{p.name}" for p in chosen]
     taken: list[str] = []
     try:
@@ -120,7 +126,7 @@ def rebuild(conn: Connection, projections: Sequence[Projection], *,
                 add_indexes(conn, by_name[version.name], version.schema)
         events += _catch_up(conn, conninfo, lock_targets, batch_size, fault, report)
         with conn.transaction():
-            olds = _switch(conn, chosen, built, app_role, batch_size, fault)
+            olds = _switch(conn, chosen, built, app_role, batch_size, fault, shards)
             reached = {t.projection.name: t.position for t in lock_targets(conn)}
         if not keep_old:
             for old in olds.values():
@@ -144,15 +150,16 @@ def _catch_up(conn: Connection, conninfo: str | None,
     while True:  # the rest (or all, without a second connection), batch by batch
         outcome, _ = apply_locked(conn, lock_targets, batch_size, fault=fault)
         batch = outcome.batch
-        total += len(batch)
-        if batch.events:
-            report(Applied(batch, (), 0.0, len(batch), outcome.quarantined))
-        if len(batch) < batch_size:
+        total += outcome.read
+        if outcome.read:
+            report(Applied(batch, (), 0.0, outcome.read, outcome.quarantined))
+        if outcome.read < batch_size:
             return total
 
 
 def _switch(conn: Connection, projections: Sequence[Projection], built: Sequence[Version],
-            app_role: str, batch_size: int, fault: Fault | None) -> dict[str, Version]:
+            app_role: str, batch_size: int, fault: Fault | None,
+            shards: int | None = None) -> dict[str, Version]:
     """Inside a transaction: make each new version active at (at least) its old version's
     position. Returns the old versions."""
     names = sorted(p.name for p in projections)
@@ -165,13 +172,18 @@ def _switch(conn: Connection, projections: Sequence[Projection], built: Sequence
             old = next(v for v in versions(conn, projection.name)
                        if v.version == active[projection.name])
             olds[projection.name] = old
+            _, reached = position_range(conn, old.name, old.version)
             while True:  # the old position cannot move while we hold the pointer row
                 target = lock_version_target(conn, projection, new.version)
-                if target.position >= old.position:
+                if target.position >= reached:
                     break
                 apply_locked(conn, _version_locker(projection, new.version), batch_size,
-                             upto=old.position, fault=fault)
+                             upto=reached, fault=fault)
         activate(conn, projection, new, app_role)
+        count = shards or (olds[projection.name].shards if projection.name in olds else 1)
+        if count > 1:
+            target = lock_version_target(conn, projection, new.version)
+            set_layout(conn, projection.name, new.version, count, target.position)
         log.info("%s: readers switched to v%d", projection.name, new.version)
     return olds
 
@@ -183,12 +195,15 @@ def _version_locker(projection: Projection, version: int
 
 def rebuild_all(conninfo: str, projections: list[Projection], *, app_role: str,
                 batch_size: int = 20_000, keep_old: bool = False,
-                progress: Progress | None = None) -> list[Rebuilt]:
-    """Rebuild ``projections`` together (one pass over the log) and switch readers."""
+                progress: Progress | None = None, shards: int | None = None
+                ) -> list[Rebuilt]:
+    """Rebuild ``projections`` together (one pass over the log) and switch readers (to
+    versions kept in ``shards`` tenant shards, when given)."""
     with psycopg.connect(conninfo, autocommit=True, application_name="danvan-rebuild") as conn:
         conn.execute("SET synchronous_commit = off")
         return rebuild(conn, projections, app_role=app_role, conninfo=conninfo,
-                       batch_size=batch_size, keep_old=keep_old, progress=progress)
+                       batch_size=batch_size, keep_old=keep_old, progress=progress,
+                       shards=shards)
 
 
 def rebuild_stale(conninfo: str, projections: Sequence[Projection], *, app_role: str,

@@ -13,6 +13,11 @@ with backoff and, once it holds the locks again, resumes from the tracked positi
 Live: after a batch shorter than ``batch_size`` the runner waits for a NOTIFY (sent by every
 insert) or ``poll_interval`` seconds, whichever comes first, then checks the log head.
 
+A tenant shard (``shard=Shard(K, N)``, ``danvan projector --shard K/N``) does the same for
+the events of its tenants, under a lock and a position per (projection, shard); a runner
+whose shard does not match the layout a projection's active version is kept in stops with
+``ShardingError`` (``sharding``).
+
 Failures are told apart (DESIGN §3). A lost connection: reconnect and resume. An event a
 projection knows but cannot apply: quarantined for that projection, the rest applied
 (``quarantine``). An event no decoder knows (``UnknownEvent``: the code is behind the log):
@@ -46,6 +51,7 @@ from danvan.projections.event_types import UnknownEvent
 from danvan.projections.events import log_head
 from danvan.projections.pipeline import run_pipelined
 from danvan.projections.schema import ensure_read_models
+from danvan.projections.sharding import Shard, ShardingError, check_shardable, lock_name
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +115,16 @@ class Runner:
                  fault: Fault | None = None,
                  on_batch: Callable[[Applied], None] | None = None,
                  name: str = "danvan-projector", pipelined: bool = True,
-                 catch_up_batch_size: int | None = None) -> None:
+                 catch_up_batch_size: int | None = None, shard: Shard | None = None) -> None:
         if not projections:
             raise ValueError("a runner needs at least one projection")
+        if shard is not None:
+            check_shardable(projections)
         self.conninfo = conninfo
         self.projections = list(projections)
         self.names = sorted(p.name for p in self.projections)
+        self.shard = shard
+        self.lock_names = [lock_name(n, shard) for n in self.names]
         self.app_role = app_role
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -151,19 +161,27 @@ class Runner:
 
     def acquire(self, stop: threading.Event | None = None, *, wait: bool = True) -> bool:
         """Take every projection's lock (all or none, so two runners never deadlock).
-        With ``wait``, retry until they are free or ``stop`` is set."""
+        With ``wait``, retry until they are free or ``stop`` is set. Raises ``ShardingError``
+        (holding nothing) when a projection is kept in another layout than this runner's."""
         while True:
             conn = self.connect()
             taken: list[str] = []
-            for name in self.names:
+            for name in self.lock_names:
                 if not try_lock(conn, name):
                     break
                 taken.append(name)
-            if len(taken) == len(self.names):
+            if len(taken) == len(self.lock_names):
                 self._holding = self.stats.holding = True
                 ensure_read_models(conn, self.app_role, self.projections)
+                try:
+                    with conn.transaction():
+                        lock_active_targets(conn, self.projections, self.shard)
+                except ShardingError:
+                    self.close()
+                    raise
                 conn.execute(f"LISTEN {CHANNEL}")
-                log.info("%s: applying %s", self.name, ", ".join(self.names))
+                log.info("%s: applying %s%s", self.name, ", ".join(self.names),
+                         f" (tenant shard {self.shard.label})" if self.shard else "")
                 return True
             for name in taken:
                 unlock(conn, name)
@@ -177,7 +195,7 @@ class Runner:
 
     def release(self) -> None:
         if self._conn is not None and self._holding:
-            for name in self.names:
+            for name in self.lock_names:
                 unlock(self._conn, name)
         self._holding = self.stats.holding = False
 
@@ -190,7 +208,7 @@ class Runner:
         assert self._conn is not None
         try:
             applied = apply_next(self._conn, self.projections, self.batch_size,
-                                 fault=self.fault)
+                                 fault=self.fault, shard=self.shard)
         except UnknownEvent as exc:
             self._halt(exc)
             raise
@@ -203,6 +221,14 @@ class Runner:
         if conn is None or conn.closed or conn.broken:
             return
         try:
+            if self.shard is not None:
+                conn.execute(
+                    "UPDATE public.danvan_projection_shards s SET halted_at = now(), "
+                    "halt_reason = %s FROM public.danvan_projections p WHERE p.name = s.name "
+                    "AND p.active_version = s.version AND s.name = ANY(%s) AND s.shard = %s "
+                    "AND s.shards = %s AND s.position < %s",
+                    (str(exc), self.names, self.shard.index, self.shard.count, exc.position))
+                return
             conn.execute(
                 "UPDATE public.danvan_projection_versions v SET halted_at = now(), "
                 "halt_reason = %s FROM public.danvan_projections p WHERE p.name = v.name "
@@ -246,7 +272,8 @@ class Runner:
         assert self._conn is not None and self._holding
         try:
             return run_pipelined(self._conn, self.conninfo,
-                                 lambda conn: lock_active_targets(conn, self.projections),
+                                 lambda conn: lock_active_targets(conn, self.projections,
+                                                                  self.shard),
                                  self.catch_up_batch_size, fault=self.fault,
                                  on_batch=self._record)
         except UnknownEvent as exc:
@@ -258,7 +285,8 @@ class Runner:
         if not self._holding and not self.acquire(wait=wait_for_lock):
             return 0
         assert self._conn is not None
-        self.stats.position = min(_positions(self._conn, self.names).values(), default=0)
+        self.stats.position = min(_positions(self._conn, self.names, self.shard).values(),
+                                  default=0)
         total = 0
         if self.pipelined and self._lag() > self.catch_up_batch_size:
             total += self.run_pipelined()
@@ -290,7 +318,7 @@ class Runner:
                 log.error("%s: %s; giving the projections up", self.name, exc)
                 self.close()
                 stop.wait(self.lock_retry)
-            except UnknownEvent as exc:
+            except (UnknownEvent, ShardingError) as exc:
                 log.error("%s: stopped: %s", self.name, exc)
                 self.close()  # the locks go with the session: a standby may try its luck
                 raise
@@ -308,7 +336,7 @@ class Runner:
     def _follow(self, stop: threading.Event) -> None:
         conn = self._conn
         assert conn is not None
-        self.stats.position = min(_positions(conn, self.names).values(), default=0)
+        self.stats.position = min(_positions(conn, self.names, self.shard).values(), default=0)
         while not stop.is_set():
             lag = self._lag()
             if self.pipelined and lag > self.catch_up_batch_size:
@@ -326,9 +354,14 @@ class Runner:
                     break
 
 
-def _positions(conn: Connection, names: Sequence[str]) -> dict[str, int]:
+def _positions(conn: Connection, names: Sequence[str], shard: Shard | None = None
+               ) -> dict[str, int]:
+    """The active versions' positions (a shard's own, for a tenant shard)."""
     rows = conn.execute(
-        "SELECT v.name, v.position FROM public.danvan_projections p "
+        "SELECT v.name, coalesce(s.position, v.position) FROM public.danvan_projections p "
         "JOIN public.danvan_projection_versions v ON v.name = p.name "
-        "AND v.version = p.active_version WHERE p.name = ANY(%s)", (list(names),)).fetchall()
+        "AND v.version = p.active_version LEFT JOIN public.danvan_projection_shards s "
+        "ON s.name = v.name AND s.version = v.version AND s.shard = %s AND s.shards = %s "
+        "WHERE p.name = ANY(%s)",
+        (shard.index if shard else -1, shard.count if shard else 1, list(names))).fetchall()
     return {name: position for name, position in rows}

@@ -48,12 +48,15 @@ class Version:
     schema: str
     status: str
     position: int
+    """For a version kept in tenant shards, the lowest of its shards' positions."""
     ddl_hash: str
+    shards: int = 1
+    """In how many tenant shards it is kept (1: unsharded; ``sharding``)."""
 
 
 def versions(conn: Connection, name: str | None = None) -> list[Version]:
     rows = conn.execute(
-        "SELECT name, version, schema_name, status, position, ddl_hash "
+        "SELECT name, version, schema_name, status, position, ddl_hash, shards "
         "FROM public.danvan_projection_versions WHERE %(n)s::text IS NULL OR name = %(n)s "
         "ORDER BY name, version", {"n": name}).fetchall()
     return [Version(*row) for row in rows]
@@ -61,7 +64,7 @@ def versions(conn: Connection, name: str | None = None) -> list[Version]:
 
 def active_versions(conn: Connection) -> dict[str, Version]:
     rows = conn.execute(
-        "SELECT v.name, v.version, v.schema_name, v.status, v.position, v.ddl_hash "
+        "SELECT v.name, v.version, v.schema_name, v.status, v.position, v.ddl_hash, v.shards "
         "FROM public.danvan_projections p JOIN public.danvan_projection_versions v "
         "ON v.name = p.name AND v.version = p.active_version").fetchall()
     return {row[0]: Version(*row) for row in rows}
@@ -69,17 +72,20 @@ def active_versions(conn: Connection) -> dict[str, Version]:
 
 def read_models_stamp(conn: Connection) -> tuple[int, ...]:
     """Changes whenever a read model moves on (a batch applied, a rebuild switched in): the
-    active versions and their positions."""
+    active versions and their positions, one pair per tenant shard of a sharded version (so
+    a batch of any shard changes it)."""
     rows = conn.execute(
-        "SELECT v.version, v.position FROM public.danvan_projections p "
+        "SELECT v.version, coalesce(s.position, v.position) FROM public.danvan_projections p "
         "JOIN public.danvan_projection_versions v ON v.name = p.name "
-        "AND v.version = p.active_version ORDER BY p.name").fetchall()
+        "AND v.version = p.active_version LEFT JOIN public.danvan_projection_shards s "
+        "ON s.name = v.name AND s.version = v.version ORDER BY p.name, s.shard").fetchall()
     return tuple(n for row in rows for n in row)
 
 
 def stamp_position(stamp: tuple[int, ...]) -> int:
     """The log position every read model of a ``read_models_stamp`` has reached (the stamp
-    pairs each active version with its position)."""
+    pairs each active version with its position, or with each of its shards': the lowest
+    is what every shard has reached)."""
     return min(stamp[1::2], default=0)
 
 

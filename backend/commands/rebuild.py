@@ -1,5 +1,7 @@
-"""``danvan rebuild [NAME ...] [--stale] [--keep-old] [--batch-size N]``: rebuild read models
-into new tables while the current ones keep serving, then switch readers atomically."""
+"""``danvan rebuild [NAME ...] [--stale] [--keep-old] [--batch-size N] [--shards N]``: rebuild
+read models into new tables while the current ones keep serving, then switch readers
+atomically (to versions kept in N tenant shards with ``--shards``; by default in the old
+versions' layout)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ def register(commands: Subcommands) -> None:
                         help="keep the previous version's schema after the switch")
     parser.add_argument("--batch-size", type=int, default=20_000,
                         help="events per transaction (default 20000)")
+    parser.add_argument("--shards", type=int, metavar="N",
+                        help="keep the new versions in N tenant shards (1: unsharded; "
+                             "default: as the old versions)")
     parser.set_defaults(handler=run)
 
 
@@ -33,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from danvan.projections.catalog import by_names
     from danvan.projections.rebuild import RebuildBusy, rebuild_all
     from danvan.projections.schema import ensure_read_models, stale
+    from danvan.projections.sharding import MAX_SHARDS, ShardingError, check_shardable
 
     settings = settings_with_database(get_settings())
     try:
@@ -47,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
     if not projections:
         print("nothing to rebuild")
         return 0
+    if args.shards is not None:
+        if not 1 <= args.shards <= MAX_SHARDS:
+            raise CommandError(f"--shards must be between 1 and {MAX_SHARDS}")
+        if args.shards > 1:
+            try:
+                check_shardable(projections)
+            except ShardingError as exc:
+                raise CommandError(str(exc)) from exc
     label = f"rebuild {','.join(p.name for p in projections)}"
     bars: list[ProgressBar] = []
 
@@ -62,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = rebuild_all(owner_params(settings).conninfo(), projections,
                            app_role=settings.app_db_role, batch_size=args.batch_size,
-                           keep_old=args.keep_old, progress=progress)
+                           keep_old=args.keep_old, progress=progress, shards=args.shards)
     except RebuildBusy as exc:
         raise CommandError(str(exc)) from exc
     if bars:

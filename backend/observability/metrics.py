@@ -4,9 +4,11 @@ With several worker processes set ``PROMETHEUS_MULTIPROC_DIR`` (an empty folder)
 ``GET /metrics`` aggregates every worker (prometheus-client's multiprocess mode).
 
 The projections' gauges (``danvan_projection_lag_events``, ``_lag_seconds``,
-``_quarantined_events``, ``_halted``, each by ``projection``) are read from the database at
-scrape time, through the same probe as ``/health/ready`` (a handful of indexed queries), so
-they are right whichever process runs the projector and need no worker to agree.
+``_quarantined_events``, ``_halted``, each by ``projection``; for a projection kept in tenant
+shards, its slowest shard's, and ``danvan_projection_shard_lag_events``, ``_lag_seconds``,
+``_runner`` by ``projection`` and ``shard``) are read from the database at scrape time,
+through the same probe as ``/health/ready`` (a handful of indexed queries), so they are right
+whichever process runs the projector and need no worker to agree.
 """
 
 from __future__ import annotations
@@ -107,13 +109,33 @@ class ProjectionGauges(Collector):
                 "1 when a runner stopped before an event no decoder knows.",
                 labels=["projection"]),
         }
+        # A projection kept in tenant shards: the gauges above are its slowest shard's; these
+        # are each shard's own.
+        shard_families = {
+            "lag_events": GaugeMetricFamily(
+                "danvan_projection_shard_lag_events",
+                "Events in the log the tenant shard has not read yet.",
+                labels=["projection", "shard"]),
+            "lag_seconds": GaugeMetricFamily(
+                "danvan_projection_shard_lag_seconds",
+                "How stale the tenant shard's read models may be, in seconds.",
+                labels=["projection", "shard"]),
+            "runner_alive": GaugeMetricFamily(
+                "danvan_projection_shard_runner",
+                "1 when a runner holds the tenant shard's lock.",
+                labels=["projection", "shard"]),
+        }
         for p in self.report.get("projections", []):
             values = {"lag_events": p["lag_events"], "lag_seconds": p["lag_seconds"],
                       "quarantined": p["quarantined"],
                       "halted": 0 if p["halt_reason"] is None else 1}
             for key, family in families.items():
                 family.add_metric([p["name"]], float(values[key]))
+            for shard in p.get("shards", ()):
+                for key, family in shard_families.items():
+                    family.add_metric([p["name"], shard["shard"]], float(shard[key]))
         yield from families.values()
+        yield from shard_families.values()
 
 
 def projection_metrics(probe: Callable[[], dict[str, Any]]) -> bytes:

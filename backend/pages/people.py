@@ -2,10 +2,11 @@
 account, through the same services and guards as ``POST /api/v1/tenants/{tenant_id}/users/
 {user_id}/password-reset`` and ``…/deactivation``.
 
-There is no read model of users (nothing lists a tenant's accounts), so the forms name the
-user by username: its id is the one signing in derives from it (``User.id_for``), and the
-user is loaded in the page's tenant as the API's path loads it: a user of another tenant is
-not found. A refusal is shown next to the field it names.
+The forms name the user by username, typed in or (the forms of each row of the page's list
+of accounts, ``hang=1``) sent hidden: its id is the one signing in derives from it
+(``User.id_for``), and the user is loaded in the page's tenant as the API's path loads it: a
+user of another tenant is not found. A refusal is shown next to the field it names, or, for a
+row's form, in that row (its form is ``<form>:<username>``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def tenant_user(request: HttpRequest, tenant_id: str, username: str) -> User:
         raise InvalidInput({"username": "no such user in this tenant"}) from unknown
 
 
+def form_of(form: str, fields: dict[str, Any], shown: str) -> str:
+    """The form a refusal is shown at: the by-username form, or the row of ``shown``."""
+    return f"{form}:{shown}" if fields.get("hang") == "1" else form
+
+
 def expected(fields: dict[str, Any]) -> int | None:
     version = str(fields.get("version") or "")
     return int(version) if version.isdigit() and len(version) < 10 else None
@@ -77,7 +83,8 @@ class TenantPeople(Controller):
                                          hash_password, expected(fields))
 
         return await submit(request, home(tenant_id) + "#tai-khoan", "user.reset_password",
-                            f"Đã đặt lại mật khẩu của “{shown}”.", reset, form=RESET_FORM,
+                            f"Đã đặt lại mật khẩu của “{shown}”.", reset,
+                            form=form_of(RESET_FORM, fields, shown),
                             values={"username": fields.get("username")})
 
     @post("/vo-hieu-hoa", guards=[signed_in, allow(Action.USER_DEACTIVATE)])
@@ -95,5 +102,6 @@ class TenantPeople(Controller):
                                           expected(fields))
 
         return await submit(request, home(tenant_id) + "#tai-khoan", "user.deactivate",
-                            f"Đã khóa tài khoản “{shown}”.", deactivate, form=DEACTIVATE_FORM,
+                            f"Đã khóa tài khoản “{shown}”.", deactivate,
+                            form=form_of(DEACTIVATE_FORM, fields, shown),
                             values={k: fields.get(k) for k in ("username", "reason")})

@@ -1,5 +1,6 @@
 """``/don-vi/{tenant_id}``: the tenant's home for its admin and reviewers: units (add),
-users (create; reset a password, deactivate: ``pages/people.py``), imports with their
+users (listed, searched and paged for those who may read them; create; reset a password,
+deactivate, per row or by username: ``pages/people.py``), imports with their
 progress (``pages/imports.py``, ``pages/jobs.py``), reports (``pages/reports.py``), the
 review queue (accept, return with a reason, reject) and the year's quota. Read through the
 read API (the reports' list and a job as their REST routes read them); every form goes to the
@@ -31,6 +32,7 @@ from danvan.backend.pages.views import HttpRequest, home, page, read, user_of
 from danvan.backend.services import models, people, tenancy
 from danvan.backend.services.errors import NotFound
 from danvan.domain.commands import AcceptModel, ModelCommand, RejectModel, ReturnModel
+from danvan.domain.limits import MAX_NAME, MAX_TEXT
 from danvan.domain.model import Model
 from danvan.domain.policies import TENANT_ROLES, Action
 
@@ -47,6 +49,33 @@ query TenantHome($id: ID!, $year: Int!) {
     }
   }
 }""" + QUOTA_ROW
+
+
+TENANT_USERS = """
+query TenantUsers($id: ID!, $search: String, $after: String, $first: Int!) {
+  tenant(id: $id) {
+    users(search: $search, after: $after, first: $first) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { node { id username fullName active mustChangePassword deactivatedAt
+                     roles { role } unit { name } } }
+    }
+  }
+}"""
+USERS_PER_PAGE = 50
+SEARCH = "tim"
+"""The query parameters of the users' list: what is searched, and the page after a cursor."""
+AFTER = "sau"
+
+
+async def tenant_users(request: HttpRequest, tenant_id: str) -> dict[str, Any]:
+    """One page of the tenant's accounts through the read API, as ``?tim=`` and ``?sau=``
+    ask (a search longer than a name is cut to one; a cursor not handed out is a 422)."""
+    search = (request.query_params.get(SEARCH) or "").strip()[:MAX_NAME]
+    after = (request.query_params.get(AFTER) or "").strip()[:MAX_TEXT]
+    found = await read(request, TENANT_USERS, {"id": tenant_id, "search": search or None,
+                                               "after": after or None,
+                                               "first": USERS_PER_PAGE})
+    return {"page": found["tenant"]["users"], "search": search, "after": after}
 
 
 def may_here(request: HttpRequest, tenant: dict[str, Any], *actions: str) -> dict[str, bool]:
@@ -84,7 +113,8 @@ class TenantHome(Controller):
             return page(request, "error.html", status=404, code=404,
                         message="Không có đơn vị này.")
         may = may_here(request, tenant, Action.UNIT_ADD, Action.USER_CREATE,
-                       Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE,
+                       Action.USER_PASSWORD_RESET, Action.USER_DEACTIVATE, Action.USER_READ,
+                       Action.INSPECTOR_CREATE,
                        Action.MODEL_ACCEPT, Action.MODEL_RETURN, Action.MODEL_REJECT,
                        Action.IMPORT_TENANT_DATA, Action.REPORT)
         return page(request, "tenant.html", tenant=tenant, tenant_id=tenant_id, year=year,
@@ -92,6 +122,8 @@ class TenantHome(Controller):
                     unit_kinds=UNIT_KINDS,
                     roles={r: ROLES.get(r, r) for r in sorted(TENANT_ROLES)},
                     job=await job_asked(request, tenant_id),
+                    users=await tenant_users(request, tenant_id)
+                    if may[Action.USER_READ] else None,
                     reports=await tenant_reports(request, tenant_id)
                     if may[Action.REPORT] else [],
                     report_kinds=REPORT_KINDS, periods=PERIODS, formats=FORMATS,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from danvan.infra.event_store import EVENTS_TABLE
-from danvan.projections.base import Cursor, Projection, Write, copy_rows
+from danvan.projections.base import Cursor, Projection, TableSharding, Write, copy_rows
 from danvan.projections.events import Batch
 
 ENVELOPE_KEYS = ("timestamp", "originator_topic", "tenant_id", "meta")
@@ -35,6 +35,7 @@ def event_type(topic: str) -> str:
 class Audit(Projection):
     name = "audit"
     tables = ("audit_index",)
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = None
 
     def ddl(self, schema: str) -> list[str]:

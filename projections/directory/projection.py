@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from danvan.domain.tenants import Tenant
 from danvan.domain.units import Unit
-from danvan.projections.base import Cursor, Projection, Write, copy_rows, pg_bool
+from danvan.projections.base import Cursor, Projection, TableSharding, Write, copy_rows, pg_bool
 from danvan.projections.events import Batch, topic_of
 
 ONBOARDED = topic_of(Tenant.Onboarded)
@@ -17,6 +17,7 @@ UNIT_CLOSED = topic_of(Unit.Closed)
 class Directory(Projection):
     name = "directory"
     tables = ("tenants", "units")
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset({ONBOARDED, UNIT_ADDED, UNIT_CLOSED})
 
     def ddl(self, schema: str) -> list[str]:

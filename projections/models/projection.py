@@ -8,9 +8,10 @@ per-model facts (tenant, unit, year, field, state, recognitions) at each event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from danvan.projections.base import Cursor, Projection, Write
+from danvan.projections.base import Cursor, Projection, TableSharding, Write
 from danvan.projections.events import Batch
 from danvan.projections.models import breakdown, open_units, provinces, quota, registry
 from danvan.projections.models.fold import MODEL_TOPICS, fold, models_to_load
@@ -20,6 +21,11 @@ class Models(Projection):
     name = "models"
     tables = (*registry.TABLES, *quota.TABLES, *breakdown.TABLES, *open_units.TABLES,
               *provinces.TABLES)
+    # Every row is one tenant's, but the province roll-up's (additive: see sharding).
+    sharding: ClassVar[Mapping[str, TableSharding]] = {
+        **dict.fromkeys((*registry.TABLES, *quota.TABLES, *breakdown.TABLES,
+                         *open_units.TABLES, *provinces.TENANT_TABLES), TableSharding.TENANT),
+        **dict.fromkeys(provinces.ADDITIVE_TABLES, TableSharding.ADDITIVE)}
     topics: ClassVar[frozenset[str] | None] = (MODEL_TOPICS | open_units.UNIT_TOPICS
                                                | provinces.TENANT_TOPICS)
 

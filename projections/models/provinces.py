@@ -30,7 +30,11 @@ from danvan.projections.models.fold import FIELD_COUNTERS, Changes
 ONBOARDED = topic_of(Tenant.Onboarded)
 TENANT_TOPICS = frozenset({ONBOARDED})
 
-TABLES = ("tenant_provinces", "province_fields")
+TENANT_TABLES = ("tenant_provinces",)
+ADDITIVE_TABLES = ("province_fields",)
+"""Written by commutative upserts in key order, with deltas from the batch and the tenants'
+own rows only (never from the roll-up's value): tenant shards may share it."""
+TABLES = (*TENANT_TABLES, *ADDITIVE_TABLES)
 KEYED = ("quota_counts", "open_units", "unit_histogram")
 """Per-tenant tables whose rows carry their tenant's ``province_code``."""
 PROVINCE_SUMS = (*FIELD_COUNTERS, "participants", "workdays", "money_vnd", "land_m2",

@@ -16,7 +16,6 @@ else at ``now`` (default: the current time, Vietnam calendar).
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +41,7 @@ from danvan.projections.models.rows import (
     UnitCompliance,
 )
 from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
-from danvan.projections.reading import R, as_of_bound, rows_of, select_list
+from danvan.projections.reading import R, as_of_bound, rows_of, search_pattern, select_list
 from danvan.projections.targets.read import period_targets_by_tenant, resolved_targets
 
 _MODELS = (f"SELECT {select_list(ModelSummary, 'm')} FROM {R}.models m "
@@ -55,16 +54,6 @@ def models_by_id(conn: Connection, model_ids: Sequence[str]) -> dict[str, ModelS
     rows = conn.execute(f"{_MODELS} WHERE m.model_id = ANY(%s::uuid[])",
                         (list(model_ids),)).fetchall()
     return {m.id: m for m in rows_of(ModelSummary, rows)}
-
-
-def fold_text(text: str) -> str:
-    """What a search is compared with: NFC first (``danvan_fold`` then drops the marks)."""
-    return unicodedata.normalize("NFC", text).strip()
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None = None,
@@ -80,7 +69,7 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
     params: dict[str, Any] = {
         "t": list(tenant_ids), "y": year, "s": state, "f": field,
         "u": list(unit_ids) if unit_ids is not None else None,
-        "q": _like_pattern(fold_text(search)) if search else None,
+        "q": search_pattern(search) if search else None,
         "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
     # Only the filters given, so that each query plans against the matching index.
     clauses = [clause for wanted, clause in (
@@ -118,7 +107,7 @@ def province_model_pages(conn: Connection, province_codes: Sequence[str], *,
     codes = list(dict.fromkeys(province_codes))
     params: dict[str, Any] = {
         "p": codes, "y": year, "s": state, "f": field,
-        "q": _like_pattern(fold_text(search)) if search else None,
+        "q": search_pattern(search) if search else None,
         "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
     clauses = [clause for wanted, clause in (
         (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),

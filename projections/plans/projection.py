@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from danvan.domain.plans import PlanTask
 from danvan.domain.year_lists import YearList
-from danvan.projections.base import Cursor, Projection, Write, copy_rows, pg_array
+from danvan.projections.base import Cursor, Projection, TableSharding, Write, copy_rows, pg_array
 from danvan.projections.events import Batch, topic_of
 
 SCHEDULED = topic_of(PlanTask.Scheduled)
@@ -23,6 +23,7 @@ LIST_SUPPLEMENTED = topic_of(YearList.Supplemented)
 class Plans(Projection):
     name = "plans"
     tables = ("plan_tasks", "plan_task_units", "year_list_decisions")
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset({
         SCHEDULED, COMPLETED, UNIT_COMPLETED, LIST_APPROVED, LIST_SUPPLEMENTED})
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from danvan.domain.reminders import Reminder
-from danvan.projections.base import Cursor, Projection, Write, copy_rows
+from danvan.projections.base import Cursor, Projection, TableSharding, Write, copy_rows
 from danvan.projections.events import Batch, topic_of
 
 SENT = topic_of(Reminder.Sent)
@@ -18,6 +18,7 @@ _encode = msgspec.json.Encoder().encode
 class Reminders(Projection):
     name = "reminders"
     tables = ("reminders",)
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset({SENT})
 
     def ddl(self, schema: str) -> list[str]:

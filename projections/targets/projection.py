@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from psycopg.types.json import Jsonb
 
 from danvan.domain.targets import PeriodTargets, ProvinceTargets, TenantTargets
-from danvan.projections.base import Cursor, Projection, Write
+from danvan.projections.base import Cursor, Projection, TableSharding, Write
 from danvan.projections.events import Batch, Envelope, topic_of
 
 TENANT_SET = topic_of(TenantTargets.Set)
@@ -38,6 +38,7 @@ _CREATED = frozenset({TENANT_SET, PROVINCE_SET, PERIOD_SET})
 class Targets(Projection):
     name = "targets"
     tables = ("tenant_targets", "province_targets", "period_targets")
+    sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset(_KINDS)
 
     def ddl(self, schema: str) -> list[str]:

@@ -24,6 +24,7 @@ import httpx
 from danvan.graphql.persisted import OPERATIONS_DIR
 from danvan.infra.settings import Settings
 from danvan.projections.embedded import make_runner
+from danvan.projections.sharding import Shard
 from tests.e2e.world import API, FORM, World, ok
 
 YEAR = 2026
@@ -59,8 +60,8 @@ def codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 
 
-def catch_up(settings: Settings) -> None:
-    runner = make_runner(settings)
+def catch_up(settings: Settings, shard: Shard | None = None) -> None:
+    runner = make_runner(settings, shard=shard)
     try:
         runner.catch_up()
     finally:

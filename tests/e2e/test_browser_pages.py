@@ -1,7 +1,8 @@
 """The pages in a real browser (Debian's chromium, headless, driven by Playwright) against a
 real ``danvan serve`` and ``danvan projector``: each of the three users signs in and does
-their main task, the public registry shows a recognised model and no personal datum, and a
-tenant admin cannot open another tenant's page. Screenshots: ``.data/pages-screens/``."""
+their main task (the tenant admin also deactivates an account from the list), the public
+registry shows a recognised model and no personal datum, and a tenant admin cannot open
+another tenant's page. Screenshots: ``.data/pages-screens/``."""
 
 from __future__ import annotations
 
@@ -112,8 +113,8 @@ def test_a_rest_command_appears_on_an_open_dashboard_within_two_seconds(
     screenshot(page, "tinh-truc-tiep")
 
 
-def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
-                                                                     site: Site) -> None:
+def test_the_tenant_admin_adds_a_unit_manages_accounts_and_cannot_open_another_tenant(
+        page: Page, site: Site) -> None:
     world = site.world
     sign_in(page, f"admin.{YEN_BAI}")
     expect(page).to_have_url(re.compile(rf"/don-vi/{world.tenants[YEN_BAI].id}$"))
@@ -124,6 +125,30 @@ def test_the_tenant_admin_adds_a_unit_and_cannot_open_another_tenant(page: Page,
     expect(page.locator("#don-vi tbody")).to_contain_text("Chi bộ Tổ dân phố 12")
     screenshot(page, "don-vi")
     assert_usable(page)
+    # the tenant's accounts: one created here, then deactivated from its row
+    accounts = page.locator("#danh-sach-tai-khoan tbody")
+    expect(accounts.locator('[id="tk-unit.user.04252"]')).to_contain_text(
+        "Người dùng chi bộ/đơn vị")
+    created = page.get_by_role("form", name="Tạo tài khoản")
+    created.get_by_label("Tên đăng nhập").fill("tam.yenbai")
+    created.get_by_label("Họ và tên").fill("Phạm Văn Tạm")
+    created.get_by_label("Mật khẩu (ít nhất 10 ký tự)").fill(PASSWORD)
+    created.get_by_label("Vai trò").select_option("approver")
+    created.get_by_role("button", name="Tạo tài khoản").click()
+    expect(page.get_by_role("status")).to_have_text("Đã tạo tài khoản “tam.yenbai”.")
+    row = accounts.locator('[id="tk-tam.yenbai"]')
+    expect(row).to_contain_text("Phạm Văn Tạm")
+    expect(row).to_contain_text("Thường trực (phê duyệt)")
+    expect(row).to_contain_text("Đang hoạt động")
+    screenshot(page, "tai-khoan")
+    assert_usable(page)
+    row.get_by_text("Đặt lại mật khẩu, khóa").click()  # the row's forms, folded
+    row.get_by_label("Lý do khóa").fill("Chuyển công tác")
+    row.get_by_role("button", name="Khóa tài khoản").click()
+    expect(page.get_by_role("status")).to_have_text("Đã khóa tài khoản “tam.yenbai”.")
+    expect(row).to_contain_text("Đã khóa")
+    expect(row.get_by_role("button")).to_have_count(0)
+    expect(accounts.locator(f'[id="tk-admin.{YEN_BAI}"]')).to_contain_text("Tài khoản của bạn")
     answer = page.goto(f"/don-vi/{world.tenants[GIA_PHU].id}")
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Không có quyền truy cập")

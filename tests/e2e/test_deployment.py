@@ -159,7 +159,8 @@ def test_the_systemd_units_verify(tmp_path: Path) -> None:
     env_file.write_text((DEPLOY / "danvan.env.example").read_text())
     names = sorted(p.name for p in UNITS.iterdir())
     assert names == ["danvan-api.service", "danvan-migrate.service",
-                     "danvan-projector.service", "danvan-worker.service", "danvan.target"]
+                     "danvan-projector-shard@.service", "danvan-projector.service",
+                     "danvan-worker.service", "danvan.target"]
     for name in names:
         text = (UNITS / name).read_text().replace("/opt/danvan/venv/bin/danvan", DANVAN) \
             .replace("/etc/danvan/danvan.env", str(env_file)) \

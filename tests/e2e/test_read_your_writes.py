@@ -14,9 +14,12 @@ import psycopg
 import pytest
 
 from danvan.infra.settings import Settings
+from danvan.projections.catalog import all_projections
+from danvan.projections.sharding import Shard, ShardingError, reshard, tenant_shard
 from tests.e2e.conftest import MadeUser
 from tests.e2e.graphql_support import catch_up
 from tests.e2e.world import FORM, YEN_BAI, World
+from tests.integration.test_projection_runner import wait_until
 
 MODEL = "query Model($id: ID!) { model(id: $id) { id name state } }"
 
@@ -134,3 +137,41 @@ def test_errors_and_refusals_still_say_the_position(world: World) -> None:
                              json={"query": "{ nosuchfield }"}).json()
     assert body["errors"] and isinstance(body["extensions"]["position"], int)
 
+
+
+def test_with_tenant_shards_a_read_waits_for_the_slowest_shard(
+        world: World, settings: Settings, owner_conn: psycopg.Connection[Any]) -> None:
+    model = world.register(name="Sân chơi thiếu nhi tổ 7")
+    catch_up(settings)
+    # Every projection kept in two tenant shards from here (the closed runner's session lets
+    # its locks go a moment later).
+    wait_until(lambda: _resharded(owner_conn, 2))
+    position = world.act(model["id"], "submit", "unit_user").headers["danvan-position"]
+    own = Shard(tenant_shard(world.tenants[YEN_BAI].id, 2), 2)
+    other = Shard(1 - own.index, 2)
+    catch_up(settings, own)  # the writer's tenant's shard has applied the write
+
+    started = time.monotonic()
+    answer = read_model(world, model["id"], position).json()
+    assert time.monotonic() - started >= 2.0  # waited for the other shard
+    assert answer["data"]["model"]["state"] == "SUBMITTED"
+    assert answer["extensions"]["stale"] is True
+    assert answer["extensions"]["position"] < int(position)
+
+    projector = threading.Timer(0.3, catch_up, args=(settings, other))
+    projector.start()
+    try:
+        waited = read_model(world, model["id"], position).json()
+    finally:
+        projector.join()
+    assert waited["data"]["model"]["state"] == "SUBMITTED"
+    assert "stale" not in waited["extensions"]
+    assert waited["extensions"]["position"] >= int(position)
+
+
+def _resharded(conn: psycopg.Connection[Any], count: int) -> bool:
+    try:
+        reshard(conn, all_projections(), count)
+        return True
+    except ShardingError:
+        return False

@@ -595,7 +595,8 @@ ROWS: tuple[Row, ...] = (
       for spec in MODEL_ACTIONS.values() for action in actions_of(spec)),
 )
 
-READ_ONLY_ACTIONS = {Action.PERSONAL_DATA_READ, Action.AUDIT_READ, Action.JOBS_DEAD_READ}
+READ_ONLY_ACTIONS = {Action.PERSONAL_DATA_READ, Action.AUDIT_READ, Action.JOBS_DEAD_READ,
+                     Action.USER_READ}
 """Actions no command route asks: they guard reads (GraphQL), not commands."""
 
 ALL_ROLES = sorted(ROLES)

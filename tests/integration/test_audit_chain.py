@@ -6,6 +6,7 @@ as an attacker with full database access would.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import uuid
@@ -287,6 +288,33 @@ def test_an_export_verifies_offline_and_an_edited_export_does_not(
     edited = tmp_path / "edited.jsonl"
     edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert verify_export(edited).first_broken_position == positions(owner_conn, A)[4]
+
+
+def test_an_export_writes_each_line_as_the_format_says(
+        history: None, settings: Settings, owner_conn: psycopg.Connection,
+        tmp_path: Path) -> None:
+    """Header, head, seals, then one line per event in log order: compact JSON, UTF-8 as it
+    is, keys in the documented order, ids as text, hashes hex, ``state`` padded base64."""
+    seal_all(owner_conn, load_seal_key(settings))
+    path = tmp_path / "a.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        export_tenant(owner_conn, A, out)
+    rows = owner_conn.execute(
+        "SELECT notification_id, originator_id, originator_version, topic, state, prev_hash, "
+        "hash FROM danvan_events WHERE tenant_id = %s ORDER BY notification_id",
+        (A,)).fetchall()
+    expected = [json.dumps({
+        "type": "event", "notification_id": nid, "originator_id": str(oid),
+        "originator_version": version, "topic": topic,
+        "state": base64.b64encode(bytes(state)).decode("ascii"),
+        "prev_hash": bytes(prev).hex(), "hash": bytes(hash_).hex()},
+        ensure_ascii=False, separators=(",", ":"))
+        for nid, oid, version, topic, state, prev, hash_ in rows]
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    assert lines[-1] == ""
+    assert [json.loads(line)["type"] for line in lines[:3]] == ["header", "head", "seal"]
+    assert lines[3:-1] == expected
+    assert len(expected) == 8
 
 
 def test_the_cli_verifies_exports_and_seals(history: None, owner_conn: psycopg.Connection,

@@ -1,4 +1,5 @@
-"""The demo year: every event from the real aggregates, stored in timestamp order."""
+"""The demo year: every event from the real aggregates, stored in timestamp order; its
+showcase ward's accounts are listed by the users read model, with their names."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from danvan.domain.users import User
 from danvan.infra.audit_verify import verify_tenant
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
+from danvan.projections.embedded import make_runner
+from danvan.projections.schema import ensure_read_models
+from danvan.projections.users.read import user_pages
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=VIETNAM)
 
@@ -47,3 +51,12 @@ def test_the_demo_year_is_a_valid_ordered_history(settings: Settings, event_stor
     topics = {topic.rsplit(".", 1)[-1] for topic, _ in states}
     assert {"Registered", "Accepted", "Recognized", "CopyReceived", "ProgressReported",
             "Approved", "Completed"} <= topics
+
+    ensure_read_models(owner_conn, settings.app_db_role)
+    runner = make_runner(settings)
+    runner.catch_up()
+    runner.close()
+    accounts = user_pages(owner_conn, [str(ward.id)], first=100)[str(ward.id)].items
+    assert [(u.username, u.full_name) for u in accounts] == [
+        ("bithu.to1.yenbai", "Lò Văn Bí"), ("bxdd.yenbai", "Hà Thị Xây"),
+        ("quantri.yenbai", "Nguyễn Văn Quản"), ("thuongtruc.yenbai", "Vũ Văn Trực")]

@@ -1,12 +1,13 @@
 """Property: however the log is applied — in one batch, in batches of any size, after a crash
-at any point, by projector shards side by side, or by a blue/green rebuild — the read models
-come out the same, and the quotas equal the figures computed independently from the domain
-aggregates."""
+at any point, by projector shards side by side (by projection, by tenant hash, and both), or
+by a blue/green rebuild — the read models come out the same, and the quotas equal the
+figures computed independently from the domain aggregates."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from danvan.projections.events import log_head
 from danvan.projections.models.read import province_figures
 from danvan.projections.models.rows import TenantQuota
 from danvan.projections.rebuild import rebuild_all
-from danvan.projections.schema import ensure_read_models
+from danvan.projections.schema import ensure_read_models, versions
+from danvan.projections.sharding import Shard, ShardingError, reshard
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
     PROVINCE,
@@ -135,11 +137,69 @@ def test_every_way_of_applying_the_log_gives_the_same_read_models(
             assert dump(conn) == reference
             assert set(positions(conn).values()) == {head}
 
+            # Shards by tenant hash: three runners, each applying its tenants' events.
+            reset_read_models(conn, role)
+            reshard_when_free(conn, every, 3)
+            run_side_by_side([make_runner(config, shard=Shard(k, 3), batch_size=batch_size,
+                                          catch_up_batch_size=batch_size, name=f"tenants-{k}")
+                              for k in range(3)])
+            same_tables(dump(conn), reference)
+            assert set(positions(conn).values()) == {head}
+            assert set(shard_positions(conn)) == {head}
+
+            # Both: two tenant shards of each of two projection groups, four runners.
+            reset_read_models(conn, role)
+            reshard_when_free(conn, every, 2)
+            run_side_by_side([make_runner(config, every[i::2], shard=Shard(k, 2),
+                                          batch_size=batch_size + k,
+                                          catch_up_batch_size=batch_size + k,
+                                          name=f"group-{i}-tenants-{k}")
+                              for i in range(2) for k in range(2)])
+            same_tables(dump(conn), reference)
+            assert set(positions(conn).values()) == {head}
+            assert all(v.shards == 2 for v in versions(conn) if v.status == "active")
+
             # A blue/green rebuild of every projection.
             done = rebuild_all(owner_params(config).conninfo(), all_projections(),
-                               app_role=role, batch_size=rebuild_batch)
+                               app_role=role, batch_size=rebuild_batch, shards=1)
             assert all(r.new_version == 2 and r.position == head for r in done)
             assert dump(conn) == reference
+
+
+def reshard_when_free(conn: Any, projections: list[Any], count: int) -> None:
+    """``reshard`` once the closed runners' sessions have let their locks go."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            reshard(conn, projections, count)
+            return
+        except ShardingError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def run_side_by_side(runners: list[Any]) -> None:
+    threads = [threading.Thread(target=runner.catch_up) for runner in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for runner in runners:
+        runner.close()
+
+
+def same_tables(got: dict[str, list[Any]], reference: dict[str, list[Any]]) -> None:
+    """Table by table, so that a difference names its table."""
+    assert set(got) == set(reference)
+    for table, rows in reference.items():
+        assert got[table] == rows, table
+
+
+def shard_positions(conn: Any) -> set[int]:
+    return {row[0] for row in conn.execute(
+        "SELECT s.position FROM public.danvan_projection_shards s JOIN public.danvan_projections "
+        "p ON p.name = s.name AND p.active_version = s.version").fetchall()}
 
 
 def assert_province_figures_kept_equal_replayed(conn: Any, years: list[int]) -> None:

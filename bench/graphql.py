@@ -103,6 +103,7 @@ def ensure_data(events: int, *, fresh: bool, database: str | None = None
     from psycopg import sql
 
     from danvan.infra.database import ConnParams, connect
+    from danvan.infra.migrations import migrate
     from danvan.infra.settings import Settings
 
     admin = ConnParams.from_url(admin_url())
@@ -119,6 +120,7 @@ def ensure_data(events: int, *, fresh: bool, database: str | None = None
         if ready is not None:
             settings = Settings(env="test", database_url=url)
             say(f"reusing {name}: {ready[0]:,} events, {ready[1]:,} tenants")
+            migrate(settings)  # a data set kept from older code lacks the newer migrations
             if _stale(settings):
                 _rebuild_stale(settings)
             _catch_up(settings)

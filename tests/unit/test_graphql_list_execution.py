@@ -104,3 +104,37 @@ def test_each_case_answers_as_graphql_core_errors_included(
     assert "Int cannot represent" in _answer(fast, "a value the scalar refuses", True)
     assert "no label for boom" in _answer(fast, "a resolver that raises", True)
     assert planned and all(planned)  # the one pass was tried on every list
+
+
+@row_resolver
+def _broken(root: Row) -> Inner:
+    raise ValueError(f"no inner for {root.name}")
+
+
+@strawberry.type
+class Holder:
+    name: str
+    broken: Inner | None = strawberry.field(resolver=_broken)
+
+
+@strawberry.type
+class BrokenQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return [Row("a", 1), Row("b", 2)]  # type: ignore[list-item]
+
+
+def test_an_object_whose_row_resolver_raises_is_an_error_even_when_only_its_typename_is_asked(
+        ) -> None:
+    answers = []
+    for one_pass in (True, False):
+        schema = strawberry.Schema(query=BrokenQuery, execution_context_class=(
+            ListExecutionContext if one_pass else None))
+        if one_pass:
+            mark_fast_leaves(schema._schema)
+        result = asyncio.run(schema.execute("{ holders { name broken { __typename } } }"))
+        answers.append((result.data, sorted(
+            (e.message, tuple(e.path or ())) for e in result.errors or ())))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == {"holders": [{"name": "a", "broken": None},
+                                         {"name": "b", "broken": None}]}

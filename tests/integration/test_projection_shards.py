@@ -41,7 +41,13 @@ from danvan.projections.schema import (
     read_models_stamp,
     stamp_position,
 )
-from danvan.projections.sharding import Shard, ShardingError, reshard, tenant_shard
+from danvan.projections.sharding import (
+    Shard,
+    ShardingError,
+    advance_shard,
+    reshard,
+    tenant_shard,
+)
 from tests.integration.poison import older_release, poisoned_history, quarantine_rows
 from tests.integration.test_projection_histories import (
     World,
@@ -416,3 +422,25 @@ def test_rows_every_tenant_writes_add_up_the_same_from_tenant_shards(
     catch_up_shards(settings, [Shard(k, SHARDS) for k in range(SHARDS)], projection,
                     batch_size=3, catch_up_batch_size=4)
     assert tally(owner) == expected
+
+
+def test_a_shard_advances_while_another_shards_open_batch_has_quarantined_an_event(
+        settings: Settings, owner: psycopg.Connection[Any]) -> None:
+    """A quarantined event's row references its version's row (a key-share lock until the
+    batch commits); a shard advancing the same version must not wait for that batch, or two
+    shards' batches (one quarantining, one advancing every projection in order) deadlock."""
+    [models] = by_names(["models"])
+    assert reshard(owner, [models], 2)["models"] == 0
+    version = owner.execute("SELECT active_version FROM public.danvan_projections "
+                            "WHERE name = 'models'").fetchone()
+    assert version is not None
+    with connect_owner(settings) as quarantining, connect_owner(settings) as advancing, \
+            quarantining.transaction(force_rollback=True):
+        quarantining.execute(
+            "INSERT INTO public.danvan_projection_quarantine (name, version, position, topic, "
+            "aggregate_id, aggregate_version, error, shard) VALUES ('models', %s, 1, 't', "
+            "gen_random_uuid(), 1, 'poison', 0)", (version[0],))  # its batch still open
+        advancing.execute("SET lock_timeout = '2s'")
+        with advancing.transaction(), advancing.cursor() as cur:
+            assert advance_shard(cur, "models", version[0], Shard(1, 2), 0, 5, 5, False)
+    assert shard_positions(owner)[("models", 1)] == 5

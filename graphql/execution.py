@@ -197,7 +197,7 @@ def _leaf_step(get: Step, serialize: Callable[[Any], Any], non_null: bool) -> St
         value = get(source)
         if value is None:
             return _MISSING if non_null else None
-        if value is Undefined:
+        if value is Undefined or value is _MISSING:  # _MISSING: its row resolver raised
             return _MISSING
         try:
             serialized = serialize(value)

@@ -78,5 +78,6 @@ def search_like(param: str) -> str:
     anywhere, case and diacritics ignored. Its wildcards are escaped after folding, since
     folding turns some characters into them (full-width ％, ＿ and ＼: unaccent's rules)."""
     folded = f"public.danvan_fold(%({param})s)"
-    escaped = rf"replace(replace(replace({folded}, '\', '\\'), '%%', '\%%'), '_', '\_')"
+    escaped = (rf"replace(replace(replace({folded}, E'\\', E'\\\\'), '%%', E'\\%%'), "
+               rf"'_', E'\\_')")  # E'': whatever standard_conforming_strings says
     return f"('%%' || {escaped} || '%%')"

@@ -197,7 +197,7 @@ def _leaf_step(get: Step, serialize: Callable[[Any], Any], non_null: bool) -> St
         value = get(source)
         if value is None:
             return _MISSING if non_null else None
-        if value is Undefined:
+        if value is Undefined or value is _MISSING:  # _MISSING: its row resolver raised
             return _MISSING
         try:
             serialized = serialize(value)
@@ -212,7 +212,8 @@ def _object_step(get: Step, complete: Step, non_null: bool) -> Step:
         value = get(source)
         if value is None:
             return _MISSING if non_null else None
-        if value is Undefined or isinstance(value, Exception):
+        # _MISSING: its row resolver raised (else ``{ __typename }`` alone would complete it)
+        if value is _MISSING or value is Undefined or isinstance(value, Exception):
             return _MISSING
         return complete(value)
     return step

@@ -67,6 +67,8 @@ BIGINT = range(-(2**63), 2**63)
 
 
 def _fits(part: Any, expected: type | tuple[type, ...] | str) -> bool:
+    if isinstance(part, str) and not _storable(part):
+        return False
     if isinstance(part, bool):
         return expected is bool or (isinstance(expected, tuple) and bool in expected)
     if isinstance(part, int) and part not in BIGINT:
@@ -81,6 +83,17 @@ def _fits(part: Any, expected: type | tuple[type, ...] | str) -> bool:
         return True
     assert not isinstance(expected, str)
     return isinstance(part, expected)
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can receive: JSON's escapes also spell a NUL and lone surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def page_of(rows: Sequence[T], first: int, total: int, kind: str,

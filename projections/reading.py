@@ -73,9 +73,11 @@ def fold_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def search_pattern(text: str) -> str:
-    """A ``LIKE`` pattern matching ``text`` anywhere (its wildcards escaped), to compare with
-    ``public.danvan_fold(...) LIKE public.danvan_fold(%s)``: case and diacritics ignored."""
-    folded = fold_text(text)
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def search_like(param: str) -> str:
+    """SQL: the ``LIKE`` pattern matching the search bound to ``%(param)s`` (``fold_text``'s)
+    anywhere, case and diacritics ignored. Its wildcards are escaped after folding, since
+    folding turns some characters into them (full-width ％, ＿ and ＼: unaccent's rules)."""
+    folded = f"public.danvan_fold(%({param})s)"
+    escaped = (rf"replace(replace(replace({folded}, E'\\', E'\\\\'), '%%', E'\\%%'), "
+               rf"'_', E'\\_')")  # E'': whatever standard_conforming_strings says
+    return f"('%%' || {escaped} || '%%')"

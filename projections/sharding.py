@@ -158,8 +158,11 @@ def advance_shard(cur: Cursor, name: str, version: int, shard: Shard, position: 
         (last, count, caught_up, name, version, shard.index, shard.count, position))
     if cur.rowcount != 1:
         return False
+    # NO KEY UPDATE: still one shard at a time, but not waiting for another shard's batch
+    # that quarantined an event (its row's key-share lock on this one): that wait, with the
+    # shards locking their versions in order, was a deadlock.
     cur.execute("SELECT 1 FROM public.danvan_projection_versions WHERE name = %s "
-                "AND version = %s FOR UPDATE", (name, version))
+                "AND version = %s FOR NO KEY UPDATE", (name, version))
     cur.execute(
         "UPDATE public.danvan_projection_versions v SET position = s.low, "
         "events_applied = v.events_applied + %s, advanced_at = now(), "

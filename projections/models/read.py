@@ -41,7 +41,14 @@ from danvan.projections.models.rows import (
     UnitCompliance,
 )
 from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
-from danvan.projections.reading import R, as_of_bound, rows_of, search_pattern, select_list
+from danvan.projections.reading import (
+    R,
+    as_of_bound,
+    fold_text,
+    rows_of,
+    search_like,
+    select_list,
+)
 from danvan.projections.targets.read import period_targets_by_tenant, resolved_targets
 
 _MODELS = (f"SELECT {select_list(ModelSummary, 'm')} FROM {R}.models m "
@@ -69,14 +76,14 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
     params: dict[str, Any] = {
         "t": list(tenant_ids), "y": year, "s": state, "f": field,
         "u": list(unit_ids) if unit_ids is not None else None,
-        "q": search_pattern(search) if search else None,
+        "q": fold_text(search) if search else None,
         "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
     # Only the filters given, so that each query plans against the matching index.
     clauses = [clause for wanted, clause in (
         (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),
         (field is not None, "m.field = %(f)s"),
         (unit_ids is not None, "m.unit_id = ANY(%(u)s::uuid[])"),
-        (bool(search), "m.search_text LIKE public.danvan_fold(%(q)s)")) if wanted]
+        (bool(search), f"m.search_text LIKE {search_like('q')}")) if wanted]
     where = " AND ".join(["m.tenant_id = q.tenant_id", *clauses])
     totals = dict(conn.execute(
         f"SELECT m.tenant_id, count(*) FROM {R}.models m "
@@ -107,12 +114,12 @@ def province_model_pages(conn: Connection, province_codes: Sequence[str], *,
     codes = list(dict.fromkeys(province_codes))
     params: dict[str, Any] = {
         "p": codes, "y": year, "s": state, "f": field,
-        "q": search_pattern(search) if search else None,
+        "q": fold_text(search) if search else None,
         "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
     clauses = [clause for wanted, clause in (
         (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),
         (field is not None, "m.field = %(f)s"),
-        (bool(search), "m.search_text LIKE public.danvan_fold(%(q)s)")) if wanted]
+        (bool(search), f"m.search_text LIKE {search_like('q')}")) if wanted]
     where = " AND ".join([f"m.tenant_id IN (SELECT tenant_id FROM {R}.tenants "
                           "WHERE province_code = q.code)", *clauses])
     totals = dict(conn.execute(

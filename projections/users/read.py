@@ -9,7 +9,7 @@ from typing import Any
 
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page, check_first, decode_cursor, page_of
-from danvan.projections.reading import R, rows_of, search_pattern, select_list
+from danvan.projections.reading import R, fold_text, rows_of, search_like, select_list
 from danvan.projections.users.rows import UserRow
 
 _USERS = f"SELECT {select_list(UserRow, 'u')} FROM {R}.users u"
@@ -25,12 +25,12 @@ def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
     key = decode_cursor("user", after, (str,))
     ids = list(dict.fromkeys(tenant_ids))
     params: dict[str, Any] = {"t": ids, "a": active,
-                              "q": search_pattern(search) if search else None,
+                              "q": fold_text(search) if search else None,
                               "k": key[0] if key else None, "lim": first + 1}
     clauses = [clause for wanted, clause in (
         (active is not None, "u.active = %(a)s"),
         (bool(search), "public.danvan_fold(u.username || ' ' || u.full_name) "
-                       "LIKE public.danvan_fold(%(q)s)")) if wanted]
+                       f"LIKE {search_like('q')}")) if wanted]
     where = " AND ".join(["u.tenant_id = q.tenant_id", *clauses])
     totals = dict(conn.execute(
         f"SELECT u.tenant_id, count(*) FROM {R}.users u "

@@ -4,6 +4,7 @@ diacritics; a deactivation shows once the read is sent with the command's positi
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,15 @@ def test_pages_follow_the_cursor_to_the_end(world: World) -> None:
     assert not rest["pageInfo"]["hasNextPage"]
     bad = users(world, "tenant_admin", after="not-a-cursor")
     assert codes(bad) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("key", [r"a\u0000b", r"\ud800"])
+def test_a_forged_cursor_whose_key_no_text_column_holds_is_bad_input(world: World,
+                                                                     key: str) -> None:
+    """Well-formed JSON of the right shape, but a NUL or a lone surrogate in its key: the
+    database could neither compare it nor receive it."""
+    forged = base64.urlsafe_b64encode(f'["user","{key}"]'.encode()).decode().rstrip("=")
+    assert codes(users(world, "tenant_admin", after=forged)) == ["BAD_USER_INPUT"]
 
 
 @pytest.mark.parametrize("role", ["reviewer", "approver", "unit_user", "province_analyst",

@@ -149,6 +149,7 @@ def test_models_are_found_without_diacritics(owner: psycopg.Connection[Any],
         assert page.total_count == len(mine), text
     assert models(search="không có").total_count == 0
     assert models(search="100%").total_count == 0
+    assert models(search="\uff05").total_count == 0  # full-width %: folded into a wildcard
     first = models(first=1)
     rest = models(first=100, after=first.end_cursor)
     assert len(first.items) + len(rest.items) == len(mine)

@@ -24,13 +24,14 @@ import pytest
 
 from danvan.backend.commands.projector import status_text
 from danvan.backend.observability.metrics import projection_metrics
+from danvan.domain.model import Model
 from danvan.infra.database import connect_owner, owner_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.base import Projection, TableSharding, Write
 from danvan.projections.catalog import all_projections, by_names
 from danvan.projections.embedded import make_runner
-from danvan.projections.events import Batch, log_head
+from danvan.projections.events import Batch, log_head, topic_of
 from danvan.projections.lag import lag_report
 from danvan.projections.models.projection import Models
 from danvan.projections.rebuild import rebuild_all
@@ -41,14 +42,27 @@ from danvan.projections.schema import (
     read_models_stamp,
     stamp_position,
 )
-from danvan.projections.sharding import Shard, ShardingError, reshard, tenant_shard
-from tests.integration.poison import older_release, poisoned_history, quarantine_rows
+from danvan.projections.sharding import (
+    Shard,
+    ShardingError,
+    advance_shard,
+    reshard,
+    tenant_shard,
+)
+from tests.integration.poison import (
+    STEPS_AFTER,
+    STEPS_BEFORE,
+    older_release,
+    poisoned_history,
+    quarantine_rows,
+)
 from tests.integration.test_projection_histories import (
     World,
     dump,
     positions,
     reset_read_models,
 )
+from tests.integration.test_projection_quarantine import append_raw
 from tests.integration.test_projection_runner import random_history, reference, wait_until
 
 SHARDS = 3
@@ -416,3 +430,51 @@ def test_rows_every_tenant_writes_add_up_the_same_from_tenant_shards(
     catch_up_shards(settings, [Shard(k, SHARDS) for k in range(SHARDS)], projection,
                     batch_size=3, catch_up_batch_size=4)
     assert tally(owner) == expected
+
+
+def test_a_shard_advances_while_another_shards_open_batch_has_quarantined_an_event(
+        settings: Settings, owner: psycopg.Connection[Any]) -> None:
+    """A quarantined event's row references its version's row (a key-share lock until the
+    batch commits); a shard advancing the same version must not wait for that batch, or two
+    shards' batches (one quarantining, one advancing every projection in order) deadlock."""
+    [models] = by_names(["models"])
+    assert reshard(owner, [models], 2)["models"] == 0
+    version = owner.execute("SELECT active_version FROM public.danvan_projections "
+                            "WHERE name = 'models'").fetchone()
+    assert version is not None
+    with connect_owner(settings) as quarantining, connect_owner(settings) as advancing, \
+            quarantining.transaction(force_rollback=True):
+        quarantining.execute(
+            "INSERT INTO public.danvan_projection_quarantine (name, version, position, topic, "
+            "aggregate_id, aggregate_version, error, shard) VALUES ('models', %s, 1, 't', "
+            "gen_random_uuid(), 1, 'poison', 0)", (version[0],))  # its batch still open
+        advancing.execute("SET lock_timeout = '2s'")
+        with advancing.transaction(), advancing.cursor() as cur:
+            assert advance_shard(cur, "models", version[0], Shard(1, 2), 0, 5, 5, False)
+    assert shard_positions(owner)[("models", 1)] == 5
+
+
+def test_an_undecodable_event_is_quarantined_as_one_runner_quarantines_it(
+        settings: Settings, event_store: EventStore, owner: psycopg.Connection[Any]) -> None:
+    """An event whose state cannot be decoded names no tenant to route it by: shard 0 takes
+    it, so it is quarantined once, by the projections that read it, as by one runner."""
+    world = World(event_store).run(STEPS_BEFORE)
+    model = world.models[0]
+    position = append_raw(owner, str(model.id), 10_000, topic_of(Model.ProgressReported), {
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-06-01T09:00:00+00:00"},
+        "tenant_id": str(model.tenant_id), "meta": {"actor_id": "u1"},
+        "class_version": "two"})
+    world.run(STEPS_AFTER)
+    expected = reference(owner, settings)
+    unsharded = {(r[0], r[2]) for r in quarantine_rows(owner)}
+    assert unsharded == {("models", position), ("audit", position)}
+    reset_read_models(owner, settings.app_db_role)
+    wait_until(lambda: _resharded(owner, all_projections(), SHARDS))
+    catch_up_shards(settings, [Shard(k, SHARDS) for k in range(SHARDS)], batch_size=4)
+    assert {(r[0], r[2]) for r in quarantine_rows(owner)} == unsharded
+    assert {r[0] for r in owner.execute(
+        "SELECT shard FROM public.danvan_projection_quarantine").fetchall()} == {0}
+    assert set(shard_positions(owner).values()) == {log_head(owner)}
+    got = dump(owner)
+    for table, rows in expected.items():
+        assert got[table] == rows, table

@@ -162,6 +162,9 @@ def test_a_tenants_list_is_searched_without_diacritics_filtered_and_paged(
     assert [u.username for u in listed(settings, tenant, search="THỊ XÂY")] == ["bxdd.yenbai"]
     assert [u.username for u in listed(settings, tenant, search="to5")] == ["bithu.to5"]
     assert listed(settings, tenant, search="%") == []  # a wildcard is a character
+    # so are the full-width ones, which folding (unaccent) turns into %, _ and \
+    for wide in ("\uff05", "\uff3f", "\uff3c", "\ufe6a", "\u2216"):
+        assert listed(settings, tenant, search=wide) == [], wide
     assert [u.username for u in listed(settings, tenant, active=False)] == [
         "thuongtruc.yenbai"]
     assert len(listed(settings, tenant, active=True)) == 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -104,3 +105,47 @@ def test_each_case_answers_as_graphql_core_errors_included(
     assert "Int cannot represent" in _answer(fast, "a value the scalar refuses", True)
     assert "no label for boom" in _answer(fast, "a resolver that raises", True)
     assert planned and all(planned)  # the one pass was tried on every list
+
+
+@row_resolver
+def _broken(root: Row) -> Inner:
+    raise ValueError(f"no inner for {root.name}")
+
+
+@row_resolver
+def _broken_amount(root: Row) -> Decimal:
+    raise ValueError(f"no amount for {root.name}")
+
+
+@strawberry.type
+class Holder:
+    name: str
+    broken: Inner | None = strawberry.field(resolver=_broken)
+    amount: Decimal | None = strawberry.field(resolver=_broken_amount)
+
+
+@strawberry.type
+class BrokenQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return [Row("a", 1), Row("b", 2)]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("selection", ["broken { __typename }", "amount"])
+def test_a_row_resolver_that_raises_is_an_error_whatever_its_type_serialises(
+        selection: str) -> None:
+    """Even ``{ __typename }`` alone, or a scalar that would serialise anything (Decimal's
+    ``str``), answers the error graphql-core answers, not a value."""
+    answers = []
+    for one_pass in (True, False):
+        schema = strawberry.Schema(query=BrokenQuery, execution_context_class=(
+            ListExecutionContext if one_pass else None))
+        if one_pass:
+            mark_fast_leaves(schema._schema)
+        result = asyncio.run(schema.execute(f"{{ holders {{ name {selection} }} }}"))
+        answers.append((result.data, sorted(
+            (e.message, tuple(e.path or ())) for e in result.errors or ())))
+    assert answers[0] == answers[1]
+    field = selection.split()[0]
+    assert answers[0][0] == {"holders": [{"name": "a", field: None}, {"name": "b", field: None}]}
+    assert len(answers[0][1]) == 2

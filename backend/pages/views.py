@@ -25,6 +25,7 @@ from danvan.backend.pages.session import NotSignedIn
 from danvan.graphql.context import build_context
 from danvan.graphql.errors import FORBIDDEN, NOT_FOUND, UNAVAILABLE
 from danvan.graphql.read_position import read_at
+from danvan.graphql.schema import unexpected
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -96,6 +97,8 @@ async def read(request: HttpRequest, query: str, variables: Mapping[str, Any] | 
     result = await reading.schema.execute(query, variable_values=dict(variables or {}),
                                           context_value=context)
     if result.errors:
+        if any(unexpected(e) for e in result.errors):  # logged by the schema
+            raise Problem(500, "internal_error")
         codes = {(e.extensions or {}).get("code") for e in result.errors}
         if FORBIDDEN in codes:
             raise Problem(403, "forbidden")

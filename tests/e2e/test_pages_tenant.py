@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from danvan.infra.database import connect_owner
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser, login
 from tests.e2e.graphql_support import catch_up, data, gql
@@ -120,3 +121,16 @@ def test_a_tenant_admin_may_not_accept(visitor: Visitor, world: World,
                         {"version": "2"}).status_code == 403
     catch_up(settings)
     assert state_of(world, model)["state"] == "SUBMITTED"
+
+
+def test_a_read_that_fails_is_a_server_error_page_not_the_visitors_input(
+        visitor: Visitor, world: World, settings: Settings) -> None:
+    """A failure behind the page (here a column of the accounts' read model renamed) is the
+    server's error page (500, logged), never "invalid input" blamed on the visitor."""
+    home = f"/don-vi/{world.tenants[YEN_BAI].id}"
+    visitor.sign_in(f"admin.{YEN_BAI}", PASSWORD)
+    assert visitor.get(home).status_code == 200
+    with connect_owner(settings) as owner:
+        owner.execute("ALTER VIEW danvan_read.users RENAME COLUMN full_name TO gone")
+    failed = visitor.get(home)
+    assert failed.status_code == 500 and "invalid_input" not in failed.text

@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -220,16 +220,20 @@ def raw_writer(settings: Settings) -> Iterator[Callable[[int, float], Samples]]:
     """``saves(threads, seconds)``: register + save, submit + save of ``Model`` aggregates
     on ``threads`` threads, for ``seconds``, with the app's event store and settings except
     group commit: each save is the library's own transaction."""
+    from danvan.domain.commands import AddUnit, RegisterModel, RegistrationForm, SubmitModel
     from danvan.domain.model import Model
-    from danvan.domain.units import Unit
+    from danvan.domain.registration_form import Field, ModelKind
+    from danvan.domain.units import Unit, UnitKind
     from danvan.infra.event_store import open_event_store
+
+    texts: dict[str, Any] = {k: v for k, v in FORM_TEXT.items() if k not in ("field", "kind")}
 
     # The library's own path: one transaction and one commit per save, no group commit.
     store = open_event_store(replace(settings, db_group_commit=False))
     try:
         tenant_id = str(uuid.uuid4())
-        unit = Unit.add(context(tenant_id, "tenant_admin"), name="Chi bộ đo đạc",
-                        kind="party_cell")
+        unit = Unit.add(context(tenant_id, "tenant_admin"),
+                        AddUnit("Chi bộ đo đạc", UnitKind("party_cell")))
         store.save(unit)
         year = this_year()
         rounds = itertools.count(1)
@@ -242,11 +246,14 @@ def raw_writer(settings: Settings) -> Iterator[Callable[[int, float], Samples]]:
                 n = 0
                 while time.perf_counter() < end:
                     n += 1
-                    model = Model.register(context(tenant_id), unit=unit, values={
-                        "year": year, "name": f"Mô hình đo đạc {round_}-{i}-{n}", **form(year)})
+                    model = Model.register(context(tenant_id), unit, RegisterModel(
+                        str(unit.id), year, f"Mô hình đo đạc {round_}-{i}-{n}",
+                        ModelKind(FORM_TEXT["kind"]), Field(FORM_TEXT["field"]),
+                        RegistrationForm(**texts, start_date=date(year, 3, 1),
+                                         end_date=date(year, 12, 31))))
                     for step in range(2):
                         if step:
-                            model.submit(context(tenant_id))
+                            model.handle(SubmitModel(), context(tenant_id))
                         began = time.perf_counter()
                         store.save(model)
                         done = time.perf_counter()
@@ -297,8 +304,8 @@ def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Cl
     import httpx
 
     from danvan.backend.auth.passwords import hash_password
-    from danvan.domain.policies import RoleGrant, province_scope
-    from danvan.domain.users import User
+    from danvan.backend.services.people import NewUser, create_user, province_grants
+    from danvan.domain.policies import Role, province_scope
     from danvan.infra.catalogue import official_catalogue
     from danvan.infra.event_store import open_event_store
 
@@ -306,11 +313,9 @@ def set_up(base: str, settings: Settings, clients: int, tenants: int) -> list[Cl
     password = secrets.token_urlsafe(16)
     store = open_event_store(settings)
     try:
-        admin = User.register(context(province_scope(PROVINCE), "system"),
-                              username=f"bench.admin.{run}",
-                              password_hash=hash_password(password), full_name="Đo đạc",
-                              grants=[RoleGrant(role="province_admin", province_code=PROVINCE)])
-        store.save(admin)
+        create_user(store, context(province_scope(PROVINCE), "system"),
+                    NewUser(f"bench.admin.{run}", password, "Đo đạc", [Role.PROVINCE_ADMIN]),
+                    province_grants(PROVINCE, [Role.PROVINCE_ADMIN], None), hash_password)
     finally:
         store.close()
     codes = [u.code for u in official_catalogue().units_of(PROVINCE)][:tenants]

@@ -194,6 +194,7 @@ def through_outbox(settings: Settings, processes: int, threads: int, jobs: int, 
             wait_until(lambda: unfinished(conn) == 0, 300, "the jobs")
             row = conn.execute("SELECT extract(epoch FROM max(finished_at) - min(created_at)) "
                                "FROM jobs").fetchone()
+            assert row is not None
             throughput = jobs / float(row[0])
             conn.execute("DELETE FROM jobs")
             committed: dict[str, float] = {}

@@ -184,8 +184,9 @@ def hash_rate(conn: Any, tenants: list[tuple[str, int]]) -> tuple[int, float]:
 
 # --- stateAsOf -------------------------------------------------------------------------------
 
-def model_with_events(settings: Any, wanted: int) -> tuple[str, datetime]:
-    """A model with ``wanted`` events (topped up with progress reports) and its last moment."""
+def model_with_events(settings: Any, wanted: int, province: str) -> tuple[str, datetime]:
+    """A model of ``province`` (the one the bench's reader administers) with ``wanted``
+    events (topped up with progress reports) and its last moment."""
     from danvan.backend.services.models import act_on_model
     from danvan.domain.base import Actor, Context
     from danvan.domain.commands import IMPLEMENTING, ReportProgress
@@ -196,8 +197,9 @@ def model_with_events(settings: Any, wanted: int) -> tuple[str, datetime]:
     with connect_owner(settings) as conn:
         row = conn.execute(
             "SELECT model_id, tenant_id FROM danvan_read.models WHERE state = ANY(%s) "
-            "ORDER BY version DESC, model_id LIMIT 1",
-            ([state.value for state in IMPLEMENTING],)).fetchone()
+            "AND tenant_id IN (SELECT tenant_id FROM danvan_read.tenants "
+            "WHERE province_code = %s) ORDER BY version DESC, model_id LIMIT 1",
+            ([state.value for state in IMPLEMENTING], province)).fetchone()
     if row is None:
         raise RuntimeError("the data set has no model in implementation")
     model_id, tenant_id = str(row[0]), str(row[1])
@@ -240,7 +242,7 @@ def rebuild_figures(events: int) -> tuple[float, float, int]:
     the raw ``select`` of the same log's rows. Returns (rebuild events/s, raw rows/s, events)."""
     import psycopg
 
-    from bench.graphql import admin_url
+    from bench.cluster import admin_url
     from bench.projections import bench_database, run_child
 
     url, _ = bench_database(admin_url(), events, reuse=True, progress=say,
@@ -272,7 +274,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     url, stored, _ = ensure_data(args.events or EVENTS[args.scale], fresh=args.fresh)
     settings = Settings(env="test", database_url=url)
-    model_id, last_at = model_with_events(settings, args.model_events)
+    model_id, last_at = model_with_events(settings, args.model_events, args.province)
     _catch_up(settings)
     with connect_owner(settings, autocommit=False) as conn:
         tenants = largest_tenants(conn, args.province, args.sample)
@@ -303,7 +305,10 @@ def run(args: argparse.Namespace) -> list[Figure]:
 
         def state_as_of() -> object:
             answer = client.post("/graphql", json={"query": STATE_AS_OF, "variables": variables})
-            snapshot = answer.json()["data"]["model"]["stateAsOf"]
+            body = answer.json()
+            if not (body.get("data") or {}).get("model"):
+                raise RuntimeError(f"stateAsOf of {model_id} failed: {body}")
+            snapshot = body["data"]["model"]["stateAsOf"]
             assert snapshot["version"] >= args.model_events, snapshot
             return snapshot
 

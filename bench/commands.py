@@ -54,6 +54,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.cluster import admin_url
 from bench.registry import Figure
 from bench.serving import HOST, Served, danvan_serve
 
@@ -66,7 +67,6 @@ if TYPE_CHECKING:  # every `danvan` invocation imports this module: heavy import
 DESCRIPTION = ("The command API under load (register + submit) against EventStore.save of the "
                "same aggregate without HTTP, measured in the same run.")
 PROVINCE = "15"
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TENANTS_BY_SCALE = {"small": 2, "province": 8, "national": 16}
 RATIO_TARGET = 0.70
 P99_TARGET_MS = 50.0
@@ -179,11 +179,6 @@ def form(year: int) -> dict[str, Any]:
 
 
 # --- the database ----------------------------------------------------------------------------
-
-def admin_url() -> str:
-    return (os.environ.get("DANVAN_BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
-            or DEFAULT_ADMIN_URL)
-
 
 @contextmanager
 def bench_database() -> Iterator[Settings]:

@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.cluster import admin_url
 from bench.registry import Figure
 from bench.serving import danvan_serve
 
@@ -89,10 +90,6 @@ def say(message: str) -> None:
 
 
 # --- the data set ----------------------------------------------------------------------------
-
-def admin_url() -> str:
-    return os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 def ensure_data(events: int, *, fresh: bool, database: str | None = None
                 ) -> tuple[str, int, int]:

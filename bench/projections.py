@@ -495,12 +495,11 @@ def add_arguments(parser: Any) -> None:
 
 def run(args: Any) -> list[Any]:
     """``danvan bench projections``: the rows as ``bench.registry.Figure``."""
+    from bench.cluster import admin_url
     from bench.registry import Figure
-    from danvan.infra.database import require_database_url
-    from danvan.infra.settings import get_settings
 
     events = args.events or SCALES[args.scale]
-    rows = measure(require_database_url(get_settings()), events, reuse=not args.fresh,
+    rows = measure(admin_url(), events, reuse=not args.fresh,
                    batch_size=args.batch_size,
                    baseline_events=min(args.baseline_events, events),
                    live_seconds=args.live_seconds, shards=args.shards)

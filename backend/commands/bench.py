@@ -10,12 +10,15 @@ API.md). Other modules may add verbs of their own to ``danvan bench`` (``bench_d
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from danvan.backend.cli import Subcommands
+
+log = logging.getLogger(__name__)
 
 SOURCE_TREE = Path(__file__).resolve().parents[2]
 
@@ -75,13 +78,21 @@ def run(args: argparse.Namespace) -> int:
     from bench.registry import AREAS, Figure, area_parser, load, render_json, render_table
 
     figures: list[Figure] = []
-    for name in (list(AREAS) if args.bench_area == "all" else [args.bench_area]):
+    failed = 0
+    if args.bench_area != "all":
+        figures.extend(load(args.bench_area).run(args))
+    for name in (list(AREAS) if args.bench_area == "all" else []):
         module = load(name)
-        if args.bench_area == "all":  # each area with its defaults and the common options
-            common = ["--scale", args.scale, *(["--json"] if args.json else [])]
-            options = area_parser(name, module).parse_args(common)
-        else:
-            options = args
-        figures.extend(module.run(options))
+        # each area with its defaults and the common options; one that fails is a row that
+        # says so, and the areas after it still run
+        common = ["--scale", args.scale, *(["--json"] if args.json else [])]
+        try:
+            figures.extend(module.run(area_parser(name, module).parse_args(common)))
+        except Exception as exc:
+            log.exception("bench %s failed", name)
+            failed += 1
+            figures.append(Figure(f"{name} (the area failed)", 0.0, "",
+                                  target=f"runs to its end (got {type(exc).__name__}: {exc})",
+                                  met=False))
     print(render_json(figures) if args.json else render_table(figures), flush=True)
-    return 0
+    return 1 if failed else 0

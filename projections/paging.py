@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
+
+from danvan.projections.reading import rows_of
 
 T = TypeVar("T")
 MAX_PAGE = 100
@@ -123,3 +125,29 @@ class Cursors(Sequence[str]):
         if isinstance(index, slice):
             return [encode_cursor(self.kind, self.key(item)) for item in self.items[index]]
         return encode_cursor(self.kind, self.key(self.items[index]))
+
+
+def tenant_pages(conn: Any, row: Callable[..., T], *, select: str, table: str, where: str,
+                 order: str, keyset: str | None, params: dict[str, Any],
+                 tenant_ids: Sequence[str], first: int, kind: str,
+                 key: Callable[[T], tuple[Any, ...]]) -> dict[str, Page[T]]:
+    """One page of each tenant's rows in two statements: every tenant's count, then each
+    tenant's first ``first`` rows after the cursor (``keyset``, a condition on ``order``'s
+    columns) by a lateral join. ``table`` is ``"<table> <alias>"`` and ``select`` selects
+    from it; ``where`` joins the alias to ``q.tenant_id`` and filters; ``params`` holds
+    ``t`` (``tenant_ids``) and ``lim`` is set here."""
+    alias = table.split()[-1]
+    params = {**params, "t": list(tenant_ids), "lim": first + 1}
+    totals = dict(conn.execute(
+        f"SELECT {alias}.tenant_id, count(*) FROM {table} "
+        f"JOIN unnest(%(t)s::text[]) AS q(tenant_id) ON {where} GROUP BY {alias}.tenant_id",
+        params).fetchall())
+    rows = conn.execute(
+        f"SELECT x.* FROM unnest(%(t)s::text[]) AS q(tenant_id) CROSS JOIN LATERAL ("
+        f"{select} WHERE {where} {f'AND {keyset}' if keyset else ''} "
+        f"ORDER BY {order} LIMIT %(lim)s) x", params).fetchall()
+    grouped: dict[str, list[T]] = {t: [] for t in tenant_ids}
+    for item in rows_of(row, rows):
+        grouped[item.tenant_id].append(item)  # type: ignore[attr-defined]
+    return {t: page_of(items, first, int(totals.get(t, 0)), kind, key)
+            for t, items in grouped.items()}

@@ -40,7 +40,7 @@ from danvan.projections.models.rows import (
     TenantQuota,
     UnitCompliance,
 )
-from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of
+from danvan.projections.paging import UUID, Page, check_first, decode_cursor, page_of, tenant_pages
 from danvan.projections.reading import (
     R,
     as_of_bound,
@@ -74,31 +74,22 @@ def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None
     check_first(first)
     key = decode_cursor("model", after, (str, UUID))
     params: dict[str, Any] = {
-        "t": list(tenant_ids), "y": year, "s": state, "f": field,
+        "y": year, "s": state, "f": field,
         "u": list(unit_ids) if unit_ids is not None else None,
         "q": fold_text(search) if search else None,
-        "kn": key[0] if key else None, "ki": key[1] if key else None, "lim": first + 1}
+        "kn": key[0] if key else None, "ki": key[1] if key else None}
     # Only the filters given, so that each query plans against the matching index.
     clauses = [clause for wanted, clause in (
         (year is not None, "m.year = %(y)s"), (state is not None, "m.state = %(s)s"),
         (field is not None, "m.field = %(f)s"),
         (unit_ids is not None, "m.unit_id = ANY(%(u)s::uuid[])"),
         (bool(search), f"m.search_text LIKE {search_like('q')}")) if wanted]
-    where = " AND ".join(["m.tenant_id = q.tenant_id", *clauses])
-    totals = dict(conn.execute(
-        f"SELECT m.tenant_id, count(*) FROM {R}.models m "
-        f"JOIN unnest(%(t)s::text[]) AS q(tenant_id) ON {where} GROUP BY m.tenant_id",
-        params).fetchall())
-    keyset = "AND (m.name, m.model_id) > (%(kn)s, %(ki)s::uuid)" if key else ""
-    rows = conn.execute(
-        f"SELECT x.* FROM unnest(%(t)s::text[]) AS q(tenant_id) CROSS JOIN LATERAL ("
-        f"{_MODELS} WHERE {where} {keyset} ORDER BY m.name, m.model_id LIMIT %(lim)s) x",
-        params).fetchall()
-    grouped: dict[str, list[ModelSummary]] = {t: [] for t in tenant_ids}
-    for model in rows_of(ModelSummary, rows):
-        grouped[model.tenant_id].append(model)
-    return {t: page_of(items, first, int(totals.get(t, 0)), "model", lambda m: (m.name, m.id))
-            for t, items in grouped.items()}
+    return tenant_pages(
+        conn, ModelSummary, select=_MODELS, table=f"{R}.models m",
+        where=" AND ".join(["m.tenant_id = q.tenant_id", *clauses]), order="m.name, m.model_id",
+        keyset="(m.name, m.model_id) > (%(kn)s, %(ki)s::uuid)" if key else None,
+        params=params, tenant_ids=list(dict.fromkeys(tenant_ids)), first=first, kind="model",
+        key=lambda m: (m.name, m.id))
 
 
 def province_model_pages(conn: Connection, province_codes: Sequence[str], *,

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import PASSWORD, MadeUser
+from tests.e2e.conftest import MadeUser
 from tests.e2e.graphql_support import catch_up, codes, data, gql
-from tests.e2e.world import API, GIA_PHU, YEN_BAI, World, ok
+from tests.e2e.world import API, GIA_PHU, YEN_BAI, World
 
 USERS = """
 query Users($id: ID!, $active: Boolean, $search: String, $first: Int! = 50, $after: String) {
@@ -36,11 +36,7 @@ YEN_BAI_USERS = ["admin.04252", "approver.04252", "inspector.04252", "nhung.yenb
 def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Settings
           ) -> World:
     built = World.build(client, make_user)
-    ok(client.post(f"{API}/tenants/{built.tenants[YEN_BAI].id}/users",
-                   headers=built.as_("tenant_admin"), json={
-                       "username": "nhung.yenbai", "password": PASSWORD,
-                       "full_name": "Nguyễn Thị Hồng Nhung", "roles": ["approver"],
-                       "must_change_password": True}), 201)
+    built.add_one_time_approver()
     catch_up(settings)
     return built
 

@@ -16,7 +16,7 @@ from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up
 from tests.e2e.pages_browsing import Visitor
-from tests.e2e.world import API, YEN_BAI, World, ok
+from tests.e2e.world import API, YEN_BAI, World
 
 NEW_PASSWORD = "Mật khẩu mới 2026"
 
@@ -25,11 +25,7 @@ NEW_PASSWORD = "Mật khẩu mới 2026"
 def world(client: httpx.Client, make_user: Callable[..., MadeUser], settings: Settings
           ) -> World:
     built = World.build(client, make_user)
-    ok(client.post(f"{API}/tenants/{built.tenants[YEN_BAI].id}/users",
-                   headers=built.as_("tenant_admin"), json={
-                       "username": "nhung.yenbai", "password": PASSWORD,
-                       "full_name": "Nguyễn Thị Hồng Nhung", "roles": ["approver"],
-                       "must_change_password": True}), 201)
+    built.add_one_time_approver()
     catch_up(settings)
     return built
 

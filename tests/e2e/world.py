@@ -84,6 +84,15 @@ class World:
                 tenant.headers[role] = login(client, MadeUser(None, username, PASSWORD))  # type: ignore
         return cls(client, province, analyst, tenants, make_user)
 
+    def add_one_time_approver(self) -> None:
+        """Nguyễn Thị Hồng Nhung (``nhung.yenbai``), an approver of Yên Bái made by its admin
+        with a one-time password."""
+        ok(self.client.post(f"{API}/tenants/{self.tenants[YEN_BAI].id}/users",
+                            headers=self.as_("tenant_admin"), json={
+                                "username": "nhung.yenbai", "password": PASSWORD,
+                                "full_name": "Nguyễn Thị Hồng Nhung", "roles": ["approver"],
+                                "must_change_password": True}), 201)
+
     def as_(self, role: str, code: str = YEN_BAI) -> dict[str, str]:
         if role == "province_admin":
             return self.province

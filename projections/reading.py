@@ -73,6 +73,11 @@ def fold_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def like_escaped(text: str) -> str:
+    """``text`` as a ``LIKE`` pattern that matches itself alone (backslash is the escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def search_like(param: str) -> str:
     """SQL: the ``LIKE`` pattern matching the search bound to ``%(param)s`` (``fold_text``'s)
     anywhere, case and diacritics ignored. Its wildcards are escaped after folding, since

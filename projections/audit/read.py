@@ -15,7 +15,7 @@ from typing import Any
 from danvan.projections.audit.rows import AuditEntry, SealedPerson
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page, check_first, decode_cursor, page_of
-from danvan.projections.reading import R, rows_of, select_list
+from danvan.projections.reading import R, like_escaped, rows_of, select_list
 
 
 def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = None,
@@ -30,7 +30,7 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
     key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
                               "g": aggregate_id, "ty": type_, "k": key[0] if key else None,
-                              "typrefix": f"{(type_ or '').replace('_', chr(92) + '_')}.%",
+                              "typrefix": f"{like_escaped(type_ or '')}.%",
                               "lim": first + 1}
     # Only the filters given, so that each query plans against the matching index.
     clauses = ["tenant_id = %(t)s"]

@@ -194,6 +194,10 @@ def test_the_audit_trail_filters_by_aggregate_actor_type_and_time(
     assert positions == sorted(positions)
     accepted = audit_trail(owner, model.tenant_id, type_="Model.Accepted")
     assert accepted.items and all(e.type == "Model.Accepted" for e in accepted.items)
+    models = audit_trail(owner, model.tenant_id, type_="Model")
+    assert models.items and all(e.type.startswith("Model.") for e in models.items)
+    for wildcard in ("%", "_odel", "Mod%"):  # a type named so, not a pattern
+        assert audit_trail(owner, model.tenant_id, type_=wildcard).items == []
     actor = trail.items[0].actor_id
     assert actor and all(e.actor_id == actor for e in
                          audit_trail(owner, model.tenant_id, actor_id=actor).items)

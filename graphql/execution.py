@@ -156,10 +156,15 @@ def _in_order(order: list[str], done: dict[str, Any], others: dict[str, Any]
 def _leaf_value(leaf: FastLeaf, source: Any) -> Any:
     """The serialised value, or ``_MISSING`` to let graphql-core handle the field."""
     attribute, serialize, non_null = leaf
-    value = getattr(source, attribute, Undefined)
+    return _serialized(getattr(source, attribute, Undefined), serialize, non_null)
+
+
+def _serialized(value: Any, serialize: Callable[[Any], Any], non_null: bool) -> Any:
+    """``value`` serialised for a leaf, or ``_MISSING`` where graphql-core must answer (a null
+    on a non-null field, no value, a value the scalar refuses)."""
     if value is None:
         return _MISSING if non_null else None
-    if value is Undefined:
+    if value is Undefined or value is _MISSING:  # _MISSING: its row resolver raised
         return _MISSING
     try:
         serialized = serialize(value)
@@ -194,16 +199,7 @@ Step = Callable[[Any], Any]
 
 def _leaf_step(get: Step, serialize: Callable[[Any], Any], non_null: bool) -> Step:
     def step(source: Any) -> Any:
-        value = get(source)
-        if value is None:
-            return _MISSING if non_null else None
-        if value is Undefined or value is _MISSING:  # _MISSING: its row resolver raised
-            return _MISSING
-        try:
-            serialized = serialize(value)
-        except Exception:
-            return _MISSING
-        return _MISSING if serialized is None or serialized is Undefined else serialized
+        return _serialized(get(source), serialize, non_null)
     return step
 
 

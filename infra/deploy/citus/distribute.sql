@@ -7,8 +7,8 @@
 --
 -- Idempotent: tables already in Citus's metadata are left alone. It acts on the ACTIVE
 -- read-model versions only: a rebuild (`danvan rebuild`) makes new, local tables, so run it
--- again after a switch (the new version's tables are empty until then only if the rebuild
--- itself ran against distributed tables -- it does not; see docs/scaling.md).
+-- again after a switch (the rebuild itself filled local tables on the coordinator: the
+-- move happens then, with the data; see docs/scaling.md).
 --
 -- What goes where:
 --   * the event store (danvan_events, snapshots, audit chain heads and seals), the
@@ -31,17 +31,34 @@
 --
 -- Row-level security: Citus refuses a policy with a subquery on a distributed or
 -- reference table ("Subqueries are not supported in policies on distributed tables"); the
--- application's policy is `tenant_id = ANY ((SELECT danvan_read.scope())::text[])`. This
--- file replaces it, on the tables it distributes, by `tenant_id = ANY (danvan_read.scope())`
--- (same rows on plain PostgreSQL; the scope is then evaluated on the worker, per row).
--- The workers only see the readers' scope if it reaches them: the application sets it with
--- set_config(), which Citus does not propagate, so workers see an empty scope and return no
--- rows (fail closed). `SET LOCAL danvan.tenant_ids = ...` with
--- citus.propagate_set_commands = 'local' (set below for the database) does reach them.
+-- application's policy is `tenant_id = ANY ((SELECT danvan_read.scope())::text[])`. Without
+-- the subquery, `tenant_id = ANY (danvan_read.scope())` is accepted but runs on the workers,
+-- once per row, and for a province scope it reads the directory from a worker: "cannot
+-- execute a distributed query from a query on a shard". So the policy here reads one
+-- setting only, danvan.scope (the tenant ids, comma-separated), through an inlinable SQL
+-- function, and the scope is worked out once on the coordinator by the reader:
+--
+--   BEGIN;
+--   SELECT set_config('danvan.tenant_ids', ..., true), set_config('danvan.province_codes', ..., true);
+--   SELECT array_to_string(danvan_read.scope(), ',');      -- on the coordinator
+--   SET LOCAL danvan.scope = '<that list>';                -- SET, not set_config()
+--
+-- It has to be SET LOCAL: Citus sends SET LOCAL to the workers of the transaction when
+-- citus.propagate_set_commands = 'local' (set below for the database), never set_config().
+-- The application's scoped() uses set_config(), which leaves the workers with an empty
+-- scope: they return no rows (fail closed). A Citus deployment needs scoped() to add the
+-- two statements above: an application change, not made here.
 
 \set ON_ERROR_STOP 1
 
 ALTER DATABASE :"DBNAME" SET citus.propagate_set_commands = 'local';
+
+-- The tenant ids the policies below let a reader see: the setting danvan.scope.
+CREATE OR REPLACE FUNCTION danvan_read.scope_list() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(string_to_array(nullif(current_setting('danvan.scope', true), ''), ','),
+                      '{}'::text[]) $$;
+GRANT EXECUTE ON FUNCTION danvan_read.scope_list() TO PUBLIC;
 
 -- The tables this file places, by the active versions' schemas.
 CREATE TEMP TABLE citus_plan AS
@@ -59,35 +76,35 @@ SELECT c.oid::regclass AS rel, c.relname::text AS name,
                THEN 'tenant'
            ELSE 'local'
        END AS placement,
-       c.relname = 'quota_counts' AS anchor
+       c.relname = 'quota_counts' AS anchor,
+       EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid) AS placed
   FROM pg_class c
   JOIN public.danvan_projection_versions v
     ON v.schema_name = c.relnamespace::regnamespace::text AND v.status = 'active'
  WHERE c.relkind = 'r'
    AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
-                  AND a.attname = 'tenant_id' AND NOT a.attisdropped)
-   AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid);
+                  AND a.attname = 'tenant_id' AND NOT a.attisdropped);
 
 -- 1. The scope policy without its subquery, on what will be distributed or replicated.
 SELECT format('DROP POLICY IF EXISTS tenant_scope ON %s', rel),
        format('CREATE POLICY tenant_scope ON %s FOR SELECT USING '
-              '(tenant_id = ANY (danvan_read.scope()))', rel)
+              '(tenant_id = ANY (danvan_read.scope_list()))', rel)
   FROM citus_plan WHERE placement <> 'local' \gexec
 
 -- 2. Reference tables.
 SELECT format('SELECT create_reference_table(%L)', rel::text)
-  FROM citus_plan WHERE placement = 'reference' \gexec
+  FROM citus_plan WHERE placement = 'reference' AND NOT placed \gexec
 
 -- 3. Tenant tables: the anchor first, then the rest colocated with it.
 SELECT format('SELECT create_distributed_table(%L, %L, colocate_with => %L)',
               rel::text, 'tenant_id', 'default')
-  FROM citus_plan WHERE placement = 'tenant' AND anchor \gexec
+  FROM citus_plan WHERE placement = 'tenant' AND anchor AND NOT placed \gexec
 SELECT format('SELECT create_distributed_table(%L, %L, colocate_with => %L)',
               rel::text, 'tenant_id',
               (SELECT p.logicalrelid::regclass::text FROM pg_dist_partition p
                  JOIN pg_class c ON c.oid = p.logicalrelid
                 WHERE c.relname = 'quota_counts' LIMIT 1))
-  FROM citus_plan WHERE placement = 'tenant' AND NOT anchor ORDER BY name \gexec
+  FROM citus_plan WHERE placement = 'tenant' AND NOT anchor AND NOT placed ORDER BY name \gexec
 
 -- What is where now.
 SELECT c.rel::text AS "table", c.placement,

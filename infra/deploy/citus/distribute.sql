@@ -50,6 +50,10 @@
 -- two statements above: an application change, not made here.
 
 \set ON_ERROR_STOP 1
+-- Shards per distributed table: -v shard_count=N (default: the server's citus.shard_count).
+\if :{?shard_count}
+SET citus.shard_count = :shard_count;
+\endif
 
 ALTER DATABASE :"DBNAME" SET citus.propagate_set_commands = 'local';
 

@@ -108,7 +108,7 @@ def settings_for(url: str) -> Any:
     return Settings(env="test", database_url=url)
 
 
-def reset_read_models(url: str, citus: bool) -> None:
+def reset_read_models(url: str, citus: bool, shard_count: int | None = None) -> None:
     from danvan.projections.schema import ensure_read_models, versions
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -121,7 +121,9 @@ def reset_read_models(url: str, citus: bool) -> None:
         info = psycopg.conninfo.conninfo_to_dict(url)
         subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(info["host"]),
                         "-p", str(info["port"]), "-U", str(info["user"]),
-                        "-d", str(info["dbname"]), "-f", str(HERE / "distribute.sql")],
+                        "-d", str(info["dbname"]),
+                        *(["-v", f"shard_count={shard_count}"] if shard_count else []),
+                        "-f", str(HERE / "distribute.sql")],
                        check=True, stdout=subprocess.DEVNULL)
 
 
@@ -168,10 +170,36 @@ def summary_reader(province: str, year: int) -> Any:
     return read
 
 
-def summary_latency(url: str, province: str, year: int, seconds: float) -> dict[str, Any]:
+def tenant_reader(tenant_id: str, year: int) -> Any:
+    """One tenant's quota for ``year`` (what a commune's page reads), scoped to that tenant:
+    on Citus every statement names the tenant, so each goes to one worker."""
+    from psycopg import sql
+
+    from danvan.projections.directory.read import tenants_by_id
+    from danvan.projections.models.read import quotas
+
+    def read(conn: psycopg.Connection[Any]) -> object:
+        with conn.transaction():
+            conn.execute("SELECT set_config('danvan.tenant_ids', %s, true), "
+                         "set_config('danvan.province_codes', '', true)", (tenant_id,))
+            conn.execute(sql.SQL("SET LOCAL danvan.scope = {}").format(sql.Literal(tenant_id)))
+            return quotas(conn, list(tenants_by_id(conn, [tenant_id]).values()), year)
+
+    return read
+
+
+def summary_latency(url: str, province: str, year: int, seconds: float,
+                    what: str = "summary") -> dict[str, Any]:
     from danvan.infra.database import app_params
 
-    read = summary_reader(province, year)
+    if what == "summary":
+        read = summary_reader(province, year)
+    else:
+        with psycopg.connect(url) as owner:
+            row = owner.execute("SELECT min(tenant_id) FROM danvan_read.tenants "
+                                "WHERE province_code = %s", (province,)).fetchone()
+        assert row is not None and row[0] is not None
+        read = tenant_reader(str(row[0]), year)
     samples: list[float] = []
     with psycopg.connect(app_params(settings_for(url)).conninfo(), autocommit=True,
                          prepare_threshold=None) as conn:
@@ -206,12 +234,14 @@ def main() -> None:
     parser.add_argument("--province", default="15")
     parser.add_argument("--year", type=int, default=2026)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--shard-count", type=int, default=None,
+                        help="shards per distributed table (default: citus.shard_count, 32)")
     args = parser.parse_args()
 
     targets = (("plain", args.plain, False), ("citus", args.citus, True))
     for round_ in range(1, args.rounds + 1):
         for label, url, citus in targets:
-            reset_read_models(url, citus)
+            reset_read_models(url, citus, args.shard_count)
             run = catch_up(url, args.batch_size, citus)
             rate = run["events"] / run["seconds"]
             cpu = " ".join(f"{k}={v:.1f}s" for k, v in run.items() if k.endswith("_cpu"))
@@ -226,6 +256,9 @@ def main() -> None:
                   flush=True)
             if round_ == 1:
                 print(f"  summary: {lat['summary'][:400]}", flush=True)
+            one = summary_latency(url, args.province, args.year, args.seconds, "tenant")
+            print(f"round {round_} {label}: one tenant's quota p50 {one['p50']:.2f} ms, "
+                  f"p95 {one['p95']:.2f} ms ({one['n']} reads)", flush=True)
     plain, citus_counts = table_counts(args.plain), table_counts(args.citus)
     same = plain == citus_counts
     print(f"read-model row counts identical: {same}")

@@ -110,6 +110,11 @@ SELECT format('SELECT create_distributed_table(%L, %L, colocate_with => %L)',
                 WHERE c.relname = 'quota_counts' LIMIT 1))
   FROM citus_plan WHERE placement = 'tenant' AND NOT anchor AND NOT placed ORDER BY name \gexec
 
+-- 4. A table distributed with rows in it (after a rebuild's switch) keeps its old rows in
+--    the coordinator's local copy, unread; free them.
+SELECT format('SELECT truncate_local_data_after_distributing_table(%L)', rel::text)
+  FROM citus_plan WHERE placement <> 'local' \gexec
+
 -- What is where now.
 SELECT c.rel::text AS "table", c.placement,
        coalesce(p.partmethod, '-') AS method, coalesce(p.colocationid, 0) AS colocation

@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 
 from danvan.graphql.db import Reader
 from danvan.graphql.errors import Unavailable
-from danvan.graphql.history import model_events
+from danvan.graphql.history import Stream, model_events
 from danvan.graphql.sources import PersonVault, ReadSources
 from danvan.projections.audit.read import sealed_persons
 from danvan.projections.base import Connection
@@ -186,8 +186,8 @@ def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
     return DataLoader(load_fn=load)
 
 
-def _events(store: Any) -> DataLoader[str, list[Any]]:
-    async def load(ids: list[str]) -> list[list[Any]]:
+def _events(store: Any) -> DataLoader[str, Stream]:
+    async def load(ids: list[str]) -> list[Stream]:
         return await asyncio.to_thread(model_events, store, ids)
 
     return DataLoader(load_fn=load)
@@ -284,5 +284,5 @@ class Loaders:
         return _persons(self.reader, self.sources.vault)
 
     @cached_property
-    def events(self) -> DataLoader[str, list[Any]]:
+    def events(self) -> DataLoader[str, Stream]:
         return _events(self.sources.store)

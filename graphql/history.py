@@ -126,8 +126,9 @@ def state_as_of(stream: Stream, at: datetime) -> ModelAsOf | None:
     created: Any = None
     lifecycle: Lifecycle | None = None
     version, last_at = 0, at
-    for row in stream:
-        event = decode_row((row[0], str(row[1]), row[2], row[3], row[4]))
+    model_id = str(stream[0][1]) if stream else ""
+    for position, _, stored_version, topic, state in stream:
+        event = decode_row((position, model_id, stored_version, topic, state))
         stamp = datetime.fromisoformat(event.at)
         if stamp > at:
             break

@@ -263,18 +263,20 @@ class EventStore(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
         datastore = recorder.datastore
+        ids = list(aggregate_ids)
         statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {0}.{1} WHERE originator_id = ANY(%s) "
-            "ORDER BY originator_id, originator_version").format(
-                Identifier(datastore.schema), Identifier(recorder.events_table_name))
+            "FROM {0}.{1} WHERE {2} ORDER BY originator_id, originator_version").format(
+                Identifier(datastore.schema), Identifier(recorder.events_table_name),
+                # One aggregate (the usual case) without an array: cheaper to send.
+                SQL("originator_id = %s" if len(ids) == 1 else "originator_id = ANY(%s)"))
         with datastore.get_connection() as conn:
             # A single read needs no transaction: without one there is neither BEGIN nor
             # the rollback the pool sends when a connection comes back inside one.
             conn.autocommit = True
             try:
                 with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
-                    cursor.execute(statement, (list(aggregate_ids),))
+                    cursor.execute(statement, (ids[0] if len(ids) == 1 else ids,))
                     return cursor.fetchall()
             finally:
                 if not conn.closed:

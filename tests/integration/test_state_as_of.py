@@ -119,6 +119,14 @@ def test_the_state_at_any_moment_is_the_model_loaded_up_to_it(
     assert state_as_of(stream, NOW - timedelta(seconds=1)) is None
 
 
-def test_an_unknown_or_malformed_model_id_has_no_events(event_store: EventStore) -> None:
-    assert model_events(event_store, ["not-a-uuid", "9b0c5a64-5d1e-4f0e-8f57-7f1c2d6a9e10"]) \
-        == [[], []]
+def test_several_models_are_read_in_one_go_each_its_own_stream(event_store: EventStore) -> None:
+    u = unit()
+    first = Model.register(at(0), u, complete_form(str(u.id), name="Mô hình thứ nhất"))
+    second = Model.register(at(0), u, complete_form(str(u.id), name="Mô hình thứ hai"))
+    second.handle(SubmitModel(), at(1))
+    event_store.save(first, second)
+    missing = "9b0c5a64-5d1e-4f0e-8f57-7f1c2d6a9e10"
+    streams = model_events(event_store, [str(second.id), "not-a-uuid", str(first.id), missing])
+    assert [[(row[1], row[2]) for row in stream] for stream in streams] == [
+        [(second.id, 1), (second.id, 2)], [], [(first.id, 1)], []]
+    assert model_events(event_store, [missing]) == [[]]

@@ -25,6 +25,7 @@ from danvan.graphql.type_model_snapshot import ModelSnapshotType
 from danvan.graphql.type_person import PersonType
 from danvan.graphql.type_recognition_decision import RecognitionDecisionType
 from danvan.graphql.type_unit import UnitType
+from danvan.projections.directory.rows import TenantRef
 from danvan.projections.models.rows import ModelSummary
 
 if TYPE_CHECKING:
@@ -39,21 +40,27 @@ INDIVIDUAL = "individual"
 async def resolve_model(info: Info, id: strawberry.ID) -> LazyModel | None:
     """A model the caller may read: one of its tenants' (a unit user: of its unit)."""
     model_id = inputs.uuid_id(id, "id")
-    row = await info.context.loaders.model.load(model_id)  # scoped
+    access = info.context.access
+
+    def check(row: ModelSummary, tenant: TenantRef | None) -> None:
+        province = tenant.province_code if tenant is not None else None
+        if not access.may(Action.TENANT_READ, tenant_id=row.tenant_id, province_code=province):
+            raise Forbidden("not allowed to read this model")
+        scope = access.unit_scope(row.tenant_id, province)
+        if scope is not None and row.unit_id not in scope:
+            raise Forbidden("a unit user reads only its own unit's models")
+
+    loaders = info.context.loaders
+    if info.context.sources.store is not None and _asks_events(info):
+        # Its events are read in the same hop as its row, once ``check`` let the caller in
+        # (a caller refused reads nothing of them).
+        row = await loaders.model_with_events(model_id, check)  # scoped
+    else:
+        row = await loaders.model.load(model_id)  # scoped
+        if row is not None:
+            check(row, await loaders.tenant.load(row.tenant_id))
     if row is None:
         raise NotFound("no such model in the tenants you may read")
-    tenant = await info.context.loaders.tenant.load(row.tenant_id)
-    access = info.context.access
-    province = tenant.province_code if tenant is not None else None
-    if not access.may(Action.TENANT_READ, tenant_id=row.tenant_id, province_code=province):
-        raise Forbidden("not allowed to read this model")
-    scope = access.unit_scope(row.tenant_id, province)
-    if scope is not None and row.unit_id not in scope:
-        raise Forbidden("a unit user reads only its own unit's models")
-    if info.context.sources.store is not None and _asks_events(info):
-        # Access granted: its events are read now, while the fields before ``history`` or
-        # ``stateAsOf`` resolve (not before the checks above: a caller refused reads nothing).
-        info.context.loaders.events.load(model_id)
     return cast("ModelType", row)
 
 

@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 
 from danvan.graphql.db import Reader
 from danvan.graphql.errors import Unavailable
-from danvan.graphql.history import model_events
+from danvan.graphql.history import Stream, model_events
 from danvan.graphql.sources import PersonVault, ReadSources
 from danvan.projections.audit.read import sealed_persons
 from danvan.projections.base import Connection
@@ -186,8 +186,8 @@ def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
     return DataLoader(load_fn=load)
 
 
-def _events(store: Any) -> DataLoader[str, list[Any]]:
-    async def load(ids: list[str]) -> list[list[Any]]:
+def _events(store: Any) -> DataLoader[str, Stream]:
+    async def load(ids: list[str]) -> list[Stream]:
         return await asyncio.to_thread(model_events, store, ids)
 
     return DataLoader(load_fn=load)
@@ -219,6 +219,29 @@ class Loaders:
             return [found.get(i) for i in ids]
 
         return DataLoader(load_fn=load)
+
+    async def model_with_events(self, model_id: str,
+                                check: Callable[[ModelSummary, TenantRef | None], None]
+                                ) -> ModelSummary | None:
+        """A model and its events in one worker-thread hop (not two in turn): its row and
+        tenant, then ``check(row, tenant)`` (the caller's access: raises to refuse), and only
+        once that passed, its events from the store. ``model``, ``tenant`` and ``events``
+        are primed with what was read. None: no such model in the caller's scope."""
+        def read() -> tuple[ModelSummary | None, dict[str, TenantRef | None], Stream | None]:
+            found, tenants = self.reader.run_sync(_models_and_tenants, [model_id])
+            row = found.get(model_id)
+            if row is None:
+                return None, tenants, None
+            check(row, tenants.get(row.tenant_id))
+            return row, tenants, model_events(self.sources.store, [model_id])[0]
+
+        row, tenants, stream = await asyncio.to_thread(read)
+        for tenant_id, tenant in tenants.items():
+            self.tenant.prime(tenant_id, tenant)
+        self.model.prime(model_id, row)
+        if stream is not None:
+            self.events.prime(model_id, stream)
+        return row
 
     @cached_property
     def units(self) -> DataLoader[tuple[Any, ...], list[UnitRow]]:
@@ -284,5 +307,5 @@ class Loaders:
         return _persons(self.reader, self.sources.vault)
 
     @cached_property
-    def events(self) -> DataLoader[str, list[Any]]:
+    def events(self) -> DataLoader[str, Stream]:
         return _events(self.sources.store)

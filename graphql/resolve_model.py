@@ -16,7 +16,7 @@ from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import ModelField, ModelKind, ModelState, RecognitionLevel
 from danvan.graphql.errors import Forbidden, NotFound, Unavailable
-from danvan.graphql.history import HistoryEntry, history, state_as_of
+from danvan.graphql.history import HistoryEntry, domain_events, history, state_as_of
 from danvan.graphql.rows import view
 from danvan.graphql.type_actor import ActorType
 from danvan.graphql.type_model_event import ModelEventType
@@ -25,6 +25,7 @@ from danvan.graphql.type_model_snapshot import ModelSnapshotType
 from danvan.graphql.type_person import PersonType
 from danvan.graphql.type_recognition_decision import RecognitionDecisionType
 from danvan.graphql.type_unit import UnitType
+from danvan.projections.directory.rows import TenantRef
 from danvan.projections.models.rows import ModelSummary
 
 if TYPE_CHECKING:
@@ -39,21 +40,27 @@ INDIVIDUAL = "individual"
 async def resolve_model(info: Info, id: strawberry.ID) -> LazyModel | None:
     """A model the caller may read: one of its tenants' (a unit user: of its unit)."""
     model_id = inputs.uuid_id(id, "id")
+    access = info.context.access
+
+    def check(row: ModelSummary, tenant: TenantRef | None) -> None:
+        province = tenant.province_code if tenant is not None else None
+        if not access.may(Action.TENANT_READ, tenant_id=row.tenant_id, province_code=province):
+            raise Forbidden("not allowed to read this model")
+        scope = access.unit_scope(row.tenant_id, province)
+        if scope is not None and row.unit_id not in scope:
+            raise Forbidden("a unit user reads only its own unit's models")
+
+    loaders = info.context.loaders
     if info.context.sources.store is not None and _asks_events(info):
-        # Its events are read from the store beside the model's row, not after it: the
-        # access checks below still decide whether anything of them is answered.
-        info.context.loaders.events.load(model_id)
-    row = await info.context.loaders.model.load(model_id)  # scoped
+        # Its events are read in the same hop as its row, once ``check`` let the caller in
+        # (a caller refused reads nothing of them).
+        row = await loaders.model_with_events(model_id, check)  # scoped
+    else:
+        row = await loaders.model.load(model_id)  # scoped
+        if row is not None:
+            check(row, await loaders.tenant.load(row.tenant_id))
     if row is None:
         raise NotFound("no such model in the tenants you may read")
-    tenant = await info.context.loaders.tenant.load(row.tenant_id)
-    access = info.context.access
-    province = tenant.province_code if tenant is not None else None
-    if not access.may(Action.TENANT_READ, tenant_id=row.tenant_id, province_code=province):
-        raise Forbidden("not allowed to read this model")
-    scope = access.unit_scope(row.tenant_id, province)
-    if scope is not None and row.unit_id not in scope:
-        raise Forbidden("a unit user reads only its own unit's models")
     return cast("ModelType", row)
 
 
@@ -114,8 +121,8 @@ async def resolve_history(root: strawberry.Parent[ModelSummary], info: Info
     """Every event of the model, oldest first, from the event store."""
     if info.context.sources.store is None:
         raise Unavailable("the event store is not available")
-    events = await info.context.loaders.events.load(root.id)
-    return [_event(e) for e in history(events)]
+    stream = await info.context.loaders.events.load(root.id)
+    return [_event(e) for e in history(domain_events(info.context.sources.store, stream))]
 
 
 async def resolve_state_as_of(root: strawberry.Parent[ModelSummary], info: Info,
@@ -124,21 +131,21 @@ async def resolve_state_as_of(root: strawberry.Parent[ModelSummary], info: Info,
     at = inputs.moment(at, "at")
     if info.context.sources.store is None:
         raise Unavailable("the event store is not available")
-    events = await info.context.loaders.events.load(root.id)
-    model = state_as_of(events, at)
+    model = state_as_of(await info.context.loaders.events.load(root.id), at)
     if model is None:
         return None
+    lc = model.lifecycle
     return ModelSnapshotType(
         id=strawberry.ID(str(model.id)), at=at, version=model.version,
-        last_event_at=model.modified_on, tenant_id=strawberry.ID(model.tenant_id),
+        last_event_at=model.last_event_at, tenant_id=strawberry.ID(model.tenant_id),
         unit_id=strawberry.ID(str(model.unit_id)), year=model.year, kind=ModelKind(model.kind),
-        name=model.name, field=ModelField(model.field) if model.field else None,
-        state=ModelState(model.state),
-        vertical_line=model.vertical_line, form=form_of(model.form),
-        submitted_ever=model.submitted_ever, accepted=model.accepted, passed=model.passed,
-        total_score=Decimal(model.total_score) if model.total_score is not None else None,
+        name=lc.name, field=ModelField(lc.field) if lc.field else None,
+        state=ModelState(lc.state),
+        vertical_line=model.vertical_line, form=form_of(lc.form),
+        submitted_ever=lc.submitted_ever, accepted=lc.accepted, passed=lc.passed,
+        total_score=Decimal(lc.total_score) if lc.total_score is not None else None,
         recognitions=[RecognitionDecisionType(level=RecognitionLevel(level),
                                               decision_number=d.decision_number,
                                               decision_date=d.decision_date)
-                      for level, d in sorted(model.recognitions.items())],
-        list_years=list(model.list_years), person_erased=model.person_erased)
+                      for level, d in sorted(lc.recognitions.items())],
+        list_years=list(lc.list_years), person_erased=lc.person_erased)

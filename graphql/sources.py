@@ -55,7 +55,8 @@ class ChainVerdict(Protocol):
 class ReadSources:
     pool: Pool
     store: Any | None = None
-    """The ``eventsourcing`` application (``store.events.get(id)``), for history only."""
+    """The event store (``infra.event_store.EventStore``: ``store.streams(ids)``, decoded
+    with ``store.mapper``), for a model's history and its state at a moment only."""
     vault: PersonVault | None = None
     verify_chain: Callable[[str], ChainVerdict] | None = None
     """Recompute one tenant's hash chain (blocking; runs on a worker thread)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -28,6 +29,6 @@ class ModelFormType:
 FORM_KEYS = frozenset(ModelFormType.__annotations__)
 
 
-def form_of(members: dict[str, Any]) -> ModelFormType:
+def form_of(members: Mapping[str, Any]) -> ModelFormType:
     return ModelFormType(**{k: (None if v is None else str(v))
                             for k, v in members.items() if k in FORM_KEYS})

@@ -17,6 +17,9 @@ PERSON = {"full_name": "Lò Thị Mai", "birth_year": 1972, "phone": "0915 222 3
           "address": "Tổ 5, phường Yên Bái"}
 TENANT_Q = "query($id: ID!) { tenant(id: $id) { id name code } }"
 MODEL_Q = "query($id: ID!) { model(id: $id) { id name unitId } }"
+EVENTS_Q = """query($id: ID!) { model(id: $id) { id
+  stateAsOf(at: "2099-01-01T00:00:00+07:00") { version name } history { type payload } } }"""
+"""A model's events (its state at a moment, its history): read only once access is granted."""
 PERSON_Q = ("query($id: ID!) { model(id: $id) { id "
             "person { erased fullName birthYear phone address } } }")
 MODELS_Q = """query($id: ID!, $unit: ID) { tenant(id: $id) {
@@ -42,6 +45,7 @@ def test_tenant_roles_read_their_own_tenant_and_nothing_of_another(
         for query, variables, code in (
                 (TENANT_Q, {"id": gia_phu}, "FORBIDDEN"),
                 (MODEL_Q, {"id": theirs["id"]}, "NOT_FOUND"),
+                (EVENTS_Q, {"id": theirs["id"]}, "NOT_FOUND"),
                 (operation("ProvinceConsolidation"), {"code": "15", "year": YEAR}, "FORBIDDEN"),
                 (AUDIT_Q, {"tenantId": gia_phu}, "FORBIDDEN"),
                 (VERIFY_Q, {"tenantId": gia_phu}, "FORBIDDEN")):
@@ -83,9 +87,13 @@ def test_a_unit_user_sees_only_its_units_models(world: World, settings: Settings
     assert listed["tenant"]["models"]["totalCount"] == 1
     refused = gql(world.client, unit_user, MODELS_Q, {"id": yen_bai, "unit": other_unit})
     assert codes(refused) == ["FORBIDDEN"] and theirs["id"] not in str(refused)
-    single = gql(world.client, unit_user, MODEL_Q, {"id": theirs["id"]})
-    assert single["data"]["model"] is None and codes(single) == ["FORBIDDEN"]
-    assert "Hội Phụ nữ" not in str(single)
+    for query in (MODEL_Q, EVENTS_Q):
+        single = gql(world.client, unit_user, query, {"id": theirs["id"]})
+        assert single["data"]["model"] is None and codes(single) == ["FORBIDDEN"]
+        assert "Hội Phụ nữ" not in str(single)
+    own = data(gql(world.client, unit_user, EVENTS_Q, {"id": mine["id"]}))["model"]
+    assert own["stateAsOf"] == {"version": 1, "name": "Của chi bộ tổ dân phố 5"}
+    assert [e["type"] for e in own["history"]] == ["Model.Registered"]
     assert data(gql(world.client, unit_user, MODEL_Q, {"id": mine["id"]}))["model"]["id"] \
         == mine["id"]
     reviewer = data(gql(world.client, world.as_("reviewer"), MODELS_Q, {"id": yen_bai}))

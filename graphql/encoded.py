@@ -34,7 +34,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    VariableNode,
+    get_named_type,
+)
 from graphql.execution.collect_fields import (
     FieldDetails,
     FieldDetailsList,
@@ -74,8 +82,69 @@ def node_json(info: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
     """SQL: the JSON text of the object ``path`` leads to below ``info``'s field (the nodes of
     a connection: ``("edges", "node")``), NULL where graphql-core must answer; ``None`` when
     the selection is not encoded (or asks no such object, or asks it twice: ``edges`` under
-    two aliases)."""
+    two aliases).
+
+    Made once per query document (parsed documents are kept: ``ParserCache``) and values of
+    the variables its directives read: kept with the nodes it was made from, so that their
+    identities stay theirs while it is kept."""
     raw = getattr(info, "_raw_info", info)
+    nodes = tuple(raw.field_nodes)
+    shape = (id(raw.schema), id(raw.operation), *map(id, nodes), id(encoding), *path)
+    known = _directive_variables.get(shape)
+    if known is None:
+        if len(_directive_variables) >= MAX_KEPT:
+            _directive_variables.clear()
+            _made.clear()
+        names = _variables_in(nodes, raw.fragments)
+        known = _directive_variables[shape] = ((raw.schema, raw.operation, nodes, encoding),
+                                               names)
+    coerced = getattr(raw.variable_values, "coerced", raw.variable_values)
+    try:
+        key = (shape, *(coerced.get(name) for name in known[1]))
+        hash(key)
+    except TypeError:
+        return _node_json(raw, encoding, path)
+    if key not in _made:
+        _made[key] = _node_json(raw, encoding, path)
+    return _made[key]
+
+
+MAX_KEPT = 256
+_directive_variables: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
+_made: dict[tuple[Any, ...], str | None] = {}
+
+
+def _variables_in(nodes: Sequence[FieldNode], fragments: Mapping[str, Any]) -> tuple[str, ...]:
+    """The variables the directives below ``nodes`` read (fragments included)."""
+    names: set[str] = set()
+    seen: set[str] = set()
+
+    def values(node: Any) -> None:
+        if isinstance(node, VariableNode):
+            names.add(node.name.value)
+        for part in (*getattr(node, "values", ()), *getattr(node, "fields", ())):
+            values(getattr(part, "value", part))
+
+    def walk(selections: Any) -> None:
+        for selection in selections or ():
+            for directive in selection.directives or ():
+                for argument in directive.arguments or ():
+                    values(argument.value)
+            if isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in fragments:
+                    seen.add(name)
+                    walk(fragments[name].selection_set.selections)
+            elif selection.selection_set is not None:
+                walk(selection.selection_set.selections)
+
+    for node in nodes:
+        if node.selection_set is not None:
+            walk(node.selection_set.selections)
+    return tuple(sorted(names))
+
+
+def _node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
     if any(d.variable_definitions for d in raw.fragments.values()):
         return None
     fragments = {name: FragmentDetails(d) for name, d in raw.fragments.items()}

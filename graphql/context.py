@@ -30,6 +30,9 @@ class ReadContext:
     """The operation's analysis (``limits``), set before it runs."""
     connection_params: dict[str, object] | None = None
     """A subscription's ``connection_init`` payload (``graphql/ws.py``)."""
+    raw_json: bool = False
+    """The result is encoded with msgspec (``POST /graphql``), so objects the database
+    encoded (``msgspec.Raw``, ``encoded.py``) may stand in it."""
 
 
 Info: TypeAlias = strawberry.Info[ReadContext, None]

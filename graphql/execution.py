@@ -33,6 +33,7 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined
 from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
+from msgspec import Raw
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 FAST = "danvan-fast-leaf"
@@ -206,6 +207,8 @@ def _leaf_step(get: Step, serialize: Callable[[Any], Any], non_null: bool) -> St
 def _object_step(get: Step, complete: Step, non_null: bool) -> Step:
     def step(source: Any) -> Any:
         value = get(source)
+        if type(value) is Raw:  # encoded by the database for this selection (encoded.py)
+            return value
         if value is None:
             return _MISSING if non_null else None
         # _MISSING: its row resolver raised (else ``{ __typename }`` alone would complete it)
@@ -215,7 +218,7 @@ def _object_step(get: Step, complete: Step, non_null: bool) -> Step:
     return step
 
 
-def _plain_directives(details: FieldDetailsList) -> bool:
+def plain_directives(details: FieldDetailsList) -> bool:
     """Only ``@skip``/``@include`` (already applied by field collection): no ``@stream``."""
     return all(d.name.value in ("skip", "include")
                for detail in details for d in detail.node.directives or ())
@@ -235,7 +238,15 @@ def _resolved(func: Callable[[Any], Any]) -> Step:
 
 
 class ListExecutionContext(FastLeafExecutionContext):
-    """``FastLeafExecutionContext``, and lists of plain rows completed in one pass."""
+    """``FastLeafExecutionContext``, and lists of plain rows completed in one pass; an object
+    the database encoded for its selection (``msgspec.Raw``: ``encoded.py``) is complete."""
+
+    def complete_value(self, return_type: Any, field_details_list: FieldDetailsList,
+                       info: Any, path: Path, result: Any, position_context: Any) -> Any:
+        if type(result) is Raw:
+            return result
+        return super().complete_value(return_type, field_details_list, info, path, result,
+                                      position_context)
 
     def complete_list_value(self, return_type: GraphQLList[Any],
                             field_details_list: FieldDetailsList, info: Any, path: Path,
@@ -243,7 +254,7 @@ class ListExecutionContext(FastLeafExecutionContext):
         if self._plain is None:
             manager = self.middleware_manager
             self._plain = not (manager is not None and manager.middlewares)
-        if self._plain and type(result) is list and _plain_directives(field_details_list):
+        if self._plain and type(result) is list and plain_directives(field_details_list):
             complete = self._list_plan(return_type.of_type, field_details_list)
             if complete is not None:
                 try:
@@ -278,7 +289,7 @@ class ListExecutionContext(FastLeafExecutionContext):
         steps: list[tuple[str, Step]] = []
         for response_name, details in grouped.items():
             node = details[0].node
-            if node.arguments or not _plain_directives(details):
+            if node.arguments or not plain_directives(details):
                 return None
             step = self._field_step(type_, node.name.value, details)
             if step is None:

@@ -97,6 +97,7 @@ def graphql_handlers(sources: ReadSources, *, production: bool, path: str = PATH
         where = await route(sources, wanted)
         chosen = where.sources
         context = build_context(chosen, request.user)
+        context.raw_json = True  # the answer is encoded by _encode (msgspec)
         if isinstance(body, str):
             return await _refuse(context, where, body, BAD_USER_INPUT, 400)
         try:

@@ -13,12 +13,19 @@ import strawberry
 from danvan.domain.limits import MAX_CODE
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
+from danvan.graphql.encoded import node_json as node_sql
 from danvan.graphql.errors import BadInput, Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
-from danvan.graphql.type_audit_event import AuditEventType
+from danvan.graphql.type_audit_event import ENCODING, AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
-from danvan.graphql.type_connection import Connection, asks_total_count, connection
+from danvan.graphql.type_connection import (
+    Connection,
+    asks_total_count,
+    connection,
+    encoded_connection,
+)
 from danvan.projections.audit.read import audit_trail
+from danvan.projections.audit.rows import EncodedEntry
 from danvan.projections.paging import BadCursor
 
 
@@ -37,13 +44,18 @@ async def resolve_audit_trail(
     actor_id = inputs.identifier(actor, "actor") if actor else None
     aggregate = inputs.optional_uuid_id(aggregate_id, "aggregateId")
     type_ = inputs.text(type, "type", MAX_CODE)
+    # The nodes as JSON text the database builds for the query's selection, when the answer
+    # is encoded with msgspec (POST /graphql): no Python per node (encoded.py).
+    node_json = node_sql(info, ENCODING, ("edges", "node")) if info.context.raw_json else None
     try:
         page = await info.context.reader.run(
             audit_trail, tenant, from_=since, to=until, actor_id=actor_id,
             aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after),
-            count=asks_total_count(info))
+            count=asks_total_count(info), node_json=node_json)
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
+    if page.items and isinstance(page.items[0], EncodedEntry):
+        return encoded_connection(page)
     return connection(page)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from danvan.graphql.encoded import Encoding, row_encoding
 from danvan.graphql.execution import row_resolver
 from danvan.graphql.rows import served_from
 from danvan.graphql.type_actor import ActorType
@@ -48,3 +49,12 @@ class AuditEventType:
     payload: JSON
     hash: str = strawberry.field(resolver=_hash, description="SHA-256, hex.")
     prev_hash: str = strawberry.field(resolver=_prev_hash)
+
+
+ENCODING = row_encoding(AuditEntry, {
+    "actor": Encoding({"id": "NULLIF(actor_id, '')", "role": "actor_role"}),
+    "hash": "encode(hash, 'hex')",
+    "prev_hash": "encode(prev_hash, 'hex')",
+})
+"""How PostgreSQL answers an ``AuditEvent`` over ``audit_log``'s columns (``encoded.py``): the
+resolvers above, in SQL."""

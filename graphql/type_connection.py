@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from msgspec import Raw
 
 from danvan.graphql.execution import row_resolver
 from danvan.projections.paging import Page
@@ -58,4 +59,14 @@ def connection(page: Page[Any]) -> Connection[Any]:
         total_count=page.total_count,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         edges=[Edge(node=item, cursors=page.cursors, index=index)
+               for index, item in enumerate(page.items)])
+
+
+def encoded_connection(page: Page[Any]) -> Connection[Any]:
+    """A page of rows whose ``json`` is the node as the database encoded it for the query's
+    selection (``encoded.py``): the nodes are that text, unparsed."""
+    return Connection(
+        total_count=page.total_count,
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        edges=[Edge(node=Raw(item.json), cursors=page.cursors, index=index)
                for index, item in enumerate(page.items)])

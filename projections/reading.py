@@ -47,9 +47,13 @@ def row(cls: type[T]) -> type[T]:
 def select_list(cls: type, alias: str | None = None) -> str:
     """The SELECT list of ``cls``'s fields in order: a field's ``column`` expression, else its
     name (qualified by ``alias``)."""
+    return ", ".join(column_sql(cls, alias).values())
+
+
+def column_sql(cls: type, alias: str | None = None) -> dict[str, str]:
+    """Each field of ``cls`` by name: the expression ``select_list`` reads it from."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(f.metadata.get(_SQL) or f"{prefix}{f.name}"
-                     for f in dataclasses.fields(cls))
+    return {f.name: f.metadata.get(_SQL) or f"{prefix}{f.name}" for f in dataclasses.fields(cls)}
 
 
 def rows_of(cls: Callable[..., T], values: list[Any]) -> list[T]:

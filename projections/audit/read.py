@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from danvan.projections.audit.rows import AuditEntry, SealedPerson
+from danvan.projections.audit.rows import AuditEntry, EncodedEntry, SealedPerson
 from danvan.projections.base import Connection
 from danvan.projections.paging import Page, check_first, decode_cursor, page_of
 from danvan.projections.reading import R, like_escaped, rows_of, select_list
@@ -21,11 +21,16 @@ from danvan.projections.reading import R, like_escaped, rows_of, select_list
 def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = None,
                 to: datetime | None = None, actor_id: str | None = None,
                 aggregate_id: str | None = None, type_: str | None = None, first: int = 100,
-                after: str | None = None, count: bool = True) -> Page[AuditEntry]:
+                after: str | None = None, count: bool = True, node_json: str | None = None
+                ) -> Page[AuditEntry] | Page[EncodedEntry]:
     """One page of the tenant's events by ``position``; ``from_`` inclusive, ``to`` exclusive;
     ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``).
     With ``count=False`` the matching events are not counted (``total_count`` is -1): a
-    client streaming the trail page by page does not pay for a count on each page."""
+    client streaming the trail page by page does not pay for a count on each page.
+
+    With ``node_json`` (SQL over ``audit_log``'s columns: each event's JSON text, or NULL,
+    ``graphql/encoded.py``) the page's items are ``EncodedEntry``; if an event of the page
+    has no text, they are ``AuditEntry`` after all."""
     check_first(first)
     key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
@@ -43,12 +48,20 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
     where = " AND ".join(clauses)
     total = conn.execute(f"SELECT count(*) FROM {R}.audit_index WHERE {where}",
                          params).fetchone() if count else (-1,)
-    rows = conn.execute(
-        f"SELECT {select_list(AuditEntry)} FROM {R}.audit_log WHERE {where} "
-        f"{'AND position > %(k)s' if key else ''} ORDER BY position LIMIT %(lim)s",
-        params).fetchall()
-    return page_of(rows_of(AuditEntry, rows), first, int(total[0]) if total else 0,
-                   "audit", lambda e: (e.position,))
+    counted = int(total[0]) if total else 0
+
+    rows = (f"SELECT {{}} FROM {R}.audit_log WHERE {where} "
+            f"{'AND position > %(k)s' if key else ''} ORDER BY position LIMIT %(lim)s")
+    if node_json is not None:
+        # Over the page's rows (a subquery the planner keeps apart), so that each column of
+        # the view is computed once, however often the node's expression names it.
+        encoded = conn.execute(f"SELECT position, {node_json} FROM ({rows.format('*')}) n "
+                               "ORDER BY position", params).fetchall()
+        if all(text is not None for _, text in encoded):
+            return page_of(rows_of(EncodedEntry, encoded), first, counted, "audit",
+                           lambda e: (e.position,))
+    plain = conn.execute(rows.format(select_list(AuditEntry)), params).fetchall()
+    return page_of(rows_of(AuditEntry, plain), first, counted, "audit", lambda e: (e.position,))
 
 
 def sealed_persons(conn: Connection, model_ids: Sequence[str]) -> dict[str, SealedPerson]:

@@ -30,6 +30,15 @@ class AuditEntry:
 
 
 @row
+class EncodedEntry:
+    """An event as the JSON text of a reader's selection, which the query built
+    (``graphql/encoded.py``); None where the database could not encode it exactly."""
+
+    position: int
+    json: str | None
+
+
+@row
 class SealedPerson:
     """An individual exemplar's details as its registration recorded them: sealed (the key's
     id and the token; the personal-data vault opens them)."""

@@ -172,7 +172,7 @@ delivered twice) that succeeds in the same batch finds it finished."""
 
 
 class _Request:
-    __slots__ = ("answer", "done", "error", "key", "row", "statement")
+    __slots__ = ("answer", "done", "error", "key", "row", "statement", "turn", "writes")
 
     def __init__(self, statement: str, key: str, row: tuple[Any, ...]) -> None:
         self.statement = statement
@@ -181,13 +181,19 @@ class _Request:
         self.done = False
         self.answer: tuple[Any, ...] | None = None
         self.error: BaseException | None = None
+        self.turn = threading.Lock()
+        """Held while its thread waits: released once answered, or to make it the writer."""
+        self.turn.acquire()
+        self.writes = False
+        """Its thread is to write the next batch."""
 
 
 class GroupWriter:
     """Writes of one kind (``_BATCHED``) that several threads ask for at once, as one
     statement: a thread that finds no batch under way writes every request waiting (its
     own with the others'), on one connection, and answers each its own row; the others wait
-    for it, and one of those left waiting writes the next batch. Each statement is its own
+    for it, and the first of those left waiting writes the next batch (each waiting thread
+    is woken once, by its answer or its turn to write). Each statement is its own
     transaction (autocommit) and takes its rows in the order of their ids, so that two
     processes' batches never wait on each other in a circle. A batch refused for its data
     (a result that is not valid JSON for PostgreSQL) is written again one by one, so the
@@ -195,7 +201,7 @@ class GroupWriter:
 
     def __init__(self, connect: Connect) -> None:
         self.connect = connect
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: list[_Request] = []
         self._busy = False
 
@@ -203,30 +209,52 @@ class GroupWriter:
         """Write ``row`` (one value per array of ``statement``) with whatever else is asked
         for now; answers the row ``statement`` returned for ``key`` (a job id), if any."""
         request = _Request(statement, key, row)
-        with self._changed:
+        with self._lock:
             self._waiting.append(request)
-            while self._busy and not request.done:
-                self._changed.wait()
-            if not request.done:
-                self._busy = True
-                batch, self._waiting = self._waiting, []
-        if not request.done:
-            failure: BaseException = RuntimeError("job bookkeeping interrupted")
+            writes, self._busy = not self._busy, True
+        if not writes:
             try:
-                self._write(batch)
-            except BaseException as exc:  # no connection, or this thread interrupted
-                failure = exc
-            finally:
-                with self._changed:
-                    self._busy = False
-                    for unanswered in batch:
-                        if not unanswered.done:
-                            unanswered.error = failure
-                            unanswered.done = True
-                    self._changed.notify_all()
+                request.turn.acquire()
+            except BaseException:  # interrupted while waiting: never leave a turn unused
+                with self._lock:
+                    if request in self._waiting:
+                        self._waiting.remove(request)
+                    if request.writes and not request.done:
+                        self._pass_turn()
+                raise
+        if not request.done:
+            self._write_waiting()
         if request.error is not None:
             raise request.error
         return request.answer
+
+    def _write_waiting(self) -> None:
+        """Write every request waiting (this thread's among them), answer them, and pass
+        the turn to the first of those that arrived meanwhile."""
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        failure: BaseException = RuntimeError("job bookkeeping interrupted")
+        try:
+            self._write(batch)
+        except BaseException as exc:  # no connection, or this thread interrupted
+            failure = exc
+        finally:
+            for request in batch:
+                if not request.done:
+                    request.error = failure
+                    request.done = True
+                if request.turn.locked():
+                    request.turn.release()
+            with self._lock:
+                self._pass_turn()
+
+    def _pass_turn(self) -> None:
+        """(Under ``_lock``.) The next batch is the first waiting thread's to write."""
+        if self._waiting:
+            self._waiting[0].writes = True
+            self._waiting[0].turn.release()
+        else:
+            self._busy = False
 
     def _write(self, batch: list[_Request]) -> None:
         by_statement: dict[str, list[_Request]] = defaultdict(list)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,13 @@ _INSERT = (
     "WITH new AS ("
     " INSERT INTO public.jobs (job_id, kind, tenant_id, created_by, params, dedup_key)"
     " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[],"
-    " %s::text[]) ON CONFLICT DO NOTHING RETURNING job_id)"
-    " INSERT INTO public.job_outbox (job_id) SELECT job_id FROM new RETURNING job_id")
+    " %s::text[]) ON CONFLICT DO NOTHING RETURNING job_id),"
+    " queued AS (INSERT INTO public.job_outbox (job_id) SELECT job_id FROM new"
+    " RETURNING job_id)"
+    f" SELECT job_id, pg_notify('{CHANNEL}', '') FROM queued")
+"""Jobs and their outbox rows, and the relay woken when the transaction commits (one
+notification however many rows: PostgreSQL folds a transaction's equal notifications),
+in one statement; answers the ids recorded."""
 
 
 def _columns(jobs: Sequence[JobRequest]) -> tuple[list[Any], ...]:
@@ -71,20 +77,18 @@ def record_jobs(cursor: Any, jobs: Sequence[JobRequest] | None) -> None:
     if not jobs:
         return
     cursor.execute(_INSERT, _columns(jobs))
-    cursor.execute(f"NOTIFY {CHANNEL}")
 
 
 def enqueue(conn: psycopg.Connection[Any], jobs: Sequence[JobRequest]) -> list[uuid.UUID]:
-    """Record ``jobs`` in a transaction of their own (no events: a schedule's tick, a replay);
-    answers the ids of those recorded (not those whose ``dedup_key`` was taken)."""
+    """Record ``jobs`` in a transaction of their own (no events: a schedule's tick, a replay),
+    or in the one ``conn`` has open; answers the ids of those recorded (not those whose
+    ``dedup_key`` was taken). On a connection in autocommit, one statement, one round trip."""
     if not jobs:
         return []
-    with conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(_INSERT, _columns(jobs))
-        added = [row[0] for row in cursor.fetchall()]
-        if added:
-            cursor.execute(f"NOTIFY {CHANNEL}")
-    return added
+    if conn.autocommit:  # the statement is its own transaction, or part of the open one
+        return [row[0] for row in conn.execute(_INSERT, _columns(jobs)).fetchall()]
+    with conn.transaction():
+        return [row[0] for row in conn.execute(_INSERT, _columns(jobs)).fetchall()]
 
 
 def pending(conn: psycopg.Connection[Any]) -> int:
@@ -121,24 +125,32 @@ class Relay:
         """Send outbox rows until none is left; answers how many were sent. A send that
         fails rolls its batch back (``BrokerUnavailable``): those rows wait for the next.
         The transaction takes no lock on the jobs themselves, so a worker may claim a job
-        while the rest of its batch is being sent."""
+        while the rest of its batch is being sent. Two round trips to PostgreSQL a batch:
+        BEGIN with the DELETE, then COMMIT (the relay's session does not wait for the WAL
+        flush: ``run``)."""
         total = 0
+        take = sql.SQL(
+            "BEGIN; "
+            "WITH taken AS (DELETE FROM public.job_outbox WHERE outbox_id IN ("
+            " SELECT outbox_id FROM public.job_outbox ORDER BY outbox_id LIMIT {}"
+            " FOR UPDATE SKIP LOCKED) RETURNING outbox_id, job_id) "
+            "SELECT t.outbox_id, j.kind, j.job_id::text FROM taken t "
+            "JOIN public.jobs j USING (job_id) ORDER BY t.outbox_id").format(
+                sql.Literal(self.batch))
         while True:
-            with conn.transaction():
-                # A lost commit (a crash of PostgreSQL) sends these again: the claim absorbs it.
-                conn.execute("SET LOCAL synchronous_commit = off")
-                rows = conn.execute(
-                    "WITH taken AS (DELETE FROM public.job_outbox WHERE outbox_id IN ("
-                    " SELECT outbox_id FROM public.job_outbox ORDER BY outbox_id LIMIT %s"
-                    " FOR UPDATE SKIP LOCKED) RETURNING outbox_id, job_id) "
-                    "SELECT t.outbox_id, j.kind, j.job_id::text FROM taken t "
-                    "JOIN public.jobs j USING (job_id) ORDER BY t.outbox_id",
-                    (self.batch,)).fetchall()
+            try:
+                cursor = conn.execute(take)  # no parameters: both statements, one round trip
+                rows = cursor.fetchall() if cursor.nextset() else []
                 if rows:
                     try:
                         self.send([(kind, job_id) for _, kind, job_id in rows])
                     except Exception as exc:
                         raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            except BaseException:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
             total += len(rows)
             self.sent += len(rows)
             if len(rows) < self.batch:
@@ -149,6 +161,10 @@ class Relay:
         while not stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    # A lost commit (a crash of PostgreSQL) sends a batch again, or forgets a
+                    # resend of the reaper's (found again on its next pass): the claim
+                    # absorbs the one, the other costs a lease.
+                    conn.execute("SET synchronous_commit = off")
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._loop(conn, stop)
             except psycopg.Error as exc:  # the database is away: connect again soon

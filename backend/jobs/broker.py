@@ -76,9 +76,9 @@ def sender(broker: dramatiq.Broker) -> Send:
     one pipelined round trip: each message exactly as ``RedisBroker.enqueue`` would send it
     (its enqueue script, a fresh redis message id), so the relay keeps up with the workers."""
 
-    def message(kind: str, job_id: str) -> dramatiq.Message[Any]:
+    def message(kind: str, job_id: str, **options: Any) -> dramatiq.Message[Any]:
         return dramatiq.Message(queue_name=kind_of(kind).queue, actor_name=kind,
-                                args=(job_id,), kwargs={}, options={})
+                                args=(job_id,), kwargs={}, options=options)
 
     if not isinstance(broker, RedisBroker):
         def send_each(jobs: Sequence[tuple[str, str]]) -> None:
@@ -94,7 +94,7 @@ def sender(broker: dramatiq.Broker) -> Send:
         pipeline = redis_broker.client.pipeline(transaction=False)
         unpack = redis_broker._max_unpack_size()
         for kind, job_id in jobs:
-            one = message(kind, job_id).copy(options={"redis_message_id": str(uuid.uuid4())})
+            one = message(kind, job_id, redis_message_id=str(uuid.uuid4()))
             redis_broker.emit_before("enqueue", one, None)
             dispatch(keys=[redis_broker.namespace], client=pipeline, args=[
                 "enqueue", current_millis(), one.queue_name, redis_broker.broker_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from danvan.domain.policies import province_of_scope
 from danvan.domain.tenants import Tenant
 from danvan.projections.base import Connection, Cursor
-from danvan.projections.events import Batch, Undecodable, topic_of
+from danvan.projections.events import Batch, EventNotDecoded, Undecodable, topic_of
 
 ONBOARDED = topic_of(Tenant.Onboarded)
 EVERY_PROVINCE = "*"
@@ -34,10 +34,17 @@ class Touched:
 
 
 def touched(batch: Batch) -> Touched:
-    events = [e for e in batch.events if not isinstance(e, Undecodable)]
-    return Touched(frozenset(e.tenant_id for e in events),
+    events = batch.events
+    try:  # one pass over the batch in the common case: every event decoded
+        tenant_ids = frozenset([e.tenant_id for e in events])
+        undecodable = False
+    except EventNotDecoded:
+        events = [e for e in events if not isinstance(e, Undecodable)]
+        tenant_ids = frozenset([e.tenant_id for e in events])
+        undecodable = True
+    return Touched(tenant_ids,
                    {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED},
-                   len(events) < len(batch.events))
+                   undecodable)
 
 
 def record(cur: Cursor, batch: Batch | Touched) -> None:

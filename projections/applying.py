@@ -123,7 +123,7 @@ class Outcome:
 
 def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
              upto: int | None = None, fault: Fault | None = None,
-             isolating: bool = False) -> Outcome:
+             isolating: bool = False, announce: str | None = None) -> Outcome:
     """Inside the caller's transaction: fetch up to ``limit`` events after the lowest position
     (not beyond ``upto``), apply them to each target from its own position, advance them.
 
@@ -162,12 +162,15 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
             fault(batch)
         advance(cur, targets, batch.last, counts, caught_up=read < limit)
         province_changes.record(cur, batch)
+        if announce is not None:  # delivered at commit
+            cur.execute("SELECT pg_notify(%s, %s)", (announce, str(batch.last)))
     return Outcome(batch, tuple(quarantined), read)
 
 
 def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Target]],
                  limit: int, *, upto: int | None = None, fault: Fault | None = None,
-                 isolating: bool = False) -> tuple[Outcome, list[Target]]:
+                 isolating: bool = False, announce: str | None = None
+                 ) -> tuple[Outcome, list[Target]]:
     """One transaction (a savepoint inside the caller's): lock the targets and apply the next
     batch; if a projection fails on its events, roll back and apply it again isolating them
     (``isolating`` skips the first try, when the batch is already known to fail)."""
@@ -175,12 +178,14 @@ def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Tar
         try:
             with conn.transaction():
                 targets = lock_targets(conn)
-                return apply_to(conn, targets, limit, upto=upto, fault=fault), targets
+                return apply_to(conn, targets, limit, upto=upto, fault=fault,
+                                announce=announce), targets
         except ProjectionFailed as failed:
             log.warning("%s; isolating the batch's poison events", failed)
     with conn.transaction():
         targets = lock_targets(conn)
-        return apply_to(conn, targets, limit, upto=upto, fault=fault, isolating=True), targets
+        return apply_to(conn, targets, limit, upto=upto, fault=fault, isolating=True,
+                        announce=announce), targets
 
 
 def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[int], *,
@@ -225,10 +230,12 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
 
 
 def apply_next(conn: Connection, projections: Sequence[Projection], limit: int, *,
-               fault: Fault | None = None, shard: Shard | None = None) -> Applied:
+               fault: Fault | None = None, shard: Shard | None = None,
+               announce: str | None = None) -> Applied:
     """One transaction: the next batch applied to the active version of every projection
-    (the events of ``shard``'s tenants only, when given)."""
+    (the events of ``shard``'s tenants only, when given); with ``announce``, a NOTIFY on that
+    channel with the batch's last position, delivered at commit."""
     outcome, targets = apply_locked(conn, lambda c: lock_active_targets(c, projections, shard),
-                                    limit, fault=fault)
+                                    limit, fault=fault, announce=announce)
     return Applied(outcome.batch, tuple(targets), time.time(), outcome.read,
                    outcome.quarantined)

@@ -214,11 +214,11 @@ class Runner:
         assert self._conn is not None
         try:
             applied = apply_next(self._conn, self.projections, self.batch_size,
-                                 fault=self.fault, shard=self.shard)
+                                 fault=self.fault, shard=self.shard, announce=APPLIED_CHANNEL)
         except UnknownEvent as exc:
             self._halt(exc)
             raise
-        self._record(applied)
+        self._record(applied, announced=True)
         return applied
 
     def _halt(self, exc: UnknownEvent) -> None:
@@ -243,14 +243,15 @@ class Runner:
         except psycopg.Error as error:  # the reason is logged anyway
             log.warning("%s: could not record the halt: %s", self.name, error)
 
-    def _record(self, applied: Applied) -> None:
+    def _record(self, applied: Applied, *, announced: bool = False) -> None:
         if applied.count:
             self.stats.batches += 1
             self.stats.events += applied.count
             self.stats.quarantined += len(applied.quarantined)
             self.stats.position = applied.batch.last
             self.stats.last_batch_at = applied.committed_at
-            self._announce(applied)
+            if not announced:
+                self._announce(applied)
             if self.on_batch is not None:
                 self.on_batch(applied)
 

@@ -11,7 +11,9 @@ the connection therefore loses the locks and any open batch together; the runner
 with backoff and, once it holds the locks again, resumes from the tracked positions.
 
 Live: after a batch shorter than ``batch_size`` the runner waits for a NOTIFY (sent by every
-insert) or ``poll_interval`` seconds, whichever comes first, then checks the log head.
+insert) or ``poll_interval`` seconds, whichever comes first; after a NOTIFY it reads the next
+batch, starting it no sooner than ``coalesce`` seconds after the previous one started, so
+that a stream of small commits is applied in a bounded number of batches a second.
 
 A tenant shard (``shard=Shard(K, N)``, ``danvan projector --shard K/N``) does the same for
 the events of its tenants, under a lock and a position per (projection, shard); a runner

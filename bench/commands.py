@@ -473,12 +473,42 @@ def projector_following(settings: Settings) -> Iterator[dict[str, float]]:
     process = start_live_runner(url, batch_size=20_000, seconds=3600)
     lag: dict[str, float] = {}
     try:
+        backends = _projector_backends(url)
+        cpu = _cpu_seconds([process.pid, *backends])
         with CommitWatcher(url) as watcher:
             yield lag
         time.sleep(1.0)  # the last commits' batches
+        cpu = _cpu_seconds([process.pid, *backends]) - cpu
     finally:
         commits = live_runner_commits(process, timeout=60, stop=True)
     lag.update(lag_figures(watcher.commits, commits))
+    if len(commits) > 1:
+        events = commits[-1][0] - commits[0][0]
+        lag["cpu_us_per_event"] = cpu / max(events, 1) * 1e6
+        lag["batches_per_s"] = len(commits) / max(commits[-1][1] - commits[0][1], 1e-9)
+
+
+def _projector_backends(url: str) -> list[int]:
+    """The live runner's database backends (its own connection; LISTEN and batches)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'danvan-projector'")]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (on this machine), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 # --- the area --------------------------------------------------------------------------------
@@ -508,6 +538,10 @@ def figures(http: Samples, raw: Samples, threads: int,
                           lag["p50"], target=f"< {LAG_TARGET_MS:.0f} ms",
                           meets=lambda value, _ratio: value < LAG_TARGET_MS)]
           if lag else []),
+        *([Figure("projections.live_cpu", lag["cpu_us_per_event"], "us/event",
+                  baseline=f"the live runner and its backends' CPU per event applied, "
+                           f"{lag['batches_per_s']:.0f} batches/s")]
+          if lag and "cpu_us_per_event" in lag else []),
     ]
 
 

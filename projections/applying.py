@@ -123,7 +123,7 @@ class Outcome:
 
 def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
              upto: int | None = None, fault: Fault | None = None,
-             isolating: bool = False) -> Outcome:
+             isolating: bool = False, announce: str | None = None) -> Outcome:
     """Inside the caller's transaction: fetch up to ``limit`` events after the lowest position
     (not beyond ``upto``), apply them to each target from its own position, advance them.
 
@@ -162,12 +162,15 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
             fault(batch)
         advance(cur, targets, batch.last, counts, caught_up=read < limit)
         province_changes.record(cur, batch)
+        if announce is not None:  # delivered at commit
+            cur.execute("SELECT pg_notify(%s, %s)", (announce, str(batch.last)))
     return Outcome(batch, tuple(quarantined), read)
 
 
 def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Target]],
                  limit: int, *, upto: int | None = None, fault: Fault | None = None,
-                 isolating: bool = False) -> tuple[Outcome, list[Target]]:
+                 isolating: bool = False, announce: str | None = None
+                 ) -> tuple[Outcome, list[Target]]:
     """One transaction (a savepoint inside the caller's): lock the targets and apply the next
     batch; if a projection fails on its events, roll back and apply it again isolating them
     (``isolating`` skips the first try, when the batch is already known to fail)."""
@@ -175,17 +178,22 @@ def apply_locked(conn: Connection, lock_targets: Callable[[Connection], list[Tar
         try:
             with conn.transaction():
                 targets = lock_targets(conn)
-                return apply_to(conn, targets, limit, upto=upto, fault=fault), targets
+                return apply_to(conn, targets, limit, upto=upto, fault=fault,
+                                announce=announce), targets
         except ProjectionFailed as failed:
             log.warning("%s; isolating the batch's poison events", failed)
     with conn.transaction():
         targets = lock_targets(conn)
-        return apply_to(conn, targets, limit, upto=upto, fault=fault, isolating=True), targets
+        return apply_to(conn, targets, limit, upto=upto, fault=fault, isolating=True,
+                        announce=announce), targets
 
 
 def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[int], *,
             caught_up: bool) -> None:
-    """Move each target's position to ``last`` (compare-and-set), counting its events."""
+    """Move each target's position to ``last`` (compare-and-set), counting its events. The
+    versions (not kept in shards) in one statement: a live batch of a few events pays for
+    one round trip, not one per projection."""
+    moved: list[tuple[Target, int]] = []
     for target, count in zip(targets, counts, strict=True):
         if target.position >= last:
             continue
@@ -196,25 +204,38 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
                     f"{target.projection.name} v{target.version} shard {target.shard.label} "
                     f"is no longer at {target.position}: another runner applied it")
             continue
-        cur.execute(
-            "UPDATE public.danvan_projection_versions SET position = %s, "
-            "events_applied = events_applied + %s, advanced_at = now(), "
-            "caught_up_at = CASE WHEN %s THEN now() ELSE caught_up_at END, "
-            "halted_at = NULL, halt_reason = NULL "
-            "WHERE name = %s AND version = %s AND position = %s",
-            (last, count, caught_up, target.projection.name, target.version,
-             target.position))
-        if cur.rowcount != 1:
+        moved.append((target, count))
+    if not moved:
+        return
+    # In name order (as ``lock_active_targets`` locks them), so two runners cannot deadlock.
+    moved.sort(key=lambda m: (m[0].projection.name, m[0].version))
+    cur.execute(
+        "UPDATE public.danvan_projection_versions v SET position = %s, "
+        "events_applied = v.events_applied + m.count, advanced_at = now(), "
+        "caught_up_at = CASE WHEN %s THEN now() ELSE v.caught_up_at END, "
+        "halted_at = NULL, halt_reason = NULL "
+        "FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::bigint[]) "
+        "AS m(name, version, position, count) "
+        "WHERE v.name = m.name AND v.version = m.version AND v.position = m.position "
+        "RETURNING v.name, v.version",
+        (last, caught_up, [t.projection.name for t, _ in moved],
+         [t.version for t, _ in moved], [t.position for t, _ in moved],
+         [count for _, count in moved]))
+    done = set(cur.fetchall())
+    for target, _ in moved:
+        if (target.projection.name, target.version) not in done:
             raise PositionConflict(
                 f"{target.projection.name} v{target.version} is no longer at "
                 f"{target.position}: another runner applied it")
 
 
 def apply_next(conn: Connection, projections: Sequence[Projection], limit: int, *,
-               fault: Fault | None = None, shard: Shard | None = None) -> Applied:
+               fault: Fault | None = None, shard: Shard | None = None,
+               announce: str | None = None) -> Applied:
     """One transaction: the next batch applied to the active version of every projection
-    (the events of ``shard``'s tenants only, when given)."""
+    (the events of ``shard``'s tenants only, when given); with ``announce``, a NOTIFY on that
+    channel with the batch's last position, delivered at commit."""
     outcome, targets = apply_locked(conn, lambda c: lock_active_targets(c, projections, shard),
-                                    limit, fault=fault)
+                                    limit, fault=fault, announce=announce)
     return Applied(outcome.batch, tuple(targets), time.time(), outcome.read,
                    outcome.quarantined)

@@ -20,7 +20,7 @@ from danvan.projections.base import Projection
 from danvan.projections.catalog import all_projections
 from danvan.projections.event_types import UnknownEvent
 from danvan.projections.rebuild import rebuild_stale
-from danvan.projections.runner import DEFAULT_BATCH_SIZE, Runner
+from danvan.projections.runner import DEFAULT_BATCH_SIZE, DEFAULT_COALESCE, Runner
 from danvan.projections.sharding import Shard, ShardingError
 
 
@@ -55,13 +55,14 @@ class Projector:
 def make_runner(settings: Settings, projections: Sequence[Projection] | None = None, *,
                 batch_size: int = DEFAULT_BATCH_SIZE, poll_interval: float = 1.0,
                 name: str = "danvan-projector",
-                catch_up_batch_size: int | None = None, shard: Shard | None = None) -> Runner:
+                catch_up_batch_size: int | None = None, shard: Shard | None = None,
+                coalesce: float = DEFAULT_COALESCE) -> Runner:
     """A runner as the schema owner (read models are written by their owner; RLS binds
     readers only); with ``shard``, a tenant shard (``sharding``)."""
     return Runner(owner_params(settings).conninfo(), projections or all_projections(),
                   app_role=settings.app_db_role, batch_size=batch_size,
                   poll_interval=poll_interval, name=name,
-                  catch_up_batch_size=catch_up_batch_size, shard=shard)
+                  catch_up_batch_size=catch_up_batch_size, shard=shard, coalesce=coalesce)
 
 
 def start_projector(settings: Settings, projections: Sequence[Projection] | None = None,

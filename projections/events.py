@@ -156,8 +156,28 @@ def fetch_batch(conn: psycopg.Connection[Any], after: int, limit: int) -> Batch:
     with conn.cursor(binary=True) as cur:
         cur.execute(FETCH_SQL, (after, limit))
         rows = cur.fetchall()
-    events = [decode_row(row) for row in rows]
-    return Batch(after, events[-1].position if events else after, events)
+    return Batch(after, rows[-1][0] if rows else after, decode_rows(rows))
+
+
+def decode_rows(rows: Sequence[Sequence[Any]]) -> list[Envelope]:
+    """``decode_row`` of each row, with its common case (a current topic, a state that
+    decodes) inlined: a function call and a cache lookup less per event."""
+    table = decodings()
+    events: list[Envelope] = []
+    append = events.append
+    for row in rows:
+        position, originator_id, version, topic, state = row
+        decoding = table.get(topic)
+        if decoding is not None:
+            try:
+                data = decoding.decode(state)
+            except Exception:
+                pass
+            else:
+                append(Envelope(position, originator_id, version, decoding.topic, data))
+                continue
+        append(decode_row(row))
+    return events
 
 
 def batch_of(events: Iterable[Envelope], after: int = 0) -> Batch:

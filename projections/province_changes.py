@@ -10,15 +10,24 @@ recomputation, never a stale answer.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from danvan.domain.policies import province_of_scope
 from danvan.domain.tenants import Tenant
 from danvan.projections.base import Connection, Cursor
-from danvan.projections.events import Batch, Undecodable, topic_of
+from danvan.projections.events import Batch, EventNotDecoded, Undecodable, topic_of
 
 ONBOARDED = topic_of(Tenant.Onboarded)
 EVERY_PROVINCE = "*"
+
+
+_PROVINCES: weakref.WeakKeyDictionary[Connection, dict[str, str]] = \
+    weakref.WeakKeyDictionary()
+"""Per connection (a runner's, so one database), the tenants' provinces it has read from
+``danvan_tenant_provinces`` (a tenant's province is its onboarding's, never changed): a live
+batch of tenants seen before asks for none of them."""
+_PROVINCES_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,17 @@ class Touched:
 
 
 def touched(batch: Batch) -> Touched:
-    events = [e for e in batch.events if not isinstance(e, Undecodable)]
-    return Touched(frozenset(e.tenant_id for e in events),
+    events = batch.events
+    try:  # one pass over the batch in the common case: every event decoded
+        tenant_ids = frozenset([e.tenant_id for e in events])
+        undecodable = False
+    except EventNotDecoded:
+        events = [e for e in events if not isinstance(e, Undecodable)]
+        tenant_ids = frozenset([e.tenant_id for e in events])
+        undecodable = True
+    return Touched(tenant_ids,
                    {e.tenant_id: e.data.province_code for e in events if e.topic == ONBOARDED},
-                   len(events) < len(batch.events))
+                   undecodable)
 
 
 def record(cur: Cursor, batch: Batch | Touched) -> None:
@@ -61,9 +77,17 @@ def record(cur: Cursor, batch: Batch | Touched) -> None:
                     "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
                     (list(onboarded), list(onboarded.values())))
     if unknown:
-        known = dict(cur.execute(
-            "SELECT tenant_id, province_code FROM public.danvan_tenant_provinces "
-            "WHERE tenant_id = ANY(%s::text[])", (sorted(unknown),)).fetchall())
+        cached = _PROVINCES.setdefault(cur.connection, {})
+        known = {t: cached[t] for t in unknown if t in cached}
+        if len(known) < len(unknown):
+            found = dict(cur.execute(
+                "SELECT tenant_id, province_code FROM public.danvan_tenant_provinces "
+                "WHERE tenant_id = ANY(%s::text[])",
+                (sorted(unknown - known.keys()),)).fetchall())
+            if len(cached) + len(found) > _PROVINCES_KEPT:
+                cached.clear()
+            cached.update(found)
+            known.update(found)
         provinces.update(known.values())
         if len(known) < len(unknown):
             provinces.add(EVERY_PROVINCE)

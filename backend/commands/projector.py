@@ -1,4 +1,5 @@
-"""``danvan projector [--only NAME ...] [--shard K/N] [--batch-size N] [--poll-interval S]``:
+"""``danvan projector [--only NAME ...] [--shard K/N] [--batch-size N] [--poll-interval S]
+[--coalesce S]``:
 follow the event log and keep the read models up to date until SIGTERM or Ctrl-C.
 
 Start as many as you like: one applies (advisory locks), the others stand by and take over
@@ -40,6 +41,9 @@ def register(commands: Subcommands) -> None:
                         help="events per transaction (default 5000)")
     parser.add_argument("--poll-interval", type=float, default=1.0,
                         help="seconds between polls when no NOTIFY arrives (default 1)")
+    parser.add_argument("--coalesce", type=float, default=None, metavar="S",
+                        help="live, seconds at least between the starts of two batches: the "
+                             "commits meanwhile join the next one (default 0.02)")
     parser.add_argument("--shard", metavar="K/N",
                         help="a tenant shard: only tenants whose hash mod N is K")
     parser.set_defaults(handler=run)
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                   app_role=settings.app_db_role)
     runner = make_runner(settings, projections, batch_size=args.batch_size,
                          poll_interval=args.poll_interval, shard=shard,
+                         **({} if args.coalesce is None else {"coalesce": args.coalesce}),
                          name="danvan-projector" + (f"-{shard.index}of{shard.count}"
                                                     if shard else ""))
     stop = threading.Event()

@@ -87,10 +87,10 @@ class Audit(Projection):
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
-        rows = []
-        for e in batch.events:
-            rows.append((str(e.position), e.tenant_id, e.originator_id, str(e.version),
-                         event_type(e.topic), e.data.meta.actor_id, e.at))
+        types = _types
+        rows = [(str(e.position), e.tenant_id, e.originator_id, str(e.version),
+                 types.get(e.topic) or event_type(e.topic), e.data.meta.actor_id, e.at)
+                for e in batch.events]
 
         def write(cur: Cursor) -> None:
             if rows:

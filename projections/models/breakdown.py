@@ -6,9 +6,6 @@ totals "as of" a moment are a sum over reports made by then.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from danvan.projections.base import Cursor, copy_rows, pg_array, pg_text_array
 from danvan.projections.models.fold import FIELD_COUNTERS, Changes
 
@@ -75,7 +72,7 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
             f"ON CONFLICT (tenant_id, year, field) DO UPDATE SET {adds}", columns)
     if changes.progress:
         copy_rows(cur, f"{schema}.progress_reports", PROGRESS_COLUMNS, changes.progress)
-        sums = progress_sums(changes.progress)
+        sums = changes.progress_sums
         keys = list(sums)
         adds = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in PROGRESS_SUMS)
         cur.execute(
@@ -87,18 +84,3 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
              pg_text_array(k[2] for k in keys),
              *(pg_array(sums[k][i] for k in keys) for i in range(len(PROGRESS_SUMS)))])
 
-
-def progress_sums(rows: list[tuple[str | None, ...]]) -> dict[tuple[str, int, str], list[Any]]:
-    """Per (tenant, period year, field): participants, workdays, money, land, reports."""
-    sums: dict[tuple[str, int, str], list[Any]] = {}
-    for _, _, tenant, year, _, field, _, people, days, money, land, _ in rows:
-        key = (str(tenant), int(str(year)), field or "")
-        found = sums.get(key)
-        if found is None:
-            found = sums[key] = [0, 0, Decimal(0), Decimal(0), 0]
-        found[0] += int(str(people))
-        found[1] += int(str(days))
-        found[2] += Decimal(str(money))
-        found[3] += Decimal(str(land))
-        found[4] += 1
-    return sums

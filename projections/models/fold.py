@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -180,6 +181,9 @@ class Changes:
     """Form members set per model in the batch (all of them at registration)."""
     list_years: list[tuple[str | None, ...]] = field(default_factory=list)
     progress: list[tuple[str | None, ...]] = field(default_factory=list)
+    progress_sums: dict[tuple[str, int, str], list[Any]] = field(default_factory=dict)
+    """Per (tenant, period year, field) of ``progress``: participants, workdays, money,
+    land, reports."""
     model_text: list[tuple[str | None, ...]] = field(default_factory=list)
     recognition_text: list[tuple[str | None, ...]] = field(default_factory=list)
     form_text: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -254,11 +258,29 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
     return changes
 
 
+_PERIOD_YEARS: dict[str, int] = {}
+
+
 def _progress(changes: Changes, m: ModelRow, e: Envelope) -> None:
     d = e.data
-    changes.progress.append((str(e.position), m.model_id, m.tenant_id, str(period_year(d.period)),
-                             str(m.year), m.lifecycle.field, d.period, str(d.participants),
-                             str(d.workdays), d.money_vnd, d.land_m2, e.at))
+    period = d.period
+    year = _PERIOD_YEARS.get(period)
+    if year is None:
+        if len(_PERIOD_YEARS) > 10_000:
+            _PERIOD_YEARS.clear()
+        year = _PERIOD_YEARS[period] = period_year(period)
+    people, days, field_ = str(d.participants), str(d.workdays), m.lifecycle.field
+    changes.progress.append((str(e.position), m.model_id, m.tenant_id, str(year), str(m.year),
+                             field_, period, people, days, d.money_vnd, d.land_m2, e.at))
+    key = (m.tenant_id, year, field_ or "")
+    sums = changes.progress_sums.get(key)
+    if sums is None:
+        sums = changes.progress_sums[key] = [0, 0, Decimal(0), Decimal(0), 0]
+    sums[0] += int(people)
+    sums[1] += int(days)
+    sums[2] += Decimal(str(d.money_vnd))
+    sums[3] += Decimal(str(d.land_m2))
+    sums[4] += 1
 
 
 def _stamp(changes: Changes, m: ModelRow, before: Lifecycle, after: Lifecycle, e: Envelope,

@@ -24,7 +24,6 @@ from danvan.domain.policies import PROVINCE_SCOPE_PREFIX
 from danvan.domain.tenants import Tenant
 from danvan.projections.base import Cursor, pg_array, pg_text_array
 from danvan.projections.events import Envelope, topic_of
-from danvan.projections.models.breakdown import progress_sums
 from danvan.projections.models.fold import FIELD_COUNTERS, Changes
 
 ONBOARDED = topic_of(Tenant.Onboarded)
@@ -147,7 +146,7 @@ def _deltas(changes: Changes, skipped: set[str]) -> dict[tuple[str, int, str], l
         if tenant not in skipped:
             found[(tenant, year, field)] = [*counters[:len(FIELD_COUNTERS)], 0, 0,
                                             Decimal(0), Decimal(0), 0]
-    for key, sums in progress_sums(changes.progress).items():
+    for key, sums in changes.progress_sums.items():
         if key[0] not in skipped:
             row = found.setdefault(key, [0] * len(FIELD_COUNTERS) + [0, 0, Decimal(0),
                                                                       Decimal(0), 0])

@@ -10,6 +10,9 @@ after registration but the name: updates stay HOT (no index entries to add).
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import msgspec
 
 from danvan.projections.base import Cursor, copy_rows
@@ -175,7 +178,28 @@ def _upsert_models(cur: Cursor, schema: str, changes: Changes) -> None:
         f"FROM {stage} ON CONFLICT (model_id) DO UPDATE SET {updates}, "
         "search_text = CASE WHEN m.name = excluded.name THEN m.search_text "
         "ELSE public.danvan_fold(excluded.name) END")
-    cur.execute(f"TRUNCATE {stage}")
+    _empty(cur, stage, len(changes.model_text))
+
+
+def _empty(cur: Cursor, stage: str, rows: int) -> None:
+    """Empty a stage after use. A few rows (a live batch's): DELETE them. TRUNCATE gives the
+    table a new file, which updates the catalog and sends every backend of the server (the
+    API's too) an invalidation, dozens of times a second live; it is kept for big batches
+    and for every ``_TRUNCATE_EVERY``-th small one, since the dead rows DELETE leaves would
+    otherwise pile up (autovacuum never visits temp tables)."""
+    uses = _STAGE_USES.setdefault(cur.connection, {})
+    n = uses.get(stage, 0) + 1
+    if rows >= _DELETE_BELOW or n >= _TRUNCATE_EVERY:
+        cur.execute(f"TRUNCATE {stage}")
+        n = 0
+    else:
+        cur.execute(f"DELETE FROM {stage}")
+    uses[stage] = n
+
+
+_DELETE_BELOW = 1000
+_TRUNCATE_EVERY = 500
+_STAGE_USES: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
@@ -185,4 +209,4 @@ def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
                for model_id, tenant_id, form in changes.form_text))
     cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage} "
                 "ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form")
-    cur.execute(f"TRUNCATE {stage}")
+    _empty(cur, stage, len(changes.form_text))

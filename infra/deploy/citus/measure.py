@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
+
+from bench.projections import BackendCpu  # noqa: E402  (after the path above)
 
 HERE = Path(__file__).resolve().parent
 PSQL = "/usr/lib/postgresql/15/bin/psql"
@@ -68,38 +69,6 @@ def citus_postmasters() -> dict[str, int]:
         if pid_file.exists():
             found[node] = int(pid_file.read_text().split()[0])
     return found
-
-
-class BackendCpu:
-    """CPU of this database's ``danvan*`` backends (a shared server), sampled every 0.2 s."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.seconds: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> BackendCpu:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while True:
-                for (pid,) in conn.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND application_name LIKE 'danvan%%'").fetchall():
-                    try:
-                        fields = _stat(pid)
-                    except OSError:
-                        continue
-                    self.seconds[pid] = (int(fields[11]) + int(fields[12])) / TICK
-                if self._stop.wait(0.2):
-                    return
 
 
 def settings_for(url: str) -> Any:

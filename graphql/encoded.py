@@ -174,13 +174,19 @@ def _node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
     type_ = get_named_type(type_)
     if not isinstance(type_, GraphQLObjectType):
         return None
-    grouped = collect(type_, details)
-    built = None if grouped is None else _object(type_, grouped, encoding, collect)
+    built = _collected_object(type_, details, encoding, collect)
     if built is None:
         return None
     parts, guards = built
     text = _joined(parts)
     return f"CASE WHEN {' AND '.join(guards)} THEN {text} END" if guards else text
+
+
+def _collected_object(type_: GraphQLObjectType, details: FieldDetailsList, encoding: Encoding,
+                      collect: Any) -> tuple[list[Part], list[str]] | None:
+    """``_object`` of the fields ``details`` select on ``type_`` (None where either cannot)."""
+    grouped = collect(type_, details)
+    return None if grouped is None else _object(type_, grouped, encoding, collect)
 
 
 def _object(type_: GraphQLObjectType, grouped: GroupedFieldSet, encoding: Encoding,
@@ -217,8 +223,7 @@ def _object(type_: GraphQLObjectType, grouped: GroupedFieldSet, encoding: Encodi
         if isinstance(sql, Encoding):
             if not isinstance(inner, GraphQLObjectType):
                 return None
-            sub = collect(inner, details)
-            built = None if sub is None else _object(inner, sub, sql, collect)
+            built = _collected_object(inner, details, sql, collect)
             if built is None:
                 return None
             parts += built[0]

@@ -9,7 +9,9 @@ tenants of ``--province`` with the most events are taken until ``--sample`` even
 and each of them is:
 
 - streamed over GraphQL: ``auditTrail`` paged through to its end at the largest page the API
-  allows, one client (``danvan serve``, two workers, answers not cached) — beside the raw
+  allows, one client (``danvan serve``, two workers, answers not cached; the client is
+  ``bench.load_client``'s, which costs the shared cores little, and decodes each answer with
+  msgspec) — beside the raw
   ``select`` of the same columns from the audit read model, fetched whole;
 - exported: ``infra.audit_verify.export_tenant`` (what ``danvan audit export`` and the export
   job write), into a writer that discards — beside the raw ``select`` of the event rows it
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any, cast
 
+from bench.load_client import Blocking
 from bench.registry import Figure
 
 DESCRIPTION = ("The audit side: trail over GraphQL, export, chain verification and stateAsOf "
@@ -133,15 +136,23 @@ def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
     return sum(len(conn.execute(query, (t,)).fetchall()) for t, _ in tenants)
 
 
-def stream_trail(client: Any, tenants: list[tuple[str, int]]) -> int:
+def ask(client: Blocking, query: str, variables: dict[str, Any]) -> Any:
+    """The decoded answer (msgspec, as a client streaming the trail would, not json)."""
+    import msgspec
+
+    status, content = client.post("/graphql", msgspec.json.encode(
+        {"query": query, "variables": variables}))
+    if status != 200:
+        raise RuntimeError(f"/graphql answered {status}: {content[:300]!r}")
+    return _decode(content)
+
+
+def stream_trail(client: Blocking, tenants: list[tuple[str, int]]) -> int:
     count = 0
     for tenant_id, _ in tenants:
         after = None
         while True:
-            answer = client.post("/graphql", json={
-                "query": TRAIL, "variables": {"t": tenant_id, "after": after}})
-            answer.raise_for_status()
-            body = _decode(answer.content)  # as a client streaming the trail would, not json
+            body = ask(client, TRAIL, {"t": tenant_id, "after": after})
             if body.get("errors"):
                 raise RuntimeError(f"auditTrail answered {body['errors']}")
             trail = body["data"]["auditTrail"]
@@ -260,10 +271,6 @@ def rebuild_figures(events: int) -> tuple[float, float, int]:
 # --- the figures -----------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> list[Figure]:
-    import logging
-
-    import httpx
-
     from bench.graphql import SECRET as BENCH_SECRET
     from bench.graphql import _catch_up, ensure_data, served
     from danvan.backend.auth.tokens import issue_token
@@ -271,7 +278,6 @@ def run(args: argparse.Namespace) -> list[Figure]:
     from danvan.infra.database import connect_owner
     from danvan.infra.settings import Settings
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     url, stored, _ = ensure_data(args.events or EVENTS[args.scale], fresh=args.fresh)
     settings = Settings(env="test", database_url=url)
     model_id, last_at = model_with_events(settings, args.model_events, args.province)
@@ -298,14 +304,12 @@ def run(args: argparse.Namespace) -> list[Figure]:
                          secret=BENCH_SECRET, lifetime_seconds=3600,
                          grants=[RoleGrant(role="province_admin", province_code=args.province)])
     with served(url, workers=2, server="granian", response_cache=False) as base, \
-            httpx.Client(base_url=base, timeout=60,
-                         headers={"Authorization": f"Bearer {bearer}"}) as client:
+            Blocking(base, {"Authorization": f"Bearer {bearer}"}) as client:
         streamed, stream_s = _timed(lambda: stream_trail(client, tenants))
         variables = {"id": model_id, "at": last_at.isoformat()}
 
         def state_as_of() -> object:
-            answer = client.post("/graphql", json={"query": STATE_AS_OF, "variables": variables})
-            body = answer.json()
+            body = ask(client, STATE_AS_OF, variables)
             if not (body.get("data") or {}).get("model"):
                 raise RuntimeError(f"stateAsOf of {model_id} failed: {body}")
             snapshot = body["data"]["model"]["stateAsOf"]

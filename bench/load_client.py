@@ -70,3 +70,29 @@ class KeepAlive:
 
     def close(self) -> None:
         self._writer.close()
+
+
+class Blocking:
+    """``KeepAlive`` for a sequential client without a loop of its own: one connection, each
+    request run to completion on a private loop.
+
+        with Blocking("http://127.0.0.1:8000", {"Authorization": ...}) as client:
+            status, body = client.post("/graphql", payload)
+    """
+
+    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
+        host, _, port = base_url.removeprefix("http://").rstrip("/").partition(":")
+        self._loop = asyncio.new_event_loop()
+        self._connection = self._loop.run_until_complete(KeepAlive.open(host, int(port)))
+        self._headers = {**headers, "Content-Type": "application/json"}
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        return self._loop.run_until_complete(
+            self._connection.send("POST", path, self._headers, body))
+
+    def __enter__(self) -> Blocking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._connection.close()
+        self._loop.close()

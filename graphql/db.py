@@ -45,15 +45,21 @@ def _unavailable() -> Iterator[None]:
         raise Unavailable("the read models' database is not available") from exc
 
 
+ONLY_WHEN_ASKED = 2**31
+"""A threshold no query reaches (None would refuse ``prepare=True`` too)."""
+
+
 @contextmanager
 def _planned_each_time(conn: Connection) -> Iterator[None]:
-    """No server-side prepared statements for the read queries: after five executions
-    PostgreSQL may switch a prepared statement to a generic plan, and for the read models'
-    ``tenant_id = ANY(%s)`` filters the generic plan is a nested loop over every unit of a
-    province (measured: 40 ms becomes 300 ms from the tenth call on). Planning each time costs
-    a fraction of a millisecond. The pool's connection gets its setting back afterwards."""
+    """No server-side prepared statements for the read queries unless one asks
+    (``execute(..., prepare=True)``): after five executions PostgreSQL may switch a prepared
+    statement to a generic plan, and for the read models' ``tenant_id = ANY(%s)`` filters the
+    generic plan is a nested loop over every unit of a province (measured: 40 ms becomes 300 ms
+    from the tenth call on). Planning each time costs a fraction of a millisecond; a query
+    whose every plan is the same index scan (a trail page) may ask to be prepared. The pool's
+    connection gets its setting back afterwards."""
     before = conn.prepare_threshold
-    conn.prepare_threshold = None
+    conn.prepare_threshold = ONLY_WHEN_ASKED
     try:
         yield
     finally:

@@ -31,9 +31,9 @@ execution and graphql-core's completion pass a ``msgspec.Raw`` through as the co
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -57,8 +57,9 @@ from danvan.graphql.execution import plain_directives
 
 SINCE = "1973-01-01T00:00:00Z"
 UNTIL = "9999-12-30T00:00:00Z"
-_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 INT32 = "BETWEEN -2147483648 AND 2147483647"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,36 +84,40 @@ def node_json(info: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
     """SQL: the JSON text of the object ``path`` leads to below ``info``'s field (the nodes of
     a connection: ``("edges", "node")``), NULL where graphql-core must answer; ``None`` when
     the selection is not encoded (or asks no such object, or asks it twice: ``edges`` under
-    two aliases).
+    two aliases)."""
+    return for_selection(info, (id(encoding), *path),
+                         lambda raw: nested_json(raw, encoding, path))
 
-    Made once per query document (parsed documents are kept: ``ParserCache``) and values of
-    the variables its directives read: kept with the nodes it was made from, so that their
-    identities stay theirs while it is kept."""
+
+def for_selection(info: Any, what: tuple[Any, ...], make: Callable[[Any], T]) -> T:
+    """``make(raw_info)``, made once per query document (parsed documents are kept:
+    ``ParserCache``), ``what`` is made of, and values of the variables its directives read:
+    kept with the nodes it was made from, so that their identities stay theirs while it is
+    kept."""
     raw = getattr(info, "_raw_info", info)
     nodes = tuple(raw.field_nodes)
-    shape = (id(raw.schema), id(raw.operation), *map(id, nodes), id(encoding), *path)
+    shape = (id(raw.schema), id(raw.operation), *map(id, nodes), *what)
     known = _directive_variables.get(shape)
     if known is None:
         if len(_directive_variables) >= MAX_KEPT:
             _directive_variables.clear()
             _made.clear()
         names = _variables_in(nodes, raw.fragments)
-        known = _directive_variables[shape] = ((raw.schema, raw.operation, nodes, encoding),
-                                               names)
+        known = _directive_variables[shape] = ((raw.schema, raw.operation, nodes, what), names)
     coerced = getattr(raw.variable_values, "coerced", raw.variable_values)
     try:
         key = (shape, *(coerced.get(name) for name in known[1]))
         hash(key)
     except TypeError:
-        return _node_json(raw, encoding, path)
+        return make(raw)
     if key not in _made:
-        _made[key] = _node_json(raw, encoding, path)
-    return _made[key]
+        _made[key] = make(raw)
+    return cast(T, _made[key])
 
 
 MAX_KEPT = 256
 _directive_variables: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
-_made: dict[tuple[Any, ...], str | None] = {}
+_made: dict[tuple[Any, ...], Any] = {}
 
 
 def _variables_in(nodes: Sequence[FieldNode], fragments: Mapping[str, Any]) -> tuple[str, ...]:
@@ -145,7 +150,13 @@ def _variables_in(nodes: Sequence[FieldNode], fragments: Mapping[str, Any]) -> t
     return tuple(sorted(names))
 
 
-def _node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
+Collect = Callable[[GraphQLObjectType, FieldDetailsList], "GroupedFieldSet | None"]
+"""graphql-core's field collection below some fields, None where it defers."""
+
+
+def collector(raw: Any) -> Collect | None:
+    """graphql-core's own field collection for ``raw``'s operation (fragments, aliases,
+    ``@skip``/``@include`` applied); None when a fragment declares variables."""
     if any(d.variable_definitions for d in raw.fragments.values()):
         return None
     fragments = {name: FragmentDetails(d) for name, d in raw.fragments.items()}
@@ -157,7 +168,14 @@ def _node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
         found = collect_subfields(raw.schema, fragments, variables, raw.operation,
                                   type_, details)
         return None if found.new_defer_usages else found.grouped_field_set
+    return collect
 
+
+def nested_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
+    """``node_json`` made (not kept)."""
+    collect = collector(raw)
+    if collect is None:
+        return None
     type_: Any = raw.return_type
     details: FieldDetailsList = [FieldDetails(node, None) for node in raw.field_nodes]
     for name in path:
@@ -183,14 +201,14 @@ def _node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
 
 
 def _collected_object(type_: GraphQLObjectType, details: FieldDetailsList, encoding: Encoding,
-                      collect: Any) -> tuple[list[Part], list[str]] | None:
+                      collect: Collect) -> tuple[list[Part], list[str]] | None:
     """``_object`` of the fields ``details`` select on ``type_`` (None where either cannot)."""
     grouped = collect(type_, details)
     return None if grouped is None else _object(type_, grouped, encoding, collect)
 
 
 def _object(type_: GraphQLObjectType, grouped: GroupedFieldSet, encoding: Encoding,
-            collect: Any) -> tuple[list[Part], list[str]] | None:
+            collect: Collect) -> tuple[list[Part], list[str]] | None:
     """The object's JSON text as parts to concatenate (SQL literals and expressions), and
     the conditions under which it is graphql-core's answer. A non-null field's expression
     is never wrapped: its NULL makes the whole text NULL (graphql-core's error, answered on
@@ -202,7 +220,7 @@ def _object(type_: GraphQLObjectType, grouped: GroupedFieldSet, encoding: Encodi
     for number, (response_name, details) in enumerate(grouped.items()):
         node = details[0].node
         if node.arguments or not plain_directives(details) \
-                or not _NAME.fullmatch(response_name):
+                or not NAME.fullmatch(response_name):
             return None
         parts.append((True, ("{" if number == 0 else ",") + f'"{response_name}":'))
         name = node.name.value

@@ -2,7 +2,8 @@
 
 A refused field answers ``null`` with a ``FORBIDDEN`` error. The tenant's province (needed
 when a province role asks) comes from the per-request tenant loader, so checking many rows
-costs one query.
+costs one query; once found it is kept for the process: a tenant's province is part of its
+identity (``Tenant.id_for``), so it never changes, and knowing it grants nothing by itself.
 """
 
 from __future__ import annotations
@@ -19,12 +20,24 @@ from danvan.graphql.errors import FORBIDDEN
 
 async def tenant_province(info: Info, tenant_id: str) -> str | None:
     """The tenant's province code (``province:15`` is province 15's own scope), or None
-    when the caller's scope shows no such tenant."""
-    code = province_of_scope(tenant_id)
+    when there is no such tenant, as far as the caller's scope shows. Only the access check
+    asks: a province code found once by a caller in another scope grants nothing to one
+    who holds no role in that province."""
+    code = province_of_scope(tenant_id) or _provinces.get(tenant_id)
     if code is not None:
         return code
     ref = await info.context.loaders.tenant.load(tenant_id)
-    return None if ref is None else str(ref.province_code)
+    if ref is None:
+        return None
+    if len(_provinces) >= MAX_KEPT:
+        _provinces.clear()
+    code = _provinces[tenant_id] = str(ref.province_code)
+    return code
+
+
+MAX_KEPT = 50_000
+"""Tenants whose province is kept (the country has 3,321 communes and wards)."""
+_provinces: dict[str, str] = {}
 
 
 async def may_in_tenant(info: Info, action: str, tenant_id: str) -> bool:

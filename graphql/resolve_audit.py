@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
 from danvan.domain.limits import MAX_CODE
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
-from danvan.graphql.encoded import node_json as node_sql
+from danvan.graphql.encoded_connection import connection_json
 from danvan.graphql.errors import BadInput, Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import ENCODING, AuditEventType
@@ -44,18 +44,22 @@ async def resolve_audit_trail(
     actor_id = inputs.identifier(actor, "actor") if actor else None
     aggregate = inputs.optional_uuid_id(aggregate_id, "aggregateId")
     type_ = inputs.text(type, "type", MAX_CODE)
-    # The nodes as JSON text the database builds for the query's selection, when the answer
-    # is encoded with msgspec (POST /graphql): no Python per node (encoded.py).
-    node_json = node_sql(info, ENCODING, ("edges", "node")) if info.context.raw_json else None
+    # The nodes as JSON text the database builds for the query's selection, and the page
+    # around them as one text, when the answer is encoded with msgspec (POST /graphql): no
+    # Python per node (encoded.py, encoded_connection.py).
+    encoded = connection_json(info, ENCODING) if info.context.raw_json else None
     try:
         page = await info.context.reader.run(
             audit_trail, tenant, from_=since, to=until, actor_id=actor_id,
             aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after),
-            count=asks_total_count(info), node_json=node_json)
+            count=encoded.counts if encoded else asks_total_count(info),
+            node_json=encoded.node_sql if encoded else None)
     except BadCursor as exc:
         raise BadInput(str(exc)) from exc
-    if page.items and isinstance(page.items[0], EncodedEntry):
-        return encoded_connection(page)
+    if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
+        text = encoded.render(page)
+        return cast(Connection[AuditEventType], text) if text is not None \
+            else encoded_connection(page)
     return connection(page)
 
 

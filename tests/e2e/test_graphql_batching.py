@@ -17,8 +17,8 @@ from psycopg_pool import ConnectionPool
 
 from danvan.backend.auth.tokens import Principal
 from danvan.domain.policies import RoleGrant
-from danvan.graphql import resolve_audit
 from danvan.graphql.context import build_context
+from danvan.graphql.encoded_connection import ConnectionJson
 from danvan.graphql.execution import ListExecutionContext
 from danvan.graphql.figures import FiguresCache
 from danvan.graphql.schema import build_schema
@@ -138,9 +138,16 @@ def _random_trail_query(rng: random.Random) -> str:
     if rng.random() < 0.15:
         nodes += f" ... on AuditEventEdge {{ node {{ {rng.choice(parts)} }} }}"
     twice = " again: edges { node { position } }" if rng.random() < 0.1 else ""
+    # Around the edges: the count, type names, aliases and fragments on the connection and
+    # its pageInfo, in random order.
+    around = ["pageInfo { hasNextPage endCursor }", *rng.sample((
+        "totalCount", "n: totalCount @skip(if: $flag)", "__typename",
+        "... on AuditEventConnection { totalCount pageInfo { __typename } }",
+        "p: pageInfo { e: endCursor __typename hasNextPage }",
+        "pageInfo { hasNextPage @include(if: $flag) }"), rng.randint(0, 3))]
+    rng.shuffle(around)
     return ("query T($t: ID!, $first: Int, $after: String, $flag: Boolean!) {"
-            " auditTrail(tenantId: $t, first: $first, after: $after) {"
-            " pageInfo { hasNextPage endCursor }"
+            f" auditTrail(tenantId: $t, first: $first, after: $after) {{ {' '.join(around)}"
             f" edges {{ __typename @include(if: $flag) {cursor} {nodes} }}{twice}"
             " } }")
 
@@ -149,9 +156,9 @@ def test_trail_pages_answer_exactly_as_graphql_core_for_any_selection(
         client: httpx.Client, settings: Settings, make_user: Callable[..., MadeUser],
         event_store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """The trail's node lists are completed in one pass (``execution.ListExecutionContext``),
-    or, as ``POST /graphql`` asks, encoded by the database (``encoded.py``); random selections
-    over random pages answer as graphql-core's field-by-field execution, key order
-    included."""
+    or, as ``POST /graphql`` asks, encoded by the database (``encoded.py``) inside a page
+    encoded whole (``encoded_connection.py``); random selections over random pages answer as
+    graphql-core's field-by-field execution, key order included."""
     world = World.build(client, make_user)
     story = Story(world)
     story.phase_one(random.Random(7))
@@ -168,12 +175,12 @@ def test_trail_pages_answer_exactly_as_graphql_core_for_any_selection(
         return plan
     monkeypatch.setattr(ListExecutionContext, "_list_plan", spy)
     encoded_pages = []
-    encode = resolve_audit.encoded_connection
+    render = ConnectionJson.render
 
-    def counted(page: Any) -> Any:
+    def counted(self: ConnectionJson, page: Any) -> Any:
         encoded_pages.append(len(page.items))
-        return encode(page)
-    monkeypatch.setattr(resolve_audit, "encoded_connection", counted)
+        return render(self, page)
+    monkeypatch.setattr(ConnectionJson, "render", counted)
     with ConnectionPool(app_params(settings).conninfo(), min_size=1, max_size=2,
                         kwargs={"autocommit": True}) as pool:
         for _ in range(60):

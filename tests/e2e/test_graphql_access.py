@@ -65,6 +65,9 @@ def test_province_roles_read_their_province_and_no_other(
             == GIA_PHU
         assert data(gql(world.client, headers, operation("ProvinceConsolidation"),
                         {"code": "15", "year": YEAR}))["province"]["summary"]["tenantCount"] == 2
+    # The server learns the tenant's province from its own admin's read (and keeps it):
+    # knowing it lets no other province's admin in.
+    assert data(gql(world.client, world.province, AUDIT_Q, {"tenantId": gia_phu}))
     ha_noi = login(world.client, make_user("admin.hanoi", role="province_admin", province="01"))
     for query, variables in ((TENANT_Q, {"id": gia_phu}),
                              (operation("ProvinceConsolidation"), {"code": "15", "year": YEAR}),

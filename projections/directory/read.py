@@ -32,7 +32,8 @@ def province_tenants(conn: Connection, province_code: str, *,
     """The province's tenants onboarded by ``as_of`` (default: all), by official code."""
     rows = conn.execute(
         f"{_TENANTS} WHERE t.province_code = %s AND t.onboarded_at <= %s::timestamptz "
-        "ORDER BY t.code, t.tenant_id", (province_code, as_of_bound(as_of))).fetchall()
+        "ORDER BY t.code, t.tenant_id", (province_code, as_of_bound(as_of)),
+        prepare=True).fetchall()
     return rows_of(TenantRef, rows)
 
 

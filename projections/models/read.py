@@ -249,6 +249,8 @@ def _present_quota_counts(conn: Connection, minimum: dict[str, int], year: int,
         "tenant_id = ANY(%(ids)s::text[])"
     # MATERIALIZED: each table is read once, then joined in memory (a nested loop would
     # probe it once per tenant, each probe paying for row-level security's array again).
+    # By province, prepared: each table is one index range whatever the plan, and planning
+    # this statement cost as much as running it (``graphql.db``).
     rows = conn.execute(
         f"""WITH m AS (SELECT * FROM unnest(%(ids)s::text[], %(min)s::int[])
                          AS m(tenant_id, minimum)),
@@ -266,7 +268,8 @@ def _present_quota_counts(conn: Connection, minimum: dict[str, int], year: int,
               FROM m LEFT JOIN q ON q.tenant_id = m.tenant_id
               LEFT JOIN o ON o.tenant_id = m.tenant_id
               LEFT JOIN b ON b.tenant_id = m.tenant_id""",
-        {**_minimums(minimum, year, None), "p": province_code}).fetchall()
+        {**_minimums(minimum, year, None), "p": province_code},
+        prepare=province_code is not None).fetchall()
     return {tid: (Counts(*values), int(below)) for tid, *values, below in rows}
 
 
@@ -339,7 +342,7 @@ def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
             f"SELECT field, new_models, recognized_tenant_level, recognized_province_level, "
             f"participants, workdays, money_vnd, land_m2, reports FROM {R}.province_fields "
             "WHERE tenant_id = %s AND year = %s",
-            (province_scope(province_code), year)).fetchall()
+            (province_scope(province_code), year), prepare=True).fetchall()
         count_rows = [(f, n, rt, rp) for f, n, rt, rp, *_ in both]
         progress_rows = [(f, *sums) for f, _, _, _, *sums in both]
     elif as_of is None:

@@ -23,6 +23,7 @@ from danvan.projections.models.quota_page import quota_page
 from danvan.projections.models.read import (
     model_pages,
     models_by_id,
+    models_with_tenants,
     province_figures,
     recognitions_by_tenant,
 )
@@ -157,6 +158,25 @@ def test_models_are_found_without_diacritics(owner: psycopg.Connection[Any],
     assert one == first.items[0]
     recognised = models(state="recognized_province")
     assert all(m.state == "recognized_province" for m in recognised.items)
+
+
+def test_models_with_their_tenants_are_what_the_two_reads_give_in_scope(
+        settings: Settings, owner: psycopg.Connection[Any], world: World) -> None:
+    a = str(world.tenants[0].id)
+    ids = [str(m.id) for m in world.models] + ["9b0c5a64-5d1e-4f0e-8f57-7f1c2d6a9e10"]
+
+    def apart(conn: psycopg.Connection[Any]) -> tuple[Any, Any]:
+        found = models_by_id(conn, ids)
+        tenants = tenants_by_id(conn, [m.tenant_id for m in found.values()])
+        return found, {m.tenant_id: tenants.get(m.tenant_id) for m in found.values()}
+
+    everything = models_with_tenants(owner, ids)
+    assert everything == apart(owner) and len(everything[0]) == len(world.models)
+    assert all(t is not None for t in everything[1].values())
+    with connect_app(settings) as conn, scoped(conn, tenant_ids=[a]):
+        mine = models_with_tenants(conn, ids)
+        assert mine == apart(conn) and mine[0]
+        assert {m.tenant_id for m in mine[0].values()} == set(mine[1]) == {a}
 
 
 def test_the_recognition_registry_keeps_decisions_and_revocations(

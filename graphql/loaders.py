@@ -161,14 +161,6 @@ def _quotas(conn: Connection, tenant_ids: list[str], args: Any
     return {t: found.get(t) for t in tenant_ids}
 
 
-def _models_and_tenants(conn: Connection, model_ids: list[str]
-                        ) -> tuple[dict[str, ModelSummary], dict[str, TenantRef | None]]:
-    found = models_read.models_by_id(conn, model_ids)
-    wanted = sorted({m.tenant_id for m in found.values()})
-    tenants = directory_read.tenants_by_id(conn, wanted) if wanted else {}
-    return found, {t: tenants.get(t) for t in wanted}
-
-
 def _persons(reader: Reader, vault: PersonVault | None) -> DataLoader[str, Any]:
     """Each exemplar's details: the sealed tokens from the read models (one query), then
     opened by the vault on one worker thread (after the read's connection went back to the
@@ -210,10 +202,10 @@ class Loaders:
 
     @cached_property
     def model(self) -> DataLoader[str, ModelSummary | None]:
-        """Models by id, their tenants read in the same call (every reader of a model asks
-        for its tenant next, for the access check): one worker-thread hop, not two."""
+        """Models by id, their tenants read in the same statement (every reader of a model
+        asks for its tenant next, for the access check): one worker-thread hop, not two."""
         async def load(ids: list[str]) -> list[ModelSummary | None]:
-            found, tenants = await self.reader.run(_models_and_tenants, ids)
+            found, tenants = await self.reader.run(models_read.models_with_tenants, ids)
             for tenant_id, tenant in tenants.items():
                 self.tenant.prime(tenant_id, tenant)
             return [found.get(i) for i in ids]
@@ -228,7 +220,8 @@ class Loaders:
         once that passed, its events from the store. ``model``, ``tenant`` and ``events``
         are primed with what was read. None: no such model in the caller's scope."""
         def read() -> tuple[ModelSummary | None, dict[str, TenantRef | None], Stream | None]:
-            found, tenants = self.reader.run_sync(_models_and_tenants, [model_id])
+            found, tenants = self.reader.run_sync(models_read.models_with_tenants,
+                                                   [model_id])
             row = found.get(model_id)
             if row is None:
                 return None, tenants, None

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.scalars import JSON
 
 from danvan.domain.policies import Action
@@ -68,12 +69,24 @@ EVENT_FIELDS = frozenset({"history", "stateAsOf"})
 
 
 def _asks_events(info: Info) -> bool:
-    """Whether the query asks for the model's ``history`` or ``stateAsOf`` (fragments too)."""
-    def asks(selections: Any) -> bool:
-        return any(getattr(s, "name", None) in EVENT_FIELDS
-                   or (not hasattr(s, "arguments") and asks(s.selections))
-                   for s in selections)
-    return any(asks(field.selections) for field in info.selected_fields)
+    """Whether the query asks for the model's ``history`` or ``stateAsOf`` (fragments too),
+    read from the document itself (``info.selected_fields`` would first convert every
+    selection and its arguments)."""
+    raw = info._raw_info
+
+    def asks(selection_set: SelectionSetNode | None) -> bool:
+        for s in selection_set.selections if selection_set is not None else ():
+            if isinstance(s, FieldNode):
+                if s.name.value in EVENT_FIELDS:
+                    return True
+            elif isinstance(s, FragmentSpreadNode):
+                fragment = raw.fragments.get(s.name.value)
+                if fragment is not None and asks(fragment.selection_set):
+                    return True
+            elif isinstance(s, InlineFragmentNode) and asks(s.selection_set):
+                return True
+        return False
+    return any(asks(node.selection_set) for node in raw.field_nodes)
 
 
 async def resolve_unit(root: strawberry.Parent[ModelSummary], info: Info) -> UnitType | None:

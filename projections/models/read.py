@@ -63,6 +63,29 @@ def models_by_id(conn: Connection, model_ids: Sequence[str]) -> dict[str, ModelS
     return {m.id: m for m in rows_of(ModelSummary, rows)}
 
 
+_MODEL_COLUMNS = len(dataclasses.fields(ModelSummary))
+_MODELS_WITH_TENANTS = (
+    f"SELECT {select_list(ModelSummary, 'm')}, {select_list(TenantRef, 't')} "
+    f"FROM {R}.models m LEFT JOIN {R}.model_forms f ON f.model_id = m.model_id "
+    f"LEFT JOIN {R}.tenants t ON t.tenant_id = m.tenant_id "
+    "AND t.onboarded_at <= %s::timestamptz WHERE m.model_id = ANY(%s::uuid[])")
+
+
+def models_with_tenants(conn: Connection, model_ids: Sequence[str]
+                        ) -> tuple[dict[str, ModelSummary], dict[str, TenantRef | None]]:
+    """``models_by_id`` and the tenant of each model found (``tenants_by_id``'s rows; None
+    where the connection sees no such tenant), in one statement."""
+    models: dict[str, ModelSummary] = {}
+    tenants: dict[str, TenantRef | None] = {}
+    for row in conn.execute(_MODELS_WITH_TENANTS,
+                            (as_of_bound(None), list(model_ids))).fetchall():
+        model = ModelSummary(*row[:_MODEL_COLUMNS])
+        models[model.id] = model
+        tenant = row[_MODEL_COLUMNS:]
+        tenants[model.tenant_id] = TenantRef(*tenant) if tenant[0] is not None else None
+    return models, tenants
+
+
 def model_pages(conn: Connection, tenant_ids: Sequence[str], *, year: int | None = None,
                 state: str | None = None, field: str | None = None,
                 unit_ids: Sequence[str] | None = None, search: str | None = None,

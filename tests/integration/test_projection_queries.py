@@ -15,6 +15,7 @@ from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.audit.read import audit_trail
+from danvan.projections.catalog import by_names
 from danvan.projections.directory.read import tenants_by_id
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
@@ -23,12 +24,14 @@ from danvan.projections.models.quota_page import quota_page
 from danvan.projections.models.read import (
     model_pages,
     models_by_id,
+    models_with_tenants,
     province_figures,
     recognitions_by_tenant,
 )
 from danvan.projections.paging import BadCursor
 from danvan.projections.plans.read import plan_tasks_by_tenant
 from danvan.projections.queries import scoped
+from danvan.projections.rebuild import rebuild
 from danvan.projections.schema import ensure_read_models
 from tests.integration.test_projection_histories import (
     DEEP_HISTORY,
@@ -159,6 +162,25 @@ def test_models_are_found_without_diacritics(owner: psycopg.Connection[Any],
     assert all(m.state == "recognized_province" for m in recognised.items)
 
 
+def test_models_with_their_tenants_are_what_the_two_reads_give_in_scope(
+        settings: Settings, owner: psycopg.Connection[Any], world: World) -> None:
+    a = str(world.tenants[0].id)
+    ids = [str(m.id) for m in world.models] + ["9b0c5a64-5d1e-4f0e-8f57-7f1c2d6a9e10"]
+
+    def apart(conn: psycopg.Connection[Any]) -> tuple[Any, Any]:
+        found = models_by_id(conn, ids)
+        tenants = tenants_by_id(conn, [m.tenant_id for m in found.values()])
+        return found, {m.tenant_id: tenants.get(m.tenant_id) for m in found.values()}
+
+    everything = models_with_tenants(owner, ids)
+    assert everything == apart(owner) and len(everything[0]) == len(world.models)
+    assert all(t is not None for t in everything[1].values())
+    with connect_app(settings) as conn, scoped(conn, tenant_ids=[a]):
+        mine = models_with_tenants(conn, ids)
+        assert mine == apart(conn) and mine[0]
+        assert {m.tenant_id for m in mine[0].values()} == set(mine[1]) == {a}
+
+
 def test_the_recognition_registry_keeps_decisions_and_revocations(
         owner: psycopg.Connection[Any], world: World) -> None:
     ids = [str(t.id) for t in world.tenants]
@@ -232,6 +254,27 @@ def test_row_level_security_shows_readers_only_their_tenants(
             assert conn.execute("SELECT count(*) FROM danvan_read.tenants").fetchone() == (0,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM danvan_read.models")
+
+
+def test_the_scope_follows_the_directory_across_a_rebuild_on_the_same_session(
+        settings: Settings, owner: psycopg.Connection[Any], world: World) -> None:
+    tenants = sorted(str(t.id) for t in world.tenants)
+    extra = "9b0c5a64-5d1e-4f0e-8f57-7f1c2d6a9e10"
+
+    def scope(conn: psycopg.Connection[Any], **given: list[str]) -> list[str]:
+        with scoped(conn, **given):
+            found = conn.execute("SELECT danvan_read.scope()").fetchone()
+        assert found is not None
+        return list(found[0])
+
+    with connect_app(settings) as conn:
+        assert scope(conn) == [] and scope(conn, tenant_ids=[extra]) == [extra]
+        assert scope(conn, province_codes=["01"]) == ["province:01"]
+        first = scope(conn, tenant_ids=[extra], province_codes=[PROVINCE])
+        assert first[0] == extra and first[-1] == f"province:{PROVINCE}"
+        assert sorted(first[1:-1]) == tenants
+        rebuild(owner, by_names(["directory"]), app_role=settings.app_db_role)
+        assert scope(conn, tenant_ids=[extra], province_codes=[PROVINCE]) == first
 
 
 def test_lag_reports_head_position_and_whether_it_moves(

@@ -26,6 +26,7 @@ from danvan.projections.models.read import (
     province_figures,
     recognitions_by_tenant,
 )
+from danvan.projections.models.registry import folded
 from danvan.projections.paging import BadCursor
 from danvan.projections.plans.read import plan_tasks_by_tenant
 from danvan.projections.queries import scoped
@@ -254,3 +255,17 @@ def test_lag_reports_head_position_and_whether_it_moves(
         assert all(p.runner_alive and p.lag_events == 0 and p.advancing for p in alive)
     finally:
         runner.close()
+
+
+def test_the_projector_folds_names_exactly_as_danvan_fold(
+        owner_conn: psycopg.Connection[Any]) -> None:
+    """The models' writes spell ``danvan_fold`` out (``registry.folded``): the two must
+    agree on any name, or a search would miss models."""
+    names = ["Đường Hội Phụ nữ", "ĐẠI ĐOÀN KẾT", "Cây xăng 0 đồng", "e\u0301 combining",
+             "Ｆｕｌｌ\uff05", "İstanbul ß ǅ", "tab\there", "", "🌾 lúa"]
+    rows = owner_conn.execute(
+        f"SELECT public.danvan_fold(n), {folded('n')} FROM unnest(%s::text[]) AS n",
+        (names,)).fetchall()
+    assert len(rows) == len(names)
+    for expected, got in rows:
+        assert got == expected

@@ -125,6 +125,32 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
             copy.write(buffer)
 
 
+def copy_text(cur: Cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """COPY rows already spelled in COPY's text format (``copy_line``, or a projection's own
+    spelling of values it knows need no escape): no per-value formatting at write time."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    encoding = cur.connection.info.encoding
+    with cur.copy(statement) as copy:
+        for start in range(0, len(lines), _COPY_LINES):
+            copy.write("".join(lines[start:start + _COPY_LINES]).encode(encoding))
+
+
+def copy_line(values: Iterable[str | None]) -> str:
+    """One row in COPY's text format: values escaped (backslash, tab, newline, carriage
+    return), None as ``\\N``."""
+    return "\t".join("\\N" if v is None else v.translate(_COPY_ESCAPES)
+                     for v in values) + "\n"
+
+
+def copy_safe(text: str) -> bool:
+    """Whether ``text`` goes into COPY's text format as it is (nothing to escape)."""
+    return not ("\\" in text or "\t" in text or "\n" in text or "\r" in text)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_LINES = 2000
+
+
 try:  # psycopg's text COPY row formatter (its C one with psycopg[binary])
     from psycopg._copy_base import format_row_text as _format_row_text
 except ImportError:  # pragma: no cover - another psycopg layout: row by row

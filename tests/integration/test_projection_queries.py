@@ -15,6 +15,7 @@ from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.audit.read import audit_trail
+from danvan.projections.base import copy_line, copy_rows, copy_safe, copy_text
 from danvan.projections.directory.read import tenants_by_id
 from danvan.projections.embedded import make_runner
 from danvan.projections.events import log_head
@@ -269,3 +270,20 @@ def test_the_projector_folds_names_exactly_as_danvan_fold(
     assert len(rows) == len(names)
     for expected, got in rows:
         assert got == expected
+
+
+def test_rows_spelled_for_copy_land_as_copy_rows_lands_them(
+        owner_conn: psycopg.Connection[Any]) -> None:
+    """``copy_line``/``copy_text`` (the audit index's rows) and ``copy_rows`` give the same
+    table for values that need escaping, and ``copy_safe`` lets none of those through."""
+    hostile = ["a\tb", "c\nd", "e\rf", "g\\h", "\\N", "\\.", "tab\t\\t", "Đường", "", " "]
+    rows = [(str(i), value, None if i % 2 else value) for i, value in enumerate(hostile)]
+    owner_conn.execute("CREATE TEMP TABLE spelled (n int, a text, b text)")
+    owner_conn.execute("CREATE TEMP TABLE formatted (n int, a text, b text)")
+    with owner_conn.cursor() as cur:
+        copy_text(cur, "spelled", ("n", "a", "b"), [copy_line(row) for row in rows])
+        copy_rows(cur, "formatted", ("n", "a", "b"), rows)
+    spelled = owner_conn.execute("SELECT * FROM spelled ORDER BY n").fetchall()
+    assert spelled == owner_conn.execute("SELECT * FROM formatted ORDER BY n").fetchall()
+    assert [row[1] for row in spelled] == hostile
+    assert [copy_safe(v) for v in hostile] == [False] * 7 + [True] * 3

@@ -90,7 +90,7 @@ class ModelRow:
     @classmethod
     def registered(cls, e: Envelope) -> ModelRow:
         d = e.data
-        lifecycle = evolve(None, "Registered", d)._replace(form=_NO_FORM)
+        lifecycle = evolve(None, "Registered", d).replaced(form=_NO_FORM)
         return cls._make(e.originator_id, e.tenant_id, d.unit_id, d.kind, d.vertical_line,
                          e.at, lifecycle, None, None, None, None, e.version, e.at,
                          renamed=True)
@@ -233,7 +233,7 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
             new = rows[e.originator_id] = ModelRow.imported(e)
             changes.forms[e.originator_id] = {}
             before = new.lifecycle
-            new.lifecycle = after = evolve(None, "Imported", e.data)._replace(form=_NO_FORM)
+            new.lifecycle = after = evolve(None, "Imported", e.data).replaced(form=_NO_FORM)
             _stamp(changes, new, before, after, e, open_now)
             continue
         m = rows.get(e.originator_id)
@@ -252,7 +252,7 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
             changed = {k: v for k, v in after.form.items() if before.form.get(k) != v}
             if changed:
                 changes.forms.setdefault(m.model_id, {}).update(changed)
-            after = after._replace(form=_NO_FORM)
+            after = after.replaced(form=_NO_FORM)
         m.lifecycle = after
         _stamp(changes, m, before, after, e, open_now)
     return changes

@@ -135,10 +135,13 @@ def copy_text(cur: Cursor, table: str, columns: Sequence[str], lines: Sequence[s
             copy.write("".join(lines[start:start + _COPY_LINES]).encode(encoding))
 
 
+COPY_NULL = "\\N"
+
+
 def copy_line(values: Iterable[str | None]) -> str:
     """One row in COPY's text format: values escaped (backslash, tab, newline, carriage
     return), None as ``\\N``."""
-    return "\t".join("\\N" if v is None else v.translate(_COPY_ESCAPES)
+    return "\t".join(COPY_NULL if v is None else v.translate(_COPY_ESCAPES)
                      for v in values) + "\n"
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from danvan.infra.event_store import EVENTS_TABLE
 from danvan.projections.base import (
+    COPY_NULL,
     Cursor,
     Projection,
     TableSharding,
@@ -27,7 +28,6 @@ from danvan.projections.events import Batch
 
 ENVELOPE_KEYS = ("timestamp", "originator_topic", "tenant_id", "meta")
 SECRET_KEYS = ("password_hash",)
-NULL = "\\N"
 COLUMNS = ("position", "tenant_id", "aggregate_id", "version", "type", "actor_id", "at")
 
 _types: dict[str, str] = {}
@@ -107,7 +107,7 @@ class Audit(Projection):
             kind = types.get(e.topic) or event_type(e.topic)
             if copy_safe(f"{tenant_id}{actor_id}{at}"):
                 append(f"{e.position}\t{tenant_id}\t{e.originator_id}\t{e.version}\t{kind}\t"
-                       f"{NULL if actor_id is None else actor_id}\t{at}\n")
+                       f"{COPY_NULL if actor_id is None else actor_id}\t{at}\n")
             else:
                 append(copy_line((str(e.position), tenant_id, e.originator_id,
                                   str(e.version), kind, actor_id, at)))

@@ -13,9 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import msgspec
-
-from danvan.projections.base import Cursor, copy_rows
+from danvan.projections.base import Cursor, copy_rows, copy_text
 from danvan.projections.models.fold import (
     MODEL_COLUMNS,
     RECOGNITION_COLUMNS,
@@ -24,7 +22,6 @@ from danvan.projections.models.fold import (
 )
 
 TABLES = ("models", "model_forms", "recognitions", "model_years")
-_encode = msgspec.json.Encoder().encode
 
 
 def ddl(s: str) -> list[str]:
@@ -212,9 +209,7 @@ _STAGE_USES: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDic
 
 def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
     stage = _stage(cur, f"stage_forms_{schema}", f"SELECT * FROM {schema}.model_forms")
-    copy_rows(cur, stage, ("model_id", "tenant_id", "form"),
-              ((model_id, tenant_id, _encode(form).decode())
-               for model_id, tenant_id, form in changes.form_text))
+    copy_text(cur, stage, ("model_id", "tenant_id", "form"), changes.form_text)
     cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage} "
                 "ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form")
     _empty(cur, stage, len(changes.form_text))

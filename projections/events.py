@@ -136,7 +136,8 @@ class Batch:
     """The events of each topic set asked for so far (``of_topics``)."""
 
     def of_topics(self, topics: frozenset[str]) -> list[Envelope]:
-        """The events with one of ``topics``, in log order."""
+        """The events with one of ``topics``, in log order (one list for every projection
+        that asks: read it, never change it)."""
         found = self.chosen.get(topics)
         if found is None:
             found = self.chosen[topics] = [e for e in self.events if e.topic in topics]

@@ -191,8 +191,12 @@ class Changes:
     land, reports."""
     model_text: list[tuple[str | None, ...]] = field(default_factory=list)
     recognition_text: list[tuple[str | None, ...]] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+    """Models registered (or imported) in the batch: no row of theirs exists yet."""
     form_text: list[str] = field(default_factory=list)
-    """Rows of ``model_forms``' stage, spelled for COPY."""
+    """Rows for ``model_forms``' stage (merged into existing rows), spelled for COPY."""
+    new_form_text: list[str] = field(default_factory=list)
+    """Rows of ``model_forms`` of the models created in the batch, spelled for COPY."""
     quota: defaultdict[tuple[str, int], list[int]] = field(
         default_factory=lambda: defaultdict(_zeros))
     fields: defaultdict[tuple[str, int, str], list[int]] = field(
@@ -206,8 +210,10 @@ class Changes:
         (a runner may keep them) before this batch's writes run."""
         self.model_text = [row.text_values() for row in self.rows.values()]
         self.recognition_text = [r.text_values() for r in self.recognitions]
-        self.form_text = [_form_line(model_id, self.rows[model_id].tenant_id, form)
-                          for model_id, form in self.forms.items()]
+        created = self.created
+        for model_id, form in self.forms.items():
+            line = _form_line(model_id, self.rows[model_id].tenant_id, form)
+            (self.new_form_text if model_id in created else self.form_text).append(line)
         for row in self.rows.values():
             row.renamed = False
         return self
@@ -244,10 +250,12 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
         if e.topic == REGISTERED:
             rows[e.originator_id] = ModelRow.registered(e)
             changes.forms[e.originator_id] = dict(e.data.form or {})
+            changes.created.add(e.originator_id)
             continue
         if e.topic == IMPORTED:
             new = rows[e.originator_id] = ModelRow.imported(e)
             changes.forms[e.originator_id] = {}
+            changes.created.add(e.originator_id)
             before = new.lifecycle
             new.lifecycle = after = evolve(None, "Imported", e.data).replaced(form=_NO_FORM)
             _stamp(changes, new, before, after, e, open_now)

@@ -139,6 +139,9 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
     """Write a frozen ``Changes`` (``Changes.freeze``)."""
     if changes.model_text:
         _upsert_models(cur, schema, changes)
+    if changes.new_form_text:  # (a model is created once: by its first event)
+        copy_text(cur, f"{schema}.model_forms", ("model_id", "tenant_id", "form"),
+                  changes.new_form_text)
     if changes.form_text:
         _upsert_forms(cur, schema, changes)
     # Close earlier batches' recognitions before opening this batch's: a model revoked and

@@ -104,7 +104,7 @@ class Lifecycle(NamedTuple):
 
     ``evolve`` is the one definition of how each event moves it; the aggregate keeps one
     (``Model.lifecycle``) and the read models' fold keeps one per row, so the two cannot
-    drift. Immutable (a NamedTuple: ``_replace`` costs about a microsecond, which the
+    drift. Immutable (a NamedTuple; a step makes a new one with ``replaced``, which the
     projector pays per model event); ``form`` holds only the members the holder knows (the
     fold loads rows without their form, so there it holds what the batch changed)."""
 
@@ -122,6 +122,17 @@ class Lifecycle(NamedTuple):
     list_years: tuple[int, ...] = ()
     person_erased: bool = False
 
+    def replaced(self, **changes: Any) -> Lifecycle:
+        """This lifecycle with ``changes``: ``_replace`` in about two thirds of its
+        instructions (it hands every field to ``dict.pop``)."""
+        values = list(self)
+        for name, value in changes.items():
+            values[_POSITIONS[name]] = value
+        return Lifecycle._make(values)
+
+
+_POSITIONS = {name: i for i, name in enumerate(Lifecycle._fields)}
+
 
 def begin(year: int, name: str, field: str | None, form: Mapping[str, str]) -> Lifecycle:
     """A registered model's lifecycle: a draft."""
@@ -136,17 +147,17 @@ def _amended(lc: Lifecycle, e: Any) -> Lifecycle:
     changes = dict(e.changes)
     name = changes.pop("name", lc.name)
     field = changes.pop("field", lc.field)
-    return lc._replace(name=name, field=field, form={**lc.form, **changes})
+    return lc.replaced(name=name, field=field, form={**lc.form, **changes})
 
 
 def _to(state: State) -> Callable[[Lifecycle, Any], Lifecycle]:
-    return lambda lc, _e: lc._replace(state=state)
+    return lambda lc, _e: lc.replaced(state=state)
 
 
 def _recognized(lc: Lifecycle, e: Any) -> Lifecycle:
     state = State.RECOGNIZED_PROVINCE if e.level == Level.PROVINCE else State.RECOGNIZED_TENANT
     recognitions = {**lc.recognitions, e.level: Decision(e.decision_number, e.decision_date)}
-    return lc._replace(state=state, recognitions=recognitions)
+    return lc.replaced(state=state, recognitions=recognitions)
 
 
 def _revoked(lc: Lifecycle, e: Any) -> Lifecycle:
@@ -154,7 +165,7 @@ def _revoked(lc: Lifecycle, e: Any) -> Lifecycle:
         return lc  # nothing to revoke (the domain never emits this)
     recognitions = {k: v for k, v in lc.recognitions.items() if k != e.level}
     state = State.RECOGNIZED_TENANT if Level.TENANT in recognitions else State.REVOKED
-    return lc._replace(state=state, recognitions=recognitions)
+    return lc.replaced(state=state, recognitions=recognitions)
 
 
 def _imported(_: Lifecycle | None, e: Any) -> Lifecycle:
@@ -178,24 +189,24 @@ STEPS: dict[str, Callable[[Any, Any], Lifecycle]] = {
     "Registered": _registered,
     "Imported": _imported,
     "Amended": _amended,
-    "Submitted": lambda lc, _e: lc._replace(state=State.SUBMITTED, submitted_ever=True),
+    "Submitted": lambda lc, _e: lc.replaced(state=State.SUBMITTED, submitted_ever=True),
     "Returned": _to(State.RETURNED),
     "Rejected": _to(State.REJECTED),
-    "Accepted": lambda lc, _e: lc._replace(state=State.ACCEPTED, accepted=True,
+    "Accepted": lambda lc, _e: lc.replaced(state=State.ACCEPTED, accepted=True,
                                            list_years=(lc.year,)),
-    "CopyReceived": lambda lc, _e: lc._replace(state=State.COPY_RECEIVED, submitted_ever=True),
+    "CopyReceived": lambda lc, _e: lc.replaced(state=State.COPY_RECEIVED, submitted_ever=True),
     "ProgressReported": _unchanged,
     "Inspected": _unchanged,
-    "SelfAssessed": lambda lc, _e: lc._replace(state=State.SELF_ASSESSED, passed=False),
-    "Evaluated": lambda lc, e: lc._replace(state=State.EVALUATED, total_score=e.total,
+    "SelfAssessed": lambda lc, _e: lc.replaced(state=State.SELF_ASSESSED, passed=False),
+    "Evaluated": lambda lc, e: lc.replaced(state=State.EVALUATED, total_score=e.total,
                                            passed=bool(e.passed)),
     "Proposed": _to(State.PROPOSED),
     "Recognized": _recognized,
     "Nominated": _to(State.NOMINATED),
     "Revoked": _revoked,
     "Discontinued": _to(State.DISCONTINUED),
-    "Maintained": lambda lc, e: lc._replace(list_years=(*lc.list_years, e.year)),
-    "PersonalDataErased": lambda lc, _e: lc._replace(person_erased=True),
+    "Maintained": lambda lc, e: lc.replaced(list_years=(*lc.list_years, e.year)),
+    "PersonalDataErased": lambda lc, _e: lc.replaced(person_erased=True),
 }
 """How each of the model's events (by class name) moves its ``Lifecycle``."""
 

@@ -139,6 +139,7 @@ def apply_to(conn: Connection, targets: Sequence[Target], limit: int, *,
     if not read:
         return Outcome(batch)
     batch = route(batch, targets[0].shard)
+    batch.sort_out(s for t in targets for s in t.projection.topic_sets())
     quarantined: list[Poison] = []
     counts = []
     with conn.cursor() as cur:

@@ -89,11 +89,16 @@ class Projection(ABC):
         """Prepare and write ``batch`` at once, inside the caller's transaction."""
         self.prepare(cur, schema, batch)(cur)
 
+    def topic_sets(self) -> tuple[frozenset[str], ...]:
+        """The topic sets ``prepare`` asks the batch for (``Batch.of_topics``), so that a
+        runner sorts a batch out for every projection in one pass (``Batch.sort_out``)."""
+        return () if self.topics is None else (self.topics,)
+
     def wanted(self, batch: Batch) -> list[Envelope]:
         topics = self.topics
         if topics is None:
             return list(batch.events)
-        return [e for e in batch.events if e.topic in topics]
+        return batch.of_topics(topics)
 
 
 def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
@@ -118,6 +123,35 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
                 buffer = bytearray()
         if buffer:
             copy.write(buffer)
+
+
+def copy_text(cur: Cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """COPY rows already spelled in COPY's text format (``copy_line``, or a projection's own
+    spelling of values it knows need no escape): no per-value formatting at write time."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    encoding = cur.connection.info.encoding
+    with cur.copy(statement) as copy:
+        for start in range(0, len(lines), _COPY_LINES):
+            copy.write("".join(lines[start:start + _COPY_LINES]).encode(encoding))
+
+
+COPY_NULL = "\\N"
+
+
+def copy_line(values: Iterable[str | None]) -> str:
+    """One row in COPY's text format: values escaped (backslash, tab, newline, carriage
+    return), None as ``\\N``."""
+    return "\t".join(COPY_NULL if v is None else v.translate(_COPY_ESCAPES)
+                     for v in values) + "\n"
+
+
+def copy_safe(text: str) -> bool:
+    """Whether ``text`` goes into COPY's text format as it is (nothing to escape)."""
+    return not ("\\" in text or "\t" in text or "\n" in text or "\r" in text)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_LINES = 2000
 
 
 try:  # psycopg's text COPY row formatter (its C one with psycopg[binary])

@@ -15,7 +15,7 @@ want it, as it does with an event they cannot apply.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +131,35 @@ class Batch:
     after: int
     last: int
     events: Sequence[Envelope]
+    chosen: dict[frozenset[str], list[Envelope]] = field(
+        default_factory=dict, compare=False, repr=False)
+    """The events of each topic set asked for so far (``of_topics``)."""
+
+    def of_topics(self, topics: frozenset[str]) -> list[Envelope]:
+        """The events with one of ``topics``, in log order (one list for every projection
+        that asks: read it, never change it)."""
+        found = self.chosen.get(topics)
+        if found is None:
+            found = self.chosen[topics] = [e for e in self.events if e.topic in topics]
+        return found
+
+    def sort_out(self, topic_sets: Iterable[frozenset[str]]) -> None:
+        """Sort the events out for every one of ``topic_sets`` at once, for ``of_topics`` to
+        answer: one pass over the batch instead of one per projection (and per part of a
+        projection) that asks."""
+        routes: dict[str, list[Any]] = {}
+        for topics in set(topic_sets) - self.chosen.keys():
+            found: list[Envelope] = []
+            self.chosen[topics] = found
+            for topic in topics:
+                routes.setdefault(topic, []).append(found.append)
+        if not routes:
+            return
+        appends = {topic: tuple(sinks) for topic, sinks in routes.items()}
+        nowhere: tuple[Any, ...] = ()
+        for e in self.events:
+            for append in appends.get(e.topic, nowhere):
+                append(e)
 
     def since(self, position: int) -> Batch:
         """The part of the batch a projection at ``position`` has not applied yet."""

@@ -98,6 +98,7 @@ class Pipeline:
                     if not count:
                         break
                     batch = route(batch, targets[0].shard)
+                    batch.sort_out(s for t in targets for s in t.projection.topic_sets())
                     writes: list[Write | None] = []
                     counts: list[int] = []
                     with conn.cursor() as cur:

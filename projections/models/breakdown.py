@@ -6,7 +6,7 @@ totals "as of" a moment are a sum over reports made by then.
 
 from __future__ import annotations
 
-from danvan.projections.base import Cursor, copy_rows, pg_array, pg_text_array
+from danvan.projections.base import Cursor, copy_text, pg_array, pg_text_array
 from danvan.projections.models.fold import FIELD_COUNTERS, Changes
 
 TABLES = ("field_counts", "progress_reports", "progress_totals")
@@ -71,7 +71,7 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
             f"{', '.join(FIELD_COUNTERS)}) SELECT * FROM unnest({casts}) "
             f"ON CONFLICT (tenant_id, year, field) DO UPDATE SET {adds}", columns)
     if changes.progress:
-        copy_rows(cur, f"{schema}.progress_reports", PROGRESS_COLUMNS, changes.progress)
+        copy_text(cur, f"{schema}.progress_reports", PROGRESS_COLUMNS, changes.progress)
         sums = changes.progress_sums
         keys = list(sums)
         adds = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in PROGRESS_SUMS)

@@ -18,9 +18,11 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 from danvan.domain.model import Decision, Level, Lifecycle, Model, State, begin, evolve
 from danvan.domain.progress import period_year
-from danvan.projections.base import opt, pg_array, pg_bool
+from danvan.projections.base import COPY_NULL, copy_line, copy_safe, opt, pg_array, pg_bool
 from danvan.projections.event_types import event_classes_of
 from danvan.projections.events import Envelope, topic_of
 
@@ -90,7 +92,7 @@ class ModelRow:
     @classmethod
     def registered(cls, e: Envelope) -> ModelRow:
         d = e.data
-        lifecycle = evolve(None, "Registered", d)._replace(form=_NO_FORM)
+        lifecycle = evolve(None, "Registered", d).replaced(form=_NO_FORM)
         return cls._make(e.originator_id, e.tenant_id, d.unit_id, d.kind, d.vertical_line,
                          e.at, lifecycle, None, None, None, None, e.version, e.at,
                          renamed=True)
@@ -125,8 +127,10 @@ class ModelRow:
                 self.kind, lc.name, lc.field, str(lc.state), pg_bool(self.vertical_line),
                 self.registered_at, self.submitted_at, self.accepted_at,
                 self.copy_received_at, self.discontinued_at, opt(lc.total_score),
-                pg_bool(lc.passed), pg_bool(lc.person_erased), pg_array(lc.list_years),
-                pg_array(sorted(lc.recognitions)), str(self.version), self.updated_at,
+                pg_bool(lc.passed), pg_bool(lc.person_erased),
+                pg_array(lc.list_years) if lc.list_years else "{}",
+                pg_array(sorted(lc.recognitions)) if lc.recognitions else "{}",
+                str(self.version), self.updated_at,
                 pg_bool(self.renamed))
 
 
@@ -180,13 +184,19 @@ class Changes:
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Form members set per model in the batch (all of them at registration)."""
     list_years: list[tuple[str | None, ...]] = field(default_factory=list)
-    progress: list[tuple[str | None, ...]] = field(default_factory=list)
+    progress: list[str] = field(default_factory=list)
+    """Rows of ``progress_reports``, spelled for COPY (``base.copy_text``)."""
     progress_sums: dict[tuple[str, int, str], list[Any]] = field(default_factory=dict)
     """Per (tenant, period year, field) of ``progress``: participants, workdays, money,
     land, reports."""
     model_text: list[tuple[str | None, ...]] = field(default_factory=list)
     recognition_text: list[tuple[str | None, ...]] = field(default_factory=list)
-    form_text: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+    """Models registered (or imported) in the batch: no row of theirs exists yet."""
+    form_text: list[str] = field(default_factory=list)
+    """Rows for ``model_forms``' stage (merged into existing rows), spelled for COPY."""
+    new_form_text: list[str] = field(default_factory=list)
+    """Rows of ``model_forms`` of the models created in the batch, spelled for COPY."""
     quota: defaultdict[tuple[str, int], list[int]] = field(
         default_factory=lambda: defaultdict(_zeros))
     fields: defaultdict[tuple[str, int, str], list[int]] = field(
@@ -200,11 +210,23 @@ class Changes:
         (a runner may keep them) before this batch's writes run."""
         self.model_text = [row.text_values() for row in self.rows.values()]
         self.recognition_text = [r.text_values() for r in self.recognitions]
-        self.form_text = [(model_id, self.rows[model_id].tenant_id, form)
-                          for model_id, form in self.forms.items()]
+        created = self.created
+        for model_id, form in self.forms.items():
+            line = _form_line(model_id, self.rows[model_id].tenant_id, form)
+            (self.new_form_text if model_id in created else self.form_text).append(line)
         for row in self.rows.values():
             row.renamed = False
         return self
+
+
+def _form_line(model_id: str, tenant_id: str, form: dict[str, Any]) -> str:
+    text = _encode(form).decode()
+    if copy_safe(tenant_id + text):
+        return f"{model_id}\t{tenant_id}\t{text}\n"
+    return copy_line((model_id, tenant_id, text))
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def models_to_load(events: Iterable[Envelope]) -> set[str]:
@@ -228,12 +250,14 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
         if e.topic == REGISTERED:
             rows[e.originator_id] = ModelRow.registered(e)
             changes.forms[e.originator_id] = dict(e.data.form or {})
+            changes.created.add(e.originator_id)
             continue
         if e.topic == IMPORTED:
             new = rows[e.originator_id] = ModelRow.imported(e)
             changes.forms[e.originator_id] = {}
+            changes.created.add(e.originator_id)
             before = new.lifecycle
-            new.lifecycle = after = evolve(None, "Imported", e.data)._replace(form=_NO_FORM)
+            new.lifecycle = after = evolve(None, "Imported", e.data).replaced(form=_NO_FORM)
             _stamp(changes, new, before, after, e, open_now)
             continue
         m = rows.get(e.originator_id)
@@ -252,7 +276,7 @@ def fold(rows: dict[str, ModelRow], events: Iterable[Envelope]) -> Changes:
             changed = {k: v for k, v in after.form.items() if before.form.get(k) != v}
             if changed:
                 changes.forms.setdefault(m.model_id, {}).update(changed)
-            after = after._replace(form=_NO_FORM)
+            after = after.replaced(form=_NO_FORM)
         m.lifecycle = after
         _stamp(changes, m, before, after, e, open_now)
     return changes
@@ -269,18 +293,38 @@ def _progress(changes: Changes, m: ModelRow, e: Envelope) -> None:
         if len(_PERIOD_YEARS) > 10_000:
             _PERIOD_YEARS.clear()
         year = _PERIOD_YEARS[period] = period_year(period)
-    people, days, field_ = str(d.participants), str(d.workdays), m.lifecycle.field
-    changes.progress.append((str(e.position), m.model_id, m.tenant_id, str(year), str(m.year),
-                             field_, period, people, days, d.money_vnd, d.land_m2, e.at))
+    lc = m.lifecycle
+    participants, workdays, money, land = d.participants, d.workdays, d.money_vnd, d.land_m2
+    people, days, field_, model_year, at = (str(participants), str(workdays), lc.field,
+                                            str(lc.year), e.at)
+    # The row spelled for COPY at once when nothing in it needs an escape (as for the audit
+    # index): ids, positions and the period's year never do.
+    if type(money) is str and type(land) is str and copy_safe(
+            f"{m.tenant_id}{model_year}{field_}{period}{people}{days}{money}{land}{at}"):
+        changes.progress.append(
+            f"{e.position}\t{m.model_id}\t{m.tenant_id}\t{year}\t{model_year}\t"
+            f"{COPY_NULL if field_ is None else field_}\t{period}\t{people}\t{days}\t"
+            f"{money}\t{land}\t{at}\n")
+    else:
+        changes.progress.append(copy_line((
+            str(e.position), m.model_id, m.tenant_id, str(year), model_year, field_, period,
+            people, days, _text(money), _text(land), at)))
     key = (m.tenant_id, year, field_ or "")
     sums = changes.progress_sums.get(key)
     if sums is None:
         sums = changes.progress_sums[key] = [0, 0, Decimal(0), Decimal(0), 0]
-    sums[0] += int(people)
-    sums[1] += int(days)
-    sums[2] += Decimal(str(d.money_vnd))
-    sums[3] += Decimal(str(d.land_m2))
+    # (the event's values as they are when they are what they usually are: the same sums)
+    sums[0] += participants if type(participants) is int else int(people)
+    sums[1] += workdays if type(workdays) is int else int(days)
+    sums[2] += Decimal(money if type(money) is str else str(money))
+    sums[3] += Decimal(land if type(land) is str else str(land))
     sums[4] += 1
+
+
+def _text(value: Any) -> str:
+    """A number of the event as COPY's formatting would spell it (``str``, as psycopg's
+    dumpers of int and float do; nothing else gets this far: ``Decimal`` refuses it)."""
+    return value if type(value) is str else str(value)
 
 
 def _stamp(changes: Changes, m: ModelRow, before: Lifecycle, after: Lifecycle, e: Envelope,

@@ -29,6 +29,9 @@ class Models(Projection):
     topics: ClassVar[frozenset[str] | None] = (MODEL_TOPICS | open_units.UNIT_TOPICS
                                                | provinces.TENANT_TOPICS)
 
+    def topic_sets(self) -> tuple[frozenset[str], ...]:
+        return (MODEL_TOPICS, open_units.UNIT_TOPICS, provinces.TENANT_TOPICS)
+
     def ddl(self, schema: str) -> list[str]:
         return [*registry.ddl(schema), *quota.ddl(schema), *breakdown.ddl(schema),
                 *open_units.ddl(schema), *provinces.ddl(schema)]
@@ -39,10 +42,9 @@ class Models(Projection):
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
-        wanted = self.wanted(batch)
-        events = [e for e in wanted if e.topic in MODEL_TOPICS]
-        moves = open_units.UnitMoves(e for e in wanted if e.topic in open_units.UNIT_TOPICS)
-        onboarded = provinces.onboarded(wanted)
+        events = batch.of_topics(MODEL_TOPICS)
+        moves = open_units.UnitMoves(batch.of_topics(open_units.UNIT_TOPICS))
+        onboarded = provinces.onboarded(batch.of_topics(provinces.TENANT_TOPICS))
         needed = models_to_load(events)
         if memo is None:
             rows = registry.load(reader, schema, needed)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import msgspec
-
-from danvan.projections.base import Cursor, copy_rows
+from danvan.projections.base import Cursor, copy_rows, copy_text
 from danvan.projections.models.fold import (
     MODEL_COLUMNS,
     RECOGNITION_COLUMNS,
@@ -24,7 +22,6 @@ from danvan.projections.models.fold import (
 )
 
 TABLES = ("models", "model_forms", "recognitions", "model_years")
-_encode = msgspec.json.Encoder().encode
 
 
 def ddl(s: str) -> list[str]:
@@ -142,6 +139,9 @@ def write(cur: Cursor, schema: str, changes: Changes) -> None:
     """Write a frozen ``Changes`` (``Changes.freeze``)."""
     if changes.model_text:
         _upsert_models(cur, schema, changes)
+    if changes.new_form_text:  # (a model is created once: by its first event)
+        copy_text(cur, f"{schema}.model_forms", ("model_id", "tenant_id", "form"),
+                  changes.new_form_text)
     if changes.form_text:
         _upsert_forms(cur, schema, changes)
     # Close earlier batches' recognitions before opening this batch's: a model revoked and
@@ -166,6 +166,14 @@ def _stage(cur: Cursor, name: str, select: str) -> str:
     return name
 
 
+def folded(text: str) -> str:
+    """``public.danvan_fold(text)`` (infra/sql/040) spelled out: the same expression, which
+    the planner evaluates in place. The function itself cannot be inlined (it sets its
+    search_path), so each call would cost a SQL-function call and a GUC change, about
+    three times the folding itself, once for every model registered or renamed."""
+    return f"pg_catalog.lower(public.unaccent('public.unaccent'::regdictionary, {text}))"
+
+
 def _upsert_models(cur: Cursor, schema: str, changes: Changes) -> None:
     columns = ", ".join(MODEL_COLUMNS)
     stage = _stage(cur, f"stage_models_{schema}",
@@ -174,10 +182,10 @@ def _upsert_models(cur: Cursor, schema: str, changes: Changes) -> None:
     updates = ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS[1:])
     cur.execute(
         f"INSERT INTO {schema}.models AS m ({columns}, search_text) "
-        f"SELECT {columns}, CASE WHEN renamed THEN public.danvan_fold(name) ELSE '' END "
+        f"SELECT {columns}, CASE WHEN renamed THEN {folded('name')} ELSE '' END "
         f"FROM {stage} ON CONFLICT (model_id) DO UPDATE SET {updates}, "
         "search_text = CASE WHEN m.name = excluded.name THEN m.search_text "
-        "ELSE public.danvan_fold(excluded.name) END")
+        f"ELSE {folded('excluded.name')} END")
     _empty(cur, stage, len(changes.model_text))
 
 
@@ -204,9 +212,7 @@ _STAGE_USES: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDic
 
 def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
     stage = _stage(cur, f"stage_forms_{schema}", f"SELECT * FROM {schema}.model_forms")
-    copy_rows(cur, stage, ("model_id", "tenant_id", "form"),
-              ((model_id, tenant_id, _encode(form).decode())
-               for model_id, tenant_id, form in changes.form_text))
+    copy_text(cur, stage, ("model_id", "tenant_id", "form"), changes.form_text)
     cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage} "
                 "ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form")
     _empty(cur, stage, len(changes.form_text))

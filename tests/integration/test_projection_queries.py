@@ -15,6 +15,7 @@ from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.audit.read import audit_trail
+from danvan.projections.base import copy_line, copy_rows, copy_safe, copy_text
 from danvan.projections.catalog import by_names
 from danvan.projections.directory.read import tenants_by_id
 from danvan.projections.embedded import make_runner
@@ -28,6 +29,7 @@ from danvan.projections.models.read import (
     province_figures,
     recognitions_by_tenant,
 )
+from danvan.projections.models.registry import folded
 from danvan.projections.paging import BadCursor
 from danvan.projections.plans.read import plan_tasks_by_tenant
 from danvan.projections.queries import scoped
@@ -297,3 +299,34 @@ def test_lag_reports_head_position_and_whether_it_moves(
         assert all(p.runner_alive and p.lag_events == 0 and p.advancing for p in alive)
     finally:
         runner.close()
+
+
+def test_the_projector_folds_names_exactly_as_danvan_fold(
+        owner_conn: psycopg.Connection[Any]) -> None:
+    """The models' writes spell ``danvan_fold`` out (``registry.folded``): the two must
+    agree on any name, or a search would miss models."""
+    names = ["Đường Hội Phụ nữ", "ĐẠI ĐOÀN KẾT", "Cây xăng 0 đồng", "e\u0301 combining",
+             "Ｆｕｌｌ\uff05", "İstanbul ß ǅ", "tab\there", "", "🌾 lúa"]
+    rows = owner_conn.execute(
+        f"SELECT public.danvan_fold(n), {folded('n')} FROM unnest(%s::text[]) AS n",
+        (names,)).fetchall()
+    assert len(rows) == len(names)
+    for expected, got in rows:
+        assert got == expected
+
+
+def test_rows_spelled_for_copy_land_as_copy_rows_lands_them(
+        owner_conn: psycopg.Connection[Any]) -> None:
+    """``copy_line``/``copy_text`` (the audit index's rows) and ``copy_rows`` give the same
+    table for values that need escaping, and ``copy_safe`` lets none of those through."""
+    hostile = ["a\tb", "c\nd", "e\rf", "g\\h", "\\N", "\\.", "tab\t\\t", "Đường", "", " "]
+    rows = [(str(i), value, None if i % 2 else value) for i, value in enumerate(hostile)]
+    owner_conn.execute("CREATE TEMP TABLE spelled (n int, a text, b text)")
+    owner_conn.execute("CREATE TEMP TABLE formatted (n int, a text, b text)")
+    with owner_conn.cursor() as cur:
+        copy_text(cur, "spelled", ("n", "a", "b"), [copy_line(row) for row in rows])
+        copy_rows(cur, "formatted", ("n", "a", "b"), rows)
+    spelled = owner_conn.execute("SELECT * FROM spelled ORDER BY n").fetchall()
+    assert spelled == owner_conn.execute("SELECT * FROM formatted ORDER BY n").fetchall()
+    assert [row[1] for row in spelled] == hostile
+    assert [copy_safe(v) for v in hostile] == [False] * 7 + [True] * 3

@@ -133,7 +133,8 @@ def _decode(content: bytes) -> Any:
 
 
 def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
-    return sum(len(conn.execute(query, (t,)).fetchall()) for t, _ in tenants)
+    """Rows fetched whole, in binary (bytes as bytes: the fastest plain read)."""
+    return sum(len(conn.execute(query, (t,), binary=True).fetchall()) for t, _ in tenants)
 
 
 def ask(client: Blocking, query: str, variables: dict[str, Any]) -> Any:

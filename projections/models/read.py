@@ -74,11 +74,12 @@ _MODELS_WITH_TENANTS = (
 def models_with_tenants(conn: Connection, model_ids: Sequence[str]
                         ) -> tuple[dict[str, ModelSummary], dict[str, TenantRef | None]]:
     """``models_by_id`` and the tenant of each model found (``tenants_by_id``'s rows; None
-    where the connection sees no such tenant), in one statement."""
+    where the connection sees no such tenant), in one statement: prepared, since every plan
+    of it is a primary-key probe per id (``graphql.db``)."""
     models: dict[str, ModelSummary] = {}
     tenants: dict[str, TenantRef | None] = {}
-    for row in conn.execute(_MODELS_WITH_TENANTS,
-                            (as_of_bound(None), list(model_ids))).fetchall():
+    for row in conn.execute(_MODELS_WITH_TENANTS, (as_of_bound(None), list(model_ids)),
+                            prepare=True).fetchall():
         model = ModelSummary(*row[:_MODEL_COLUMNS])
         models[model.id] = model
         tenant = row[_MODEL_COLUMNS:]

@@ -383,16 +383,19 @@ def raw_reader(url: str, province: str, year: int, what: str) -> Callable[[Any],
     return read
 
 
-def sql_latency(url: str, read: Callable[[Any], object], seconds: float) -> dict[str, float]:
-    """``read``'s latency on one connection that prepares what the resolvers' connections
-    prepare (``graphql.db``), no more."""
+def raw_connection(conninfo: str) -> Any:
+    """A connection of the app's role that prepares what the resolvers' connections prepare
+    (``graphql.db``), no more."""
     import psycopg
 
     from danvan.graphql.db import ONLY_WHEN_ASKED
 
+    return psycopg.connect(conninfo, autocommit=True, prepare_threshold=ONLY_WHEN_ASKED)
+
+
+def sql_latency(url: str, read: Callable[[Any], object], seconds: float) -> dict[str, float]:
     samples: list[float] = []
-    with psycopg.connect(_app_conninfo(url), autocommit=True,
-                         prepare_threshold=ONLY_WHEN_ASKED) as conn:
+    with raw_connection(_app_conninfo(url)) as conn:
         read(conn)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline or len(samples) < 20:
@@ -406,17 +409,12 @@ def sql_latency(url: str, read: Callable[[Any], object], seconds: float) -> dict
 
 def sql_throughput(url: str, read: Callable[[Any], object], clients: int,
                    seconds: float) -> float:
-    import psycopg
-
-    from danvan.graphql.db import ONLY_WHEN_ASKED
-
     conninfo = _app_conninfo(url)
     counts = [0] * clients
     deadline = time.monotonic() + seconds
 
     def client(i: int) -> None:
-        with psycopg.connect(conninfo, autocommit=True,
-                             prepare_threshold=ONLY_WHEN_ASKED) as conn:
+        with raw_connection(conninfo) as conn:
             while time.monotonic() < deadline:
                 read(conn)
                 counts[i] += 1

@@ -5,7 +5,7 @@ runs per row or field (a trail page is 100 nodes of 15 fields: some 8 ms in Pyth
 A GraphQL type says how the database reads each of its fields (``Encoding``): a field without a
 resolver reads its row class's column (``reading.column_sql``, the expression its SELECT list
 reads); a field with a resolver, and an object field, names an SQL expression (or an
-``Encoding``) that answers what the resolver answers. ``node_json(info, encoding, path)`` takes
+``Encoding``) that answers what the resolver answers. ``node_json(raw_info, encoding, path)`` takes
 the selection graphql-core's own field collection gives at ``path`` below the resolved field
 (fragments, aliases, ``@skip``/``@include`` applied; ``__typename``) and makes one SQL
 expression: the node's JSON text (concatenated: ``json_build_object`` cost twice as much,
@@ -23,9 +23,10 @@ fraction only when not zero), ``JSON`` as the stored ``jsonb`` (the value psycop
 msgspec encodes again; a number keeps its stored spelling, ``1.50`` rather than ``1.5``).
 
 Only a caller that encodes the result with msgspec may ask for them (``ReadContext.raw_json``:
-``POST /graphql``); the pages and subscriptions read plain rows. The lists of the one-pass
-execution and graphql-core's completion pass a ``msgspec.Raw`` through as the completed object
-(``execution.ListExecutionContext``).
+``POST /graphql``); the pages and subscriptions read plain rows. What is made from a selection
+is kept per document (``for_selection``; ``encoded_connection`` makes a trail page's there).
+The lists of the one-pass execution and graphql-core's completion pass a ``msgspec.Raw``
+through as the completed object (``execution.ListExecutionContext``).
 """
 
 from __future__ import annotations
@@ -78,15 +79,6 @@ def row_encoding(row: type, resolved: Mapping[str, str | Encoding]) -> Encoding:
     from danvan.projections.reading import column_sql
 
     return Encoding(column_sql(row), resolved)
-
-
-def node_json(info: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
-    """SQL: the JSON text of the object ``path`` leads to below ``info``'s field (the nodes of
-    a connection: ``("edges", "node")``), NULL where graphql-core must answer; ``None`` when
-    the selection is not encoded (or asks no such object, or asks it twice: ``edges`` under
-    two aliases)."""
-    return for_selection(info, (id(encoding), *path),
-                         lambda raw: nested_json(raw, encoding, path))
 
 
 def for_selection(info: Any, what: tuple[Any, ...], make: Callable[[Any], T]) -> T:
@@ -171,8 +163,11 @@ def collector(raw: Any) -> Collect | None:
     return collect
 
 
-def nested_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
-    """``node_json`` made (not kept)."""
+def node_json(raw: Any, encoding: Encoding, path: Sequence[str]) -> str | None:
+    """SQL: the JSON text of the object ``path`` leads to below ``raw``'s field (the nodes of
+    a connection: ``("edges", "node")``), NULL where graphql-core must answer; ``None`` when
+    the selection is not encoded (or asks no such object, or asks it twice: ``edges`` under
+    two aliases). Made once per document by its caller (``for_selection``)."""
     collect = collector(raw)
     if collect is None:
         return None

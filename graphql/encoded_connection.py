@@ -30,7 +30,7 @@ from danvan.graphql.encoded import (
     Encoding,
     collector,
     for_selection,
-    nested_json,
+    node_json,
 )
 from danvan.graphql.execution import plain_directives
 from danvan.projections.paging import Page
@@ -76,7 +76,7 @@ def connection_json(info: Any, encoding: Encoding) -> ConnectionJson | None:
 
 
 def _connection(raw: Any, encoding: Encoding) -> ConnectionJson | None:
-    node_sql = nested_json(raw, encoding, ("edges", "node"))
+    node_sql = node_json(raw, encoding, ("edges", "node"))
     collect = collector(raw)
     type_ = get_named_type(raw.return_type)
     if node_sql is None or collect is None or not isinstance(type_, GraphQLObjectType) \

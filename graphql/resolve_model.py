@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.scalars import JSON
 
 from danvan.domain.policies import Action
@@ -19,6 +18,7 @@ from danvan.graphql.enums import ModelField, ModelKind, ModelState, RecognitionL
 from danvan.graphql.errors import Forbidden, NotFound, Unavailable
 from danvan.graphql.history import HistoryEntry, domain_events, history, state_as_of
 from danvan.graphql.rows import view
+from danvan.graphql.selection import selects_any
 from danvan.graphql.type_actor import ActorType
 from danvan.graphql.type_model_event import ModelEventType
 from danvan.graphql.type_model_form import ModelFormType, form_of
@@ -69,24 +69,8 @@ EVENT_FIELDS = frozenset({"history", "stateAsOf"})
 
 
 def _asks_events(info: Info) -> bool:
-    """Whether the query asks for the model's ``history`` or ``stateAsOf`` (fragments too),
-    read from the document itself (``info.selected_fields`` would first convert every
-    selection and its arguments)."""
-    raw = info._raw_info
-
-    def asks(selection_set: SelectionSetNode | None) -> bool:
-        for s in selection_set.selections if selection_set is not None else ():
-            if isinstance(s, FieldNode):
-                if s.name.value in EVENT_FIELDS:
-                    return True
-            elif isinstance(s, FragmentSpreadNode):
-                fragment = raw.fragments.get(s.name.value)
-                if fragment is not None and asks(fragment.selection_set):
-                    return True
-            elif isinstance(s, InlineFragmentNode) and asks(s.selection_set):
-                return True
-        return False
-    return any(asks(node.selection_set) for node in raw.field_nodes)
+    """Whether the query asks for the model's ``history`` or ``stateAsOf``."""
+    return selects_any(info, EVENT_FIELDS)
 
 
 async def resolve_unit(root: strawberry.Parent[ModelSummary], info: Info) -> UnitType | None:

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode
 from msgspec import Raw
 
 from danvan.graphql.execution import row_resolver
+from danvan.graphql.selection import selects_any
 from danvan.projections.paging import Page
 
 T = TypeVar("T")
@@ -46,26 +46,9 @@ class Connection(Generic[T]):
 
 
 def asks_total_count(info: Any) -> bool:
-    """Whether the query selects the connection's ``totalCount`` (through fragments too,
-    ``@skip``/``@include`` aside), so a resolver may skip counting what nobody reads. Read from
-    graphql-core's nodes: Strawberry's ``selected_fields`` converts the whole selection."""
-    raw = getattr(info, "_raw_info", info)
-    fragments = raw.fragments
-
-    def asks(selection_set: Any, seen: frozenset[str]) -> bool:
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, FieldNode):
-                if selection.name.value == "totalCount":
-                    return True
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments \
-                        and asks(fragments[name].selection_set, seen | {name}):
-                    return True
-            elif asks(selection.selection_set, seen):
-                return True
-        return False
-    return any(asks(node.selection_set, frozenset()) for node in raw.field_nodes)
+    """Whether the query selects the connection's ``totalCount``, so a resolver may skip
+    counting what nobody reads."""
+    return selects_any(info, ("totalCount",))
 
 
 def connection(page: Page[Any]) -> Connection[Any]:

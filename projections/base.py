@@ -106,8 +106,7 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
     """COPY rows into ``table`` (schema-qualified), text format. Give every value as ``str``
     (or None): psycopg then copies without choosing a dumper per value, about three times
     faster than mixed Python types."""
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with cur.copy(statement) as copy:
+    with cur.copy(_copy_into(table, columns)) as copy:
         if _format_row_text is None:
             for row in rows:
                 copy.write_row(row)
@@ -128,11 +127,14 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
 def copy_text(cur: Cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
     """COPY rows already spelled in COPY's text format (``copy_line``, or a projection's own
     spelling of values it knows need no escape): no per-value formatting at write time."""
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     encoding = cur.connection.info.encoding
-    with cur.copy(statement) as copy:
+    with cur.copy(_copy_into(table, columns)) as copy:
         for start in range(0, len(lines), _COPY_LINES):
             copy.write("".join(lines[start:start + _COPY_LINES]).encode(encoding))
+
+
+def _copy_into(table: str, columns: Sequence[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
 
 
 COPY_NULL = "\\N"

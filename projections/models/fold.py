@@ -316,8 +316,8 @@ def _progress(changes: Changes, m: ModelRow, e: Envelope) -> None:
     # (the event's values as they are when they are what they usually are: the same sums)
     sums[0] += participants if type(participants) is int else int(people)
     sums[1] += workdays if type(workdays) is int else int(days)
-    sums[2] += Decimal(money if type(money) is str else str(money))
-    sums[3] += Decimal(land if type(land) is str else str(land))
+    sums[2] += Decimal(_text(money))
+    sums[3] += Decimal(_text(land))
     sums[4] += 1
 
 

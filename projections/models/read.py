@@ -51,8 +51,8 @@ from danvan.projections.reading import (
 )
 from danvan.projections.targets.read import period_targets_by_tenant, resolved_targets
 
-_MODELS = (f"SELECT {select_list(ModelSummary, 'm')} FROM {R}.models m "
-           f"LEFT JOIN {R}.model_forms f ON f.model_id = m.model_id")
+_MODELS_FROM = f"FROM {R}.models m LEFT JOIN {R}.model_forms f ON f.model_id = m.model_id"
+_MODELS = f"SELECT {select_list(ModelSummary, 'm')} {_MODELS_FROM}"
 
 
 # --- the registry --------------------------------------------------------------------------
@@ -65,8 +65,7 @@ def models_by_id(conn: Connection, model_ids: Sequence[str]) -> dict[str, ModelS
 
 _MODEL_COLUMNS = len(dataclasses.fields(ModelSummary))
 _MODELS_WITH_TENANTS = (
-    f"SELECT {select_list(ModelSummary, 'm')}, {select_list(TenantRef, 't')} "
-    f"FROM {R}.models m LEFT JOIN {R}.model_forms f ON f.model_id = m.model_id "
+    f"SELECT {select_list(ModelSummary, 'm')}, {select_list(TenantRef, 't')} {_MODELS_FROM} "
     f"LEFT JOIN {R}.tenants t ON t.tenant_id = m.tenant_id "
     "AND t.onboarded_at <= %s::timestamptz WHERE m.model_id = ANY(%s::uuid[])")
 

@@ -21,7 +21,7 @@ from danvan.projections.schema import ensure_read_models
 from tests.integration.test_projection_histories import DEEP_HISTORY, World
 
 NODE = "'{\"p\":' || position::text || ',\"t\":' || to_json(type)::text || '}'"
-"""A node's JSON text as ``encoded.node_json`` makes one (its expressions over the view)."""
+"""A node's JSON text as ``encoded.node_json`` makes one: expressions over the view's columns."""
 
 
 def test_a_prepared_trail_page_answers_the_same_past_the_generic_plan_and_a_rebuild(

@@ -76,7 +76,8 @@ def resolve_in_guard(name: str, resolve: Callable[[Connection], object]) -> Guar
 def resolved(name: str) -> Provide:
     """The dependency handing a handler what ``resolve_in_guard(name, ...)`` resolved."""
 
-    def provide(request: Request[Any, Any, Any]) -> Any:
+    def provide(request: Request[Any, Any, Any], if_match: int | None) -> Any:
+        # (if_match unused: one dependency after another, ``http.context.DEPENDENCIES``)
         return request.state[name]
 
     return Provide(provide, sync_to_thread=False)

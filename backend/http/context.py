@@ -50,17 +50,23 @@ def build_context(request: Request[Any, Any, Any], *, at: datetime | None = None
                    causation_id=None, request_id=request_id, extra=extra)
 
 
-async def provide_context(request: Request[Any, Any, Any]) -> Context:
+def provide_context(request: Request[Any, Any, Any]) -> Context:
     return build_context(request)
 
 
-async def provide_expected_version(request: Request[Any, Any, Any]) -> int | None:
+def provide_expected_version(request: Request[Any, Any, Any], ctx: Context) -> int | None:
+    """``ctx`` unused: see ``DEPENDENCIES``."""
     return expected_version(request)
 
 
 DEPENDENCIES: dict[str, Provide] = {
-    "ctx": Provide(provide_context),
-    "if_match": Provide(provide_expected_version),
+    "ctx": Provide(provide_context, sync_to_thread=False),
+    "if_match": Provide(provide_expected_version, sync_to_thread=False),
 }
 """Registered on the API router: handlers declare ``ctx: NamedDependency[Context]`` and
-``if_match: NamedDependency[int | None]``."""
+``if_match: NamedDependency[int | None]``.
+
+Each dependency of a command takes the one before it (``ctx``, then ``if_match``, then what a
+guard resolved: ``controllers.deps.resolved``), although it does not use it: Litestar resolves
+dependencies that do not depend on each other concurrently, in an anyio task group per
+request, which cost some 75 µs of the server's CPU per command for work of a microsecond."""

@@ -103,7 +103,9 @@ def _rate(events: int, seconds: float) -> float:
     return events / seconds if seconds > 0 else float("nan")
 
 
-def _timed(action: Callable[[], int]) -> tuple[int, float]:
+def _timed(action: Callable[[], int], *, warm: bool = False) -> tuple[int, float]:
+    if warm:
+        action()
     started = time.perf_counter()
     count = action()
     return count, time.perf_counter() - started
@@ -288,8 +290,12 @@ def run(args: argparse.Namespace) -> list[Figure]:
         conn.rollback()
         say(f"{stored:,} events; {len(tenants)} tenants of province {args.province}, "
             f"{sum(c for _, c in tenants):,} events")
-        raw_trail, raw_trail_s = _timed(lambda: raw_select(conn, TRAIL_ROWS, tenants))
-        raw_events, raw_events_s = _timed(lambda: raw_select(conn, EVENT_ROWS, tenants))
+        # Each raw select once untimed first: the rows then come from shared buffers, as
+        # they do for the GraphQL stream and the export, which read them after it.
+        raw_trail, raw_trail_s = _timed(lambda: raw_select(conn, TRAIL_ROWS, tenants),
+                                        warm=True)
+        raw_events, raw_events_s = _timed(lambda: raw_select(conn, EVENT_ROWS, tenants),
+                                          warm=True)
         conn.rollback()
         exported, export_s = _timed(lambda: export_all(conn, tenants))
         conn.rollback()

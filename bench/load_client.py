@@ -28,6 +28,8 @@ class KeepAlive:
         self._reader = reader
         self._writer = writer
         self._host = host
+        self.head = b""
+        """The last response's status line and headers."""
 
     @classmethod
     async def open(cls, host: str, port: int) -> KeepAlive:
@@ -49,7 +51,7 @@ class KeepAlive:
 
     async def send_raw(self, request: bytes) -> tuple[int, bytes]:
         self._writer.write(request)
-        head = await self._reader.readuntil(b"\r\n\r\n")
+        head = self.head = await self._reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = _LENGTH.search(head)
         if length is not None:

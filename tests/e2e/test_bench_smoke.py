@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DANVAN = str(Path(sys.executable).with_name("danvan"))
 
 AREAS = {
-    "commands": (["--clients", "2", "--seconds", "1", "--rounds", "1", "--warmup", "0"],
-                 {"commands.throughput", "commands.latency_p99", "commands.failed"}),
+    "commands": (["--clients", "2", "--seconds", "1", "--rounds", "1", "--warmup", "0",
+                  "--projector"],
+                 {"commands.throughput", "commands.latency_p99", "commands.failed",
+                  "projections.live_lag_p99"}),
     "projections": (["--events", "3000", "--baseline-events", "500", "--live-seconds", "1",
                      "--fresh"],
                     {"projections.catch_up", "projections.rebuild", "projections.runner_rss"}),

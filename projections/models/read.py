@@ -326,7 +326,7 @@ def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
     if not tenants:
         return []
     at = as_of or now or datetime.now(UTC)
-    targets = resolved_targets(conn, tenants, year, as_of)
+    targets = resolved_targets(conn, tenants, year, as_of, prepare=province_code is not None)
     minimum = {t.id: targets[t.id].per_unit_minimum for t in tenants}
     if as_of is None:
         present = _present_quota_counts(conn, minimum, year, province_code)

@@ -3,6 +3,7 @@ pages, search, registry, audit, lag, RLS."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -269,14 +270,15 @@ def test_the_province_figures_answer_the_same_prepared_past_the_generic_plan_and
     expected = province_figures(owner, PROVINCE, year, now=LATER)
     assert expected.quotas and any(q.new_models_target for q in expected.quotas)
 
-    def figures(conn: psycopg.Connection[Any]) -> Any:
-        with scoped(conn, province_codes=[PROVINCE]):
+    def figures(conn: psycopg.Connection[Any], pipelined: bool = True) -> Any:
+        with conn.pipeline() if pipelined else contextlib.nullcontext(), \
+                scoped(conn, province_codes=[PROVINCE]):  # pipelined: as the readers read
             return province_figures(conn, PROVINCE, year, now=LATER)
 
     with connect_app(settings) as conn:
         conn.prepare_threshold = ONLY_WHEN_ASKED
-        for _ in range(8):
-            assert figures(conn) == expected
+        for n in range(8):
+            assert figures(conn, pipelined=n % 2 == 0) == expected
         prepared = conn.execute("SELECT count(*) FROM pg_prepared_statements "
                                 "WHERE statement LIKE '%tenant_targets%'").fetchone()
         assert prepared == (1,)

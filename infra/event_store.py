@@ -275,7 +275,8 @@ class EventStore(Application[UUID]):
             # the rollback the pool sends when a connection comes back inside one.
             conn.autocommit = True
             try:
-                return self.send_streams(conn, aggregate_ids).fetchall()
+                with self.send_streams(conn, aggregate_ids) as cursor:
+                    return cursor.fetchall()
             finally:
                 if not conn.closed:
                     conn.autocommit = False

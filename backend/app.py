@@ -181,6 +181,7 @@ def read_api(settings: Settings, services: Services, catalogue: Any) -> ReadApi 
     from danvan.graphql.sources import ReadSources, caches_from_env
     from danvan.infra.audit_verify import trusted_keys, verify_tenant
     from danvan.infra.database import app_params
+    from danvan.infra.event_store import EventStore
     from danvan.infra.seals import SealPolicy
 
     def verify(tenant_id: str) -> Any:
@@ -194,15 +195,17 @@ def read_api(settings: Settings, services: Services, catalogue: Any) -> ReadApi 
 
     codes = tuple(p.code for p in catalogue.provinces())
 
-    def read_sources(pool: Any) -> ReadSources:
+    def read_sources(pool: Any, *, primary: bool) -> ReadSources:
         return ReadSources(pool=pool, store=services.store, vault=services.vault,
+                           events_on_pool=primary and isinstance(services.store, EventStore)
+                           and services.store.in_postgres,
                            verify_chain=verify, province_name=province_name,
                            province_codes=lambda: codes,
                            **caches_from_env(os.environ, production=settings.is_production))
 
-    sources = read_sources(pool)
+    sources = read_sources(pool, primary=True)
     if services.replica_pool is not None:
-        replica = read_sources(services.replica_pool)
+        replica = read_sources(services.replica_pool, primary=False)
         sources.replica = Replica(replica, max_lag=settings.replica_max_lag_seconds,
                                   max_age=replica.freshness.max_age)
     sources.live = QuotaFeed(pool, sources.province_figures, app_params(settings).conninfo())

@@ -82,6 +82,17 @@ class Reader:
                                         province_codes=self.province_codes):
             return fn(conn, *args, **kwargs)
 
+    def run_then_sync(self, fn: Callable[Concatenate[Connection, P], Callable[[], T]],
+                      *args: P.args, **kwargs: P.kwargs) -> T:
+        """``run_sync`` for a read whose last statements need no answer inside the
+        transaction: ``fn`` sends them and returns how to finish the answer, called once the
+        pipeline synced (on the same connection), so they share the COMMIT's round trip."""
+        with _unavailable(), self.pool.connection() as conn, _planned_each_time(conn):
+            with conn.pipeline(), scoped(conn, tenant_ids=self.tenant_ids,
+                                         province_codes=self.province_codes):
+                finish = fn(conn, *args, **kwargs)
+            return finish()
+
     def run_unscoped_sync(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,
                           **kwargs: P.kwargs) -> T:
         """For tables outside row-level security (projection positions): no transaction,

@@ -23,6 +23,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 
 from danvan.domain.model import Lifecycle, evolve
+from danvan.projections.event_types import decodings
 from danvan.projections.events import decode_row
 from danvan.projections.models.fold import MODEL_EVENTS
 
@@ -127,15 +128,22 @@ def state_as_of(stream: Stream, at: datetime) -> ModelAsOf | None:
     lifecycle: Lifecycle | None = None
     version, last_at = 0, at
     model_id = str(stream[0][1]) if stream else ""
+    current = decodings()
     for position, _, stored_version, topic, state in stream:
-        event = decode_row((position, model_id, stored_version, topic, state))
-        stamp = datetime.fromisoformat(event.at)
+        try:  # the usual case, a current topic: its decoding alone, no envelope
+            decoding = current[topic]
+            data = decoding.decode(state)
+            topic = decoding.topic
+        except Exception:  # a former topic, or a state refused: as the projections read it
+            event = decode_row((position, model_id, stored_version, topic, state))
+            data, topic = event.data, event.topic  # Undecodable: EventNotDecoded
+        stamp = datetime.fromisoformat(data.timestamp._data_)
         if stamp > at:
             break
         if created is None:
-            created = event.data  # Registered or Imported: the members that never change
-        lifecycle = evolve(lifecycle, MODEL_EVENTS[event.topic], event.data)
-        version, last_at = event.version, stamp
+            created = data  # Registered or Imported: the members that never change
+        lifecycle = evolve(lifecycle, MODEL_EVENTS[topic], data)
+        version, last_at = stored_version, stamp
     if lifecycle is None:
         return None
     return ModelAsOf(id=stream[0][1], version=version, last_event_at=last_at,

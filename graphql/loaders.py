@@ -11,6 +11,7 @@ tests and reports call too: no SQL here.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -45,6 +46,8 @@ from danvan.projections.users.read import user_pages
 from danvan.projections.users.rows import UserRow
 
 V = TypeVar("V")
+Read = tuple[ModelSummary | None, dict[str, TenantRef | None], Stream | None]
+"""``model_with_events``' row, the tenants read with it and its events (None: not read)."""
 
 
 def by_id(reader: Reader, fetch: Callable[[Connection, list[str]], dict[str, V]]
@@ -217,16 +220,32 @@ class Loaders:
                                 ) -> ModelSummary | None:
         """A model and its events in one worker-thread hop (not two in turn): its row and
         tenant, then ``check(row, tenant)`` (the caller's access: raises to refuse), and only
-        once that passed, its events from the store. ``model``, ``tenant`` and ``events``
-        are primed with what was read. None: no such model in the caller's scope."""
-        def read() -> tuple[ModelSummary | None, dict[str, TenantRef | None], Stream | None]:
-            found, tenants = self.reader.run_sync(models_read.models_with_tenants,
-                                                   [model_id])
+        once that passed, its events from the store (on the same connection, sent with the
+        COMMIT, where the pool reaches the store's database). ``model``, ``tenant`` and
+        ``events`` are primed with what was read. None: no such model in the caller's
+        scope."""
+        store = self.sources.store
+
+        def admitted(found: dict[str, ModelSummary], tenants: dict[str, TenantRef | None]
+                     ) -> ModelSummary | None:
             row = found.get(model_id)
-            if row is None:
-                return None, tenants, None
-            check(row, tenants.get(row.tenant_id))
-            return row, tenants, model_events(self.sources.store, [model_id])[0]
+            if row is not None:
+                check(row, tenants.get(row.tenant_id))
+            return row
+
+        def row_then_events(conn: Connection) -> Callable[[], Read]:
+            assert store is not None  # the resolver asks for events only with a store
+            found, tenants = models_read.models_with_tenants(conn, [model_id])
+            row = admitted(found, tenants)
+            sent = store.send_streams(conn, [uuid.UUID(row.id)]) if row is not None else None
+            return lambda: (row, tenants, sent.fetchall() if sent is not None else None)
+
+        def read() -> Read:
+            if self.sources.events_on_pool:
+                return self.reader.run_then_sync(row_then_events)
+            found, tenants = self.reader.run_sync(models_read.models_with_tenants, [model_id])
+            row = admitted(found, tenants)
+            return row, tenants, model_events(store, [model_id])[0] if row is not None else None
 
         row, tenants, stream = await asyncio.to_thread(read)
         for tenant_id, tenant in tenants.items():

@@ -57,6 +57,10 @@ class ReadSources:
     store: Any | None = None
     """The event store (``infra.event_store.EventStore``: ``store.streams(ids)``, decoded
     with ``store.mapper``), for a model's history and its state at a moment only."""
+    events_on_pool: bool = False
+    """``pool`` reaches the store's own database (the primary's, not a replica's), so a
+    model's events may be read in the transaction that read its row
+    (``store.send_streams``): one connection and one round trip less."""
     vault: PersonVault | None = None
     verify_chain: Callable[[str], ChainVerdict] | None = None
     """Recompute one tenant's hash chain (blocking; runs on a worker thread)."""

@@ -21,11 +21,13 @@ is retried and answered as the success it was, not as a version conflict
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application, Recording
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -254,6 +256,12 @@ class EventStore(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_transcodings(transcoder)
 
+    @property
+    def in_postgres(self) -> bool:
+        """Whether the events are in PostgreSQL (``streams`` and ``send_streams`` read them
+        there)."""
+        return isinstance(self.recorder, PostgresApplicationRecorder)
+
     def streams(self, aggregate_ids: Sequence[UUID]) -> list[StreamRow]:
         """Every stored event of these aggregates, by aggregate then version, as rows
         ``(position, aggregate_id, version, topic, state)``: one statement and one round trip
@@ -262,25 +270,41 @@ class EventStore(Application[UUID]):
         typed decoding)."""
         recorder = self.recorder
         assert isinstance(recorder, PostgresApplicationRecorder)
-        datastore = recorder.datastore
-        ids = list(aggregate_ids)
-        statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {0}.{1} WHERE {2} ORDER BY originator_id, originator_version").format(
-                Identifier(datastore.schema), Identifier(recorder.events_table_name),
-                # One aggregate (the usual case) without an array: cheaper to send.
-                SQL("originator_id = %s" if len(ids) == 1 else "originator_id = ANY(%s)"))
-        with datastore.get_connection() as conn:
+        with recorder.datastore.get_connection() as conn:
             # A single read needs no transaction: without one there is neither BEGIN nor
             # the rollback the pool sends when a connection comes back inside one.
             conn.autocommit = True
             try:
-                with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
-                    cursor.execute(statement, (ids[0] if len(ids) == 1 else ids,))
+                with self.send_streams(conn, aggregate_ids) as cursor:
                     return cursor.fetchall()
             finally:
                 if not conn.closed:
                     conn.autocommit = False
+
+    def send_streams(self, conn: psycopg.Connection[Any], aggregate_ids: Sequence[UUID]
+                     ) -> psycopg.Cursor[StreamRow]:
+        """``streams``' statement sent on ``conn``, any connection to the store's database
+        whose role may read the events (the read models' pool: a model's events in the
+        transaction that read its row; inside a pipeline, fetch once it synced). Prepared:
+        every plan of it is a probe of the primary key."""
+        ids = list(aggregate_ids)
+        cursor = conn.cursor(row_factory=tuple_row, binary=True)
+        # One aggregate (the usual case) without an array: cheaper to send.
+        cursor.execute(self._streams_statements[len(ids) == 1],
+                       (ids[0] if len(ids) == 1 else ids,), prepare=True)
+        return cursor
+
+    @functools.cached_property
+    def _streams_statements(self) -> tuple[bytes, bytes]:
+        """``streams``' statement for many aggregates and for one, composed once."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        table = SQL("{0}.{1}").format(Identifier(recorder.datastore.schema),
+                                      Identifier(recorder.events_table_name)).as_string()
+        select = ("SELECT notification_id, originator_id, originator_version, topic, state "
+                  f"FROM {table} WHERE originator_id {{}} ORDER BY originator_id, "
+                  "originator_version")
+        return (select.format("= ANY(%s)").encode(), select.format("= %s").encode())
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, telling ``saved_positions`` where its events landed."""

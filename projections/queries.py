@@ -19,6 +19,9 @@ from contextlib import contextmanager
 
 from danvan.projections.base import Connection
 
+_SCOPE = ("SELECT set_config('danvan.tenant_ids', %s, true), "
+          "set_config('danvan.province_codes', %s, true)")
+
 
 @contextmanager
 def scoped(conn: Connection, *, tenant_ids: Sequence[str] = (),
@@ -29,7 +32,7 @@ def scoped(conn: Connection, *, tenant_ids: Sequence[str] = (),
         if "," in value:
             raise ValueError(f"not a tenant id or province code: {value!r}")
     with conn.transaction():
-        conn.execute("SELECT set_config('danvan.tenant_ids', %s, true), "
-                     "set_config('danvan.province_codes', %s, true)",
-                     (",".join(tenant_ids), ",".join(province_codes)))
+        # Prepared: the same statement on every read, planned once per session.
+        conn.execute(_SCOPE, (",".join(tenant_ids), ",".join(province_codes)), prepare=True)
         yield conn
+

@@ -326,7 +326,7 @@ def quotas(conn: Connection, tenants: Sequence[TenantRef], year: int, *,
     if not tenants:
         return []
     at = as_of or now or datetime.now(UTC)
-    targets = resolved_targets(conn, tenants, year, as_of)
+    targets = resolved_targets(conn, tenants, year, as_of, prepare=province_code is not None)
     minimum = {t.id: targets[t.id].per_unit_minimum for t in tenants}
     if as_of is None:
         present = _present_quota_counts(conn, minimum, year, province_code)
@@ -361,14 +361,8 @@ def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
     present totals are then the projector's rollup, ``province_fields``)."""
     params: dict[str, Any] = {"ids": list(tenant_ids), "y": year, "at": as_of_bound(as_of)}
     if as_of is None and province_code is not None:
-        both = conn.execute(
-            f"SELECT field, new_models, recognized_tenant_level, recognized_province_level, "
-            f"participants, workdays, money_vnd, land_m2, reports FROM {R}.province_fields "
-            "WHERE tenant_id = %s AND year = %s",
-            (province_scope(province_code), year), prepare=True).fetchall()
-        count_rows = [(f, n, rt, rp) for f, n, rt, rp, *_ in both]
-        progress_rows = [(f, *sums) for f, _, _, _, *sums in both]
-    elif as_of is None:
+        return _rollup_breakdown(_send_province_fields(conn, province_code, year).fetchall())
+    if as_of is None:
         both = conn.execute(
             f"""SELECT field, sum(n), sum(rt), sum(rp), sum(p), sum(w), sum(money), sum(land),
                        sum(reports)
@@ -403,6 +397,25 @@ def breakdown(conn: Connection, tenant_ids: Sequence[str], year: int, *,
             f"sum(land_m2), count(*) FROM {R}.progress_reports "
             "WHERE tenant_id = ANY(%(ids)s) AND year = %(y)s AND reported_at <= %(at)s "
             "GROUP BY 1", params).fetchall()
+    return _fields(count_rows, progress_rows)
+
+
+def _send_province_fields(conn: Connection, province_code: str, year: int) -> Any:
+    """The province's present per-field rollup (``province_fields``), sent: fetch it when
+    needed (in a pipeline it travels with the statements sent after it)."""
+    return conn.execute(
+        f"SELECT field, new_models, recognized_tenant_level, recognized_province_level, "
+        f"participants, workdays, money_vnd, land_m2, reports FROM {R}.province_fields "
+        "WHERE tenant_id = %s AND year = %s",
+        (province_scope(province_code), year), prepare=True)
+
+
+def _rollup_breakdown(both: Sequence[Any]) -> list[FieldBreakdown]:
+    return _fields([(f, n, rt, rp) for f, n, rt, rp, *_ in both],
+                   [(f, *sums) for f, _, _, _, *sums in both])
+
+
+def _fields(count_rows: Sequence[Any], progress_rows: Sequence[Any]) -> list[FieldBreakdown]:
     found = {f: (int(a), int(b), int(c)) for f, a, b, c in count_rows}
     progress = {f: Progress(int(p), int(w), m, land, int(n))
                 for f, p, w, m, land, n in progress_rows}
@@ -415,10 +428,13 @@ def province_figures(conn: Connection, province_code: str, year: int, *,
                      now: datetime | None = None) -> ProvinceFigures:
     """Every tenant's quota for ``year`` (onboarded by ``as_of``) and the per-field breakdown:
     ``.summary()`` adds them up, ``quota_page.quota_page`` pages them."""
+    # The present rollup needs nothing read before it: sent first, in a pipeline (the
+    # readers', ``graphql.db``) it shares the tenants' round trip instead of taking its own.
+    rollup = _send_province_fields(conn, province_code, year) if as_of is None else None
     tenants = province_tenants(conn, province_code, as_of=as_of)
     rows = quotas(conn, tenants, year, as_of=as_of, now=now, province_code=province_code)
-    by_field = breakdown(conn, [t.id for t in tenants], year, as_of=as_of,
-                         province_code=province_code)
+    by_field = _rollup_breakdown(rollup.fetchall()) if rollup is not None else breakdown(
+        conn, [t.id for t in tenants], year, as_of=as_of, province_code=province_code)
     return ProvinceFigures(province_code, year, rows, by_field)
 
 

@@ -3,6 +3,7 @@ pages, search, registry, audit, lag, RLS."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from danvan.graphql.db import ONLY_WHEN_ASKED
 from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
@@ -256,6 +258,34 @@ def test_row_level_security_shows_readers_only_their_tenants(
             assert conn.execute("SELECT count(*) FROM danvan_read.tenants").fetchone() == (0,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM danvan_read.models")
+
+
+def test_the_province_figures_answer_the_same_prepared_past_the_generic_plan_and_a_rebuild(
+        settings: Settings, owner: psycopg.Connection[Any], world: World) -> None:
+    """The computed figures' province-keyed statements are prepared on the readers'
+    connections (``graphql.db``): the same figures as the owner's unprepared reads, from the
+    first call, past the sixth (when PostgreSQL may choose a generic plan) and after a
+    blue/green rebuild of every read model they read."""
+    year = world.models[0].year
+    expected = province_figures(owner, PROVINCE, year, now=LATER)
+    assert expected.quotas and any(q.new_models_target for q in expected.quotas)
+
+    def figures(conn: psycopg.Connection[Any], pipelined: bool = True) -> Any:
+        with conn.pipeline() if pipelined else contextlib.nullcontext(), \
+                scoped(conn, province_codes=[PROVINCE]):  # pipelined: as the readers read
+            return province_figures(conn, PROVINCE, year, now=LATER)
+
+    with connect_app(settings) as conn:
+        conn.prepare_threshold = ONLY_WHEN_ASKED
+        for n in range(8):
+            assert figures(conn, pipelined=n % 2 == 0) == expected
+        prepared = conn.execute("SELECT count(*) FROM pg_prepared_statements "
+                                "WHERE statement LIKE '%tenant_targets%'").fetchone()
+        assert prepared == (1,)
+        rebuild(owner, by_names(["directory", "targets", "models"]),
+                app_role=settings.app_db_role)
+        for _ in range(3):
+            assert figures(conn) == expected
 
 
 def test_the_scope_follows_the_directory_across_a_rebuild_on_the_same_session(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+import pytest
 
 from danvan.domain.base import Context
 from danvan.domain.commands import (
@@ -33,7 +34,7 @@ from danvan.domain.evaluation import PERSON_CRITERIA
 from danvan.domain.model import Model
 from danvan.graphql.history import ModelAsOf, model_events, state_as_of
 from danvan.infra.event_store import EventStore
-from danvan.projections.events import topic_of
+from danvan.projections.events import EventNotDecoded, topic_of
 from tests.unit.builders import NOW, PERSON, complete_form, ctx, form, unit
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -130,3 +131,21 @@ def test_several_models_are_read_in_one_go_each_its_own_stream(event_store: Even
     assert [[(row[1], row[2]) for row in stream] for stream in streams] == [
         [(second.id, 1), (second.id, 2)], [], [(first.id, 1)], []]
     assert model_events(event_store, [missing]) == [[]]
+
+
+def test_an_event_whose_state_cannot_be_decoded_refuses_the_moments_it_may_reach(
+        event_store: EventStore) -> None:
+    """As the projections read it (``Undecodable``): its moment is unknown, so a moment past
+    the events before it raises ``EventNotDecoded`` rather than answer a state that may
+    lack it; one before the registration still answers that there was no model."""
+    u = unit()
+    model = Model.register(at(0), u, complete_form(str(u.id)))
+    model.handle(SubmitModel(), at(1))
+    model.handle(ReturnModel("Bổ sung chỉ số"), at(2, "reviewer"))
+    event_store.save(model)
+    stream = model_events(event_store, [str(model.id)])[0]
+    broken = [*stream[:2], (*stream[2][:4], b'{"timestamp": 7}')]
+    assert state_as_of(broken, NOW - timedelta(seconds=1)) is None
+    for hours in (1, 2, 3):
+        with pytest.raises(EventNotDecoded):
+            state_as_of(broken, NOW + timedelta(hours=hours))

@@ -188,9 +188,18 @@ class Batch:
 
 def fetch_batch(conn: psycopg.Connection[Any], after: int, limit: int) -> Batch:
     """At most ``limit`` events after ``after``, in log order (one binary round trip)."""
+    return batch_of_rows(after, fetch_rows(conn, after, limit))
+
+
+def fetch_rows(conn: psycopg.Connection[Any], after: int, limit: int) -> list[Any]:
+    """The stored rows of ``fetch_batch``, not decoded yet."""
     with conn.cursor(binary=True) as cur:
         cur.execute(FETCH_SQL, (after, limit))
-        rows = cur.fetchall()
+        return cur.fetchall()
+
+
+def batch_of_rows(after: int, rows: Sequence[Sequence[Any]]) -> Batch:
+    """The batch of the rows ``fetch_rows`` read after ``after``."""
     return Batch(after, rows[-1][0] if rows else after, decode_rows(rows))
 
 

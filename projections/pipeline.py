@@ -1,7 +1,8 @@
 """Catching up with two cores: the next batches are prepared (fetched, decoded, folded, turned
 into rows) on a thread of their own while the current one is written.
 
-The producer reads through its own connection and keeps, in a memo, what it has prepared
+The producer gets the log's rows read a batch ahead (``fetch_ahead``), reads the read models
+through its own connection and keeps, in a memo, what it has prepared
 (the model rows), so preparing batch N+1 never waits for batch N's commit. The consumer
 (the runner) writes each prepared batch in its own transaction after checking that every
 projection is still at the version and position the batch was prepared for; if not (a
@@ -22,11 +23,12 @@ then a fresh pipeline goes on from there.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -36,7 +38,8 @@ import psycopg
 from danvan.projections import province_changes
 from danvan.projections.applying import Applied, Fault, Target, advance, apply_locked
 from danvan.projections.base import Connection, Projection, Write
-from danvan.projections.events import Batch, fetch_batch
+from danvan.projections.events import Batch, batch_of_rows
+from danvan.projections.fetch_ahead import FetchAhead
 from danvan.projections.quarantine import ProjectionFailed, event_fault
 from danvan.projections.sharding import route
 from danvan.projections.side_writer import SideWriter
@@ -104,11 +107,18 @@ class Pipeline:
 
     def _produce(self) -> None:
         try:
+            targets = list(self.targets)
             with psycopg.connect(self.conninfo, autocommit=True,
-                                 application_name=self._thread.name) as conn:
-                targets = list(self.targets)
+                                 application_name=self._thread.name) as conn, \
+                    _fetching(self.conninfo, min(t.position for t in targets),
+                              self.limit) as log:
                 while not self._stop.is_set():
-                    batch = fetch_batch(conn, min(t.position for t in targets), self.limit)
+                    after, rows = log.next()
+                    # (each range starts at the previous one's last position, as do the
+                    # targets still behind it)
+                    assert after == min(t.position for t in targets)
+                    batch = batch_of_rows(after, rows)
+                    del rows
                     count = len(batch)
                     if not count:
                         break
@@ -156,6 +166,15 @@ class Pipeline:
                 break
         self._thread.join(30)
         self.memo.clear()
+
+
+@contextlib.contextmanager
+def _fetching(conninfo: str, after: int, limit: int) -> Iterator[FetchAhead]:
+    fetch = FetchAhead(conninfo, after, limit).start()
+    try:
+        yield fetch
+    finally:
+        fetch.stop()
 
 
 def _prepare(target: Target, cur: Any, part: Batch, memo: dict[str, Any]) -> Write:

@@ -77,11 +77,11 @@ class Stamp(msgspec.Struct, gc=False):
 
 
 class Meta(msgspec.Struct, gc=False):
+    """What projections read of an event's metadata: msgspec skips the rest (role,
+    correlation, causation, request) without making strings of them. The audit log's
+    readers get those from the stored event itself."""
+
     actor_id: str | None = None
-    actor_role: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    request_id: str | None = None
     reason: str | None = None
 
 

@@ -40,6 +40,7 @@ from danvan.projections.applying import Applied, Fault, Target, advance, apply_l
 from danvan.projections.base import Connection, Projection, Write
 from danvan.projections.events import Batch, batch_of_rows
 from danvan.projections.fetch_ahead import FetchAhead
+from danvan.projections.gil_turns import short_gil_turns
 from danvan.projections.quarantine import ProjectionFailed, event_fault
 from danvan.projections.sharding import route
 from danvan.projections.side_writer import SideWriter
@@ -211,22 +212,24 @@ def run_pipelined(conn: Connection, conninfo: str, lock_targets: LockTargets,
         return lock_targets(c, projections)
 
     total = 0
-    while True:
-        try:
-            return total + _run_pipeline(conn, conninfo, lock_targets, projections, limit,
-                                         fault, on_batch)
-        except _Poisoned as poisoned:
-            total += poisoned.done
-            log.warning("%s; applying that batch alone, isolating its poison events",
-                        poisoned.failed)
-        outcome, locked = apply_locked(conn, lock_all, limit, fault=fault, isolating=True)
-        count = outcome.read
-        total += count
-        if count and on_batch is not None:
-            on_batch(Applied(outcome.batch, tuple(locked), time.time(), count,
-                             outcome.quarantined))
-        if count < limit:
-            return total
+    with short_gil_turns():
+        while True:
+            try:
+                return total + _run_pipeline(conn, conninfo, lock_targets, projections,
+                                             limit, fault, on_batch)
+            except _Poisoned as poisoned:
+                total += poisoned.done
+                log.warning("%s; applying that batch alone, isolating its poison events",
+                            poisoned.failed)
+            outcome, locked = apply_locked(conn, lock_all, limit, fault=fault,
+                                           isolating=True)
+            count = outcome.read
+            total += count
+            if count and on_batch is not None:
+                on_batch(Applied(outcome.batch, tuple(locked), time.time(), count,
+                                 outcome.quarantined))
+            if count < limit:
+                return total
 
 
 class _Poisoned(Exception):

@@ -55,6 +55,10 @@ class Projection(ABC):
     """Tables exposed to readers as ``danvan_read.<table>`` views (RLS on ``tenant_id``)."""
     topics: ClassVar[frozenset[str] | None] = None
     """Topics this projection reads; ``None`` means every event."""
+    written_apart: ClassVar[bool] = False
+    """Whether a pipelined run writes this projection's batches on a connection of its own,
+    beside the others' (``pipeline``): for a projection whose writes are a large share of
+    the database's work."""
     sharding: ClassVar[Mapping[str, TableSharding]] = {}
     """Per table, how tenant shards may write it; a table left out needs one writer, so
     the projection is refused tenant shards (``projections.sharding``)."""

@@ -77,11 +77,11 @@ class Stamp(msgspec.Struct, gc=False):
 
 
 class Meta(msgspec.Struct, gc=False):
+    """What projections read of an event's metadata: msgspec skips the rest (role,
+    correlation, causation, request) without making strings of them. The audit log's
+    readers get those from the stored event itself."""
+
     actor_id: str | None = None
-    actor_role: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    request_id: str | None = None
     reason: str | None = None
 
 
@@ -115,15 +115,17 @@ def event_classes() -> list[type]:
 
 def struct_for(cls: type) -> type[msgspec.Struct]:
     """A Struct with the event class's own fields (any JSON value each, None when absent)
-    and the class version it was stored at. For a class still at version 1 that can only be
-    1 (msgspec checks it, so the fast path pays no Python for it); for a later class, any
-    version (absent means 1), for ``Decoding`` to upcast."""
+    and the class version it was stored at, which can only be the class's current one:
+    msgspec checks it, so the fast path pays no Python for it (an older one fails, and
+    ``Decoding.decode_any`` upcasts it)."""
     version = getattr(cls, "class_version", 1)
     names = [f.name for f in dataclasses.fields(cls) if f.name not in _ENVELOPE]
-    stored: Any = Literal[1] if version == 1 else int
+    # Absent means 1: a later class's state must say its version (the store writes it).
+    stored: Any = ("class_version", Literal[1], 1) if version == 1 else \
+        ("class_version", Literal[version])
     return msgspec.defstruct(cls.__qualname__.replace(".", "_"),
-                             [*((name, Any, None) for name in names),
-                              ("class_version", stored, 1)], bases=(Head,), gc=False)
+                             [*((name, Any, None) for name in names), stored],
+                             bases=(Head,), gc=False, kw_only=True)
 
 
 @lru_cache(maxsize=1)
@@ -188,8 +190,8 @@ class NewerThanCode(Exception):
 
 class Decoding:
     """How the stored events of one class become Structs: ``decode(state)``, one msgspec
-    call for an event at the class's current version; the upcasters for an older one;
-    ``NewerThanCode`` for a newer one."""
+    call, for an event at the class's current version; ``decode_any(state)`` for any:
+    the upcasters for an older one, ``NewerThanCode`` for a newer one."""
 
     __slots__ = ("cls", "decode", "struct", "topic", "version")
 
@@ -199,16 +201,16 @@ class Decoding:
         """The class's current topic: what projections compare with, whatever was stored."""
         self.version: int = getattr(cls, "class_version", 1)
         self.struct = struct_for(cls)
-        fast: Callable[[bytes], Any] = msgspec.json.Decoder(self.struct).decode
-        self.decode: Callable[[bytes], Any] = fast
-        if self.version > 1:
-            current = self.version
+        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(self.struct).decode
 
-            def decode(state: bytes) -> Any:
-                data = fast(state)
-                return data if data.class_version == current else self.upcast(
-                    state, data.class_version)
-            self.decode = decode
+    def decode_any(self, state: bytes) -> Any:
+        try:
+            return self.decode(state)
+        except msgspec.ValidationError as error:
+            stored = _stored_version(state)
+            if stored is None or stored == self.version:
+                raise error from None
+            return self.upcast(state, stored)
 
     def upcast(self, state: bytes, stored_version: int) -> Any:
         """The slow path, for an event stored at an older version of its class: its state as
@@ -230,14 +232,22 @@ class Decoding:
         1 class's struct refuses any other version), or the state is bad (``error``)."""
         if isinstance(error, NewerThanCode):
             return error
-        try:
-            stored = msgspec.json.decode(state, type=_Stored).class_version
-        except msgspec.MsgspecError:
-            return error
-        if isinstance(stored, int) and not isinstance(stored, bool) and \
-                stored > self.version:
+        stored = _stored_version(state)
+        if stored is not None and stored > self.version:
             return NewerThanCode(stored, self.version)
         return error
+
+
+def _stored_version(state: bytes) -> int | None:
+    """The class version a state says it was stored at (absent: 1), None if it says
+    something else than a whole number."""
+    try:
+        stored = msgspec.json.decode(state, type=_Stored).class_version
+    except msgspec.MsgspecError:
+        return None
+    if isinstance(stored, int) and not isinstance(stored, bool):
+        return stored
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -40,7 +40,7 @@ from danvan.projections.applying import (
 )
 from danvan.projections.base import Connection, Projection
 from danvan.projections.events import log_head
-from danvan.projections.pipeline import run_pipelined
+from danvan.projections.pipeline import LockTargets, run_pipelined
 from danvan.projections.runner import lock_key, try_lock, unlock
 from danvan.projections.schema import (
     ENSURE_LOCK,
@@ -109,22 +109,23 @@ def rebuild(conn: Connection, projections: Sequence[Projection], *,
             taken.append(name)
         built = [_building_version(conn, p, app_role, resume) for p in chosen]
         by_name = {p.name: p for p in chosen}
+        version_of = {v.name: v.version for v in built}
 
-        def lock_targets(c: Connection) -> list[Target]:
-            return [lock_version_target(c, by_name[v.name], v.version) for v in built]
+        def lock_targets(c: Connection, some: Sequence[Projection] = chosen) -> list[Target]:
+            return [lock_version_target(c, p, version_of[p.name]) for p in some]
 
         def report(applied: Applied) -> None:
             if progress is not None:
                 progress("rebuild", applied.batch.last, head)
 
         head = log_head(conn)
-        events = _catch_up(conn, conninfo, lock_targets, batch_size, fault, report)
+        events = _catch_up(conn, conninfo, lock_targets, chosen, batch_size, fault, report)
         if progress is not None:
             progress("indexes", head, head)
         for version in built:
             with conn.transaction():
                 add_indexes(conn, by_name[version.name], version.schema)
-        events += _catch_up(conn, conninfo, lock_targets, batch_size, fault, report)
+        events += _catch_up(conn, conninfo, lock_targets, chosen, batch_size, fault, report)
         with conn.transaction():
             olds = _switch(conn, chosen, built, app_role, batch_size, fault, shards)
             reached = {t.projection.name: t.position for t in lock_targets(conn)}
@@ -140,15 +141,16 @@ def rebuild(conn: Connection, projections: Sequence[Projection], *,
                 unlock(conn, name)
 
 
-def _catch_up(conn: Connection, conninfo: str | None,
-              lock_targets: Callable[[Connection], list[Target]], batch_size: int,
-              fault: Fault | None, report: Callable[[Applied], None]) -> int:
+def _catch_up(conn: Connection, conninfo: str | None, lock_targets: LockTargets,
+              projections: Sequence[Projection], batch_size: int, fault: Fault | None,
+              report: Callable[[Applied], None]) -> int:
     total = 0
     if conninfo is not None:
-        total += run_pipelined(conn, conninfo, lock_targets, batch_size, fault=fault,
-                               on_batch=report)
+        total += run_pipelined(conn, conninfo, lock_targets, projections, batch_size,
+                               fault=fault, on_batch=report)
     while True:  # the rest (or all, without a second connection), batch by batch
-        outcome, _ = apply_locked(conn, lock_targets, batch_size, fault=fault)
+        outcome, _ = apply_locked(conn, lambda c: lock_targets(c, projections), batch_size,
+                                  fault=fault)
         batch = outcome.batch
         total += outcome.read
         if outcome.read:

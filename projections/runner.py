@@ -281,10 +281,10 @@ class Runner:
         assert self._conn is not None and self._holding
         try:
             return run_pipelined(self._conn, self.conninfo,
-                                 lambda conn: lock_active_targets(conn, self.projections,
-                                                                  self.shard),
-                                 self.catch_up_batch_size, fault=self.fault,
-                                 on_batch=self._record)
+                                 lambda conn, chosen: lock_active_targets(conn, chosen,
+                                                                          self.shard),
+                                 self.projections, self.catch_up_batch_size,
+                                 fault=self.fault, on_batch=self._record)
         except UnknownEvent as exc:
             self._halt(exc)
             raise

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -41,6 +39,7 @@ from danvan.projections.base import Connection, Projection, Write
 from danvan.projections.events import Batch, batch_of_rows
 from danvan.projections.fetch_ahead import FetchAhead
 from danvan.projections.gil_turns import short_gil_turns
+from danvan.projections.producer import Producer
 from danvan.projections.quarantine import ProjectionFailed, event_fault
 from danvan.projections.sharding import route
 from danvan.projections.side_writer import SideWriter
@@ -82,90 +81,63 @@ def target_key(target: Target) -> tuple[str, int, str, int]:
 _END = object()
 
 
-class Pipeline:
+class Pipeline(Producer):
     def __init__(self, conninfo: str, targets: Sequence[Target], limit: int, *,
                  depth: int = 1, name: str = "danvan-prepare") -> None:
+        super().__init__(name, depth=depth)
         self.conninfo = conninfo
         self.targets = tuple(targets)
         self.limit = limit
         self.memo: dict[str, Any] = {}
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
 
-    def start(self) -> Pipeline:
-        self._thread.start()
-        return self
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self) -> None:
-        try:
-            targets = list(self.targets)
-            with psycopg.connect(self.conninfo, autocommit=True,
-                                 application_name=self._thread.name) as conn, \
-                    _fetching(self.conninfo, min(t.position for t in targets),
-                              self.limit) as log:
-                while not self._stop.is_set():
-                    after, rows = log.next()
-                    # (each range starts at the previous one's last position, as do the
-                    # targets still behind it)
-                    assert after == min(t.position for t in targets)
-                    batch = batch_of_rows(after, rows)
-                    del rows
-                    count = len(batch)
-                    if not count:
-                        break
-                    batch = route(batch, targets[0].shard)
-                    batch.sort_out(s for t in targets for s in t.projection.topic_sets())
-                    writes: list[Write | None] = []
-                    counts: list[int] = []
-                    with conn.cursor() as cur:
-                        for t in targets:
-                            part = batch.since(t.position)
-                            counts.append(len(part))
-                            writes.append(_prepare(t, cur, part, self.memo)
-                                          if part.events else None)
-                    prepared = Prepared(Batch(batch.after, batch.last, ()), count,
-                                        tuple(targets), tuple(counts), tuple(writes),
-                                        province_changes.touched(batch))
-                    del batch  # the decoded events: only the prepared rows go on
-                    if not self._put(prepared):
-                        return
-                    if count < self.limit:
-                        break
-                    targets = [replace(t, position=max(t.position, prepared.batch.last))
-                               for t in targets]
-        except BaseException as exc:  # handed to the consumer
-            self._put(exc)
-            return
-        self._put(_END)
+    def produce(self) -> None:
+        targets = list(self.targets)
+        with psycopg.connect(self.conninfo, autocommit=True,
+                             application_name=self.name) as conn, \
+                _fetching(self.conninfo, min(t.position for t in targets),
+                          self.limit) as log:
+            while not self.stopping:
+                after, rows = log.next()
+                # (each range starts at the previous one's last position, as do the
+                # targets still behind it)
+                assert after == min(t.position for t in targets)
+                batch = batch_of_rows(after, rows)
+                del rows
+                count = len(batch)
+                if not count:
+                    break
+                batch = route(batch, targets[0].shard)
+                batch.sort_out(s for t in targets for s in t.projection.topic_sets())
+                writes: list[Write | None] = []
+                counts: list[int] = []
+                with conn.cursor() as cur:
+                    for t in targets:
+                        part = batch.since(t.position)
+                        counts.append(len(part))
+                        writes.append(_prepare(t, cur, part, self.memo)
+                                      if part.events else None)
+                prepared = Prepared(Batch(batch.after, batch.last, ()), count,
+                                    tuple(targets), tuple(counts), tuple(writes),
+                                    province_changes.touched(batch))
+                del batch  # the decoded events: only the prepared rows go on
+                if not self.put(prepared):
+                    return
+                if count < self.limit:
+                    break
+                targets = [replace(t, position=max(t.position, prepared.batch.last))
+                           for t in targets]
+        self.put(_END)
 
     def next(self) -> Prepared | None:
         """The next prepared batch, or None when the producer has reached the log head."""
-        item = self._queue.get()
+        item = self.take()
         if item is _END:
             return None
-        if isinstance(item, BaseException):
-            raise item
         assert isinstance(item, Prepared)
         return item
 
     def stop(self) -> None:
-        self._stop.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join(30)
+        super().stop()
         self.memo.clear()
 
 

@@ -10,15 +10,13 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from danvan.graphql.db import Reader
-from danvan.infra.database import app_params, connect_owner, owner_params
+from danvan.infra.database import app_params, owner_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.audit.projection import Audit
 from danvan.projections.audit.read import audit_trail
-from danvan.projections.embedded import make_runner
 from danvan.projections.rebuild import rebuild_all
-from danvan.projections.schema import ensure_read_models
-from tests.integration.test_projection_histories import DEEP_HISTORY, World
+from tests.integration.test_projection_histories import projected
 
 NODE = "'{\"p\":' || position::text || ',\"t\":' || to_json(type)::text || '}'"
 """A node's JSON text as ``encoded.node_json`` makes one: expressions over the view's columns."""
@@ -26,12 +24,7 @@ NODE = "'{\"p\":' || position::text || ',\"t\":' || to_json(type)::text || '}'"
 
 def test_a_prepared_trail_page_answers_the_same_past_the_generic_plan_and_a_rebuild(
         settings: Settings, event_store: EventStore) -> None:
-    world = World(event_store).run(DEEP_HISTORY)
-    with connect_owner(settings) as conn:
-        ensure_read_models(conn, settings.app_db_role)
-    runner = make_runner(settings)
-    runner.catch_up()
-    runner.close()
+    world = projected(settings, event_store)
     tenant = str(world.tenants[0].id)
     with ConnectionPool(app_params(settings).conninfo(), min_size=1, max_size=1,
                         kwargs={"autocommit": True}) as pool:

@@ -17,14 +17,12 @@ from danvan.graphql.errors import Forbidden
 from danvan.graphql.history import state_as_of
 from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
-from danvan.infra.database import app_params, connect_owner
+from danvan.infra.database import app_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.directory.rows import TenantRef
-from danvan.projections.embedded import make_runner
 from danvan.projections.models.rows import ModelSummary
-from danvan.projections.schema import ensure_read_models
-from tests.integration.test_projection_histories import DEEP_HISTORY, PROVINCE, World
+from tests.integration.test_projection_histories import PROVINCE, projected
 
 
 class Sending:
@@ -52,12 +50,7 @@ def refuse(row: ModelSummary, tenant: TenantRef | None) -> None:
 
 def test_a_model_and_its_events_in_one_transaction_are_what_the_store_reads(
         settings: Settings, event_store: EventStore) -> None:
-    world = World(event_store).run(DEEP_HISTORY)
-    with connect_owner(settings) as conn:
-        ensure_read_models(conn, settings.app_db_role)
-    runner = make_runner(settings)
-    runner.catch_up()
-    runner.close()
+    world = projected(settings, event_store)
     model = max(world.models, key=lambda m: m.version)
     model_id = str(model.id)
     store = Sending(event_store)

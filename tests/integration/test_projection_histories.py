@@ -72,10 +72,12 @@ from danvan.domain.targets import (
 from danvan.domain.tenants import Tenant, TenantKind
 from danvan.domain.units import Unit, UnitKind
 from danvan.domain.year_lists import YearList
+from danvan.infra.database import connect_owner
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.directory.read import tenants_by_id
+from danvan.projections.embedded import make_runner
 from danvan.projections.models.read import quotas
 from danvan.projections.models.rows import TenantQuota
 from danvan.projections.schema import ensure_read_models, versions
@@ -441,6 +443,18 @@ def tenant_quota(conn: psycopg.Connection[Any], tenant_id: str, year: int, *,
     tenants = list(tenants_by_id(conn, [tenant_id], as_of=as_of).values())
     found = quotas(conn, tenants, year, as_of=as_of, now=now)
     return found[0] if found else None
+
+
+def projected(settings: Settings, event_store: EventStore,
+              history: list[tuple[str, int, int]] = DEEP_HISTORY) -> World:
+    """``history`` written, and every read model created and caught up with it."""
+    world = World(event_store).run(history)
+    with connect_owner(settings) as conn:
+        ensure_read_models(conn, settings.app_db_role)
+    runner = make_runner(settings)
+    runner.catch_up()
+    runner.close()
+    return world
 
 
 def reset_read_models(conn: psycopg.Connection[Any], app_role: str) -> None:

@@ -36,11 +36,10 @@ from danvan.projections.paging import BadCursor
 from danvan.projections.plans.read import plan_tasks_by_tenant
 from danvan.projections.queries import scoped
 from danvan.projections.rebuild import rebuild
-from danvan.projections.schema import ensure_read_models
 from tests.integration.test_projection_histories import (
-    DEEP_HISTORY,
     PROVINCE,
     World,
+    projected,
     tenant_quota,
 )
 
@@ -48,17 +47,13 @@ LATER = datetime(2026, 12, 31, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(event_store: EventStore) -> World:
-    return World(event_store).run(DEEP_HISTORY)
+def world(settings: Settings, event_store: EventStore) -> World:
+    return projected(settings, event_store)
 
 
 @pytest.fixture
 def owner(settings: Settings, world: World) -> Iterator[psycopg.Connection[Any]]:
     with connect_owner(settings) as conn:
-        ensure_read_models(conn, settings.app_db_role)
-        runner = make_runner(settings)
-        runner.catch_up()
-        runner.close()
         yield conn
 
 

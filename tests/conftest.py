@@ -40,9 +40,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from danvan.backend.auth import passwords
 from danvan.infra.database import ConnParams, connect, connect_app, connect_owner
 from danvan.infra.event_store import EventStore, open_event_store
 from danvan.infra.migrations import migrate, schema_fingerprint
@@ -53,6 +55,11 @@ APP_ROLE = os.environ.get("DANVAN_APP_DB_ROLE") or "danvan_app"
 APP_PASSWORD = os.environ.get("DANVAN_APP_DB_PASSWORD") or "danvan_app"
 TEMPLATE_LOCK_KEY = 0x64616E76616E_01  # advisory lock on the admin database
 TEST_DB_PREFIX = "danvan_t_"
+
+# Tests sign in all the time: at OWASP's cost (40-80 ms a hash or a check here) argon2 took
+# about a fifth of the end-to-end tests' time. Here it is argon2id at its lowest cost; the
+# production parameters have a test of their own (tests/unit/test_http_frame.py).
+passwords.configure(PasswordHasher(time_cost=1, memory_cost=16, parallelism=1))
 
 
 def admin_url() -> str:

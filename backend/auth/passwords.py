@@ -15,7 +15,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)  # argon2id
+OWASP = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)  # argon2id
+_hasher = OWASP
 
 MAX_PASSWORD_LENGTH = 1024
 

@@ -182,6 +182,13 @@ def test_the_memory_limiter_counts_a_fixed_window() -> None:
     assert asyncio.run(limiter.hit("other", limit)).allowed
 
 
+def test_passwords_are_argon2id_at_owasps_parameters_in_production() -> None:
+    """Tests configure a cheaper hasher (tests/conftest.py); the app's own is OWASP's."""
+    hashed = passwords.OWASP.hash("mật khẩu")
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert passwords.OWASP.verify(hashed, "mật khẩu")
+
+
 def test_passwords_verify_and_rehash_old_parameters() -> None:
     hashed = passwords.hash_password("mật khẩu")
     assert passwords.verify_password(hashed, "mật khẩu")

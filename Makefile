@@ -84,7 +84,9 @@ pytest: $(STAMP)
 # and fault suites have the machine; then the table of every suite's counts (.data/reliability).
 reliability: $(STAMP)
 	rm -f .data/reliability/*.json
-	$(SERVICES); status=0; DANVAN_RELIABILITY=long $(BIN)/pytest tests/reliability $(ARGS) \
+	$(SERVICES); status=0; DANVAN_RELIABILITY=long $(BIN)/pytest tests/reliability \
+		tests/integration/test_projection_consistency.py \
+		tests/integration/test_projection_time_travel.py $(ARGS) \
 		|| status=$$?; $(BIN)/python -m tests.reliability.summary; exit $$status
 
 services: $(STAMP)

@@ -35,6 +35,7 @@ from tests.integration.test_projection_histories import (
     tenant_quota,
     written_history,
 )
+from tests.reliability import scale
 
 FAR_FUTURE = datetime(2999, 1, 1, tzinfo=UTC)
 
@@ -64,7 +65,7 @@ def quota_figures(q: TenantQuota) -> dict[str, int]:
             "recognized_province_level_target": q.recognized_province_level_target}
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=scale.current().history_examples, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=history_strategy, batch_size=st.integers(1, 9), crash_batch=st.integers(1, 12),
        crash_batch_size=st.integers(1, 6), rebuild_batch=st.integers(1, 50))

@@ -33,6 +33,7 @@ from tests.integration.test_projection_histories import (
     tenant_quota,
     written_history,
 )
+from tests.reliability import scale
 
 
 def answers(conn: Any, world: World, at: datetime, as_of: datetime | None) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def replay_until(conn: Any, at: datetime) -> None:
                 projection.apply(cur, schemas[projection.name], batch_of(events))
 
 
-@settings(max_examples=10, deadline=None,
+@settings(max_examples=scale.current().history_examples, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=history_strategy, moments=st.lists(st.floats(0.0, 1.05), min_size=1, max_size=3))
 @example(steps=DEEP_HISTORY, moments=[0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])

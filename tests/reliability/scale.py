@@ -28,14 +28,17 @@ class Scale:
     """Faults injected under load (rounds of the four kinds, shuffled)."""
     fault_every: tuple[float, float]
     """Seconds between two faults: drawn uniformly from this range."""
+    history_examples: int
+    """Random histories per property test of the read models (every way of applying the log,
+    time travel), besides the deep history each of them always runs."""
 
 
 SHORT = Scale("short", fuzz_examples=2, graphql_examples=4, hostile_everywhere=False,
-              load_seconds=60, load_clients=32, load_tenants=8, faults=4,
-              fault_every=(4, 8))
+              load_seconds=30, load_clients=32, load_tenants=8, faults=4,
+              fault_every=(4, 8), history_examples=5)
 LONG = Scale("long", fuzz_examples=40, graphql_examples=60, hostile_everywhere=True,
              load_seconds=600, load_clients=32, load_tenants=50, faults=48,
-             fault_every=(4, 10))
+             fault_every=(4, 10), history_examples=50)
 
 
 def current() -> Scale:

@@ -4,7 +4,7 @@
 Nothing but 2xx, 409 (the state moved on) and 412 (a stale ``If-Match``) may come back; every
 acknowledged command is in the store once and every conflict left nothing; the server's
 memory (RSS of all its processes) is back near where it started once the load stops; the
-read models reach the head. ``make test``: one minute, 32 clients, 8 tenants; ``make
+read models reach the head. ``make test``: half a minute, 32 clients, 8 tenants; ``make
 reliability``: ten minutes over 50 tenants. Counts in ``.data/reliability/load.json``.
 """
 

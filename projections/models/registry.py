@@ -100,15 +100,21 @@ _LOAD = ("SELECT model_id::text, tenant_id, unit_id::text, year, kind, name, fie
          "vertical_line, registered_at::text, submitted_at::text, accepted_at::text, "
          "copy_received_at::text, discontinued_at::text, evaluation_total::text, passed, "
          "person_erased, list_years, recognized_levels, version, updated_at::text "
-         "FROM {schema}.models WHERE model_id = ANY(%s::uuid[])")
+         "FROM {schema}.models WHERE model_id ")
 # (the ids travel as one array literal: uuids need no quoting, and psycopg's list dumper
-#  would escape each element on its own)
+#  would escape each element on its own; a few ids (a live batch's) as a parameter each, so
+#  that the prepared statement keeps its generic plan instead of being planned every batch)
 
 
 def load(cur: Cursor, schema: str, ids: set[str]) -> dict[str, ModelRow]:
     if not ids:
         return {}
-    cur.execute(_LOAD.format(schema=schema), ("{" + ",".join(ids) + "}",), binary=True)
+    if len(ids) < FEW_ROWS:
+        cur.execute(f"{_LOAD.format(schema=schema)}IN ({', '.join(['%s'] * len(ids))})",
+                    list(ids), binary=True)
+    else:
+        cur.execute(_LOAD.format(schema=schema) + "= ANY(%s::uuid[])",
+                    ("{" + ",".join(ids) + "}",), binary=True)
     return {row.model_id: row for row in map(ModelRow.from_values, cur.fetchall())}
 
 

@@ -79,9 +79,14 @@ def lock_active_targets(conn: Connection, projections: Sequence[Projection],
     ``ShardingError``."""
     by_name = {p.name: p for p in projections}
     names = sorted(by_name)
+    if not names:
+        return []
+    # (a parameter per name and a VALUES list below, not arrays: a generic plan then knows
+    # as many rows as a custom one, so these prepared statements are not planned every batch)
     locked = conn.execute(
-        "SELECT name, active_version FROM public.danvan_projections WHERE name = ANY(%s) "
-        f"ORDER BY name FOR {'UPDATE' if shard is None else 'SHARE'}", (names,)).fetchall()
+        "SELECT name, active_version FROM public.danvan_projections "
+        f"WHERE name IN ({', '.join(['%s'] * len(names))}) "
+        f"ORDER BY name FOR {'UPDATE' if shard is None else 'SHARE'}", names).fetchall()
     if len(locked) != len(names):
         missing = sorted(set(names) - {row[0] for row in locked})
         raise LookupError(f"no read-model version for {', '.join(missing)}: "
@@ -91,9 +96,10 @@ def lock_active_targets(conn: Connection, projections: Sequence[Projection],
         "s.shard IS NOT NULL FROM public.danvan_projection_versions v "
         "LEFT JOIN public.danvan_projection_shards s ON s.name = v.name "
         "AND s.version = v.version AND s.shard = %s AND s.shards = %s "
-        "WHERE (v.name, v.version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+        "WHERE (v.name, v.version) IN (VALUES "
+        f"{', '.join(['(%s, %s::int)'] * len(locked))})",
         (shard.index if shard else -1, layout_count(shard),
-         [r[0] for r in locked], [r[1] for r in locked])).fetchall()
+         *(value for row in locked for value in row))).fetchall()
     targets = []
     for name, version, schema, position, kept_in, found in sorted(rows):
         if kept_in != layout_count(shard) or (shard is not None and not found):
@@ -210,18 +216,19 @@ def advance(cur: Cursor, targets: Sequence[Target], last: int, counts: Sequence[
         return
     # In name order (as ``lock_active_targets`` locks them), so two runners cannot deadlock.
     moved.sort(key=lambda m: (m[0].projection.name, m[0].version))
+    # A VALUES list, not arrays: its rows are as many in the generic plan as in a custom one,
+    # so the prepared statement keeps its generic plan instead of planning every batch.
     cur.execute(
         "UPDATE public.danvan_projection_versions v SET position = %s, "
         "events_applied = v.events_applied + m.count, advanced_at = now(), "
         "caught_up_at = CASE WHEN %s THEN now() ELSE v.caught_up_at END, "
-        "halted_at = NULL, halt_reason = NULL "
-        "FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::bigint[]) "
-        "AS m(name, version, position, count) "
+        "halted_at = NULL, halt_reason = NULL FROM (VALUES "
+        + ", ".join(["(%s, %s::int, %s::bigint, %s::bigint)"] * len(moved))
+        + ") AS m(name, version, position, count) "
         "WHERE v.name = m.name AND v.version = m.version AND v.position = m.position "
         "RETURNING v.name, v.version",
-        (last, caught_up, [t.projection.name for t, _ in moved],
-         [t.version for t, _ in moved], [t.position for t, _ in moved],
-         [count for _, count in moved]))
+        (last, caught_up, *(value for target, count in moved for value in (
+            target.projection.name, target.version, target.position, count))))
     done = set(cur.fetchall())
     for target, _ in moved:
         if (target.projection.name, target.version) not in done:

@@ -109,7 +109,12 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
               rows: Iterable[Sequence[str | None]]) -> None:
     """COPY rows into ``table`` (schema-qualified), text format. Give every value as ``str``
     (or None): psycopg then copies without choosing a dumper per value, about three times
-    faster than mixed Python types."""
+    faster than mixed Python types. A few rows (a live batch's) go as one INSERT's
+    parameters instead (``insert_rows``)."""
+    if isinstance(rows, Sequence) and len(rows) < FEW_ROWS:
+        if rows:
+            insert_rows(cur, table, columns, rows)
+        return
     with cur.copy(_copy_into(table, columns)) as copy:
         if _format_row_text is None:
             for row in rows:
@@ -130,11 +135,70 @@ def copy_rows(cur: Cursor, table: str, columns: Sequence[str],
 
 def copy_text(cur: Cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
     """COPY rows already spelled in COPY's text format (``copy_line``, or a projection's own
-    spelling of values it knows need no escape): no per-value formatting at write time."""
+    spelling of values it knows need no escape): no per-value formatting at write time.
+    A few rows go as one INSERT's parameters instead (``insert_rows``)."""
+    if len(lines) < FEW_ROWS:
+        if lines:
+            insert_rows(cur, table, columns, [copy_values(line) for line in lines])
+        return
     encoding = cur.connection.info.encoding
     with cur.copy(_copy_into(table, columns)) as copy:
         for start in range(0, len(lines), _COPY_LINES):
             copy.write("".join(lines[start:start + _COPY_LINES]).encode(encoding))
+
+
+FEW_ROWS = 10
+"""Below this many rows, ``copy_rows`` and ``copy_text`` send one INSERT with the values as
+parameters: a COPY costs both sides more per statement than an INSERT (a live batch writes
+a row or two per table, dozens of times a second), and the rows are too few for COPY's
+cheaper rows to make up for it."""
+
+
+def insert_rows(cur: Cursor, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[str | None]], *, row: str | None = None,
+                then: str = "", names: Sequence[str] | None = None) -> None:
+    """``INSERT INTO table (columns) VALUES row, row, ... then``: the values (``str`` or
+    None) as parameters of unknown type, so that each is read by its column type's input
+    function, as COPY's text format reads it. ``row`` is the SQL of one row (by default one
+    ``%s`` per column); ``then`` follows the values (an ``ON CONFLICT`` clause). A value its
+    column refuses raises as from COPY, naming the column (``names``: each of a row's
+    parameters' column, by default ``columns``), which a quarantined event's error shows."""
+    row = row or f"({', '.join(['%s'] * len(columns))})"
+    try:
+        cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                    f"{', '.join([row] * len(rows))}{then}",
+                    [value for values in rows for value in values])
+    except psycopg.DataError as exc:
+        found = _PARAMETER.search(exc.diag.context or "")
+        if found is None:
+            raise
+        line, column = divmod(int(found.group(1)) - 1, len(names or columns))
+        raise type(exc)(f"{exc.diag.message_primary} (INSERT INTO {table}, row {line + 1}, "
+                        f"column {(names or columns)[column]})") from exc
+
+
+_PARAMETER = re.compile(r"parameter \$(\d+)")
+
+
+def copy_values(line: str) -> list[str | None]:
+    """The values of one row in COPY's text format (a line, its newline included): what
+    COPY would read from it (``\\N`` is NULL; backslash escapes as COPY reads them)."""
+    return [None if field == COPY_NULL else
+            _COPY_ESCAPE.sub(_unescape, field) if "\\" in field else field
+            for field in line.removesuffix("\n").split("\t")]
+
+
+def _unescape(match: re.Match[str]) -> str:
+    escaped = match.group(1)
+    if escaped[0] in "01234567":
+        return chr(int(escaped, 8))
+    if escaped[0] == "x" and len(escaped) > 1:
+        return chr(int(escaped[1:], 16))
+    return _COPY_UNESCAPES.get(escaped, escaped)
+
+
+_COPY_ESCAPE = re.compile(r"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)", re.DOTALL)
+_COPY_UNESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
 def _copy_into(table: str, columns: Sequence[str]) -> str:

@@ -15,10 +15,10 @@ there, so a batch writes its openings first, then its submissions, then its clos
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from danvan.domain.units import Unit
-from danvan.projections.base import Cursor, pg_array, pg_text_array
+from danvan.projections.base import FEW_ROWS, Cursor, pg_array, pg_text_array
 from danvan.projections.events import Envelope, topic_of
 from danvan.projections.models.provinces import with_province
 
@@ -86,10 +86,19 @@ def write_submissions(cur: Cursor, schema: str,
     keys = list(units)
     summed = ("(SELECT tenant_id, year, submitted, sum(units) AS units FROM steps "
               "GROUP BY tenant_id, year, submitted) d")
+    if len(keys) < FEW_ROWS:
+        # A live batch's few units as a VALUES list: the generic plan then knows as many
+        # rows as a custom one and is kept, instead of the prepared statement being planned
+        # anew (about 0.3 ms) every batch.
+        rows = f"(VALUES {', '.join(['(%s, %s::int, %s::uuid, %s::int)'] * len(keys))})"
+        params: Sequence[object] = [value for k in keys for value in (*k, units[k])]
+    else:
+        rows = "unnest(%s::text[], %s::int[], %s::uuid[], %s::int[])"
+        params = (pg_text_array(k[0] for k in keys), pg_array(k[1] for k in keys),
+                  pg_array(k[2] for k in keys), pg_array(units[k] for k in keys))
     cur.execute(
         f"""WITH d AS (
-              SELECT * FROM unnest(%s::text[], %s::int[], %s::uuid[], %s::int[])
-                AS d(tenant_id, year, unit_id, added)),
+              SELECT * FROM {rows} AS d(tenant_id, year, unit_id, added)),
             moved AS (
               SELECT d.tenant_id, d.year, coalesce(c.submitted_models, 0) AS old, d.added
                 FROM d JOIN {schema}.unit_states s ON s.unit_id = d.unit_id AND s.open
@@ -103,9 +112,7 @@ def write_submissions(cur: Cursor, schema: str,
                                                       province_code)
             SELECT d.*, p.province_code FROM {with_province(schema, summed)}
             ON CONFLICT (tenant_id, year, submitted)
-            DO UPDATE SET units = h.units + excluded.units""",
-        (pg_text_array(k[0] for k in keys), pg_array(k[1] for k in keys),
-         pg_array(k[2] for k in keys), pg_array(units[k] for k in keys)))
+            DO UPDATE SET units = h.units + excluded.units""", params)
     _drop_empty(cur, schema, {k[0] for k in keys})
 
 

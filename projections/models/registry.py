@@ -13,7 +13,14 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from danvan.projections.base import Cursor, copy_rows, copy_text
+from danvan.projections.base import (
+    FEW_ROWS,
+    Cursor,
+    copy_rows,
+    copy_text,
+    copy_values,
+    insert_rows,
+)
 from danvan.projections.models.fold import (
     MODEL_COLUMNS,
     RECOGNITION_COLUMNS,
@@ -93,15 +100,21 @@ _LOAD = ("SELECT model_id::text, tenant_id, unit_id::text, year, kind, name, fie
          "vertical_line, registered_at::text, submitted_at::text, accepted_at::text, "
          "copy_received_at::text, discontinued_at::text, evaluation_total::text, passed, "
          "person_erased, list_years, recognized_levels, version, updated_at::text "
-         "FROM {schema}.models WHERE model_id = ANY(%s::uuid[])")
+         "FROM {schema}.models WHERE model_id ")
 # (the ids travel as one array literal: uuids need no quoting, and psycopg's list dumper
-#  would escape each element on its own)
+#  would escape each element on its own; a few ids (a live batch's) as a parameter each, so
+#  that the prepared statement keeps its generic plan instead of being planned every batch)
 
 
 def load(cur: Cursor, schema: str, ids: set[str]) -> dict[str, ModelRow]:
     if not ids:
         return {}
-    cur.execute(_LOAD.format(schema=schema), ("{" + ",".join(ids) + "}",), binary=True)
+    if len(ids) < FEW_ROWS:
+        cur.execute(f"{_LOAD.format(schema=schema)}IN ({', '.join(['%s'] * len(ids))})",
+                    list(ids), binary=True)
+    else:
+        cur.execute(_LOAD.format(schema=schema) + "= ANY(%s::uuid[])",
+                    ("{" + ",".join(ids) + "}",), binary=True)
     return {row.model_id: row for row in map(ModelRow.from_values, cur.fetchall())}
 
 
@@ -176,17 +189,29 @@ def folded(text: str) -> str:
 
 def _upsert_models(cur: Cursor, schema: str, changes: Changes) -> None:
     columns = ", ".join(MODEL_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS[1:])
+    upsert = (f" ON CONFLICT (model_id) DO UPDATE SET {updates}, "
+              "search_text = CASE WHEN m.name = excluded.name THEN m.search_text "
+              f"ELSE {folded('excluded.name')} END")
+    rows = changes.model_text
+    if len(rows) < FEW_ROWS:  # no stage: the rows as parameters, ``renamed`` and the name last
+        values = ", ".join(["%s"] * len(MODEL_COLUMNS))
+        insert_rows(cur, f"{schema}.models AS m", (*MODEL_COLUMNS, "search_text"),
+                    [(*row, row[_NAME]) for row in rows],
+                    row=f"({values}, CASE WHEN %s THEN {folded('%s')} ELSE '' END)",
+                    then=upsert, names=(*MODEL_COLUMNS, "renamed", "name"))
+        return
     stage = _stage(cur, f"stage_models_{schema}",
                    f"SELECT {columns}, true AS renamed FROM {schema}.models")
-    copy_rows(cur, stage, (*MODEL_COLUMNS, "renamed"), changes.model_text)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in MODEL_COLUMNS[1:])
+    copy_rows(cur, stage, (*MODEL_COLUMNS, "renamed"), rows)
     cur.execute(
         f"INSERT INTO {schema}.models AS m ({columns}, search_text) "
         f"SELECT {columns}, CASE WHEN renamed THEN {folded('name')} ELSE '' END "
-        f"FROM {stage} ON CONFLICT (model_id) DO UPDATE SET {updates}, "
-        "search_text = CASE WHEN m.name = excluded.name THEN m.search_text "
-        f"ELSE {folded('excluded.name')} END")
-    _empty(cur, stage, len(changes.model_text))
+        f"FROM {stage}{upsert}")
+    _empty(cur, stage, len(rows))
+
+
+_NAME = MODEL_COLUMNS.index("name")
 
 
 def _empty(cur: Cursor, stage: str, rows: int) -> None:
@@ -211,8 +236,14 @@ _STAGE_USES: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDic
 
 
 def _upsert_forms(cur: Cursor, schema: str, changes: Changes) -> None:
+    columns = ("model_id", "tenant_id", "form")
+    merge = " ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form"
+    lines = changes.form_text
+    if len(lines) < FEW_ROWS:
+        insert_rows(cur, f"{schema}.model_forms AS f", columns,
+                    [copy_values(line) for line in lines], then=merge)
+        return
     stage = _stage(cur, f"stage_forms_{schema}", f"SELECT * FROM {schema}.model_forms")
-    copy_text(cur, stage, ("model_id", "tenant_id", "form"), changes.form_text)
-    cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage} "
-                "ON CONFLICT (model_id) DO UPDATE SET form = f.form || excluded.form")
-    _empty(cur, stage, len(changes.form_text))
+    copy_text(cur, stage, columns, lines)
+    cur.execute(f"INSERT INTO {schema}.model_forms AS f SELECT * FROM {stage}{merge}")
+    _empty(cur, stage, len(lines))

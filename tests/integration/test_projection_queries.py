@@ -17,7 +17,14 @@ from danvan.infra.database import connect_app, connect_owner
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.audit.read import audit_trail
-from danvan.projections.base import copy_line, copy_rows, copy_safe, copy_text
+from danvan.projections.base import (
+    FEW_ROWS,
+    copy_line,
+    copy_rows,
+    copy_safe,
+    copy_text,
+    copy_values,
+)
 from danvan.projections.catalog import by_names
 from danvan.projections.directory.read import tenants_by_id
 from danvan.projections.embedded import make_runner
@@ -340,18 +347,27 @@ def test_the_projector_folds_names_exactly_as_danvan_fold(
         assert got == expected
 
 
+@pytest.mark.parametrize("rows", [FEW_ROWS, FEW_ROWS - 1], ids=["COPY", "INSERT"])
 def test_rows_spelled_for_copy_land_as_copy_rows_lands_them(
-        owner_conn: psycopg.Connection[Any]) -> None:
+        rows: int, owner_conn: psycopg.Connection[Any]) -> None:
     """``copy_line``/``copy_text`` (the audit index's rows) and ``copy_rows`` give the same
-    table for values that need escaping, and ``copy_safe`` lets none of those through."""
+    table for values that need escaping, whether they go by COPY or, fewer, by an INSERT's
+    parameters; and ``copy_safe`` lets none of those through."""
     hostile = ["a\tb", "c\nd", "e\rf", "g\\h", "\\N", "\\.", "tab\t\\t", "Đường", "", " "]
-    rows = [(str(i), value, None if i % 2 else value) for i, value in enumerate(hostile)]
+    values = [(str(i), value, None if i % 2 else value)
+              for i, value in enumerate((hostile * 2)[:rows])]
     owner_conn.execute("CREATE TEMP TABLE spelled (n int, a text, b text)")
     owner_conn.execute("CREATE TEMP TABLE formatted (n int, a text, b text)")
     with owner_conn.cursor() as cur:
-        copy_text(cur, "spelled", ("n", "a", "b"), [copy_line(row) for row in rows])
-        copy_rows(cur, "formatted", ("n", "a", "b"), rows)
+        copy_text(cur, "spelled", ("n", "a", "b"), [copy_line(row) for row in values])
+        copy_rows(cur, "formatted", ("n", "a", "b"), values)
     spelled = owner_conn.execute("SELECT * FROM spelled ORDER BY n").fetchall()
     assert spelled == owner_conn.execute("SELECT * FROM formatted ORDER BY n").fetchall()
-    assert [row[1] for row in spelled] == hostile
+    assert [(str(n), a, b) for n, a, b in spelled] == values
     assert [copy_safe(v) for v in hostile] == [False] * 7 + [True] * 3
+
+
+def test_copy_values_reads_a_line_as_copy_reads_it() -> None:
+    """The escapes COPY's text format knows, beyond the ones ``copy_line`` writes."""
+    line = "\\101\\x41\\x\\q\\b\\f\\v\t\\N\tN\\\\N\t\n"
+    assert copy_values(line) == ["AAxq\b\f\v", None, "N\\N", ""]

@@ -181,24 +181,19 @@ _PARAMETER = re.compile(r"parameter \$(\d+)")
 
 
 def copy_values(line: str) -> list[str | None]:
-    """The values of one row in COPY's text format (a line, its newline included): what
-    COPY would read from it (``\\N`` is NULL; backslash escapes as COPY reads them)."""
+    """The values of one row spelled by ``copy_line`` (or a projection's own spelling of
+    values that need no escape), its newline included: ``\\N`` is NULL."""
     return [None if field == COPY_NULL else
-            _COPY_ESCAPE.sub(_unescape, field) if "\\" in field else field
+            _COPY_ESCAPED.sub(_unescape, field) if "\\" in field else field
             for field in line.removesuffix("\n").split("\t")]
 
 
 def _unescape(match: re.Match[str]) -> str:
-    escaped = match.group(1)
-    if escaped[0] in "01234567":
-        return chr(int(escaped, 8))
-    if escaped[0] == "x" and len(escaped) > 1:
-        return chr(int(escaped[1:], 16))
-    return _COPY_UNESCAPES.get(escaped, escaped)
+    return _COPY_UNESCAPES[match.group(1)]
 
 
-_COPY_ESCAPE = re.compile(r"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)", re.DOTALL)
-_COPY_UNESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_COPY_ESCAPED = re.compile(r"\\([\\tnr])")
+_COPY_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 
 def _copy_into(table: str, columns: Sequence[str]) -> str:

@@ -19,8 +19,18 @@ from contextlib import contextmanager
 
 from danvan.projections.base import Connection
 
-_SCOPE = ("SELECT set_config('danvan.tenant_ids', %s, true), "
-          "set_config('danvan.province_codes', %s, true)")
+SCOPE = ("SELECT set_config('danvan.tenant_ids', %s, true), "
+         "set_config('danvan.province_codes', %s, true)")
+"""Row-level security's scope for the transaction; its parameters are ``scope_of``'s."""
+
+
+def scope_of(tenant_ids: Sequence[str] = (), province_codes: Sequence[str] = ()
+             ) -> tuple[str, str]:
+    """``SCOPE``'s parameters: the lists as row-level security reads them."""
+    for value in (*tenant_ids, *province_codes):
+        if "," in value:  # a list separator would widen the scope
+            raise ValueError(f"not a tenant id or province code: {value!r}")
+    return ",".join(tenant_ids), ",".join(province_codes)
 
 
 @contextmanager
@@ -28,11 +38,9 @@ def scoped(conn: Connection, *, tenant_ids: Sequence[str] = (),
            province_codes: Sequence[str] = ()) -> Iterator[Connection]:
     """A transaction in which row-level security lets ``conn`` see only these tenants (and
     every tenant of these provinces). The settings end with the transaction."""
-    for value in (*tenant_ids, *province_codes):
-        if "," in value:
-            raise ValueError(f"not a tenant id or province code: {value!r}")
+    scope = scope_of(tenant_ids, province_codes)
     with conn.transaction():
         # Prepared: the same statement on every read, planned once per session.
-        conn.execute(_SCOPE, (",".join(tenant_ids), ",".join(province_codes)), prepare=True)
+        conn.execute(SCOPE, scope, prepare=True)
         yield conn
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from danvan.graphql.errors import Unavailable
 from danvan.projections.base import Connection
-from danvan.projections.queries import SCOPE, scope_of
+from danvan.projections.queries import scoped_in_pipeline
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,26 +66,6 @@ def _planned_each_time(conn: Connection) -> Iterator[None]:
         conn.prepare_threshold = before
 
 
-@contextmanager
-def _pipelined_scope(conn: Connection, scope: tuple[str, str]) -> Iterator[None]:
-    """``projections.queries.scoped`` (the same statement, in a transaction) in one pipeline:
-    BEGIN and the scope go out with the first query, COMMIT with the pipeline's closing sync.
-    ``conn.transaction()`` inside a pipeline syncs on entering it and twice on leaving it:
-    five round trips for a one-query read instead of two. After a failure the transaction is
-    rolled back here, before the pool takes the connection back."""
-    try:
-        with conn.pipeline():
-            conn.execute("BEGIN")
-            conn.execute(SCOPE, scope, prepare=True)
-            yield
-            conn.execute("COMMIT")
-    except BaseException:
-        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-            with suppress(psycopg.Error):
-                conn.rollback()
-        raise
-
-
 class Reader:
     def __init__(self, pool: Pool, *, tenant_ids: Sequence[str] = (),
                  province_codes: Sequence[str] = ()) -> None:
@@ -94,14 +73,11 @@ class Reader:
         self.tenant_ids = tuple(tenant_ids)
         self.province_codes = tuple(province_codes)
 
-    def _checked_scope(self) -> tuple[str, str]:
-        """The scope's parameters, refused at each read as ``scoped`` refuses them."""
-        return scope_of(self.tenant_ids, self.province_codes)
-
     def run_sync(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,
                  **kwargs: P.kwargs) -> T:
         with _unavailable(), self.pool.connection() as conn, _planned_each_time(conn), \
-                _pipelined_scope(conn, self._checked_scope()):
+                scoped_in_pipeline(conn, tenant_ids=self.tenant_ids,
+                                   province_codes=self.province_codes):
             return fn(conn, *args, **kwargs)
 
     def run_then_sync(self, fn: Callable[Concatenate[Connection, P], Callable[[], T]],
@@ -110,7 +86,8 @@ class Reader:
         transaction: ``fn`` sends them and returns how to finish the answer, called once the
         pipeline synced (on the same connection), so they share the COMMIT's round trip."""
         with _unavailable(), self.pool.connection() as conn, _planned_each_time(conn):
-            with _pipelined_scope(conn, self._checked_scope()):
+            with scoped_in_pipeline(conn, tenant_ids=self.tenant_ids,
+                                    province_codes=self.province_codes):
                 finish = fn(conn, *args, **kwargs)
             return finish()
 

@@ -5,8 +5,10 @@ audit read model) and ``verifyAuditChain`` (the tenant's hash chain recomputed).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -26,7 +28,56 @@ from danvan.graphql.type_connection import (
 )
 from danvan.projections.audit.read import audit_trail
 from danvan.projections.audit.rows import EncodedEntry
-from danvan.projections.paging import BadCursor
+from danvan.projections.paging import MAX_BATCH, BadCursor, Page
+
+STREAM_BATCH = MAX_BATCH
+"""Events in each message of the ``auditTrail`` subscription (the queries' pages stop at 100)."""
+
+
+@dataclass(frozen=True)
+class TrailQuestion:
+    """The trail's filters as the caller gave them, checked."""
+
+    tenant_id: str
+    since: datetime | None
+    until: datetime | None
+    actor_id: str | None
+    aggregate_id: str | None
+    type_: str | None
+
+    @classmethod
+    def checked(cls, tenant_id: strawberry.ID, from_: datetime | None, to: datetime | None,
+                actor: strawberry.ID | None, aggregate_id: strawberry.ID | None,
+                type: str | None) -> TrailQuestion:
+        return cls(tenant_id=inputs.identifier(tenant_id, "tenantId"),
+                   since=inputs.optional_moment(from_, "from"),
+                   until=inputs.optional_moment(to, "to"),
+                   actor_id=inputs.identifier(actor, "actor") if actor else None,
+                   aggregate_id=inputs.optional_uuid_id(aggregate_id, "aggregateId"),
+                   type_=inputs.text(type, "type", MAX_CODE))
+
+
+async def trail_page(info: Info, question: TrailQuestion, first: int, after: str | None
+                     ) -> tuple[Page[Any], Connection[AuditEventType]]:
+    """One page of the trail, and the connection that answers it."""
+    # The nodes as JSON text the database builds for the query's selection, and the page
+    # around them as one text, when the answer is encoded with msgspec (POST /graphql, the
+    # subscriptions): no Python per node (encoded.py, encoded_connection.py).
+    encoded = connection_json(info, ENCODING) if info.context.raw_json else None
+    try:
+        page = await info.context.reader.run(
+            audit_trail, question.tenant_id, from_=question.since, to=question.until,
+            actor_id=question.actor_id, aggregate_id=question.aggregate_id,
+            type_=question.type_, first=first, after=inputs.cursor(after),
+            count=encoded.counts if encoded else asks_total_count(info),
+            node_json=encoded.node_sql if encoded else None)
+    except BadCursor as exc:
+        raise BadInput(str(exc)) from exc
+    if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
+        text = encoded.render(page)
+        return page, (cast(Connection[AuditEventType], text) if text is not None
+                      else encoded_connection(page))
+    return page, connection(page)
 
 
 async def resolve_audit_trail(
@@ -39,28 +90,40 @@ async def resolve_audit_trail(
     """The tenant's events oldest first (``from`` inclusive, ``to`` exclusive); ``type`` is
     an event type (``Model.Accepted``) or an aggregate type (``Model``)."""
     check_page(first)
-    tenant = inputs.identifier(tenant_id, "tenantId")
-    since, until = inputs.optional_moment(from_, "from"), inputs.optional_moment(to, "to")
-    actor_id = inputs.identifier(actor, "actor") if actor else None
-    aggregate = inputs.optional_uuid_id(aggregate_id, "aggregateId")
-    type_ = inputs.text(type, "type", MAX_CODE)
-    # The nodes as JSON text the database builds for the query's selection, and the page
-    # around them as one text, when the answer is encoded with msgspec (POST /graphql): no
-    # Python per node (encoded.py, encoded_connection.py).
-    encoded = connection_json(info, ENCODING) if info.context.raw_json else None
-    try:
-        page = await info.context.reader.run(
-            audit_trail, tenant, from_=since, to=until, actor_id=actor_id,
-            aggregate_id=aggregate, type_=type_, first=first, after=inputs.cursor(after),
-            count=encoded.counts if encoded else asks_total_count(info),
-            node_json=encoded.node_sql if encoded else None)
-    except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
-    if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
-        text = encoded.render(page)
-        return cast(Connection[AuditEventType], text) if text is not None \
-            else encoded_connection(page)
-    return connection(page)
+    question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
+    _, answer = await trail_page(info, question, first, after)
+    return answer
+
+
+async def stream_audit_trail(
+        info: Info, tenant_id: strawberry.ID,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None, actor: strawberry.ID | None = None,
+        aggregate_id: strawberry.ID | None = None, type: str | None = None,
+        after: str | None = None) -> AsyncGenerator[Connection[AuditEventType], None]:
+    """The trail from ``after`` to its end, ``STREAM_BATCH`` events a message, each message a
+    page of the query's connection (its ``endCursor`` resumes a dropped stream). The first
+    batch is read before the stream starts, so that a bad argument refuses the subscription;
+    each next one while the one before is sent."""
+    question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
+    first = await trail_page(info, question, STREAM_BATCH, after)
+    return _batches(info, question, first)
+
+
+async def _batches(info: Info, question: TrailQuestion,
+                   first: tuple[Page[Any], Connection[AuditEventType]]
+                   ) -> AsyncGenerator[Connection[AuditEventType], None]:
+    page, answer = first
+    while page.has_next_page:
+        reading = asyncio.ensure_future(
+            trail_page(info, question, STREAM_BATCH, page.end_cursor))
+        try:
+            yield answer
+            page, answer = await reading
+        finally:
+            if not reading.done():
+                reading.cancel()
+    yield answer
 
 
 async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID

@@ -1,17 +1,25 @@
 """The read API's subscriptions, served over ``graphql-transport-ws`` at ``/graphql``
-(``graphql/ws.py``); the rows come from the process's ``QuotaFeed`` (``graphql/live.py``)."""
+(``graphql/ws.py``): quota rows as they change (from the process's ``QuotaFeed``,
+``graphql/live.py``), and a tenant's audit trail streamed to its end."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
 
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.errors import Forbidden, Unavailable
+from danvan.graphql.permissions import ReadsAuditTrail
+from danvan.graphql.resolve_audit import stream_audit_trail
 from danvan.graphql.rows import view
 from danvan.graphql.type_tenant_quota import TenantQuotaType
+
+_AUDITORS: list[FieldExtension] = [PermissionExtension([ReadsAuditTrail()],
+                                                       use_directives=False)]
 
 
 @strawberry.type
@@ -30,3 +38,10 @@ class Subscription:
             raise Unavailable("live updates are not served here")
         async for row in feed.rows(code, year):
             yield view(TenantQuotaType, row)
+
+    audit_trail = strawberry.subscription(
+        resolver=stream_audit_trail, extensions=_AUDITORS,
+        description="A tenant's events by position, oldest first, from `after` to the end of "
+                    "the trail, the query's filters: each message a page of up to 1,000 "
+                    "events, the last with `hasNextPage: false`; then the stream completes. "
+                    "Inspectors of the tenant and its province's admins.")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 import strawberry
 from litestar import WebSocket, websocket
 from litestar.types import ControllerRouterHandler, Middleware
@@ -31,6 +32,7 @@ from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
 
 PATH = "/graphql"
+_encode = msgspec.json.Encoder().encode
 
 
 class _Nobody:
@@ -64,7 +66,13 @@ def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any
         async def websocket_endpoint(self, socket: WebSocket[Any, Any, Any]) -> None:
             caller = socket.scope.get("user")
             context = build_context(sources, caller if caller is not None else _Nobody())
+            context.raw_json = True  # messages are encoded by encode_json (msgspec)
             await self.run(request=socket, context=context, root_value=None)
+
+        def encode_json(self, data: object) -> str:
+            # msgspec, as POST /graphql answers: objects the database encoded (msgspec.Raw,
+            # encoded.py) stand in the messages unparsed
+            return _encode(data).decode()
 
         async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
             if context.access.caller.grants:

@@ -13,6 +13,8 @@ from danvan.projections.reading import rows_of
 
 T = TypeVar("T")
 MAX_PAGE = 100
+MAX_BATCH = 1_000
+"""A stream's batch (the audit trail's subscription): larger than a page a client asks for."""
 
 
 class BadCursor(ValueError):
@@ -29,9 +31,9 @@ class Page(Generic[T]):
     """One cursor per item (Relay edges), in order."""
 
 
-def check_first(first: int) -> int:
-    if not 0 <= first <= MAX_PAGE:
-        raise BadCursor(f"first must be between 0 and {MAX_PAGE}")
+def check_first(first: int, most: int = MAX_PAGE) -> int:
+    if not 0 <= first <= most:
+        raise BadCursor(f"first must be between 0 and {most}")
     return first
 
 

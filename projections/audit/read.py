@@ -14,7 +14,7 @@ from typing import Any
 
 from danvan.projections.audit.rows import AuditEntry, EncodedEntry, SealedPerson
 from danvan.projections.base import Connection
-from danvan.projections.paging import Page, check_first, decode_cursor, page_of
+from danvan.projections.paging import MAX_BATCH, Page, check_first, decode_cursor, page_of
 from danvan.projections.reading import R, like_escaped, rows_of, select_list
 
 
@@ -23,7 +23,8 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
                 aggregate_id: str | None = None, type_: str | None = None, first: int = 100,
                 after: str | None = None, count: bool = True, node_json: str | None = None
                 ) -> Page[AuditEntry] | Page[EncodedEntry]:
-    """One page of the tenant's events by ``position``; ``from_`` inclusive, ``to`` exclusive;
+    """One page of the tenant's events by ``position`` (at most ``MAX_BATCH``: the trail is
+    streamed in batches); ``from_`` inclusive, ``to`` exclusive;
     ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``).
     With ``count=False`` the matching events are not counted (``total_count`` is -1): a
     client streaming the trail page by page does not pay for a count on each page.
@@ -31,7 +32,7 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
     With ``node_json`` (SQL over ``audit_log``'s columns: each event's JSON text, or NULL,
     ``graphql/encoded.py``) the page's items are ``EncodedEntry``; if an event of the page
     has no text, they are ``AuditEntry`` after all."""
-    check_first(first)
+    check_first(first, most=MAX_BATCH)
     key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
                               "g": aggregate_id, "ty": type_, "k": key[0] if key else None,

@@ -1,6 +1,8 @@
-"""``quotaChanged(provinceCode, year)`` over ``graphql-transport-ws`` at ``/graphql``: a
-province role gets each changed tenant quota row within a second of the projector applying
-it; nobody else subscribes; a token in ``connection_init`` or the pages' session signs in."""
+"""Subscriptions over ``graphql-transport-ws`` at ``/graphql``. ``quotaChanged(provinceCode,
+year)``: a province role gets each changed tenant quota row within a second of the projector
+applying it; nobody else subscribes; a token in ``connection_init`` or the pages' session signs
+in. ``auditTrail(tenantId, ...)``: the tenant's trail streamed to its end in batches, the same
+events as the paged query, for its inspectors and province admins only."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from danvan.graphql import resolve_audit
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser
-from tests.e2e.graphql_support import catch_up
+from tests.e2e.graphql_support import catch_up, data, gql
 from tests.e2e.pages_browsing import Visitor
-from tests.e2e.world import YEN_BAI, World, ok
+from tests.e2e.world import GIA_PHU, YEN_BAI, World, ok
 
 SUBSCRIBE = """subscription($code: ID!, $year: Int!) {
   quotaChanged(provinceCode: $code, year: $year) { tenant { code name } year newModels
@@ -55,11 +58,18 @@ def codes(message: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in message["payload"]["errors"]]
 
 
-def subscribe(ws: ClientConnection, headers: dict[str, str], code: str = "15") -> None:
+def refused(message: dict[str, Any]) -> list[str]:
+    """A subscription refused before it starts: an ``error`` message, its errors' codes."""
+    assert message["type"] == "error", message
+    return [e["extensions"]["code"] for e in message["payload"]]
+
+
+def subscribe(ws: ClientConnection, headers: dict[str, str], code: str = "15",
+              query: str = SUBSCRIBE, variables: dict[str, Any] | None = None) -> None:
     ws.send(json.dumps({"type": "connection_init", "payload": headers}))
     assert receive(ws)["type"] == "connection_ack"
     ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-        "query": SUBSCRIBE, "variables": {"code": code, "year": 2026}}}))
+        "query": query, "variables": variables or {"code": code, "year": 2026}}}))
 
 
 def test_a_command_reaches_the_subscriber_within_a_second_of_the_projector(
@@ -122,3 +132,93 @@ def test_the_pages_session_signs_in_a_socket_of_this_site_only(api: str,
     with pytest.raises(InvalidStatus) as refused:
         socket(api, {**cookie, "Origin": "http://evil.example"})
     assert refused.value.response.status_code == 403
+
+
+TRAIL_STREAM = """subscription($t: ID!, $after: String, $aggregate: ID) {
+  auditTrail(tenantId: $t, after: $after, aggregateId: $aggregate) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { position type version actor { role } reason hash prevHash } } } }"""
+TRAIL_PAGE = """query($t: ID!, $after: String) { auditTrail(tenantId: $t, first: 100, after: $after)
+  { pageInfo { hasNextPage endCursor }
+    edges { node { position type version actor { role } reason hash prevHash } } } }"""
+
+
+def streamed(ws: ClientConnection) -> list[dict[str, Any]]:
+    """The stream's batches, until it completes."""
+    batches = []
+    while (message := receive(ws))["type"] == "next":
+        assert not message["payload"].get("errors"), message
+        batches.append(message["payload"]["data"]["auditTrail"])
+    assert message == {"id": "1", "type": "complete"}, message
+    return batches
+
+
+def paged(world: World, tenant_id: str) -> list[dict[str, Any]]:
+    nodes, after = [], None
+    while True:
+        page = data(gql(world.client, world.as_("inspector"), TRAIL_PAGE,
+                        {"t": tenant_id, "after": after}))["auditTrail"]
+        nodes += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_the_trail_streams_to_its_end_in_batches_as_the_query_pages_it(
+        api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resolve_audit, "STREAM_BATCH", 3)
+    model = world.register(name="Dân vận khéo giữ rừng")["id"]
+    ok(world.act(model, "submit", "unit_user"))
+    ok(world.act(model, "return", "reviewer", {"reason": "Bổ sung chỉ số"}))
+    catch_up(settings)
+    yen_bai = world.tenants[YEN_BAI].id
+    expected = paged(world, yen_bai)
+    assert len(expected) > 6  # more than two batches
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM, variables={"t": yen_bai})
+        batches = streamed(ws)
+    assert [len(b["edges"]) for b in batches[:-1]] == [3] * (len(batches) - 1)
+    assert [b["pageInfo"]["hasNextPage"] for b in batches] == [True] * (len(batches) - 1) + [
+        False]
+    assert [e["node"] for b in batches for e in b["edges"]] == expected
+    returned = [e["node"] for b in batches for e in b["edges"]
+                if e["node"]["type"] == "Model.Returned"]
+    assert returned[0]["reason"] == "Bổ sung chỉ số" and returned[0]["actor"]["role"] == "reviewer"
+
+    # a dropped stream resumes from the last batch's endCursor, a filter narrows it
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": yen_bai, "after": batches[0]["pageInfo"]["endCursor"]})
+        rest = streamed(ws)
+    assert [e["node"] for b in rest for e in b["edges"]] == expected[3:]
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": yen_bai, "aggregate": model})
+        own = streamed(ws)
+    assert [e["node"]["version"] for b in own for e in b["edges"]] == [1, 2, 3]
+
+
+def test_only_the_tenants_inspectors_and_province_admins_stream_its_trail(
+        api: str, world: World, settings: Settings) -> None:
+    catch_up(settings)
+    yen_bai = world.tenants[YEN_BAI].id
+    for headers in (world.as_("inspector", GIA_PHU), world.as_("reviewer"),
+                    world.as_("tenant_admin"), world.analyst):
+        with socket(api) as ws:
+            subscribe(ws, headers, query=TRAIL_STREAM, variables={"t": yen_bai})
+            assert refused(receive(ws)) == ["FORBIDDEN"]
+    with socket(api) as ws:
+        subscribe(ws, world.province, query=TRAIL_STREAM, variables={"t": yen_bai})
+        assert streamed(ws)[-1]["pageInfo"]["hasNextPage"] is False
+
+
+def test_a_bad_cursor_or_filter_is_a_clear_error_on_the_stream(api: str, world: World) -> None:
+    yen_bai = world.tenants[YEN_BAI].id
+    for variables, field in (({"t": yen_bai, "after": "bm90LWEtY3Vyc29y"}, None),
+                             ({"t": yen_bai, "aggregate": "x\u0000"}, "aggregateId")):
+        with socket(api) as ws:
+            subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM, variables=variables)
+            message = receive(ws)
+            assert refused(message) == ["BAD_USER_INPUT"], message
+            if field:
+                assert field in message["payload"][0]["message"]

@@ -198,6 +198,36 @@ def test_the_trail_streams_to_its_end_in_batches_as_the_query_pages_it(
     assert [e["node"]["version"] for b in own for e in b["edges"]] == [1, 2, 3]
 
 
+def test_a_client_that_drops_or_stops_a_stream_leaves_the_server_serving(
+        api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resolve_audit, "STREAM_BATCH", 2)
+    model = world.register()["id"]
+    ok(world.act(model, "submit", "unit_user"))
+    catch_up(settings)
+    yen_bai = world.tenants[YEN_BAI].id
+    expected = paged(world, yen_bai)
+    for _ in range(12):  # more than the read pool's connections, were a dropped one kept
+        with socket(api) as ws:
+            subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM, variables={"t": yen_bai})
+            assert receive(ws)["type"] == "next"
+        # closed mid-stream, a batch read ahead
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM, variables={"t": yen_bai})
+        assert receive(ws)["type"] == "next"
+        ws.send(json.dumps({"id": "1", "type": "complete"}))  # stopped by the client
+        ws.send(json.dumps({"type": "ping"}))
+        while (message := receive(ws))["type"] == "next":
+            pass
+        assert message["type"] == "pong"
+        ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {
+            "query": TRAIL_STREAM, "variables": {"t": yen_bai}}}))
+        nodes = []
+        while (message := receive(ws))["type"] == "next":
+            nodes += [e["node"] for e in message["payload"]["data"]["auditTrail"]["edges"]]
+        assert message == {"id": "2", "type": "complete"} and nodes == expected
+    assert paged(world, yen_bai) == expected
+
+
 def test_only_the_tenants_inspectors_and_province_admins_stream_its_trail(
         api: str, world: World, settings: Settings) -> None:
     catch_up(settings)

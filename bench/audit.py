@@ -46,6 +46,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any, cast
 
+import msgspec
+
 from bench.load_client import Blocking
 from bench.registry import Figure
 
@@ -174,28 +176,89 @@ def stream_trail(client: Blocking, tenants: list[tuple[str, int]]) -> int:
     return count
 
 
-def subscribe_trail(base: str, bearer: str, tenants: list[tuple[str, int]]) -> int:
-    """The ``auditTrail`` subscription of each tenant to its end, one socket, one client."""
-    import msgspec
-    from websockets.sync.client import connect
+class _Actor(msgspec.Struct):
+    id: str | None
+    role: str | None
 
-    decode, encode = msgspec.json.decode, msgspec.json.encode
+
+class _Node(msgspec.Struct, rename="camel"):
+    """An event of the trail as the client keeps it: every field ``TRAIL_STREAM`` asks for."""
+
+    position: int
+    tenant_id: str
+    aggregate_id: str
+    type: str
+    version: int
+    at: str
+    actor: _Actor
+    correlation_id: str | None
+    causation_id: str | None
+    reason: str | None
+    payload: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+
+class _Edge(msgspec.Struct):
+    node: _Node
+
+
+class _PageInfo(msgspec.Struct, rename="camel"):
+    has_next_page: bool
+    end_cursor: str | None
+
+
+class _Trail(msgspec.Struct, rename="camel"):
+    page_info: _PageInfo
+    edges: list[_Edge]
+
+
+class _Data(msgspec.Struct, rename="camel"):
+    audit_trail: _Trail
+
+
+class _Payload(msgspec.Struct):
+    data: _Data | None = None
+    errors: list[Any] | None = None
+
+
+class _Message(msgspec.Struct):
+    """A ``graphql-transport-ws`` message from the server."""
+
+    type: str
+    id: str | None = None
+    payload: _Payload | list[Any] | None = None
+
+
+def subscribe_trail(base: str, bearer: str, tenants: list[tuple[str, int]]) -> int:
+    """The ``auditTrail`` subscription of each tenant to its end, one socket, one client,
+    each message decoded whole into typed structs (``bench.socket_client``: lean, as
+    ``bench.load_client`` is for HTTP)."""
+    from bench.socket_client import TextSocket
+
+    decode = msgspec.json.Decoder(_Message).decode
+    encode = msgspec.json.encode
     count = 0
-    with connect(base.replace("http://", "ws://") + "/graphql", max_size=None,
-                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                 compression=None) as socket:
+    with TextSocket.open(base, "/graphql", "graphql-transport-ws") as socket:
         socket.send(encode({"type": "connection_init",
                             "payload": {"Authorization": f"Bearer {bearer}"}}).decode())
-        if decode(socket.recv())["type"] != "connection_ack":
+        if decode(socket.recv()).type != "connection_ack":
             raise RuntimeError("the socket was not acknowledged")
         for number, (tenant_id, _) in enumerate(tenants):
             socket.send(encode({"id": str(number), "type": "subscribe", "payload": {
                 "query": TRAIL_STREAM, "variables": {"t": tenant_id}}}).decode())
-            while (message := decode(socket.recv()))["type"] == "next":
-                if message["payload"].get("errors"):
-                    raise RuntimeError(f"auditTrail answered {message['payload']['errors']}")
-                count += len(message["payload"]["data"]["auditTrail"]["edges"])
-            if message["type"] != "complete":
+            while True:
+                message = decode(socket.recv())
+                if message.type == "ping":
+                    socket.send('{"type":"pong"}')
+                    continue
+                if message.type != "next":
+                    break
+                payload = message.payload
+                if not isinstance(payload, _Payload) or payload.errors or payload.data is None:
+                    raise RuntimeError(f"auditTrail answered {payload}")
+                count += len(payload.data.audit_trail.edges)
+            if message.type != "complete":
                 raise RuntimeError(f"the stream ended with {message}")
     return count
 

@@ -18,7 +18,7 @@ import contextlib
 import os
 import socket
 import struct
-from typing import IO
+from typing import IO, cast
 
 _TEXT, _BINARY, _CONTINUATION = 0x1, 0x2, 0x0
 _CLOSE, _PING, _PONG = 0x8, 0x9, 0xA
@@ -31,7 +31,7 @@ class SocketClosed(ConnectionError):
 class TextSocket:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._reader: IO[bytes] = sock.makefile("rb", buffering=1 << 20)
+        self._reader = cast(IO[bytes], sock.makefile("rb", buffering=1 << 20))
 
     @classmethod
     def open(cls, base_url: str, path: str, subprotocol: str,

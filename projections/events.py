@@ -62,6 +62,8 @@ class Envelope(msgspec.Struct, gc=False, eq=False):
     data: Any
     at: str
     tenant_id: str
+    state: bytes = b""
+    """The state as stored (JSON): the audit log keeps the event's own fields from it."""
 
     @property
     def timestamp(self) -> datetime:
@@ -77,10 +79,10 @@ class Envelope(msgspec.Struct, gc=False, eq=False):
 
 
 def envelope(position: int, originator_id: str, version: int, topic: str,
-             data: Any) -> Envelope:
-    """The envelope of a decoded state (``data``)."""
+             data: Any, state: bytes = b"") -> Envelope:
+    """The envelope of a decoded state (``data``, decoded from ``state``)."""
     return Envelope(position, originator_id, version, topic, data, data.timestamp._data_,
-                    data.tenant_id)
+                    data.tenant_id, state)
 
 
 class EventNotDecoded(ValueError):
@@ -123,7 +125,7 @@ def decode_row(row: Sequence[Any]) -> Envelope:
             raise UnknownEvent(topic, position, str(refused)) from None
         # A poison event of a known class: for the projections that read it to judge.
         return undecodable(position, originator_id, version, decoding.topic, refused)
-    return envelope(position, originator_id, version, decoding.topic, data)
+    return envelope(position, originator_id, version, decoding.topic, data, state)
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def decode_rows(rows: Sequence[Sequence[Any]]) -> list[Envelope]:
                 pass
             else:
                 append(Envelope(position, originator_id, version, decoding.topic, data,
-                                data.timestamp._data_, data.tenant_id))
+                                data.timestamp._data_, data.tenant_id, state))
                 continue
         append(decode_row(row))
     return events

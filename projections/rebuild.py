@@ -47,6 +47,7 @@ from danvan.projections.schema import (
     Version,
     activate,
     add_indexes,
+    analyze,
     create_version,
     ddl_hash,
     drop_version,
@@ -125,6 +126,7 @@ def rebuild(conn: Connection, projections: Sequence[Projection], *,
         for version in built:
             with conn.transaction():
                 add_indexes(conn, by_name[version.name], version.schema)
+                analyze(conn, by_name[version.name], version.schema)
         events += _catch_up(conn, conninfo, lock_targets, chosen, batch_size, fault, report)
         with conn.transaction():
             olds = _switch(conn, chosen, built, app_role, batch_size, fault, shards)

@@ -18,7 +18,7 @@ from danvan.projections.embedded import start_projector
 from danvan.projections.plans.projection import Plans
 from danvan.projections.plans.read import list_decisions_by_tenant
 from danvan.projections.rebuild import rebuild
-from danvan.projections.schema import ensure_read_models, stale
+from danvan.projections.schema import active_versions, ensure_read_models, stale
 from tests.e2e.conftest import system_context
 from tests.integration.jobs_support import wait_for
 
@@ -57,6 +57,13 @@ def test_a_read_model_built_from_older_ddl_is_upgraded_by_a_stale_rebuild(
         found = list_decisions_by_tenant(conn, ["t1"])["t1"]
         assert [(d.year, d.decision_number, d.model_ids) for d in found] == [
             (2026, "05-QĐ/ĐU", [])]
+        # the planner has statistics for what the rebuild wrote (this machine's autovacuum
+        # is off; elsewhere it may not have come round yet)
+        plans = active_versions(conn)["plans"].schema
+        unanalysed = conn.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = %s "
+            "AND last_analyze IS NULL", (plans,)).fetchall()
+        assert unanalysed == []
 
 
 def test_a_projector_started_on_read_models_of_older_code_rebuilds_them_first(

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from danvan.graphql import resolve_audit
@@ -110,3 +111,24 @@ def test_a_failure_reading_a_later_batch_is_masked_as_internal(
     assert failed["data"] is None
     assert "secret_internal_detail" not in json.dumps(failed), failed
     assert [e["extensions"]["code"] for e in failed["errors"]] == ["INTERNAL"], failed
+
+
+def test_a_message_nested_too_deep_is_refused_not_an_internal_error(
+        api: str, world: World) -> None:
+    # POST /graphql refuses a body nested past MAX_NESTING (body.read_body); the socket's
+    # messages are read with json.loads (Strawberry's decode_json), whose RecursionError
+    # escapes the handler: the socket closes 4500 "Internal Server Error", the stream with it.
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": world.tenants[YEN_BAI].id})
+        assert answer(ws)["type"] == "next"
+        depth = 100_000
+        ws.send('{"id":"2","type":"subscribe","payload":{"query":"x","variables":{"t":'
+                + "[" * depth + "]" * depth + "}}}")
+        try:
+            while (message := receive(ws))["id"] == "1":
+                pass
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 4400, closed.rcvd
+        else:
+            assert message["type"] == "error", message

@@ -123,6 +123,8 @@ async def _batches(info: Info, question: TrailQuestion,
         finally:
             if not reading.done():
                 reading.cancel()
+            elif not reading.cancelled():
+                reading.exception()  # a read ahead that failed: retrieved, or asyncio logs it
     yield answer
 
 

@@ -16,7 +16,7 @@ from danvan.domain.limits import MAX_CODE
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.encoded_connection import connection_json
-from danvan.graphql.errors import BadInput, Unavailable
+from danvan.graphql.errors import Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import ENCODING, AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
@@ -72,7 +72,7 @@ async def trail_page(info: Info, question: TrailQuestion, first: int, after: str
             count=encoded.counts if encoded else asks_total_count(info),
             node_json=encoded.node_sql if encoded else None)
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
         text = encoded.render(page)
         return page, (cast(Connection[AuditEventType], text) if text is not None

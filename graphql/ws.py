@@ -12,6 +12,7 @@ with 403 unless ``allowed_origins`` names them; none is named).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -23,16 +24,52 @@ from litestar.types import ControllerRouterHandler, Middleware
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UnsetType
 
 from danvan.graphql.access import Access
+from danvan.graphql.body import operation_problem
 from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.db import Reader
+from danvan.graphql.errors import BadInput
 from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
 
 PATH = "/graphql"
 _encode = msgspec.json.Encoder().encode
+
+
+def encode_message(message: object) -> str:
+    """A message as JSON text, with msgspec, as POST /graphql answers: objects the database
+    encoded (``msgspec.Raw``, ``encoded.py``) stand in it unparsed. A text with a lone
+    surrogate (graphql-core's messages repeat the values they refuse), which msgspec cannot
+    encode, is sent as a ``\\u`` escape instead: the message is never left unsent."""
+    try:
+        return _encode(message).decode()
+    except UnicodeEncodeError:
+        return json.dumps(message, separators=(",", ":"), default=_parsed)
+
+
+def _parsed(value: object) -> object:
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class _Operations(BaseGraphQLTransportWSHandler[ReadContext, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # the payload checked as POST /graphql checks its body (body.py), before Strawberry
+        # takes it: a lone surrogate or a NUL in a variable is BAD_USER_INPUT naming it
+        fresh = self.connection_acknowledged and message.get("id") not in self.operations
+        problem = operation_problem(message.get("payload")) if fresh else None
+        if problem is None:
+            await super().handle_subscribe(message)
+            return
+        await self.send_message({"id": message["id"], "type": "error",
+                                 "payload": [BadInput(problem).formatted]})
 
 
 class _Nobody:
@@ -61,6 +98,7 @@ def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any
         include_in_schema = False
         handle_http_get = None  # queries go to graphql/http.py
         handle_http_post = None
+        graphql_transport_ws_handler_class = _Operations
 
         @websocket(opt=opt, middleware=list(middleware))
         async def websocket_endpoint(self, socket: WebSocket[Any, Any, Any]) -> None:
@@ -70,9 +108,7 @@ def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any
             await self.run(request=socket, context=context, root_value=None)
 
         def encode_json(self, data: object) -> str:
-            # msgspec, as POST /graphql answers: objects the database encoded (msgspec.Raw,
-            # encoded.py) stand in the messages unparsed
-            return _encode(data).decode()
+            return encode_message(data)
 
         async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
             if context.access.caller.grants:

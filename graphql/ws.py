@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,18 +24,23 @@ from litestar import WebSocket, websocket
 from litestar.types import ControllerRouterHandler, Middleware
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
+from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
+from strawberry.utils.aio import aclosing
 
 from danvan.graphql.access import Access
 from danvan.graphql.body import operation_problem
 from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.db import Reader
 from danvan.graphql.errors import BadInput
+from danvan.graphql.http import client_error
 from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
 
@@ -70,6 +76,20 @@ class _Operations(BaseGraphQLTransportWSHandler[ReadContext, None]):
             return
         await self.send_message({"id": message["id"], "type": "error",
                                  "payload": [BadInput(problem).formatted]})
+
+    async def _send_result_stream(self, operation: Operation[ReadContext, None],
+                                  result_source: StreamResult) -> None:
+        # each result's errors as POST /graphql formats them (http.client_error) before
+        # Strawberry sends them, in a `next` or an `error` message
+        async with aclosing(_as_sent(result_source)) as results:
+            await super()._send_result_stream(operation, results)
+
+
+async def _as_sent(results: StreamResult) -> StreamResult:
+    async for result in results:
+        if isinstance(result, ExecutionResult) and result.errors:
+            result = replace(result, errors=[client_error(e) for e in result.errors])
+        yield result
 
 
 class _Nobody:

@@ -81,3 +81,17 @@ def _problem(body: dict[str, Any], escaped: bool) -> str | None:
                 pending.append((item, named, depth + 1))
     return None
 
+
+
+def deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests objects or lists more than ``levels`` deep, itself the first
+    (a loop, not a recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > levels:
+                return True
+            members = item.values() if isinstance(item, dict) else item
+            pending.extend((member, depth + 1) for member in members)
+    return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,22 +30,57 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 from strawberry.utils.aio import aclosing
 
 from danvan.graphql.access import Access
-from danvan.graphql.body import operation_problem
+from danvan.graphql.body import deeper_than, operation_problem
 from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.db import Reader
 from danvan.graphql.errors import BadInput
 from danvan.graphql.http import client_error
+from danvan.graphql.limits import MAX_NESTING
 from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
 
 PATH = "/graphql"
+MESSAGE_NESTING = MAX_NESTING + 1
+"""How deep a message may nest: its subscribe payload, as deep as a POST body (``body.py``)."""
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A message that is not read (the socket is closed 4400, ``reason``)."""
+
+    reason: str
+
+
+TOO_DEEP = Unread(f"a message nested more than {MESSAGE_NESTING} levels deep")
+
+
+def decode_message(text: str | bytes) -> object:
+    """A message, or ``TOO_DEEP``: read with msgspec, as POST /graphql reads its body, and
+    checked as deep (json.loads recurses, so a message nested a hundred thousand deep would
+    fail the handler). A message that msgspec cannot read is read by json, that takes a lone
+    surrogate's escape (the payload's check refuses it, naming the member) and refuses what is
+    not JSON (``json.JSONDecodeError``: Strawberry closes 4400)."""
+    try:
+        message = _decode(text)
+    except RecursionError:
+        return TOO_DEEP
+    except msgspec.DecodeError:
+        try:
+            message = json.loads(text)
+        except RecursionError:
+            return TOO_DEEP
+    return TOO_DEEP if deeper_than(message, MESSAGE_NESTING) else message
 
 
 def encode_message(message: object) -> str:
@@ -66,6 +101,12 @@ def _parsed(value: object) -> object:
 
 
 class _Operations(BaseGraphQLTransportWSHandler[ReadContext, None]):
+    async def handle_message(self, message: Message) -> None:
+        if isinstance(message, Unread):  # decode_message's
+            await self.handle_invalid_message(message.reason)
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # the payload checked as POST /graphql checks its body (body.py), before Strawberry
         # takes it: a lone surrogate or a NUL in a variable is BAD_USER_INPUT naming it
@@ -129,6 +170,9 @@ def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any
 
         def encode_json(self, data: object) -> str:
             return encode_message(data)
+
+        def decode_json(self, data: str | bytes) -> object:
+            return decode_message(data)
 
         async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
             if context.access.caller.grants:

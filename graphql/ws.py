@@ -7,6 +7,12 @@ the handshake; SameSite=Lax keeps it from other sites' sockets), else a bearer t
 A page of another origin cannot open the socket (Strawberry refuses cross-origin handshakes
 with 403 unless ``allowed_origins`` names them; none is named).
 
+As POST /graphql reads a body and answers, so the socket its messages: read with msgspec and
+nested at most as deep (``decode_message``; deeper: closed 4400), a subscribe payload checked
+as a body is (``body.operation_problem``: refused with ``BAD_USER_INPUT`` naming the member),
+errors formatted by ``http.client_error`` (failures masked as ``INTERNAL``), messages encoded
+with msgspec (``encode_message``).
+
     route_handlers=[live_graphql(sources, schema, tokens=TokenReader(secret), middleware=[...])]
 """
 
@@ -101,6 +107,8 @@ def _parsed(value: object) -> object:
 
 
 class _Operations(BaseGraphQLTransportWSHandler[ReadContext, None]):
+    """Strawberry's handler, with the messages read, checked and answered as above."""
+
     async def handle_message(self, message: Message) -> None:
         if isinstance(message, Unread):  # decode_message's
             await self.handle_invalid_message(message.reason)

@@ -106,14 +106,14 @@ async def stream_audit_trail(
     batch is read before the stream starts, so that a bad argument refuses the subscription;
     each next one while the one before is sent."""
     question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
-    first = await trail_page(info, question, STREAM_BATCH, after)
-    return _batches(info, question, first)
+    opening = await trail_page(info, question, STREAM_BATCH, after)
+    return _batches(info, question, opening)
 
 
 async def _batches(info: Info, question: TrailQuestion,
-                   first: tuple[Page[Any], Connection[AuditEventType]]
+                   opening: tuple[Page[Any], Connection[AuditEventType]]
                    ) -> AsyncGenerator[Connection[AuditEventType], None]:
-    page, answer = first
+    page, answer = opening
     while page.has_next_page:
         reading = asyncio.ensure_future(
             trail_page(info, question, STREAM_BATCH, page.end_cursor))

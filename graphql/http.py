@@ -67,6 +67,7 @@ def client_error(error: GraphQLError) -> GraphQLError:
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as the answer's JSON spells it (``client_error``)."""
     return dict(client_error(error).formatted)
 
 

@@ -1,6 +1,7 @@
 """The request's body, read once: one JSON object whose members the read API can take.
 
     body = read_body(await request.body())    # a dict, or why it is refused (HTTP 400)
+    problem = operation_problem(payload)      # a subscribe message's payload (ws.py)
 
 What cannot be read is refused before anything else runs, with ``BAD_USER_INPUT`` naming
 the member: a body that is not JSON in UTF-8, or nested deeper than ``MAX_NESTING`` (msgspec
@@ -35,14 +36,21 @@ def read_body(raw: bytes) -> dict[str, Any] | str:
         return "the body is not JSON (UTF-8)"
     except RecursionError:
         return f"the body is nested more than {MAX_NESTING} levels deep"
+    escaped = b"\\u" in raw or b"\x7f" in raw
+    return operation_problem(body, escaped) or body
+
+
+def operation_problem(body: Any, escaped: bool = True) -> str | None:
+    """Why an operation's members (a POST body, a subscribe message's payload: ``ws.py``)
+    cannot be taken; ``escaped``: whether its texts may hide a character that
+    ``text_problem`` refuses (when the bytes are not at hand, they may)."""
     if not isinstance(body, dict):
         return "send one operation as a JSON object (batches are not accepted)"
     if not isinstance(body.get("variables", {}), dict | None):
         return "variables must be an object"
     if not isinstance(body.get("operationName", ""), str | None):
         return "operationName must be a string"
-    escaped = b"\\u" in raw or b"\x7f" in raw
-    return _problem(body, escaped) or body
+    return _problem(body, escaped)
 
 
 NAMED_LEVELS = 4
@@ -72,3 +80,18 @@ def _problem(body: dict[str, Any], escaped: bool) -> str | None:
                 named = where if depth > NAMED_LEVELS else f"{where}.{key}" if where else str(key)
                 pending.append((item, named, depth + 1))
     return None
+
+
+
+def deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests objects or lists more than ``levels`` deep, itself the first
+    (a loop, not a recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > levels:
+                return True
+            members = item.values() if isinstance(item, dict) else item
+            pending.extend((member, depth + 1) for member in members)
+    return False

@@ -31,8 +31,8 @@ class ReadContext:
     connection_params: dict[str, object] | None = None
     """A subscription's ``connection_init`` payload (``graphql/ws.py``)."""
     raw_json: bool = False
-    """The result is encoded with msgspec (``POST /graphql``), so objects the database
-    encoded (``msgspec.Raw``, ``encoded.py``) may stand in it."""
+    """The result is encoded with msgspec (``POST /graphql``, the websocket's messages), so
+    objects the database encoded (``msgspec.Raw``, ``encoded.py``) may stand in it."""
 
 
 Info: TypeAlias = strawberry.Info[ReadContext, None]

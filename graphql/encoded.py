@@ -23,10 +23,11 @@ fraction only when not zero), ``JSON`` as the stored ``jsonb`` (the value psycop
 msgspec encodes again; a number keeps its stored spelling, ``1.50`` rather than ``1.5``).
 
 Only a caller that encodes the result with msgspec may ask for them (``ReadContext.raw_json``:
-``POST /graphql``); the pages and subscriptions read plain rows. What is made from a selection
-is kept per document (``for_selection``; ``encoded_connection`` makes a trail page's there).
-The lists of the one-pass execution and graphql-core's completion pass a ``msgspec.Raw``
-through as the completed object (``execution.ListExecutionContext``).
+``POST /graphql`` and the websocket's subscriptions, ``ws.py``); the pages read plain rows.
+What is made from a selection is kept per document (``for_selection``; ``encoded_connection``
+makes a trail page's there). The lists of the one-pass execution and graphql-core's
+completion pass a ``msgspec.Raw`` through as the completed object
+(``execution.ListExecutionContext``).
 """
 
 from __future__ import annotations

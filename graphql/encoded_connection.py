@@ -9,8 +9,9 @@ server).
     page = audit_trail(conn, ..., node_json=text.node_sql)
     answer = text.render(page)                  # None: answer with Raw nodes after all
 
-Only ``POST /graphql`` asks for it (``ReadContext.raw_json``); the answer is a ``msgspec.Raw``,
-which ``execution.ListExecutionContext`` passes through as the completed field.
+Only ``POST /graphql`` and the websocket's subscriptions ask for it (``ReadContext.raw_json``,
+``resolve_audit.trail_page``); the answer is a ``msgspec.Raw``, which
+``execution.ListExecutionContext`` passes through as the completed field.
 """
 
 from __future__ import annotations

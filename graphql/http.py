@@ -52,17 +52,23 @@ def _reply(body: Mapping[str, Any], status: int = 200) -> Response[bytes]:
     return Response(_encode(body), status_code=status, media_type=JSON)
 
 
-def format_error(error: GraphQLError) -> dict[str, Any]:
-    """The error as the client sees it; failures are masked (the log has the details). The
-    request's own errors (syntax, validation, a variable's value) carry ``BAD_USER_INPUT``."""
+def client_error(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it (here and on the socket, ``ws.py``); failures are
+    masked (the log has the details). The request's own errors (syntax, validation, a
+    variable's value) carry ``BAD_USER_INPUT``."""
     if unexpected(error):
-        masked = GraphQLError("internal error", error.nodes, path=error.path,
-                              extensions={"code": INTERNAL})
-        return dict(masked.formatted)
-    formatted = dict(error.formatted)
+        return GraphQLError("internal error", error.nodes, path=error.path,
+                            extensions={"code": INTERNAL})
     if error.path is None and "code" not in (error.extensions or {}):
-        formatted["extensions"] = {**(error.extensions or {}), "code": BAD_USER_INPUT}
-    return formatted
+        return GraphQLError(error.message, error.nodes, error.source, error.positions,
+                            error.path, error.original_error,
+                            {**(error.extensions or {}), "code": BAD_USER_INPUT})
+    return error
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """The error as the answer's JSON spells it (``client_error``)."""
+    return dict(client_error(error).formatted)
 
 
 def format_result(result: ExecutionResult) -> dict[str, Any]:

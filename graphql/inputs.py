@@ -26,6 +26,7 @@ from danvan.domain.targets import FIRST_YEAR, LAST_YEAR, check_year
 from danvan.domain.validation import Errors
 from danvan.graphql.enums import OrderDirection, QuotaOrderField
 from danvan.graphql.errors import BadInput
+from danvan.projections.paging import BadCursor
 
 
 @strawberry.input(description="How to order a page of quotas.")
@@ -101,3 +102,8 @@ def optional_uuid_id(value: str | None, name: str) -> str | None:
 def cursor(value: str | None, name: str = "after") -> str | None:
     """An ``endCursor`` handed out earlier (opaque; its length follows the row's key)."""
     return text(value, name)
+
+
+def bad_cursor(refused: BadCursor, name: str = "after") -> BadInput:
+    """The error for a cursor the read model refused (malformed, or another list's)."""
+    return _refuse(name, f"is not a cursor of this list ({refused})")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.permission import BasePermission
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
 
 from danvan.domain.policies import Action, province_needed, province_of_scope
 from danvan.graphql import inputs
@@ -49,6 +50,11 @@ async def may_in_tenant(info: Info, action: str, tenant_id: str) -> bool:
     province = await tenant_province(info, tenant_id)
     return province is not None and access.may(action, tenant_id=tenant_id,
                                                province_code=province)
+
+
+def only(*permissions: BasePermission) -> list[FieldExtension]:
+    """A field's extensions that refuse it unless the caller has ``permissions``."""
+    return [PermissionExtension(list(permissions), use_directives=False)]
 
 
 class _Refusal(BasePermission):

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import BasePermission, PermissionExtension
 
-from danvan.graphql.permissions import ReadsAuditTrail, ReadsProvince
+from danvan.graphql.permissions import ReadsAuditTrail, ReadsProvince, only
 from danvan.graphql.resolve_audit import resolve_audit_trail, resolve_verify_audit_chain
 from danvan.graphql.resolve_model import resolve_model
 from danvan.graphql.resolve_province import resolve_province, resolve_provinces
 from danvan.graphql.resolve_tenant import resolve_tenant
 
 
-def _only(*permissions: BasePermission) -> list[FieldExtension]:
-    return [PermissionExtension(list(permissions), use_directives=False)]
-
-
 @strawberry.type
 class Query:
     province = strawberry.field(
-        resolver=resolve_province, extensions=_only(ReadsProvince()),
+        resolver=resolve_province, extensions=only(ReadsProvince()),
         description="A province's consolidated figures (its province roles only).")
     provinces = strawberry.field(
         resolver=resolve_provinces,
@@ -33,9 +27,9 @@ class Query:
         resolver=resolve_model,
         description="A model the caller may read (a unit user: its unit's only).")
     audit_trail = strawberry.field(
-        resolver=resolve_audit_trail, extensions=_only(ReadsAuditTrail()),
+        resolver=resolve_audit_trail, extensions=only(ReadsAuditTrail()),
         description="A tenant's events by position, oldest first (inspectors of the tenant, "
                     "its province's admins).")
     verify_audit_chain = strawberry.field(
-        resolver=resolve_verify_audit_chain, extensions=_only(ReadsAuditTrail()),
+        resolver=resolve_verify_audit_chain, extensions=only(ReadsAuditTrail()),
         description="Recompute the tenant's hash chain and check its head and seals.")

@@ -16,7 +16,7 @@ from danvan.domain.limits import MAX_CODE
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.encoded_connection import connection_json
-from danvan.graphql.errors import BadInput, Unavailable
+from danvan.graphql.errors import Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import ENCODING, AuditEventType
 from danvan.graphql.type_chain_verification import AuditChainVerificationType
@@ -72,7 +72,7 @@ async def trail_page(info: Info, question: TrailQuestion, first: int, after: str
             count=encoded.counts if encoded else asks_total_count(info),
             node_json=encoded.node_sql if encoded else None)
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
         text = encoded.render(page)
         return page, (cast(Connection[AuditEventType], text) if text is not None
@@ -106,14 +106,14 @@ async def stream_audit_trail(
     batch is read before the stream starts, so that a bad argument refuses the subscription;
     each next one while the one before is sent."""
     question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
-    first = await trail_page(info, question, STREAM_BATCH, after)
-    return _batches(info, question, first)
+    opening = await trail_page(info, question, STREAM_BATCH, after)
+    return _batches(info, question, opening)
 
 
 async def _batches(info: Info, question: TrailQuestion,
-                   first: tuple[Page[Any], Connection[AuditEventType]]
+                   opening: tuple[Page[Any], Connection[AuditEventType]]
                    ) -> AsyncGenerator[Connection[AuditEventType], None]:
-    page, answer = first
+    page, answer = opening
     while page.has_next_page:
         reading = asyncio.ensure_future(
             trail_page(info, question, STREAM_BATCH, page.end_cursor))
@@ -123,6 +123,8 @@ async def _batches(info: Info, question: TrailQuestion,
         finally:
             if not reading.done():
                 reading.cancel()
+            elif not reading.cancelled():
+                reading.exception()  # a read ahead that failed: retrieved, or asyncio logs it
     yield answer
 
 

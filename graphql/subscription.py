@@ -7,19 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.errors import Forbidden, Unavailable
-from danvan.graphql.permissions import ReadsAuditTrail
-from danvan.graphql.resolve_audit import stream_audit_trail
+from danvan.graphql.permissions import ReadsAuditTrail, only
+from danvan.graphql.resolve_audit import STREAM_BATCH, stream_audit_trail
 from danvan.graphql.rows import view
 from danvan.graphql.type_tenant_quota import TenantQuotaType
-
-_AUDITORS: list[FieldExtension] = [PermissionExtension([ReadsAuditTrail()],
-                                                       use_directives=False)]
 
 
 @strawberry.type
@@ -40,8 +35,8 @@ class Subscription:
             yield view(TenantQuotaType, row)
 
     audit_trail = strawberry.subscription(
-        resolver=stream_audit_trail, extensions=_AUDITORS,
+        resolver=stream_audit_trail, extensions=only(ReadsAuditTrail()),
         description="A tenant's events by position, oldest first, from `after` to the end of "
-                    "the trail, the query's filters: each message a page of up to 1,000 "
-                    "events, the last with `hasNextPage: false`; then the stream completes. "
-                    "Inspectors of the tenant and its province's admins.")
+                    "the trail, the query's filters: each message a page of up to "
+                    f"{STREAM_BATCH:,} events, the last with `hasNextPage: false`; then the "
+                    "stream completes. Inspectors of the tenant and its province's admins.")

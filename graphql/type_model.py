@@ -7,10 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from strawberry.permission import PermissionExtension
 
 from danvan.graphql.enums import ModelField, ModelKind, ModelState, RecognitionLevel
-from danvan.graphql.permissions import ReadsPersonalData
+from danvan.graphql.permissions import ReadsPersonalData, only
 from danvan.graphql.resolve_model import (
     resolve_form,
     resolve_history,
@@ -53,7 +52,7 @@ class ModelType:
     tenant = strawberry.field(resolver=resolve_tenant_of)
     person = strawberry.field(
         resolver=resolve_person,
-        extensions=[PermissionExtension([ReadsPersonalData()], use_directives=False)],
+        extensions=only(ReadsPersonalData()),
         description="The exemplar's details (null for a collective model); only for roles "
                     "that may read personal data in this tenant.")
     history = strawberry.field(resolver=resolve_history)

@@ -132,13 +132,14 @@ class Audit(Projection):
     def views(self, schema: str) -> dict[str, str]:
         return {
             "audit_index": f"SELECT * FROM {schema}.audit_index",
-            # payload: jsonb for readers of rows; payload_text, the stored text, for readers
-            # that answer JSON (graphql/encoded.py), which spend no parse on it
+            # payload: json (the stored text, checked, keys in their stored order) for
+            # readers of rows; payload_text, the same text unchecked, for readers that answer
+            # JSON (graphql/encoded.py): both answer alike, key order included
             "audit_log": f"""
                 SELECT a.position, a.tenant_id, a.aggregate_id,
                        split_part(a.type, '.', 1) AS aggregate_type, a.type, a.version, a.at,
                        a.actor_id, a.actor_role, a.correlation_id, a.causation_id,
-                       a.request_id, a.reason, a.payload::jsonb AS payload,
+                       a.request_id, a.reason, a.payload::json AS payload,
                        a.payload AS payload_text, e.hash, e.prev_hash
                   FROM {schema}.audit_index a
                   JOIN public.{EVENTS_TABLE} e ON e.notification_id = a.position""",

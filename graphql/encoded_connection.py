@@ -34,7 +34,7 @@ from danvan.graphql.encoded import (
     node_json,
 )
 from danvan.graphql.execution import plain_directives
-from danvan.projections.paging import Joined, Page
+from danvan.projections.paging import Page
 
 INT32 = range(-2_147_483_648, 2_147_483_648)
 CONNECTION_FIELDS = frozenset({"totalCount", "pageInfo", "edges"})
@@ -53,9 +53,6 @@ class ConnectionJson:
     parts: tuple[str | Slot, ...]
     counts: bool
     """Whether ``totalCount`` is asked for."""
-    wrap: tuple[str, str] | None
-    """The texts before and after each node in ``edges`` when an edge is its node alone (no
-    ``cursor``): the database may join the page's edges into one text (``Joined``)."""
 
     def render(self, page: Page[Any]) -> Raw | None:
         """The connection's JSON text for ``page`` (items with the node's text as ``json``),
@@ -89,7 +86,6 @@ def _connection(raw: Any, encoding: Encoding) -> ConnectionJson | None:
     details: FieldDetailsList = [FieldDetails(node, None) for node in raw.field_nodes]
     parts: list[str | Slot] = []
     counts = False
-    wraps: list[tuple[str, str] | None] = []
 
     def value(name: str, field_type: Any, details: FieldDetailsList) -> bool:
         nonlocal counts
@@ -104,13 +100,12 @@ def _connection(raw: Any, encoding: Encoding) -> ConnectionJson | None:
             edge = _edge(get_named_type(field_type), details, collect)
             if edge is not None:
                 parts.append(_edges(edge))
-                wraps.append(_wrap(edge))
             return edge is not None
         return False
 
     if not _object(parts, type_, details, collect, value):
         return None
-    return ConnectionJson(node_sql, tuple(_merged(parts)), counts, wraps[0] if wraps else None)
+    return ConnectionJson(node_sql, tuple(_merged(parts)), counts)
 
 
 Value = Callable[[str, Any, FieldDetailsList], bool]
@@ -173,22 +168,12 @@ def _edge(type_: Any, details: FieldDetailsList, collect: Collect) -> list[EdgeP
     return [(True, p) if isinstance(p, str) else p for p in _merged(parts)]
 
 
-def _wrap(edge: list[EdgePart]) -> tuple[str, str] | None:
-    """The texts around the node when an edge is its node alone (and literals)."""
-    if [text for is_literal, text in edge if not is_literal] == [NODE] and len(edge) == 3:
-        return edge[0][1], edge[2][1]
-    return None
-
-
 def _edges(edge: list[EdgePart]) -> Slot:
     literal = [text if is_literal else None for is_literal, text in edge]
-    wrap = _wrap(edge)
-    if wrap is not None:
-        before, after = wrap
+    if [text for is_literal, text in edge if not is_literal] == [NODE] and len(edge) == 3:
+        before, after = edge[0][1], edge[2][1]
 
         def nodes_only(page: Page[Any]) -> str:
-            if page.items and type(page.items[0]) is Joined:  # joined by the database
-                return "[" + page.items[0].json + "]"
             return "[" + ",".join([before + item.json + after for item in page.items]) + "]"
         return nodes_only
 

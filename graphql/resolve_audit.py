@@ -28,7 +28,7 @@ from danvan.graphql.type_connection import (
 )
 from danvan.projections.audit.read import audit_trail
 from danvan.projections.audit.rows import EncodedEntry
-from danvan.projections.paging import MAX_BATCH, BadCursor, Joined, Page
+from danvan.projections.paging import MAX_BATCH, BadCursor, Page
 
 STREAM_BATCH = MAX_BATCH
 """Events in each message of the ``auditTrail`` subscription (the queries' pages stop at 100)."""
@@ -70,12 +70,10 @@ async def trail_page(info: Info, question: TrailQuestion, first: int, after: str
             actor_id=question.actor_id, aggregate_id=question.aggregate_id,
             type_=question.type_, first=first, after=inputs.cursor(after),
             count=encoded.counts if encoded else asks_total_count(info),
-            node_json=encoded.node_sql if encoded else None,
-            # joined edges only where nothing can void the template (a count past 32 bits)
-            wrap=encoded.wrap if encoded and not encoded.counts else None)
+            node_json=encoded.node_sql if encoded else None)
     except BadCursor as exc:
         raise inputs.bad_cursor(exc) from exc
-    if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry | Joined):
+    if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
         text = encoded.render(page)
         return page, (cast(Connection[AuditEventType], text) if text is not None
                       else encoded_connection(page))

@@ -100,23 +100,6 @@ def _storable(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Joined:
-    """A page's items as one text the database joined: each item's JSON text wrapped as its
-    list asks, separated by commas (no Python per item). A page of them has it as its one
-    item, and no cursor but its end cursor."""
-
-    json: str
-
-
-def joined_page(text: str | None, count: int, first: int, total: int, kind: str,
-                last_key: Sequence[Any] | None) -> Page[Joined]:
-    """The page of ``count`` rows fetched with ``LIMIT first + 1``, of which the first
-    ``first`` are ``text`` and the last of them has ``last_key``."""
-    end = encode_cursor(kind, last_key) if last_key is not None and count else None
-    return Page([Joined(text)] if text is not None else [], total, count > first, end, ())
-
-
 def page_of(rows: Sequence[T], first: int, total: int, kind: str,
             key: Any) -> Page[T]:
     """``rows`` fetched with ``LIMIT first + 1``; ``key(row)`` gives a row's cursor key."""

@@ -14,24 +14,15 @@ from typing import Any
 
 from danvan.projections.audit.rows import AuditEntry, EncodedEntry, SealedPerson
 from danvan.projections.base import Connection
-from danvan.projections.paging import (
-    MAX_BATCH,
-    Joined,
-    Page,
-    check_first,
-    decode_cursor,
-    joined_page,
-    page_of,
-)
+from danvan.projections.paging import MAX_BATCH, Page, check_first, decode_cursor, page_of
 from danvan.projections.reading import R, like_escaped, rows_of, select_list
 
 
 def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = None,
                 to: datetime | None = None, actor_id: str | None = None,
                 aggregate_id: str | None = None, type_: str | None = None, first: int = 100,
-                after: str | None = None, count: bool = True, node_json: str | None = None,
-                wrap: tuple[str, str] | None = None
-                ) -> Page[AuditEntry] | Page[EncodedEntry] | Page[Joined]:
+                after: str | None = None, count: bool = True, node_json: str | None = None
+                ) -> Page[AuditEntry] | Page[EncodedEntry]:
     """One page of the tenant's events by ``position`` (at most ``MAX_BATCH``: the trail is
     streamed in batches); ``from_`` inclusive, ``to`` exclusive;
     ``type_`` is an event type such as ``Model.Accepted`` (or an aggregate type, ``Model``).
@@ -40,9 +31,7 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
 
     With ``node_json`` (SQL over ``audit_log``'s columns: each event's JSON text, or NULL,
     ``graphql/encoded.py``) the page's items are ``EncodedEntry``; if an event of the page
-    has no text, they are ``AuditEntry`` after all. With ``wrap`` too (the texts before and
-    after each node in its list), the page is the nodes' texts joined into one, ``Joined``.
-    """
+    has no text, they are ``AuditEntry`` after all."""
     check_first(first, most=MAX_BATCH)
     key = decode_cursor("audit", after, (int,))
     params: dict[str, Any] = {"t": tenant_id, "f": from_, "to": to, "a": actor_id,
@@ -64,22 +53,6 @@ def audit_trail(conn: Connection, tenant_id: str, *, from_: datetime | None = No
 
     rows = (f"SELECT {{}} FROM {R}.audit_log WHERE {where} "
             f"{'AND position > %(k)s' if key else ''} ORDER BY position LIMIT %(lim)s")
-    if node_json is not None and wrap is not None:
-        # The page's nodes joined into one text by the database (one row to fetch, not a
-        # row per node): NULL where any node is not encoded (then row by row below).
-        params |= {"pre": wrap[0], "post": wrap[1], "first": first}
-        joined = conn.execute(
-            "SELECT string_agg(%(pre)s || j || %(post)s, ',' ORDER BY position) "
-            "FILTER (WHERE n <= %(first)s), count(*), count(j), "
-            "max(position) FILTER (WHERE n <= %(first)s) "
-            f"FROM (SELECT position, {node_json} AS j, "
-            "row_number() OVER (ORDER BY position) AS n "
-            f"FROM ({rows.format('*')}) q) n", params, prepare=len(clauses) == 1).fetchone()
-        assert joined is not None  # an aggregate's one row
-        text, fetched, encoded_rows, last = joined
-        if encoded_rows == fetched:
-            return joined_page(text, fetched, first, counted, "audit",
-                               None if last is None else (last,))
     if node_json is not None:
         # Over the page's rows (a subquery the planner keeps apart), so that each column of
         # the view is computed once, however often the node's expression names it.

@@ -72,18 +72,14 @@ class Encoding:
 
     columns: Mapping[str, str]
     resolved: Mapping[str, str | Encoding] = field(default_factory=dict)
-    json_text: Mapping[str, str] = field(default_factory=dict)
-    """``JSON`` fields read from a column that holds their JSON text already (``text``, not
-    ``jsonb``): spliced as they are, no parse, no output function."""
 
 
-def row_encoding(row: type, resolved: Mapping[str, str | Encoding],
-                 json_text: Mapping[str, str] | None = None) -> Encoding:
+def row_encoding(row: type, resolved: Mapping[str, str | Encoding]) -> Encoding:
     """A type served from rows of ``row`` (``rows.served_from``): its columns as its SELECT
-    list reads them, the SQL of its resolved fields, and its ``JSON`` fields kept as text."""
+    list reads them, and the SQL of its resolved fields."""
     from danvan.projections.reading import column_sql
 
-    return Encoding(column_sql(row), resolved, json_text or {})
+    return Encoding(column_sql(row), resolved)
 
 
 def for_selection(info: Any, what: tuple[Any, ...], make: Callable[[Any], T]) -> T:
@@ -238,13 +234,7 @@ def _object(type_: GraphQLObjectType, grouped: GroupedFieldSet, encoding: Encodi
         sql = source.get(definition.python_name)
         non_null = isinstance(graphql_field.type, GraphQLNonNull)
         inner = graphql_field.type.of_type if non_null else graphql_field.type
-        text = encoding.json_text.get(definition.python_name)
-        if text is not None and isinstance(inner, GraphQLScalarType) and inner.name == "JSON":
-            # JSON null in a non-null field is graphql-core's error
-            parts.append((False, f"({text})" if non_null else f"coalesce(({text}), 'null')"))
-            if non_null:
-                guards.append(f"({text}) <> 'null'")
-        elif isinstance(sql, Encoding):
+        if isinstance(sql, Encoding):
             if not isinstance(inner, GraphQLObjectType):
                 return None
             built = _collected_object(inner, details, sql, collect)

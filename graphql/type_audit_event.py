@@ -55,6 +55,6 @@ ENCODING = row_encoding(AuditEntry, {
     "actor": Encoding({"id": "NULLIF(actor_id, '')", "role": "actor_role"}),
     "hash": "encode(hash, 'hex')",
     "prev_hash": "encode(prev_hash, 'hex')",
-}, json_text={"payload": "payload_text"})
+})
 """How PostgreSQL answers an ``AuditEvent`` over ``audit_log``'s columns (``encoded.py``): the
-resolvers above, in SQL, and the payload as the stored text."""
+resolvers above, in SQL."""

@@ -62,8 +62,6 @@ class Envelope(msgspec.Struct, gc=False, eq=False):
     data: Any
     at: str
     tenant_id: str
-    state: bytes = b""
-    """The state as stored (JSON): the audit log keeps the event's own fields from it."""
 
     @property
     def timestamp(self) -> datetime:
@@ -79,10 +77,10 @@ class Envelope(msgspec.Struct, gc=False, eq=False):
 
 
 def envelope(position: int, originator_id: str, version: int, topic: str,
-             data: Any, state: bytes = b"") -> Envelope:
-    """The envelope of a decoded state (``data``, decoded from ``state``)."""
+             data: Any) -> Envelope:
+    """The envelope of a decoded state (``data``)."""
     return Envelope(position, originator_id, version, topic, data, data.timestamp._data_,
-                    data.tenant_id, state)
+                    data.tenant_id)
 
 
 class EventNotDecoded(ValueError):
@@ -125,7 +123,7 @@ def decode_row(row: Sequence[Any]) -> Envelope:
             raise UnknownEvent(topic, position, str(refused)) from None
         # A poison event of a known class: for the projections that read it to judge.
         return undecodable(position, originator_id, version, decoding.topic, refused)
-    return envelope(position, originator_id, version, decoding.topic, data, state)
+    return envelope(position, originator_id, version, decoding.topic, data)
 
 
 @dataclass(frozen=True)
@@ -221,7 +219,7 @@ def decode_rows(rows: Sequence[Sequence[Any]]) -> list[Envelope]:
                 pass
             else:
                 append(Envelope(position, originator_id, version, decoding.topic, data,
-                                data.timestamp._data_, data.tenant_id, state))
+                                data.timestamp._data_, data.tenant_id))
                 continue
         append(decode_row(row))
     return events

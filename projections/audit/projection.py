@@ -1,22 +1,17 @@
 """Audit log: one row per event, every event, for inspectors' filters (tenant, aggregate,
-actor, type, time) in log order, and what the trail shows of it.
+actor, type, time) in log order.
 
 The table keeps what the filters need (tenant, position, aggregate, version, type, actor,
-time) and what the trail shows that the filters do not: the metadata (actor role,
-correlation, causation, request, reason) and the payload, the event's own fields as stored
-(their JSON text, byte for byte) without the envelope (timestamp, topic, tenant, meta, shown
-in columns) and without password hashes. A trail streamed whole reads them as they are, with
-no JSON to parse per event (the parse was half of what PostgreSQL spent on a streamed batch).
-The readers' view ``danvan_read.audit_log`` joins each row to its event in the log for the
-hash chain (hash, prev_hash), so the hashes shown are the log's own.
+time); the readers' view ``danvan_read.audit_log`` joins each row to its event in the log for
+the rest (actor role, correlation, causation, request, reason, payload, hash, prev_hash), so
+those are only decoded for the rows a page returns, and the bytes and hashes shown are the
+log's own. The payload is the event's fields without the envelope (timestamp, topic, tenant,
+meta, shown in columns) and without password hashes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
-
-import msgspec
 
 from danvan.infra.event_store import EVENTS_TABLE
 from danvan.projections.base import (
@@ -29,57 +24,11 @@ from danvan.projections.base import (
     copy_safe,
     copy_text,
 )
-from danvan.projections.events import Batch, Envelope
+from danvan.projections.events import Batch
 
 ENVELOPE_KEYS = ("timestamp", "originator_topic", "tenant_id", "meta")
 SECRET_KEYS = ("password_hash",)
-COLUMNS = ("position", "tenant_id", "aggregate_id", "version", "type", "actor_id", "at",
-           "actor_role", "correlation_id", "causation_id", "request_id", "reason", "payload")
-DROPPED_KEYS = tuple(k for k in (*ENVELOPE_KEYS, *SECRET_KEYS) if k != "meta")
-"""Dropped from the payload (``meta`` is taken apart into its columns)."""
-
-
-class AuditMeta(msgspec.Struct, gc=False):
-    """The metadata the trail shows (an event's ``meta``; all text)."""
-
-    actor_role: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    request_id: str | None = None
-    reason: str | None = None
-
-
-_fields = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
-_meta = msgspec.json.Decoder(AuditMeta).decode
-_encode = msgspec.json.encode
-_NO_META = AuditMeta()
-
-
-def shown_fields(state: bytes) -> tuple[AuditMeta, str]:
-    """The metadata and the payload (JSON text) of a stored state: each field's value as
-    stored, without the envelope and secrets."""
-    fields = _fields(state)
-    meta = fields.pop("meta", None)
-    pop = fields.pop
-    for key in DROPPED_KEYS:
-        pop(key, None)
-    return (_NO_META if meta is None else _meta_of(meta)), _encode(fields).decode()
-
-
-def _meta_of(raw: msgspec.Raw) -> AuditMeta:
-    try:
-        return _meta(raw)
-    except msgspec.ValidationError:
-        # Not all text (never written so): each value as ``#>>`` reads it, text as is,
-        # anything else as its JSON
-        values = msgspec.json.decode(raw)
-        if not isinstance(values, dict):
-            return _NO_META
-        shown = {name: value if isinstance(value, str) else _encode(value).decode()
-                 for name in AuditMeta.__struct_fields__
-                 if (value := values.get(name)) is not None}
-        return AuditMeta(**shown)
-
+COLUMNS = ("position", "tenant_id", "aggregate_id", "version", "type", "actor_id", "at")
 
 _types: dict[str, str] = {}
 
@@ -90,38 +39,6 @@ def event_type(topic: str) -> str:
     if found is None:
         found = _types[topic] = topic.rpartition(":")[2]
     return found
-
-
-def copy_lines(events: Iterable[Envelope]) -> list[str]:
-    """The events' rows of ``audit_index`` (``COLUMNS``) in COPY's text format: in one
-    f-string when the values that come from the event's state need no escape (positions,
-    versions, aggregate ids and types never do), else escaped value by value (``copy_line``'s
-    translate costs several microseconds a row)."""
-    types = _types
-    lines: list[str] = []
-    append = lines.append
-    null = COPY_NULL
-    for e in events:
-        tenant_id, actor_id, at = e.tenant_id, e.data.meta.actor_id, e.at
-        kind = types.get(e.topic) or event_type(e.topic)
-        meta, payload = shown_fields(e.state)
-        role, correlation, causation, request, reason = (
-            meta.actor_role, meta.correlation_id, meta.causation_id, meta.request_id,
-            meta.reason)
-        if copy_safe(f"{tenant_id}{actor_id}{at}{role}{correlation}{causation}{request}"
-                     f"{reason}{payload}"):
-            append(f"{e.position}\t{tenant_id}\t{e.originator_id}\t{e.version}\t{kind}\t"
-                   f"{null if actor_id is None else actor_id}\t{at}\t"
-                   f"{null if role is None else role}\t"
-                   f"{null if correlation is None else correlation}\t"
-                   f"{null if causation is None else causation}\t"
-                   f"{null if request is None else request}\t"
-                   f"{null if reason is None else reason}\t{payload}\n")
-        else:
-            append(copy_line((str(e.position), tenant_id, e.originator_id, str(e.version),
-                              kind, actor_id, at, role, correlation, causation, request,
-                              reason, payload)))
-    return lines
 
 
 class Audit(Projection):
@@ -140,13 +57,7 @@ class Audit(Projection):
             version bigint NOT NULL,
             type text COLLATE "C" NOT NULL,
             actor_id text COLLATE "C",
-            at timestamptz NOT NULL,
-            actor_role text,
-            correlation_id text,
-            causation_id text,
-            request_id text,
-            reason text,
-            payload text NOT NULL)"""]
+            at timestamptz NOT NULL)"""]
 
     def indexes(self, schema: str) -> list[str]:
         # Every question is asked within a tenant, in log order: (tenant_id, position).
@@ -167,24 +78,41 @@ class Audit(Projection):
         ]
 
     def views(self, schema: str) -> dict[str, str]:
+        dropped = "{" + ",".join((*ENVELOPE_KEYS, *SECRET_KEYS)) + "}"
         return {
             "audit_index": f"SELECT * FROM {schema}.audit_index",
-            # payload: json (the stored text, checked, keys in their stored order) for
-            # readers of rows; payload_text, the same text unchecked, for readers that answer
-            # JSON (graphql/encoded.py): both answer alike, key order included
             "audit_log": f"""
                 SELECT a.position, a.tenant_id, a.aggregate_id,
                        split_part(a.type, '.', 1) AS aggregate_type, a.type, a.version, a.at,
-                       a.actor_id, a.actor_role, a.correlation_id, a.causation_id,
-                       a.request_id, a.reason, a.payload::json AS payload,
-                       a.payload AS payload_text, e.hash, e.prev_hash
+                       a.actor_id, d #>> '{{meta,actor_role}}' AS actor_role,
+                       d #>> '{{meta,correlation_id}}' AS correlation_id,
+                       d #>> '{{meta,causation_id}}' AS causation_id,
+                       d #>> '{{meta,request_id}}' AS request_id,
+                       d #>> '{{meta,reason}}' AS reason,
+                       d - '{dropped}'::text[] AS payload, e.hash, e.prev_hash
                   FROM {schema}.audit_index a
-                  JOIN public.{EVENTS_TABLE} e ON e.notification_id = a.position""",
+                  JOIN public.{EVENTS_TABLE} e ON e.notification_id = a.position
+                 CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS d
+                                     OFFSET 0) j""",
         }
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
-        lines = copy_lines(batch.events)
+        # Every event makes a row: spelled in COPY's text format here, in one f-string, when
+        # the values that come from the event's state need no escape (positions, versions,
+        # aggregate ids and types never do), else escaped value by value.
+        types = _types
+        lines: list[str] = []
+        append = lines.append
+        for e in batch.events:
+            tenant_id, actor_id, at = e.tenant_id, e.data.meta.actor_id, e.at
+            kind = types.get(e.topic) or event_type(e.topic)
+            if copy_safe(f"{tenant_id}{actor_id}{at}"):
+                append(f"{e.position}\t{tenant_id}\t{e.originator_id}\t{e.version}\t{kind}\t"
+                       f"{COPY_NULL if actor_id is None else actor_id}\t{at}\n")
+            else:
+                append(copy_line((str(e.position), tenant_id, e.originator_id,
+                                  str(e.version), kind, actor_id, at)))
 
         def write(cur: Cursor) -> None:
             if lines:

@@ -209,18 +209,7 @@ def test_an_operator_sees_the_poison_event_and_recovers_with_the_upcaster_and_a_
         assert lag_report(conn)["quarantined"]["total"] == 0
         assert conn.execute("SELECT money_vnd FROM danvan_read.progress_reports "
                             "WHERE position = %s", (poisoned,)).fetchone() == (Decimal("0.00"),)
-        rebuilt = dump(conn)
-        # the audit log shows each event as stored: those the older release wrote (at the
-        # event class's first version, the poisoned one among them) as it wrote them
-        # (their payload, the last column), the rest alike
-        shown, clean_shown = rebuilt.pop("audit_index"), dict(expected).pop("audit_index")
-        assert [r[:-1] for r in shown] == [r[:-1] for r in clean_shown]
-        older = {r[0]: (r[-1], c[-1]) for r, c in zip(shown, clean_shown, strict=True)
-                 if r != c}
-        assert poisoned in older and '"money_vnd":"1E-999999999"' in older[poisoned][0]
-        assert all('"class_version":2' in clean and "class_version" not in stored
-                   for stored, clean in older.values())
-        assert rebuilt == {k: v for k, v in expected.items() if k != "audit_index"}
+        assert dump(conn) == expected
         assert status(config).returncode == 0
         assert active_versions(conn)["models"].version == 2
 

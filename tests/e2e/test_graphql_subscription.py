@@ -2,7 +2,9 @@
 year)``: a province role gets each changed tenant quota row within a second of the projector
 applying it; nobody else subscribes; a token in ``connection_init`` or the pages' session signs
 in. ``auditTrail(tenantId, ...)``: the tenant's trail streamed to its end in batches, the same
-events as the paged query, for its inspectors and province admins only."""
+events as the paged query, for its inspectors and province admins only. The socket reads,
+checks and answers as POST /graphql does: hostile arguments and failures mid-way each get a
+clear error (``BAD_USER_INPUT`` naming the argument, or a masked ``INTERNAL``)."""
 
 from __future__ import annotations
 
@@ -258,3 +260,105 @@ def test_a_bad_cursor_or_filter_is_a_clear_error_on_the_stream(api: str, world: 
             assert refused(message) == ["BAD_USER_INPUT"], message
             if field:
                 assert field in message["payload"][0]["message"]
+
+
+TRAIL_FROM = """subscription($t: ID!, $from: DateTime) {
+  auditTrail(tenantId: $t, from: $from) { pageInfo { hasNextPage endCursor } } }"""
+
+
+def answer(ws: ClientConnection) -> dict[str, Any]:
+    """The first message for the subscription: its refusal, or its first batch."""
+    message = receive(ws)
+    assert message.get("id") == "1", message
+    return message
+
+
+def test_a_lone_surrogate_in_a_datetime_variable_is_refused_not_left_unanswered(
+        api: str, world: World) -> None:
+    # refused at the edge, as POST /graphql refuses its body; were it not, graphql-core's
+    # message would echo the surrogate, which msgspec cannot encode
+    yen_bai = world.tenants[YEN_BAI].id
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_FROM,
+                  variables={"t": yen_bai, "from": "\ud800"})
+        message = answer(ws)
+        assert message["type"] == "error", message
+
+
+@pytest.mark.parametrize("value", ["not a date", "2026-06-30T12:00:00+07:00:30"])
+def test_a_variable_the_schema_cannot_take_is_bad_user_input_on_the_socket(
+        api: str, world: World, value: str) -> None:
+    # as POST /graphql answers them (http.client_error)
+    yen_bai = world.tenants[YEN_BAI].id
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_FROM,
+                  variables={"t": yen_bai, "from": value})
+        message = answer(ws)
+    assert message["type"] == "error", message
+    [error] = message["payload"]
+    assert error.get("extensions", {}).get("code") == "BAD_USER_INPUT", error
+    assert "from" in error["message"]
+
+
+@pytest.mark.parametrize("cursor", ["", "bm90LWEtY3Vyc29y", "WyJtb2RlbCIsMV0"])
+def test_a_bad_cursor_names_the_after_argument(api: str, world: World, cursor: str) -> None:
+    # on the socket and over POST alike, naming the argument (extensions.argument)
+    yen_bai = world.tenants[YEN_BAI].id
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": yen_bai, "after": cursor})
+        message = answer(ws)
+    assert message["type"] == "error", message
+    [error] = message["payload"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "after"}, error
+    body = gql(world.client, world.as_("inspector"),
+               "query($t: ID!, $after: String) { auditTrail(tenantId: $t, after: $after) "
+               "{ totalCount } }", {"t": yen_bai, "after": cursor})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "after"}
+
+
+def test_a_failure_reading_a_later_batch_is_masked_as_internal(
+        api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # masked as POST /graphql masks it (INTERNAL; the log has the details), then complete
+    catch_up(settings)
+    monkeypatch.setattr(resolve_audit, "STREAM_BATCH", 2)
+    real = resolve_audit.audit_trail
+
+    def failing_after_the_first(conn: Any, *args: Any, after: str | None = None,
+                                **kwargs: Any) -> Any:
+        if after is not None:
+            raise RuntimeError('column "secret_internal_detail" does not exist')
+        return real(conn, *args, after=after, **kwargs)
+
+    monkeypatch.setattr(resolve_audit, "audit_trail", failing_after_the_first)
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": world.tenants[YEN_BAI].id})
+        messages = []
+        while (message := receive(ws))["type"] == "next":
+            messages.append(message)
+    assert message == {"id": "1", "type": "complete"}
+    failed = messages[-1]["payload"]
+    assert failed["data"] is None
+    assert "secret_internal_detail" not in json.dumps(failed), failed
+    assert [e["extensions"]["code"] for e in failed["errors"]] == ["INTERNAL"], failed
+
+
+def test_a_message_nested_too_deep_is_refused_not_an_internal_error(
+        api: str, world: World) -> None:
+    # held to POST /graphql's nesting (body.py): closed 4400 naming why, or the message
+    # refused, never a 4500 from the parser's recursion
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=TRAIL_STREAM,
+                  variables={"t": world.tenants[YEN_BAI].id})
+        assert answer(ws)["type"] == "next"
+        depth = 100_000
+        ws.send('{"id":"2","type":"subscribe","payload":{"query":"x","variables":{"t":'
+                + "[" * depth + "]" * depth + "}}}")
+        try:
+            while (message := receive(ws))["id"] == "1":
+                pass
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 4400, closed.rcvd
+        else:
+            assert message["type"] == "error", message

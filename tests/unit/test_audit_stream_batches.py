@@ -17,10 +17,9 @@ QUESTION = TrailQuestion("t1", None, None, None, None, None)
 
 def test_a_read_ahead_that_failed_before_the_stream_stopped_is_not_left_unretrieved(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The client goes away while a batch is sent; the batch read ahead meanwhile failed (the
-    # database went away). _batches' finally only cancels a read not done: the failed one's
-    # exception is never retrieved, and asyncio logs "Task exception was never retrieved"
-    # for each such stream.
+    # The client goes away while a batch is sent, and the batch read ahead meanwhile failed
+    # (the database went away): its exception is retrieved, else asyncio logs "Task exception
+    # was never retrieved" for each such stream.
     async def failing(info: Any, question: Any, first: int, after: str | None) -> Any:
         raise RuntimeError("the database went away")
 

@@ -50,6 +50,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import SchemaExtension
 
 from danvan.graphql.errors import BadInput, limit_exceeded
+from danvan.projections.paging import MAX_PAGE
 
 MAX_NESTING = 16
 """Objects and lists in a request body (variables hold at most an input object or two)."""
@@ -58,7 +59,6 @@ MAX_QUERY_CHARS = 100_000
 MAX_TOKENS = 2000
 MAX_DEPTH = 10
 MAX_ALIASES = 20
-MAX_PAGE = 100
 DEFAULT_PAGE = 50
 MAX_COST = 10_000
 LIST_ESTIMATES: Mapping[str, int] = {

@@ -56,16 +56,13 @@ DESCRIPTION = ("The audit side: trail over GraphQL, export, chain verification a
 EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
 RATE_TARGET = 100_000.0
 STATE_AS_OF_P95_MS = 5.0
-TRAIL = """query Trail($t: ID!, $after: String) { auditTrail(tenantId: $t, first: 100,
-  after: $after) { pageInfo { hasNextPage endCursor }
+TRAIL_PAGE = """{ pageInfo { hasNextPage endCursor }
   edges { node { position tenantId aggregateId type version at actor { id role }
-    correlationId causationId reason payload hash prevHash } } } }"""
-"""Every field API.md gives the trail's nodes."""
-TRAIL_STREAM = """subscription Trail($t: ID!) { auditTrail(tenantId: $t) {
-  pageInfo { hasNextPage endCursor }
-  edges { node { position tenantId aggregateId type version at actor { id role }
-    correlationId causationId reason payload hash prevHash } } } }"""
-"""The same selection, streamed."""
+    correlationId causationId reason payload hash prevHash } } }"""
+"""A page of the trail with every field API.md gives its nodes."""
+TRAIL = ("query Trail($t: ID!, $after: String) { auditTrail(tenantId: $t, first: 100, "
+         f"after: $after) {TRAIL_PAGE} }}")
+TRAIL_STREAM = f"subscription Trail($t: ID!) {{ auditTrail(tenantId: $t) {TRAIL_PAGE} }}"
 STATE_AS_OF = """query State($id: ID!, $at: DateTime!) { model(id: $id) {
   stateAsOf(at: $at) { version state lastEventAt } } }"""
 EVENT_ROWS = ("SELECT notification_id, originator_id, originator_version, topic, state, "
@@ -375,6 +372,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     from bench.graphql import _catch_up, ensure_data, served
     from danvan.backend.auth.tokens import issue_token
     from danvan.domain.policies import RoleGrant
+    from danvan.graphql.resolve_audit import STREAM_BATCH
     from danvan.infra.database import connect_owner
     from danvan.infra.settings import Settings
 
@@ -429,24 +427,23 @@ def run(args: argparse.Namespace) -> list[Figure]:
         min(max(args.events or EVENTS[args.scale], low), high))
 
     def rate(name: str, count: int, seconds: float, baseline: str, base_count: int,
-             base_seconds: float, ratio_floor: float | None) -> Figure:
-        target = f">= {RATE_TARGET:,.0f}/s" + (f", >= {ratio_floor:g}x {baseline}"
-                                                if ratio_floor else "")
+             base_seconds: float, ratio_floor: float | None,
+             at_least: float | None = RATE_TARGET) -> Figure:
+        target = ", ".join([*([f">= {at_least:,.0f}/s"] if at_least else []),
+                            *([f">= {ratio_floor:g}x {baseline}"] if ratio_floor else [])])
         return Figure.against(name, _rate(count, seconds), "events/s", baseline,
                               _rate(base_count, base_seconds), target,
-                              lambda v, r: v >= RATE_TARGET and (ratio_floor is None
-                                                                 or r >= ratio_floor))
+                              lambda v, r: (at_least is None or v >= at_least)
+                              and (ratio_floor is None or r >= ratio_floor))
 
     national_minutes = NATIONAL_EVENTS / rebuild_rate / 60
     return [
-        rate("audit trail streamed over GraphQL (auditTrail subscription, batches of 1,000, "
-             "every node field, 1 client)", subscribed, subscribe_s,
+        rate(f"audit trail streamed over GraphQL (auditTrail subscription, batches of "
+             f"{STREAM_BATCH:,}, every node field, 1 client)", subscribed, subscribe_s,
              "raw select of the audit read model", raw_trail, raw_trail_s, 0.5),
-        Figure.against(
-            "audit trail paged over GraphQL (auditTrail query, pages of 100, every node field, "
-            "1 client)", _rate(paged, paged_s), "events/s",
-            "raw select of the audit read model", _rate(raw_trail, raw_trail_s),
-            ">= 0.5x raw select of the audit read model", lambda v, r: r >= 0.5),
+        rate("audit trail paged over GraphQL (auditTrail query, pages of 100, every node field, "
+             "1 client)", paged, paged_s,
+             "raw select of the audit read model", raw_trail, raw_trail_s, 0.5, at_least=None),
         rate("audit export (JSON Lines, export_tenant)", exported, export_s,
              "raw select of the event rows", raw_events, raw_events_s, 0.5),
         rate("audit chain verification (verify_tenant)", verified, verify_s,

@@ -82,7 +82,6 @@ def _problem(body: dict[str, Any], escaped: bool) -> str | None:
     return None
 
 
-
 def deeper_than(value: Any, levels: int) -> bool:
     """Whether ``value`` nests objects or lists more than ``levels`` deep, itself the first
     (a loop, not a recursion)."""

@@ -17,7 +17,7 @@ from danvan.domain.policies import Action
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.enums import ModelField, ModelState, QuotaStatus, TenantKind
-from danvan.graphql.errors import BadInput, Forbidden, NotFound
+from danvan.graphql.errors import Forbidden, NotFound
 from danvan.graphql.inputs import QuotaOrder
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.rows import view
@@ -92,8 +92,8 @@ async def resolve_quotas(root: strawberry.Parent[ProvinceRef], info: Info, year:
                           status=status.value if status else None, at_risk=at_risk,
                           order=order.field.value, descending=order.direction.value == "desc",
                           first=first, after=inputs.cursor(after))
-    except (BadCursor, ValueError) as exc:
-        raise BadInput(str(exc)) from exc
+    except BadCursor as exc:
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 
@@ -109,7 +109,7 @@ async def resolve_dead_jobs(root: strawberry.Parent[ProvinceRef], info: Info,
     try:
         page = await info.context.reader.run(dead_jobs, root.code, first=first, after=after)
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 
@@ -130,7 +130,7 @@ async def resolve_province_models(root: strawberry.Parent[ProvinceRef], info: In
             root.code, year, state.value if state else None, field.value if field else None,
             search or None, first, after))
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 

@@ -105,7 +105,7 @@ async def resolve_models(root: strawberry.Parent[TenantRef], info: Info,
             root.id, year, state.value if state else None, field.value if field else None,
             units, search or None, first, after))
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 
@@ -193,7 +193,7 @@ async def resolve_reminders(root: strawberry.Parent[TenantRef], info: Info,
         page = await info.context.loaders.reminders.load(
             (root.id, subject.value if subject else None, since, first, after))
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 
@@ -206,7 +206,7 @@ async def resolve_jobs(root: strawberry.Parent[TenantRef], info: Info, first: in
     try:
         page = await info.context.loaders.jobs.load((root.id, first, after))
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)
 
 
@@ -228,5 +228,5 @@ async def resolve_users(root: strawberry.Parent[TenantRef], info: Info,
         page = await info.context.loaders.users.load(
             (root.id, active, search or None, first, after))
     except BadCursor as exc:
-        raise BadInput(str(exc)) from exc
+        raise inputs.bad_cursor(exc) from exc
     return connection(page)

@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import GraphQLObjectType
 
 from danvan.domain.targets import FIRST_YEAR, LAST_YEAR
 from danvan.graphql.limits import FIELD_COSTS, MAX_COST, MAX_NESTING
+from danvan.graphql.schema import build_schema
 from danvan.infra.settings import Settings
 from danvan.projections.paging import encode_cursor
 from tests.e2e.conftest import MadeUser
@@ -204,30 +206,52 @@ def test_audit_chain_verifications_are_counted_before_anything_runs(
     assert body["data"] is None and codes(body) == ["LIMIT_EXCEEDED"], body
 
 
+LISTS = {
+    ("Tenant", "models"): 'tenant(id: "{t}") {{ models(year: 2026, first: 5, after: $a) {x} }}',
+    ("Tenant", "reminders"): 'tenant(id: "{t}") {{ reminders(first: 5, after: $a) {x} }}',
+    ("Tenant", "jobs"): 'tenant(id: "{t}") {{ jobs(first: 5, after: $a) {x} }}',
+    ("Tenant", "users"): 'tenant(id: "{t}") {{ users(first: 5, after: $a) {x} }}',
+    ("Province", "quotas"): 'province(code: "15") {{ quotas(year: 2026, first: 5, after: $a, '
+                            'orderBy: {{field: NEW_MODELS}}) {x} }}',
+    ("Province", "models"): 'province(code: "15") {{ models(first: 5, after: $a) {x} }}',
+    ("Province", "deadJobs"): 'province(code: "15") {{ deadJobs(first: 5, after: $a) {x} }}',
+    ("Query", "auditTrail"): 'auditTrail(tenantId: "{t}", first: 5, after: $a) {x}',
+}
+"""Every list of the read API that takes a cursor, as a province admin asks it (the
+subscription's ``after``: test_graphql_subscription.py)."""
+
+
+def test_every_list_that_takes_a_cursor_is_asked_here() -> None:
+    schema = build_schema(production=True)._schema
+    paged = {(name, field) for name, kind in schema.type_map.items()
+             if isinstance(kind, GraphQLObjectType) and name != "Subscription"
+             for field, definition in kind.fields.items() if "after" in definition.args}
+    assert paged == set(LISTS)
+
+
 def forged(kind: str, *key: Any) -> str:
     return encode_cursor(kind, key)
 
 
-def test_a_cursor_this_api_did_not_hand_out_is_bad_user_input(
+def test_a_cursor_this_api_did_not_hand_out_is_bad_user_input_of_after(
         world: World, settings: Settings, failures_logged: Callable[[], list[str]]) -> None:
-    """A hand-made ``after`` of the right list but the wrong key (a name where a uuid goes, a
-    position past bigint, a sort value of another type) is the client's error, not a
-    failure of the query that would compare or cast it."""
+    """A cursor that is not one (``bm9wZQ`` is base64 of "none"), and a hand-made ``after``
+    of the right list but the wrong key (a name where a uuid goes, a position past bigint, a
+    sort value of another type), are the client's error naming ``after``, on every list: not
+    a failure of the query that would compare or cast it."""
     catch_up(settings)
     tenant = world.tenants[YEN_BAI].id
-    lists = {
-        "models": ('query($a: String) {{ tenant(id: "{t}") {{ models(year: 2026, first: 5, '
-                   'after: $a) {{ totalCount }} }} }}', ("model", "a", "x")),
-        "trail": ('query($a: String) {{ auditTrail(tenantId: "{t}", first: 5, after: $a) '
-                  '{{ totalCount }} }}', ("audit", 2**70)),
-        "trail text": ('query($a: String) {{ auditTrail(tenantId: "{t}", first: 5, after: $a) '
-                       '{{ totalCount }} }}', ("audit", "abc")),
-        "quotas": ('query($a: String) {{ province(code: "15") {{ quotas(year: 2026, first: 5, '
-                   'after: $a, orderBy: {{field: NEW_MODELS}}) {{ totalCount }} }} }}',
-                   ("quota.new_models.asc", "many", "02647", tenant)),
+    refused_cursors = {
+        ("Tenant", "models"): [forged("model", "a", "x")],
+        ("Query", "auditTrail"): [forged("audit", 2**70), forged("audit", "abc")],
+        ("Province", "quotas"): [forged("quota.new_models.asc", "many", "02647", tenant)],
     }
-    for name, (query, key) in lists.items():
-        body = gql(world.client, world.province, query.format(t=tenant),
-                   {"a": forged(*key)})
-        assert codes(body) == ["BAD_USER_INPUT"], (name, body)
+    for (kind, field), selection in LISTS.items():
+        query = "query($a: String) { " + selection.format(t=tenant, x="{ totalCount }") + " }"
+        mine = refused_cursors.get((kind, field), [])
+        for cursor in ["bm9wZQ", forged("another list", 1), *mine]:
+            body = gql(world.client, world.province, query, {"a": cursor})
+            errors = body.get("errors") or []
+            assert [e["extensions"] for e in errors] == [
+                {"code": "BAD_USER_INPUT", "argument": "after"}], (kind, field, cursor, body)
     assert failures_logged() == []

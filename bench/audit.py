@@ -13,7 +13,10 @@ and each of them is:
   ``auditTrail`` query paged through to its end at the largest page the API allows (100), one
   client (``bench.load_client``'s, which costs the shared cores little) — both against
   ``danvan serve`` (two workers, answers not cached), beside the raw ``select`` of the same
-  columns from the audit read model, fetched whole;
+  columns from the audit read model, fetched whole; and where the stream's CPU went, per
+  1,000 events (PostgreSQL's backends, ``danvan serve``, the client: ``bench/cpu.py``), with the
+  most events a second the machine's cores could stream at that cost, the client on them too
+  and elsewhere (an upper bound: every core busy);
 - exported: ``infra.audit_verify.export_tenant`` (what ``danvan audit export`` and the export
   job write), into a writer that discards — beside the raw ``select`` of the event rows it
   reads;
@@ -39,17 +42,22 @@ itself is ``danvan bench projections --events 10000000``.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 import msgspec
+import psycopg
 
+from bench.cpu import database_backends, processes_cpu
 from bench.load_client import Blocking
 from bench.registry import Figure
+from bench.serving import Served
 
 DESCRIPTION = ("The audit side: trail over GraphQL, export, chain verification and stateAsOf "
                "against raw selects and the raw hash rate")
@@ -74,6 +82,7 @@ TRAIL_ROWS = ("SELECT position, tenant_id, aggregate_id, type, version, at, acto
 LOG_ROWS = ("SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM public.danvan_events ORDER BY notification_id")
 NATIONAL_EVENTS = 10_000_000
+T = TypeVar("T")
 REBUILD_MINUTES = 6.0
 REBUILD_BATCH = 20_000
 REBUILD_EVENTS = (200_000, 1_000_000)
@@ -290,6 +299,54 @@ def hash_rate(conn: Any, tenants: list[tuple[str, int]]) -> tuple[int, float]:
     return len(rows), time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class CpuSpent:
+    """CPU seconds a phase cost on this machine, by side."""
+
+    database: float
+    """PostgreSQL's client backends of the bench's database (the server's connections)."""
+    server: float
+    """``danvan serve`` and its workers."""
+    client: float
+    """This process."""
+
+    @property
+    def total(self) -> float:
+        return self.database + self.server + self.client
+
+
+def cpu_spent(phase: Callable[[], T], server: Served, watcher: Any) -> tuple[T, CpuSpent]:
+    """``phase()`` and the CPU it cost: a backend that started meanwhile counts from zero,
+    one that ended meanwhile not at all."""
+    backends = database_backends(watcher)
+    before = {pid: processes_cpu([pid]) for pid in backends}
+    server_before, client_before = server.cpu_seconds(), time.process_time()
+    result = phase()
+    client, served_ = time.process_time() - client_before, server.cpu_seconds() - server_before
+    backends |= database_backends(watcher)
+    database = sum(processes_cpu([pid]) - before.get(pid, 0.0) for pid in backends)
+    return result, CpuSpent(database, served_, client)
+
+
+def stream_cpu_figures(name: str, spent: CpuSpent, events: int) -> list[Figure]:
+    """Where the stream's CPU went, per 1,000 events, and the most events a second this
+    machine's cores could stream at that cost: the client here too, and elsewhere (an
+    inspector's own machine, as in use). An upper bound: it takes every core busy."""
+    cores = os.cpu_count() or 1
+    per_thousand = {side: seconds * 1e6 / max(events, 1) for side, seconds in (
+        ("PostgreSQL's backends", spent.database), ("danvan serve", spent.server),
+        ("the client", spent.client))}
+    total = sum(per_thousand.values())
+    return [
+        *(Figure.against(f"{name}: CPU per 1,000 events, {side}", ms, "ms",
+                         "all three sides", total) for side, ms in per_thousand.items()),
+        Figure.against(f"{name}: upper bound on {cores} cores, the client elsewhere",
+                       _rate(events, (spent.database + spent.server) / cores), "events/s",
+                       "the same with the client on these cores too",
+                       _rate(events, spent.total / cores)),
+    ]
+
+
 # --- stateAsOf -------------------------------------------------------------------------------
 
 def model_with_events(settings: Any, wanted: int, province: str) -> tuple[str, datetime]:
@@ -405,10 +462,13 @@ def run(args: argparse.Namespace) -> list[Figure]:
     bearer = issue_token(user_id="bench-inspector", username="bench.inspector",
                          secret=BENCH_SECRET, lifetime_seconds=3600,
                          grants=[RoleGrant(role="province_admin", province_code=args.province)])
-    with served(url, workers=2, server="granian", response_cache=False) as base, \
-            Blocking(base, {"Authorization": f"Bearer {bearer}"}) as client:
+    with served(url, workers=2, server="granian", response_cache=False) as server, \
+            Blocking(server.url, {"Authorization": f"Bearer {bearer}"}) as client, \
+            psycopg.connect(url, autocommit=True) as watcher:
+        base = server.url
         subscribe_trail(base, bearer, tenants[:1])  # the worker's first socket, warmed
-        subscribed, subscribe_s = _timed(lambda: subscribe_trail(base, bearer, tenants))
+        (subscribed, subscribe_s), stream_cpu = cpu_spent(
+            lambda: _timed(lambda: subscribe_trail(base, bearer, tenants)), server, watcher)
         paged, paged_s = _timed(lambda: page_trail(client, tenants))
         variables = {"id": model_id, "at": last_at.isoformat()}
 
@@ -441,6 +501,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
         rate(f"audit trail streamed over GraphQL (auditTrail subscription, batches of "
              f"{STREAM_BATCH:,}, every node field, 1 client)", subscribed, subscribe_s,
              "raw select of the audit read model", raw_trail, raw_trail_s, 0.5),
+        *stream_cpu_figures("audit trail streamed", stream_cpu, subscribed),
         rate("audit trail paged over GraphQL (auditTrail query, pages of 100, every node field, "
              "1 client)", paged, paged_s,
              "raw select of the audit read model", raw_trail, raw_trail_s, 0.5, at_least=None),

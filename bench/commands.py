@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cluster import admin_url
+from bench.cpu import processes_cpu
 from bench.registry import Figure
 from bench.serving import HOST, Served, danvan_serve
 
@@ -448,10 +449,10 @@ def projector_following(settings: Settings) -> Iterator[tuple[list[tuple[int, fl
     lag: dict[str, float] = {}
     try:
         backends = _projector_backends(url)
-        cpu = _cpu_seconds([process.pid, *backends])
+        cpu = processes_cpu([process.pid, *backends])
         yield answered, lag
         time.sleep(1.0)  # the last commands' batches
-        cpu = _cpu_seconds([process.pid, *backends]) - cpu
+        cpu = processes_cpu([process.pid, *backends]) - cpu
     finally:
         commits = live_runner_commits(process, timeout=60, stop=True)
     lag.update(lag_figures(sorted(answered), commits))
@@ -469,19 +470,6 @@ def _projector_backends(url: str) -> list[int]:
         return [pid for (pid,) in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND application_name = 'danvan-projector'")]
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes (on this machine), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 # --- the area --------------------------------------------------------------------------------

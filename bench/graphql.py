@@ -42,7 +42,7 @@ from typing import Any
 
 from bench.cluster import admin_url
 from bench.registry import Figure
-from bench.serving import danvan_serve
+from bench.serving import Served, danvan_serve
 
 DESCRIPTION = "GraphQL read API: province summary and quota page against raw SQL"
 EVENTS = {"small": 20_000, "province": 200_000, "national": 10_000_000}
@@ -214,14 +214,14 @@ def _catch_up(settings: Any) -> None:
 
 @contextmanager
 def served(url: str, *, workers: int, server: str, figures_cache: bool = True,
-           response_cache: bool = True) -> Iterator[str]:
+           response_cache: bool = True) -> Iterator[Served]:
     env = {**os.environ, "DATABASE_URL": url, "DANVAN_SECRET_KEY": SECRET,
            "DANVAN_ENV": "production", "DANVAN_LOG_LEVEL": "WARNING",
            "DANVAN_GRAPHQL_FIGURES_CACHE": "on" if figures_cache else "off",
            "DANVAN_GRAPHQL_RESPONSE_CACHE": "on" if response_cache else "off"}
     env.pop("REDIS_URL", None)
     with danvan_serve(env, server=server, workers=workers) as serving:
-        yield serving.url
+        yield serving
 
 
 def token(province: str) -> str:
@@ -450,7 +450,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
     page_body = {"query": PAGE, "variables": variables}
     seconds, clients = args.seconds, args.clients
     say(f"{stored:,} events, {tenants:,} tenants; province {args.province}")
-    with served(url, workers=args.workers, server=args.server) as base:
+    with served(url, workers=args.workers, server=args.server) as server:
+        base = server.url
         rows = check(base, headers, page_body)["province"]["quotas"]["totalCount"]
         check(base, headers, summary_body)
         say(f"GraphQL, as deployed: {rows} quota rows; latency and throughput")
@@ -458,7 +459,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
         g_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
         g_summary_load = wrk(base, summary_body, bearer, connections=clients, seconds=seconds)
         g_page_load = wrk(base, page_body, bearer, connections=clients, seconds=seconds)
-    with served(url, workers=args.workers, server=args.server, response_cache=False) as base:
+    with served(url, workers=args.workers, server=args.server, response_cache=False) as server:
+        base = server.url
         check(base, headers, page_body)
         check(base, headers, summary_body)
         say("GraphQL executing every request (no response cache)")
@@ -466,7 +468,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
         x_page = wrk(base, page_body, bearer, connections=1, seconds=seconds)
         x_summary_load = wrk(base, summary_body, bearer, connections=clients, seconds=seconds)
     with served(url, workers=args.workers, server=args.server, figures_cache=False,
-                response_cache=False) as base:
+                response_cache=False) as server:
+        base = server.url
         check(base, headers, summary_body)
         check(base, headers, page_body)
         say("GraphQL computing every request (no cache at all)")
@@ -476,7 +479,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
     say(f"GraphQL as deployed while {write_rate:g} commands/s go to other tenants of province "
         f"{args.province} (in a copy of the data set)")
     with writable_copy(url) as copy, served(copy, workers=args.workers,
-                                             server=args.server) as base:
+                                             server=args.server) as server:
+        base = server.url
         check(base, headers, summary_body)
         check(base, headers, page_body)
         (w_summary, w_page), writes, batches = under_writes(

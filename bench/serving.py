@@ -12,27 +12,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
+from bench.cpu import process_tree_cpu
 from danvan.infra.services import free_port
 
 HOST = "127.0.0.1"
-
-
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its descendants so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
 
 
 @dataclass(frozen=True)

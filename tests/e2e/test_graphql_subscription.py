@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from danvan.graphql import resolve_audit
+from danvan.graphql.ws import MAX_SUBSCRIPTIONS
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up, data, gql
@@ -349,3 +350,16 @@ def test_a_message_nested_too_deep_is_refused_not_an_internal_error(
             assert closed.rcvd is not None and closed.rcvd.code == 4400, closed.rcvd
         else:
             assert message["type"] == "error", message
+
+
+def test_one_subscription_too_many_on_a_socket_is_refused_with_a_code(
+        api: str, world: World) -> None:
+    with socket(api) as ws:
+        subscribe(ws, world.province)  # id 1
+        for number in range(2, MAX_SUBSCRIPTIONS + 2):
+            ws.send(json.dumps({"id": str(number), "type": "subscribe", "payload": {
+                "query": SUBSCRIBE, "variables": {"code": "15", "year": 2026}}}))
+        message = receive(ws)
+    assert message["type"] == "error" and message["id"] == str(MAX_SUBSCRIPTIONS + 1), message
+    [error] = message["payload"]
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error

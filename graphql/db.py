@@ -89,12 +89,12 @@ class Running:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
-        self._cancelled = False
+        self._abandoned = False
 
     @contextmanager
     def on(self, conn: Connection) -> Iterator[None]:
         with self._lock:
-            if self._cancelled:
+            if self._abandoned:
                 raise Abandoned("the read's caller has gone")
             self._conn = conn
         try:
@@ -103,9 +103,15 @@ class Running:
             with self._lock:
                 self._conn = None
 
-    def cancel(self) -> None:
+    def abandon(self) -> bool:
+        """No statement starts from now on; whether one may be running (``cancel``)."""
         with self._lock:
-            self._cancelled = True
+            self._abandoned = True
+            return self._conn is not None
+
+    def cancel(self) -> None:
+        """Cancel the statement running, if it still is: a round trip to the server."""
+        with self._lock:
             if self._conn is not None:
                 self._conn.cancel_safe(timeout=self.CANCEL_TIMEOUT)
 
@@ -122,8 +128,9 @@ async def _cancellable(read: Callable[[Running], T]) -> T:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
         work.add_done_callback(_retrieved)  # QueryCanceled or Abandoned: nobody waits for it
-        asyncio.get_running_loop().run_in_executor(_cancels, running.cancel) \
-            .add_done_callback(_retrieved)
+        if running.abandon():
+            asyncio.get_running_loop().run_in_executor(_cancels, running.cancel) \
+                .add_done_callback(_retrieved)
         raise
 
 

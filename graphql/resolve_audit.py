@@ -172,15 +172,12 @@ def within_budget(page: Page[Any]) -> Iterator[Page[Any]]:
 
 def _node_size(item: EncodedEntry | AuditEntry) -> int:
     if isinstance(item, EncodedEntry):
-        return _utf8_size(item.json or "")
+        return item.size or 0
     # graphql-core answers it: its row's JSON names and spells the fields about as the node
     # does (longer names, actor's two columns), but for the hashes, hex where the row's are
     # base64: a byte more for each of theirs covers it
     return len(_encode(item)) + len(item.hash) + len(item.prev_hash)
 
-
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode())
 
 
 async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID

@@ -19,9 +19,9 @@ QUESTION = TrailQuestion("t1", None, None, None, None, None)
 
 def batch(*sizes: int, more: bool = False) -> Page[EncodedEntry]:
     """A batch read from the database: events whose nodes are ``sizes`` bytes of text."""
-    entries = [EncodedEntry(position, "ạ" * (size // 3))  # three bytes a letter in UTF-8
+    entries = [EncodedEntry(position, "ạ" * (size // 3), size)  # three bytes a letter
                for position, size in enumerate(sizes, start=1)]
-    fetched = [*entries, EncodedEntry(len(sizes) + 1, "{}")] if more else entries
+    fetched = [*entries, EncodedEntry(len(sizes) + 1, "{}", 2)] if more else entries
     return page_of(fetched, len(sizes), -1, "audit", lambda e: (e.position,))
 
 

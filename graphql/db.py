@@ -7,12 +7,20 @@ scoped (row-level security) to what the caller may read.
 The psycopg pool is synchronous, so each call runs on a worker thread (the loop's default
 executor, sized to the pools by the app). Row-level security is the second wall: resolvers
 check access first, and the database shows nothing outside the caller's scope anyway.
+
+A thread cannot be cancelled, so a read its caller abandons (a subscriber gone while the next
+batch is read) would run its statement to the end on a pooled connection: one client
+subscribing and dropping in a loop could hold them all. ``run`` cancels the statement on the
+server instead (``Running``), and the connection goes back to the pool as any failed read's
+does, idle and unscoped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -66,6 +74,71 @@ def _planned_each_time(conn: Connection) -> Iterator[None]:
         conn.prepare_threshold = before
 
 
+class Abandoned(Exception):
+    """A read whose caller had gone before it got a connection: not run."""
+
+
+class Running:
+    """The connection a read runs on, while it runs, so that another thread may cancel its
+    statement. The lock keeps the connection from going back to the pool while a cancel
+    request is on its way: the request names the server's backend, and would otherwise
+    cancel whatever the pool's next borrower runs there."""
+
+    CANCEL_TIMEOUT = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._abandoned = False
+
+    @contextmanager
+    def on(self, conn: Connection) -> Iterator[None]:
+        with self._lock:
+            if self._abandoned:
+                raise Abandoned("the read's caller has gone")
+            self._conn = conn
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._conn = None
+
+    def abandon(self) -> bool:
+        """No statement starts from now on; whether one may be running (``cancel``)."""
+        with self._lock:
+            self._abandoned = True
+            return self._conn is not None
+
+    def cancel(self) -> None:
+        """Cancel the statement running, if it still is: a round trip to the server."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.cancel_safe(timeout=self.CANCEL_TIMEOUT)
+
+
+_cancels = ThreadPoolExecutor(max_workers=2, thread_name_prefix="danvan-read-cancel")
+"""Apart from the reads' executor, which may be full of the very reads to cancel."""
+
+
+async def _cancellable(read: Callable[[Running], T]) -> T:
+    """``read`` on a worker thread; if the awaiting task is cancelled, so is its statement."""
+    running = Running()
+    work = asyncio.ensure_future(asyncio.to_thread(read, running))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        work.add_done_callback(_retrieved)  # QueryCanceled or Abandoned: nobody waits for it
+        if running.abandon():
+            asyncio.get_running_loop().run_in_executor(_cancels, running.cancel) \
+                .add_done_callback(_retrieved)
+        raise
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class Reader:
     def __init__(self, pool: Pool, *, tenant_ids: Sequence[str] = (),
                  province_codes: Sequence[str] = ()) -> None:
@@ -75,7 +148,12 @@ class Reader:
 
     def run_sync(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,
                  **kwargs: P.kwargs) -> T:
-        with _unavailable(), self.pool.connection() as conn, _planned_each_time(conn), \
+        return self._run_sync(Running(), fn, *args, **kwargs)
+
+    def _run_sync(self, running: Running, fn: Callable[Concatenate[Connection, P], T],
+                  *args: P.args, **kwargs: P.kwargs) -> T:
+        with _unavailable(), self.pool.connection() as conn, running.on(conn), \
+                _planned_each_time(conn), \
                 scoped_in_pipeline(conn, tenant_ids=self.tenant_ids,
                                    province_codes=self.province_codes):
             return fn(conn, *args, **kwargs)
@@ -95,16 +173,23 @@ class Reader:
                           **kwargs: P.kwargs) -> T:
         """For tables outside row-level security (projection positions): no transaction,
         one round trip."""
-        with _unavailable(), self.pool.connection() as conn:
+        return self._run_unscoped_sync(Running(), fn, *args, **kwargs)
+
+    def _run_unscoped_sync(self, running: Running, fn: Callable[Concatenate[Connection, P], T],
+                           *args: P.args, **kwargs: P.kwargs) -> T:
+        with _unavailable(), self.pool.connection() as conn, running.on(conn):
             return fn(conn, *args, **kwargs)
 
     async def run_unscoped(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,
                            **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(lambda: self.run_unscoped_sync(fn, *args, **kwargs))
+        return await _cancellable(
+            lambda running: self._run_unscoped_sync(running, fn, *args, **kwargs))
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,
                   **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(lambda: self.run_sync(fn, *args, **kwargs))
+        """``run_sync`` off the event loop; cancelling the awaiting task cancels the read's
+        statement on the server."""
+        return await _cancellable(lambda running: self._run_sync(running, fn, *args, **kwargs))
 
     def scoped_to(self, *, tenant_ids: Sequence[str] = (),
                   province_codes: Sequence[str] = ()) -> Reader:

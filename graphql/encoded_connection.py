@@ -10,7 +10,7 @@ server).
     answer = text.render(page)                  # None: answer with Raw nodes after all
 
 Only ``POST /graphql`` and the websocket's subscriptions ask for it (``ReadContext.raw_json``,
-``resolve_audit.trail_page``); the answer is a ``msgspec.Raw``, which
+``resolve_audit.answered``); the answer is a ``msgspec.Raw``, which
 ``execution.ListExecutionContext`` passes through as the completed field.
 """
 

@@ -5,17 +5,18 @@ audit read model) and ``verifyAuditChain`` (the tenant's hash chain recomputed).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, cast
 
+import msgspec
 import strawberry
 
 from danvan.domain.limits import MAX_CODE
 from danvan.graphql import inputs
 from danvan.graphql.context import Info
-from danvan.graphql.encoded_connection import connection_json
+from danvan.graphql.encoded_connection import ConnectionJson, connection_json
 from danvan.graphql.errors import Unavailable
 from danvan.graphql.limits import DEFAULT_PAGE, check_page
 from danvan.graphql.type_audit_event import ENCODING, AuditEventType
@@ -27,11 +28,22 @@ from danvan.graphql.type_connection import (
     encoded_connection,
 )
 from danvan.projections.audit.read import audit_trail
-from danvan.projections.audit.rows import EncodedEntry
+from danvan.projections.audit.rows import AuditEntry, EncodedEntry
 from danvan.projections.paging import MAX_BATCH, BadCursor, Page
 
 STREAM_BATCH = MAX_BATCH
-"""Events in each message of the ``auditTrail`` subscription (the queries' pages stop at 100)."""
+"""Events read at a time for the ``auditTrail`` subscription (the queries' pages stop at 100)."""
+MESSAGE_BUDGET = 512 * 1024
+"""Bytes in a message of the subscription (an event larger than that goes alone). Half the
+smallest default a common client sets (Python's ``websockets``: ``max_size`` 1 MiB), so that
+an estimate a little short (``_node_size``, for nodes graphql-core answers) still gets
+through; at some 500 events a message, what a message costs beyond its events stays small."""
+ENVELOPE = 1024
+"""Of the budget, for the message around the edges: its id and type, ``pageInfo``,
+``totalCount``, the field names."""
+EDGE = 64
+"""An edge's text around its node: ``{"node":``, ``,"cursor":"…"}`` (some 30 bytes), a comma."""
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -57,9 +69,10 @@ class TrailQuestion:
                    type_=inputs.text(type, "type", MAX_CODE))
 
 
-async def trail_page(info: Info, question: TrailQuestion, first: int, after: str | None
-                     ) -> tuple[Page[Any], Connection[AuditEventType]]:
-    """One page of the trail, and the connection that answers it."""
+async def read_trail(info: Info, question: TrailQuestion, first: int, after: str | None
+                     ) -> tuple[Page[Any], ConnectionJson | None]:
+    """One page of the trail, and how its connection is encoded (None: graphql-core answers
+    its nodes)."""
     # The nodes as JSON text the database builds for the query's selection, and the page
     # around them as one text, when the answer is encoded with msgspec (POST /graphql, the
     # subscriptions): no Python per node (encoded.py, encoded_connection.py).
@@ -73,11 +86,16 @@ async def trail_page(info: Info, question: TrailQuestion, first: int, after: str
             node_json=encoded.node_sql if encoded else None)
     except BadCursor as exc:
         raise inputs.bad_cursor(exc) from exc
+    return page, encoded
+
+
+def answered(page: Page[Any], encoded: ConnectionJson | None) -> Connection[AuditEventType]:
+    """The connection that answers ``page``: one text if the database encoded its nodes."""
     if encoded is not None and page.items and isinstance(page.items[0], EncodedEntry):
         text = encoded.render(page)
-        return page, (cast(Connection[AuditEventType], text) if text is not None
-                      else encoded_connection(page))
-    return page, connection(page)
+        return (cast(Connection[AuditEventType], text) if text is not None
+                else encoded_connection(page))
+    return connection(page)
 
 
 async def resolve_audit_trail(
@@ -91,8 +109,7 @@ async def resolve_audit_trail(
     an event type (``Model.Accepted``) or an aggregate type (``Model``)."""
     check_page(first)
     question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
-    _, answer = await trail_page(info, question, first, after)
-    return answer
+    return answered(*await read_trail(info, question, first, after))
 
 
 async def stream_audit_trail(
@@ -101,31 +118,66 @@ async def stream_audit_trail(
         to: datetime | None = None, actor: strawberry.ID | None = None,
         aggregate_id: strawberry.ID | None = None, type: str | None = None,
         after: str | None = None) -> AsyncGenerator[Connection[AuditEventType], None]:
-    """The trail from ``after`` to its end, ``STREAM_BATCH`` events a message, each message a
-    page of the query's connection (its ``endCursor`` resumes a dropped stream). The first
-    batch is read before the stream starts, so that a bad argument refuses the subscription;
-    each next one while the one before is sent."""
+    """The trail from ``after`` to its end, read ``STREAM_BATCH`` events at a time and sent
+    in messages of at most ``MESSAGE_BUDGET`` bytes (``within_budget``), each message a page
+    of the query's connection (its ``endCursor`` resumes a dropped stream). The first batch is
+    read before the stream starts, so that a bad argument refuses the subscription; each next
+    one while the one before is sent."""
     question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
-    opening = await trail_page(info, question, STREAM_BATCH, after)
-    return _batches(info, question, opening)
+    opening = await read_trail(info, question, STREAM_BATCH, after)
+    return _messages(info, question, opening)
 
 
-async def _batches(info: Info, question: TrailQuestion,
-                   opening: tuple[Page[Any], Connection[AuditEventType]]
-                   ) -> AsyncGenerator[Connection[AuditEventType], None]:
-    page, answer = opening
-    while page.has_next_page:
+async def _messages(info: Info, question: TrailQuestion,
+                    opening: tuple[Page[Any], ConnectionJson | None]
+                    ) -> AsyncGenerator[Connection[AuditEventType], None]:
+    page, encoded = opening
+    while True:
         reading = asyncio.ensure_future(
-            trail_page(info, question, STREAM_BATCH, page.end_cursor))
+            read_trail(info, question, STREAM_BATCH, page.end_cursor)
+        ) if page.has_next_page else None
         try:
-            yield answer
-            page, answer = await reading
+            for part in within_budget(page):
+                yield answered(part, encoded)
+            if reading is None:
+                return
+            page, encoded = await reading
         finally:
-            if not reading.done():
-                reading.cancel()
-            elif not reading.cancelled():
-                reading.exception()  # a read ahead that failed: retrieved, or asyncio logs it
-    yield answer
+            if reading is not None:
+                _let_go(reading)
+
+
+def _let_go(reading: asyncio.Future[Any]) -> None:
+    """A read ahead the stream no longer waits for: cancelled (its statement with it,
+    ``Reader.run``), or if it failed, its exception retrieved (else asyncio logs it)."""
+    if not reading.done():
+        reading.cancel()
+    elif not reading.cancelled():
+        reading.exception()
+
+
+def within_budget(page: Page[Any]) -> Iterator[Page[Any]]:
+    """``page`` as consecutive pages of at most ``MESSAGE_BUDGET`` bytes each once sent, but
+    never fewer than one event a message."""
+    budget = MESSAGE_BUDGET - ENVELOPE
+    start, used = 0, 0
+    for index, item in enumerate(page.items):
+        size = _node_size(item) + EDGE
+        if used + size > budget and index > start:
+            yield page.part(start, index)
+            start, used = index, 0
+        used += size
+    yield page if start == 0 else page.part(start, len(page.items))
+
+
+def _node_size(item: EncodedEntry | AuditEntry) -> int:
+    if isinstance(item, EncodedEntry):
+        return item.size or 0
+    # graphql-core answers it: its row's JSON names and spells the fields about as the node
+    # does (longer names, actor's two columns), but for the hashes, hex where the row's are
+    # base64: a byte more for each of theirs covers it
+    return len(_encode(item)) + len(item.hash) + len(item.prev_hash)
+
 
 
 async def resolve_verify_audit_chain(info: Info, tenant_id: strawberry.ID

@@ -12,7 +12,11 @@ from danvan.graphql import inputs
 from danvan.graphql.context import Info
 from danvan.graphql.errors import Forbidden, Unavailable
 from danvan.graphql.permissions import ReadsAuditTrail, only
-from danvan.graphql.resolve_audit import STREAM_BATCH, stream_audit_trail
+from danvan.graphql.resolve_audit import (
+    MESSAGE_BUDGET,
+    STREAM_BATCH,
+    stream_audit_trail,
+)
 from danvan.graphql.rows import view
 from danvan.graphql.type_tenant_quota import TenantQuotaType
 
@@ -38,5 +42,6 @@ class Subscription:
         resolver=stream_audit_trail, extensions=only(ReadsAuditTrail()),
         description="A tenant's events by position, oldest first, from `after` to the end of "
                     "the trail, the query's filters: each message a page of up to "
-                    f"{STREAM_BATCH:,} events, the last with `hasNextPage: false`; then the "
+                    f"{STREAM_BATCH:,} events and {MESSAGE_BUDGET // 1024:,} KiB (an event "
+                    "larger than that alone), the last with `hasNextPage: false`; then the "
                     "stream completes. Inspectors of the tenant and its province's admins.")

@@ -10,6 +10,8 @@ with 403 unless ``allowed_origins`` names them; none is named).
 As POST /graphql reads a body and answers, so the socket its messages: read with msgspec and
 nested at most as deep (``decode_message``; deeper: closed 4400), a subscribe payload checked
 as a body is (``body.operation_problem``: refused with ``BAD_USER_INPUT`` naming the member),
+one subscription more than ``MAX_SUBSCRIPTIONS`` on a socket refused with
+``LIMIT_EXCEEDED``,
 errors formatted by ``http.client_error`` (failures masked as ``INTERNAL``), messages encoded
 with msgspec (``encode_message``).
 
@@ -26,6 +28,7 @@ from typing import Any
 
 import msgspec
 import strawberry
+from graphql import GraphQLError
 from litestar import WebSocket, websocket
 from litestar.types import ControllerRouterHandler, Middleware
 from strawberry.exceptions import ConnectionRejectionError
@@ -48,13 +51,15 @@ from danvan.graphql.access import Access
 from danvan.graphql.body import deeper_than, operation_problem
 from danvan.graphql.context import ReadContext, build_context
 from danvan.graphql.db import Reader
-from danvan.graphql.errors import BadInput
+from danvan.graphql.errors import BadInput, limit_exceeded
 from danvan.graphql.http import client_error
 from danvan.graphql.limits import MAX_NESTING
 from danvan.graphql.loaders import Loaders
 from danvan.graphql.sources import ReadSources
 
 PATH = "/graphql"
+MAX_SUBSCRIPTIONS = 20
+"""Operations in flight on one socket."""
 MESSAGE_NESTING = MAX_NESTING + 1
 """How deep a message may nest: its subscribe payload, as deep as a POST body (``body.py``)."""
 _encode = msgspec.json.Encoder().encode
@@ -116,15 +121,23 @@ class _Operations(BaseGraphQLTransportWSHandler[ReadContext, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        # the payload checked as POST /graphql checks its body (body.py), before Strawberry
-        # takes it: a lone surrogate or a NUL in a variable is BAD_USER_INPUT naming it
         fresh = self.connection_acknowledged and message.get("id") not in self.operations
-        problem = operation_problem(message.get("payload")) if fresh else None
-        if problem is None:
+        refusal = self._refusal(message) if fresh else None
+        if refusal is None:
             await super().handle_subscribe(message)
             return
         await self.send_message({"id": message["id"], "type": "error",
-                                 "payload": [BadInput(problem).formatted]})
+                                 "payload": [refusal.formatted]})
+
+    def _refusal(self, message: SubscribeMessage) -> GraphQLError | None:
+        """Strawberry's own refusal of one subscription too many, with its code; then the
+        payload checked as POST /graphql checks its body (body.py): a lone surrogate or a NUL
+        in a variable is BAD_USER_INPUT naming it."""
+        most = self.max_subscriptions_per_connection
+        if most is not None and len(self.operations) >= most:
+            return limit_exceeded(f"at most {most} subscriptions on one connection")
+        problem = operation_problem(message.get("payload"))
+        return BadInput(problem) if problem is not None else None
 
     async def _send_result_stream(self, operation: Operation[ReadContext, None],
                                   result_source: StreamResult) -> None:
@@ -161,7 +174,7 @@ def live_graphql(sources: ReadSources, schema: strawberry.Schema, *, tokens: Any
         schema, path=PATH, graphql_ide=None, allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         connection_init_wait_timeout=timedelta(seconds=10), keep_alive=True,
-        keep_alive_interval=30, max_subscriptions_per_connection=20)
+        keep_alive_interval=30, max_subscriptions_per_connection=MAX_SUBSCRIPTIONS)
 
     class LiveGraphQL(base):  # type: ignore[valid-type,misc]
         include_in_schema = False

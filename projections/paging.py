@@ -30,6 +30,14 @@ class Page(Generic[T]):
     cursors: Sequence[str]
     """One cursor per item (Relay edges), in order."""
 
+    def part(self, start: int, stop: int) -> Page[T]:
+        """Items ``start:stop`` as a page of their own (a stream's message): it ends at its
+        last item's cursor and has a next page if items follow it, here or after this page."""
+        cursors = self.cursors[start:stop]
+        return Page(self.items[start:stop], self.total_count,
+                    stop < len(self.items) or self.has_next_page,
+                    cursors[-1] if cursors else self.end_cursor, cursors)
+
 
 def check_first(first: int, most: int = MAX_PAGE) -> int:
     if not 0 <= first <= most:
@@ -125,7 +133,7 @@ class Cursors(Sequence[str]):
 
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         if isinstance(index, slice):
-            return [encode_cursor(self.kind, self.key(item)) for item in self.items[index]]
+            return Cursors(self.kind, self.key, self.items[index])
         return encode_cursor(self.kind, self.key(self.items[index]))
 
 

@@ -36,6 +36,8 @@ class EncodedEntry:
 
     position: int
     json: str | None
+    size: int | None
+    """The text's length in UTF-8 bytes."""
 
 
 @row

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from danvan.graphql import resolve_audit
+from danvan.graphql.ws import MAX_SUBSCRIPTIONS
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up, data, gql
@@ -160,10 +161,10 @@ def streamed(ws: ClientConnection) -> list[dict[str, Any]]:
     return batches
 
 
-def paged(world: World, tenant_id: str) -> list[dict[str, Any]]:
+def paged(world: World, tenant_id: str, query: str = TRAIL_PAGE) -> list[dict[str, Any]]:
     nodes, after = [], None
     while True:
-        page = data(gql(world.client, world.as_("inspector"), TRAIL_PAGE,
+        page = data(gql(world.client, world.as_("inspector"), query,
                         {"t": tenant_id, "after": after}))["auditTrail"]
         nodes += [e["node"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
@@ -203,6 +204,78 @@ def test_the_trail_streams_to_its_end_in_batches_as_the_query_pages_it(
                   variables={"t": yen_bai, "aggregate": model})
         own = streamed(ws)
     assert [e["node"]["version"] for b in own for e in b["edges"]] == [1, 2, 3]
+
+
+NODE = "node { position type version reason payload }"
+TRAIL_SENT = ("subscription($t: ID!, $after: String) { auditTrail(tenantId: $t, after: $after) "
+              "{ totalCount pageInfo { hasNextPage endCursor } edges { cursor %s } %s } }")
+ENCODED = TRAIL_SENT % (NODE, "")
+PLAIN = TRAIL_SENT % (NODE, "again: edges { cursor }")
+"""Nodes graphql-core answers: the database encodes no connection that asks ``edges`` twice."""
+TRAIL_QUERY = ("query($t: ID!, $after: String) { auditTrail(tenantId: $t, after: $after, "
+               f"first: 100) {{ pageInfo {{ hasNextPage endCursor }} edges {{ {NODE} }} }} }}")
+BUDGET = 4096
+
+
+def sent(ws: ClientConnection) -> list[str]:
+    """The stream's ``next`` messages as the server sent them, until it completes."""
+    texts = []
+    while True:
+        text = str(ws.recv(timeout=5))
+        message = json.loads(text)
+        if message["type"] == "ping":
+            ws.send(json.dumps({"type": "pong"}))
+        elif message["type"] == "next":
+            assert not message["payload"].get("errors"), message
+            texts.append(text)
+        else:
+            assert message == {"id": "1", "type": "complete"}, message
+            return texts
+
+
+def streamed_from(api: str, world: World, query: str, tenant_id: str,
+                  after: str | None = None) -> list[str]:
+    with socket(api) as ws:
+        subscribe(ws, world.as_("inspector"), query=query,
+                  variables={"t": tenant_id, "after": after})
+        return sent(ws)
+
+
+@pytest.mark.parametrize("query", [ENCODED, PLAIN], ids=["encoded", "plain"])
+def test_each_message_keeps_to_the_byte_budget_and_resumes_exactly_after_its_last_event(
+        api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        query: str) -> None:
+    monkeypatch.setattr(resolve_audit, "STREAM_BATCH", 4)
+    monkeypatch.setattr(resolve_audit, "MESSAGE_BUDGET", BUDGET)
+    for number in range(3):
+        ok(world.act(world.register(name=f"Dân vận khéo {number}")["id"], "submit",
+                     "unit_user"))
+    world.register(name="Dân vận khéo, dài", content="Vận động Nhân dân hiến đất. " * 200)
+    catch_up(settings)
+    yen_bai = world.tenants[YEN_BAI].id
+    expected = paged(world, yen_bai, TRAIL_QUERY)
+    texts = streamed_from(api, world, query, yen_bai)
+    pages = [json.loads(text)["payload"]["data"]["auditTrail"] for text in texts]
+    batches = -(-len(expected) // 4)
+    assert len(pages) > batches
+    assert [e["node"] for p in pages for e in p["edges"]] == expected  # each once, in order
+    for text, page in zip(texts, pages, strict=True):
+        assert len(text.encode()) <= BUDGET or len(page["edges"]) == 1, (len(text), page)
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        assert page["totalCount"] == len(expected)
+    assert [p["pageInfo"]["hasNextPage"] for p in pages] == [True] * (len(pages) - 1) + [False]
+    alone = [p["edges"][0]["node"] for t, p in zip(texts, pages, strict=True)
+             if len(t.encode()) > BUDGET]
+    assert [n["type"] for n in alone] == ["Model.Registered"]  # the long form, on its own
+    assert any(len(p["edges"]) > 1 for p in pages)
+
+    sent_before = 0
+    for page in pages[:-1]:
+        sent_before += len(page["edges"])
+        rest = streamed_from(api, world, query, yen_bai, page["pageInfo"]["endCursor"])
+        assert [e["node"] for t in rest
+                for e in json.loads(t)["payload"]["data"]["auditTrail"]["edges"]
+                ] == expected[sent_before:]
 
 
 def test_a_client_that_drops_or_stops_a_stream_leaves_the_server_serving(
@@ -349,3 +422,16 @@ def test_a_message_nested_too_deep_is_refused_not_an_internal_error(
             assert closed.rcvd is not None and closed.rcvd.code == 4400, closed.rcvd
         else:
             assert message["type"] == "error", message
+
+
+def test_one_subscription_too_many_on_a_socket_is_refused_with_a_code(
+        api: str, world: World) -> None:
+    with socket(api) as ws:
+        subscribe(ws, world.province)  # id 1
+        for number in range(2, MAX_SUBSCRIPTIONS + 2):
+            ws.send(json.dumps({"id": str(number), "type": "subscribe", "payload": {
+                "query": SUBSCRIBE, "variables": {"code": "15", "year": 2026}}}))
+        message = receive(ws)
+    assert message["type"] == "error" and message["id"] == str(MAX_SUBSCRIPTIONS + 1), message
+    [error] = message["payload"]
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED", error

@@ -8,10 +8,11 @@ The data set is ``danvan bench graphql``'s (kept between runs, read models caugh
 tenants of ``--province`` with the most events are taken until ``--sample`` events are in hand,
 and each of them is:
 
-- streamed over GraphQL: the ``auditTrail`` subscription (``graphql-transport-ws``, batches of
-  1,000 events) to its end, one client decoding each message with msgspec; and the
-  ``auditTrail`` query paged through to its end at the largest page the API allows (100), one
-  client (``bench.load_client``'s, which costs the shared cores little) — both against
+- streamed over GraphQL: the ``auditTrail`` subscription (``graphql-transport-ws``, read 1,000
+  events at a time, messages of at most 512 KiB) to its end, one client decoding each message
+  with msgspec; and the ``auditTrail`` query paged through to its end at the largest page the
+  API allows (100), one client (``bench.load_client``'s, which costs the shared cores little)
+  — both against
   ``danvan serve`` (two workers, answers not cached), beside the raw ``select`` of the same
   columns from the audit read model, fetched whole; and where the stream's CPU went, per
   1,000 events (PostgreSQL's backends, ``danvan serve``, the client: ``bench/cpu.py``), with the
@@ -429,7 +430,7 @@ def run(args: argparse.Namespace) -> list[Figure]:
     from bench.graphql import _catch_up, ensure_data, served
     from danvan.backend.auth.tokens import issue_token
     from danvan.domain.policies import RoleGrant
-    from danvan.graphql.resolve_audit import STREAM_BATCH
+    from danvan.graphql.resolve_audit import MESSAGE_BUDGET, STREAM_BATCH
     from danvan.infra.database import connect_owner
     from danvan.infra.settings import Settings
 
@@ -498,8 +499,9 @@ def run(args: argparse.Namespace) -> list[Figure]:
 
     national_minutes = NATIONAL_EVENTS / rebuild_rate / 60
     return [
-        rate(f"audit trail streamed over GraphQL (auditTrail subscription, batches of "
-             f"{STREAM_BATCH:,}, every node field, 1 client)", subscribed, subscribe_s,
+        rate(f"audit trail streamed over GraphQL (auditTrail subscription, read {STREAM_BATCH:,} "
+             f"at a time, messages of at most {MESSAGE_BUDGET // 1024} KiB, every node field, "
+             "1 client)", subscribed, subscribe_s,
              "raw select of the audit read model", raw_trail, raw_trail_s, 0.5),
         *stream_cpu_figures("audit trail streamed", stream_cpu, subscribed),
         rate("audit trail paged over GraphQL (auditTrail query, pages of 100, every node field, "

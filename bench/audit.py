@@ -12,9 +12,8 @@ and each of them is:
   events at a time, messages of at most 512 KiB) to its end, one client decoding each message
   with msgspec; and the ``auditTrail`` query paged through to its end at the largest page the
   API allows (100), one client (``bench.load_client``'s, which costs the shared cores little)
-  — both against
-  ``danvan serve`` (two workers, answers not cached), beside the raw ``select`` of the same
-  columns from the audit read model, fetched whole; and where the stream's CPU went, per
+  — both against ``danvan serve`` (two workers, answers not cached), beside the raw ``select``
+  of the same columns from the audit read model, fetched whole; and where the stream's CPU went, per
   1,000 events (PostgreSQL's backends, ``danvan serve``, the client: ``bench/cpu.py``), with the
   most events a second the machine's cores could stream at that cost, the client on them too
   and elsewhere (an upper bound: every core busy);

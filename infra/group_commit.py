@@ -3,9 +3,10 @@ one commit.
 
 Every writer must hold the events table's EXCLUSIVE lock until it commits (insertion order is
 commit order, see ``infra/event_store.py``), so writers queue behind each other and each pays
-a whole commit (a WAL flush) while the others wait. Here the first thread to arrive leads: it
-takes the lock once, inserts every queued save in its own savepoint and commits them all; the
-saves that arrive meanwhile wait for the next batch, led by the first of them.
+a whole commit (a WAL flush) while the others wait. Here the saves are batched leader/follower
+(``infra/leader_batch.py``): the first thread to arrive takes the lock once, inserts every
+queued save in its own savepoint and commits them all; the saves that arrive meanwhile wait
+for the next batch, led by the first of them.
 
 The batch goes as one pipelined INSERT of every save's rows; if any save is refused, that
 transaction is rolled back and the batch runs again with each save in a savepoint of its own.
@@ -18,18 +19,18 @@ What each save sees is unchanged:
   that rides in the save's transaction (``backend/http/idempotency.py``);
 - an error of the whole transaction (lost connection, lock timeout) fails every save of the
   batch, which each save's ``insert_events`` then retries on its own, as without batching;
-  what a savepoint said of a save does not stand if its transaction did not commit, and a
-  retry that meets the save's own events (its batch did commit, only the answer was lost) is
-  answered with their ids (``infra/commit_outcome.py``);
+  what a savepoint said of a save does not stand if its transaction did not commit (a save is
+  answered only once its batch committed), and a retry that meets the save's own events (its
+  batch did commit, only the answer was lost) is answered with their ids
+  (``infra/commit_outcome.py``);
 - a caller interrupted while it waits (Ctrl-C) withdraws its save if no batch holds it yet,
-  and an interrupted leader's batch-mates get an error they retry, not its interrupt.
+  and an interrupted leader's batch-mates get an ``OperationalError`` they retry, not its
+  interrupt (``infra/leader_batch.py``).
 """
 
 from __future__ import annotations
 
 import contextvars
-import copy
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,22 +42,21 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from danvan.infra.commit_outcome import CommitOutcomeCheck
+from danvan.infra.leader_batch import LeaderBatch, Request
 
 MAX_BATCH = 64
 """Saves per transaction at most: bounds the time the lock is held and one batch's latency."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Save:
     events: Sequence[StoredEvent]
     kwargs: dict[str, Any]
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
-    ready: threading.Event = field(default_factory=threading.Event)
-    leads: bool = False
-    """Set when this save's thread must lead the next batch instead of waiting for it."""
-    ids: Sequence[int] | None = None
-    error: BaseException | None = None
-    done: bool = False
+
+
+_Saving = Request[_Save, Sequence[int] | None]
+"""A save in a batch, answered with its notification ids."""
 
 
 class GroupCommit(CommitOutcomeCheck):
@@ -66,9 +66,8 @@ class GroupCommit(CommitOutcomeCheck):
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self._queue: list[_Save] = []
-        self._guard = threading.Lock()
-        self._leading = False
+        self._saves: LeaderBatch[_Save, Sequence[int] | None] = LeaderBatch(
+            self._commit, max_batch=MAX_BATCH, interrupted=OperationalError)
         self.batches = 0
         """Transactions committed so far (saves ÷ batches is the mean batch size)."""
         schema = Identifier(self.datastore.schema)
@@ -84,8 +83,7 @@ class GroupCommit(CommitOutcomeCheck):
     @property
     def waiting(self) -> int:
         """Saves queued for the next batch."""
-        with self._guard:
-            return len(self._queue)
+        return self._saves.waiting
 
     def _insert_attempt(self, stored_events: Sequence[StoredEvent],
                         **kwargs: Any) -> Sequence[int] | None:
@@ -93,72 +91,11 @@ class GroupCommit(CommitOutcomeCheck):
             return []
         if self.datastore.enable_db_functions:  # one statement per save: nothing to share
             return super()._insert_attempt(stored_events, **kwargs)
-        save = _Save(stored_events, kwargs)
-        with self._guard:
-            self._queue.append(save)
-            if not self._leading:
-                self._leading = save.leads = True
-        try:
-            while not save.leads and not save.done:
-                save.ready.wait()
-                save.ready.clear()
-        except BaseException:
-            self._abandon(save)
-            raise
-        if not save.done:
-            self._lead(save)
-        if save.error is not None:
-            raise save.error
-        return save.ids
+        return self._saves.submit(_Save(stored_events, kwargs))
 
-    def _abandon(self, save: _Save) -> None:
-        """The waiting thread was interrupted: take its save back if no batch holds it yet
-        (passing on the lead if it had been handed it); else let its batch finish first."""
-        with self._guard:
-            if save in self._queue:
-                self._queue.remove(save)
-                if save.leads:
-                    self._hand_on()
-                return
-        while not save.done:  # in a batch that is committing: its outcome stands
-            save.ready.wait(0.1)
-
-    def _hand_on(self) -> None:
-        """Under ``_guard``: the first queued save leads next, or nobody leads."""
-        if self._queue:
-            self._queue[0].leads = True
-            self._queue[0].ready.set()
-        else:
-            self._leading = False
-
-    def _lead(self, mine: _Save) -> None:
-        """Commit one batch (``mine`` is first in it), then hand the lead on."""
-        batch: list[_Save] = []
-        try:
-            with self._guard:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            self._commit(batch)
-        except BaseException as exc:
-            # The transaction did not commit (or its outcome is unknown): no save of the batch
-            # stands, whatever a savepoint said. The other threads get an error they retry;
-            # an interrupt (KeyboardInterrupt, SystemExit) is this thread's alone.
-            failure = exc if isinstance(exc, Exception) else OperationalError(
-                f"the batch's leading thread was interrupted ({type(exc).__name__})")
-            for save in batch:
-                save.ids = None
-                save.error = _own_copy(failure)
-            mine.error = exc
-        finally:
-            with self._guard:
-                if mine in self._queue:  # interrupted before taking its batch
-                    self._queue.remove(mine)
-                self._hand_on()
-            mine.done = True
-            for save in batch:
-                save.done = True
-                save.ready.set()
-
-    def _commit(self, batch: list[_Save]) -> None:
+    def _commit(self, batch: list[_Saving]) -> None:
+        """Commit the batch and answer each save; raises, answering none, if the transaction
+        did not commit (or its outcome is unknown)."""
         try:
             self._commit_together(batch)
         except (InterfaceError, OperationalError):
@@ -169,12 +106,13 @@ class GroupCommit(CommitOutcomeCheck):
             self._commit_each(batch)
         self.batches += 1
 
-    def _commit_together(self, batch: list[_Save]) -> None:
+    def _commit_together(self, batch: list[_Saving]) -> None:
         """The common case: every save's rows in one INSERT, pipelined, one round trip
         (plus one for each idempotency key). Rolled back on any failure."""
+        saves = [request.item for request in batch]
         rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic,
                                                e.state)
-                for save in batch for e in save.events]
+                for save in saves for e in save.events]
         failure: Exception | None = None
         ids: dict[tuple[str, int], int] = {}
         with self.datastore.get_connection() as conn:
@@ -183,7 +121,7 @@ class GroupCommit(CommitOutcomeCheck):
                 try:
                     self._lock_table(curs)
                     self._notify_channel(curs)
-                    for save in batch:
+                    for save in saves:
                         save.context.run(self._insert_events, curs, save.events, **save.kwargs)
                     curs.execute(self._insert_batch_statement, (rows,), prepare=True)
                     pipeline.sync()  # a refused row raises here, not at commit
@@ -197,23 +135,31 @@ class GroupCommit(CommitOutcomeCheck):
                     raise psycopg.Rollback(transaction) from None
             if failure is not None:
                 raise failure
-        for save in batch:
-            save.ids = [ids[(str(e.originator_id), e.originator_version)] for e in save.events]
+        answers = [[ids[(str(e.originator_id), e.originator_version)] for e in save.events]
+                   for save in saves]
+        for request, answer in zip(batch, answers, strict=True):
+            request.answer(answer)
 
-    def _commit_each(self, batch: list[_Save]) -> None:
+    def _commit_each(self, batch: list[_Saving]) -> None:
+        outcomes: list[Sequence[int] | Exception | None] = []
         with self.datastore.get_connection() as conn, conn.transaction(), \
                 conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            for save in batch:
-                save.ids = None
+            for request in batch:
+                save = request.item
                 try:
                     with conn.transaction():  # a savepoint: this save alone on failure
-                        save.ids = save.context.run(self._insert_one, curs, save)
+                        outcomes.append(save.context.run(self._insert_one, curs, save))
                 except (psycopg.OperationalError, psycopg.InterfaceError):
                     raise  # the connection or the transaction is gone: the whole batch
                 except Exception as exc:
-                    save.error = as_persistence_error(exc)
+                    outcomes.append(as_persistence_error(exc))
+        for request, outcome in zip(batch, outcomes, strict=True):  # committed: they stand
+            if isinstance(outcome, Exception):
+                request.fail(outcome)
+            else:
+                request.answer(outcome)
 
     def _insert_one(self, curs: Any, save: _Save) -> Sequence[int] | None:
         self._insert_events(curs, save.events, **save.kwargs)
@@ -229,17 +175,6 @@ _TRANSLATIONS: tuple[tuple[type[psycopg.Error], type[persistence.PersistenceErro
     (psycopg.DatabaseError, persistence.DatabaseError),
     (psycopg.Error, persistence.PersistenceError),
 )
-
-
-def _own_copy(exc: Exception) -> Exception:
-    """A copy of ``exc`` for one thread to raise (threads raising one object overwrite each
-    other's traceback), caused by the original."""
-    try:
-        mine = copy.copy(exc)
-    except Exception:
-        return exc
-    mine.__cause__ = exc
-    return mine
 
 
 def as_persistence_error(exc: Exception) -> Exception:

@@ -15,9 +15,10 @@ may die after doing it and before recording it.
 The claims and successes that a process's threads ask for at the same moment are written
 together (``GroupWriter``): one statement for all the waiting successes, one for all the
 waiting claims, each its own transaction, written by the first of those threads while the
-others wait for it; a batch of one when the process is not busy. Each thread still returns
-only once its own write committed, so nothing changes for the caller but the cost: a job
-costs a fraction of two round trips and two statements (``danvan bench jobs``).
+others wait for it (``infra/leader_batch.py``); a batch of one when the process is not
+busy. Each thread still returns only once its own write committed, so nothing changes for the
+caller but the cost: a job costs a fraction of two round trips and two statements
+(``danvan bench jobs``).
 
 A worker's store writes through sessions with ``synchronous_commit = off``
 (``wiring.open_db_pool(durable=False)``): these are bookkeeping, and the events a job
@@ -42,6 +43,7 @@ from typing import Any
 
 import psycopg
 
+from danvan.infra.leader_batch import LeaderBatch, Request
 from danvan.infra.outbox import CHANNEL
 
 LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -171,106 +173,50 @@ _BATCHED = (_SUCCEED, _CLAIM)
 delivered twice) that succeeds in the same batch finds it finished."""
 
 
-class _Request:
-    __slots__ = ("answer", "done", "error", "key", "row", "statement", "turn", "writes")
+@dataclass(frozen=True, slots=True)
+class _Write:
+    statement: str
+    key: str
+    row: tuple[Any, ...]
 
-    def __init__(self, statement: str, key: str, row: tuple[Any, ...]) -> None:
-        self.statement = statement
-        self.key = key
-        self.row = row
-        self.done = False
-        self.answer: tuple[Any, ...] | None = None
-        self.error: BaseException | None = None
-        self.turn = threading.Lock()
-        """Held while its thread waits: released once answered, or to make it the writer."""
-        self.turn.acquire()
-        self.writes = False
-        """Its thread is to write the next batch."""
+
+_Writing = Request[_Write, tuple[Any, ...] | None]
+"""A write in a batch, answered with the row its statement returned for its key, if any."""
 
 
 class GroupWriter:
     """Writes of one kind (``_BATCHED``) that several threads ask for at once, as one
-    statement: a thread that finds no batch under way writes every request waiting (its
-    own with the others'), on one connection, and answers each its own row; the others wait
-    for it, and the first of those left waiting writes the next batch (each waiting thread
-    is woken once, by its answer or its turn to write). Each statement is its own
-    transaction (autocommit) and takes its rows in the order of their ids, so that two
-    processes' batches never wait on each other in a circle. A batch refused for its data
-    (a result that is not valid JSON for PostgreSQL) is written again one by one, so the
-    refusal is only its own job's."""
+    statement: the thread leading a batch (``LeaderBatch``, unbounded) writes every request
+    waiting, its own with the others', on one connection, and answers each its own row.
+    Each statement is its own transaction (autocommit) and takes its rows in the order of
+    their ids, so that two processes' batches never wait on each other in a circle. A batch
+    refused for its data (a result that is not valid JSON for PostgreSQL) is written again
+    one by one, so the refusal is only its own job's."""
 
     def __init__(self, connect: Connect) -> None:
         self.connect = connect
-        self._lock = threading.Lock()
-        self._waiting: list[_Request] = []
-        self._busy = False
+        self._writes: LeaderBatch[_Write, tuple[Any, ...] | None] = LeaderBatch(self._write)
 
     def write(self, statement: str, key: str, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """Write ``row`` (one value per array of ``statement``) with whatever else is asked
         for now; answers the row ``statement`` returned for ``key`` (a job id), if any."""
-        request = _Request(statement, key, row)
-        with self._lock:
-            self._waiting.append(request)
-            writes, self._busy = not self._busy, True
-        if not writes:
-            try:
-                request.turn.acquire()
-            except BaseException:  # interrupted while waiting: never leave a turn unused
-                with self._lock:
-                    if request in self._waiting:
-                        self._waiting.remove(request)
-                    if request.writes and not request.done:
-                        self._pass_turn()
-                raise
-        if not request.done:
-            self._write_waiting()
-        if request.error is not None:
-            raise request.error
-        return request.answer
+        return self._writes.submit(_Write(statement, key, row))
 
-    def _write_waiting(self) -> None:
-        """Write every request waiting (this thread's among them), answer them, and pass
-        the turn to the first of those that arrived meanwhile."""
-        with self._lock:
-            batch, self._waiting = self._waiting, []
-        failure: BaseException = RuntimeError("job bookkeeping interrupted")
-        try:
-            self._write(batch)
-        except BaseException as exc:  # no connection, or this thread interrupted
-            failure = exc
-        finally:
-            for request in batch:
-                if not request.done:
-                    request.error = failure
-                    request.done = True
-                if request.turn.locked():
-                    request.turn.release()
-            with self._lock:
-                self._pass_turn()
-
-    def _pass_turn(self) -> None:
-        """(Under ``_lock``.) The next batch is the first waiting thread's to write."""
-        if self._waiting:
-            self._waiting[0].writes = True
-            self._waiting[0].turn.release()
-        else:
-            self._busy = False
-
-    def _write(self, batch: list[_Request]) -> None:
-        by_statement: dict[str, list[_Request]] = defaultdict(list)
+    def _write(self, batch: list[_Writing]) -> None:
+        by_statement: dict[str, list[_Writing]] = defaultdict(list)
         for request in batch:
-            by_statement[request.statement].append(request)
+            by_statement[request.item.statement].append(request)
         with self.connect() as conn:
             for statement in _BATCHED:
                 requests = by_statement.get(statement)
                 if requests:
-                    self._execute(conn, statement, sorted(requests, key=lambda r: r.key))
+                    self._execute(conn, statement, sorted(requests, key=lambda r: r.item.key))
 
-    def _execute(self, conn: Any, statement: str, requests: list[_Request]) -> None:
+    def _execute(self, conn: Any, statement: str, requests: list[_Writing]) -> None:
         try:
             # Planned for each batch (not prepared): a plan cached while the table was small
             # joins by reading the whole table, however large it grows.
-            columns = [list(c) for c in zip(*(r.row for r in requests), strict=True)]
+            columns = [list(c) for c in zip(*(r.item.row for r in requests), strict=True)]
             rows = conn.execute(statement, columns, prepare=False).fetchall()
         except psycopg.errors.DataError:
             if len(requests) == 1:
@@ -279,21 +225,20 @@ class GroupWriter:
                 try:
                     self._execute(conn, statement, [request])
                 except Exception as exc:
-                    request.error = exc
-                    request.done = True
+                    request.fail(exc)
             return
         except Exception as exc:
             for request in requests:
-                request.error = exc
-                request.done = True
+                request.fail(exc)
             return
-        unanswered: dict[str, list[_Request]] = defaultdict(list)
+        unanswered: dict[str, list[_Writing]] = defaultdict(list)
         for request in requests:
-            unanswered[request.key].append(request)
+            unanswered[request.item.key].append(request)
         for row in rows:
-            unanswered[row[0]].pop(0).answer = tuple(row)
+            unanswered[row[0]].pop(0).answer(tuple(row))
         for request in requests:  # a key asked twice is answered once
-            request.done = True
+            if not request.answered:
+                request.answer(None)
 
 
 class JobStore:

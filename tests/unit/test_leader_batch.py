@@ -203,3 +203,49 @@ def test_an_interrupted_leader_keeps_the_interrupt_its_mates_may_retry_and_the_l
     assert callers.retried == {"m1": "M1", "m2": "M2"}
     assert Counter(store.written()) == Counter(["first", "late", "m1", "m2"])
     assert batcher.waiting == 0
+
+
+class _Failure(ValueError):
+    """A batch's failure (a lost connection, say) during whose handling the leading thread is
+    interrupted again: Ctrl-C pressed a second time, as the leader fails its mates."""
+
+    def __copy__(self) -> _Failure:
+        signal.pthread_kill(threading.main_thread().ident or 0, INTERRUPT)
+        time.sleep(0.1)  # the handler runs here, in the main thread
+        return _Failure(*self.args)
+
+
+def test_a_request_whose_batch_ended_unanswered_never_reads_as_a_success() -> None:
+    store = Store(hold=("first",), refuse="main", refusal=_Failure)
+    batcher = LeaderBatch(store.write)
+    callers = Callers(batcher)
+    callers.ask("first", leads=True)
+    assert store.holding["first"].wait(10)
+
+    def conductor() -> None:
+        wait_until(lambda: batcher.waiting == 1)  # the main thread queued: it leads next
+        for item in ("m1", "m2"):
+            callers.ask(item)
+        store.release["first"].set()
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(INTERRUPT)
+    director = threading.Thread(target=conductor)
+    try:
+        signal.signal(INTERRUPT, interrupt)
+        director.start()
+        with pytest.raises(KeyboardInterrupt):
+            batcher.submit("main")  # leads "main", "m1", "m2"; the batch fails
+    finally:
+        signal.signal(INTERRUPT, previous)
+        director.join(10)
+    callers.join()
+
+    for mate in ("m1", "m2"):  # not written: each must raise, not return as if written
+        assert isinstance(callers.outcomes[mate], LeadInterrupted), \
+            f"{mate}: {callers.outcomes[mate]!r}"
+    assert callers.retried == {"m1": "M1", "m2": "M2"}  # and, asked again, is written once
+    assert Counter(store.written()) == Counter(["first", "m1", "m2"])
+    assert batcher.waiting == 0

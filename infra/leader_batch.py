@@ -17,7 +17,9 @@ What a request sees:
   handing on the lead if it had been given it; if its batch is under way it waits for that
   batch to end (its outcome stands), then raises its interrupt;
 - a leader interrupted (KeyboardInterrupt, SystemExit) keeps the interrupt to itself: the
-  requests of its batch not yet answered get an error they can retry (``interrupted``).
+  requests of its batch not yet answered get an error they can retry (``interrupted``), as
+  does any request its batch left unanswered (the leader interrupted again while failing
+  them): a request never returns without its answer.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class LeaderBatch(Generic[T, R]):
             raise
         if request.error is not None:
             raise request.error
+        if not request.answered:  # its leader stopped short (interrupted again): unknown
+            raise self._interrupted("the batch ended without answering this request")
         return cast(R, request.result)
 
     def _withdraw(self, request: Request[T, R]) -> None:

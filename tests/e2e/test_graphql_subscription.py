@@ -278,6 +278,33 @@ def test_each_message_keeps_to_the_byte_budget_and_resumes_exactly_after_its_las
                 ] == expected[sent_before:]
 
 
+ALIAS = "resumeFromHereIfTheStreamDrops" * 4
+"""An alias a client may give an edge's field (GraphQL puts no bound on a name's length)."""
+ALIASED = TRAIL_SENT % (f"{ALIAS}: cursor __typename {NODE}", "")
+"""Encoded by the database (one ``edges``, one ``node``); each edge carries its cursor twice."""
+
+
+def test_a_message_keeps_to_the_byte_budget_whatever_the_edges_select(
+        api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The budget counts each node's own bytes, but an edge's text around its node is what
+    # the client's selection makes it (``__typename``, aliases, the cursor asked twice), not
+    # a fixed EDGE bytes: a message over the budget is one a client's limit may refuse.
+    monkeypatch.setattr(resolve_audit, "MESSAGE_BUDGET", BUDGET)
+    for number in range(3):
+        ok(world.act(world.register(name=f"Dân vận khéo {number}")["id"], "submit",
+                     "unit_user"))
+    catch_up(settings)
+    yen_bai = world.tenants[YEN_BAI].id
+    expected = paged(world, yen_bai, TRAIL_QUERY)
+    texts = streamed_from(api, world, ALIASED, yen_bai)
+    pages = [json.loads(text)["payload"]["data"]["auditTrail"] for text in texts]
+    assert [e["node"] for p in pages for e in p["edges"]] == expected
+    assert all(e[ALIAS] == e["cursor"] for p in pages for e in p["edges"])
+    sizes = [len(text.encode()) for text in texts]
+    assert all(size <= BUDGET or len(page["edges"]) == 1
+               for size, page in zip(sizes, pages, strict=True)), sizes
+
+
 def test_a_client_that_drops_or_stops_a_stream_leaves_the_server_serving(
         api: str, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resolve_audit, "STREAM_BATCH", 2)

@@ -53,6 +53,18 @@ class ConnectionJson:
     parts: tuple[str | Slot, ...]
     counts: bool
     """Whether ``totalCount`` is asked for."""
+    edges: tuple[tuple[EdgePart, ...], ...] = ()
+    """The text of an edge, once for each time ``edges`` is asked."""
+
+    def item_bytes(self, node_bytes: int, cursor: str) -> int:
+        """What one item adds to the connection's text, in UTF-8 bytes: its edge as the
+        query selects it (``__typename``, aliases, its cursor once or more), each followed by
+        a comma, around a node of ``node_bytes``."""
+        cursor_bytes = len(_string(cursor))
+        return sum(1 + sum(len(text.encode()) if is_literal else
+                           node_bytes if text == NODE else cursor_bytes
+                           for is_literal, text in edge)
+                   for edge in self.edges)
 
     def render(self, page: Page[Any]) -> Raw | None:
         """The connection's JSON text for ``page`` (items with the node's text as ``json``),
@@ -86,6 +98,7 @@ def _connection(raw: Any, encoding: Encoding) -> ConnectionJson | None:
     details: FieldDetailsList = [FieldDetails(node, None) for node in raw.field_nodes]
     parts: list[str | Slot] = []
     counts = False
+    edges: list[tuple[EdgePart, ...]] = []
 
     def value(name: str, field_type: Any, details: FieldDetailsList) -> bool:
         nonlocal counts
@@ -100,12 +113,13 @@ def _connection(raw: Any, encoding: Encoding) -> ConnectionJson | None:
             edge = _edge(get_named_type(field_type), details, collect)
             if edge is not None:
                 parts.append(_edges(edge))
+                edges.append(tuple(edge))
             return edge is not None
         return False
 
     if not _object(parts, type_, details, collect, value):
         return None
-    return ConnectionJson(node_sql, tuple(_merged(parts)), counts)
+    return ConnectionJson(node_sql, tuple(_merged(parts)), counts, tuple(edges))
 
 
 Value = Callable[[str, Any, FieldDetailsList], bool]

@@ -5,7 +5,7 @@ audit read model) and ``verifyAuditChain`` (the tenant's hash chain recomputed).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -137,7 +137,7 @@ async def _messages(info: Info, question: TrailQuestion,
             read_trail(info, question, STREAM_BATCH, page.end_cursor)
         ) if page.has_next_page else None
         try:
-            for part in within_budget(page):
+            for part in within_budget(page, _item_bytes(page, encoded)):
                 yield answered(part, encoded)
             if reading is None:
                 return
@@ -156,18 +156,33 @@ def _let_go(reading: asyncio.Future[Any]) -> None:
         reading.exception()
 
 
-def within_budget(page: Page[Any]) -> Iterator[Page[Any]]:
+ItemBytes = Callable[[int], int]
+"""What an item adds to a message, in bytes, given its node's."""
+
+
+def within_budget(page: Page[Any], item_bytes: ItemBytes = lambda node: node + EDGE
+                  ) -> Iterator[Page[Any]]:
     """``page`` as consecutive pages of at most ``MESSAGE_BUDGET`` bytes each once sent, but
     never fewer than one event a message."""
     budget = MESSAGE_BUDGET - ENVELOPE
     start, used = 0, 0
     for index, item in enumerate(page.items):
-        size = _node_size(item) + EDGE
+        size = item_bytes(_node_size(item))
         if used + size > budget and index > start:
             yield page.part(start, index)
             start, used = index, 0
         used += size
     yield page if start == 0 else page.part(start, len(page.items))
+
+
+def _item_bytes(page: Page[Any], encoded: ConnectionJson | None) -> ItemBytes:
+    """Exact for the text the database encodes: the edge the query selects, around the node,
+    with the page's last cursor (the longest: positions only grow); else the node and
+    ``EDGE``."""
+    if encoded is None or not page.items or not isinstance(page.items[0], EncodedEntry):
+        return lambda node: node + EDGE
+    longest = page.cursors[-1]
+    return lambda node: encoded.item_bytes(node, longest)
 
 
 def _node_size(item: EncodedEntry | AuditEntry) -> int:

@@ -54,7 +54,7 @@ from typing import IO, Any, TypeVar, cast
 import msgspec
 import psycopg
 
-from bench.cpu import database_backends, processes_cpu
+from bench.cpu import database_backends, each_process_cpu
 from bench.load_client import Blocking
 from bench.registry import Figure
 from bench.serving import Served
@@ -319,12 +319,13 @@ def cpu_spent(phase: Callable[[], T], server: Served, watcher: Any) -> tuple[T, 
     """``phase()`` and the CPU it cost: a backend that started meanwhile counts from zero,
     one that ended meanwhile not at all."""
     backends = database_backends(watcher)
-    before = {pid: processes_cpu([pid]) for pid in backends}
+    before = each_process_cpu(backends)
     server_before, client_before = server.cpu_seconds(), time.process_time()
     result = phase()
     client, served_ = time.process_time() - client_before, server.cpu_seconds() - server_before
     backends |= database_backends(watcher)
-    database = sum(processes_cpu([pid]) - before.get(pid, 0.0) for pid in backends)
+    database = sum(seconds - before.get(pid, 0.0)
+                   for pid, seconds in each_process_cpu(backends).items())
     return result, CpuSpent(database, served_, client)
 
 

@@ -11,7 +11,13 @@ from typing import Any
 
 
 def processes_cpu(pids: Iterable[int]) -> float:
-    return sum(_own_cpu(pid) for pid in pids)
+    return sum(_own_cpu(pid) or 0.0 for pid in pids)
+
+
+def each_process_cpu(pids: Iterable[int]) -> dict[int, float]:
+    """Each process's CPU seconds so far, for those of ``pids`` still running."""
+    found = {pid: _own_cpu(pid) for pid in pids}
+    return {pid: seconds for pid, seconds in found.items() if seconds is not None}
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -25,12 +31,13 @@ def database_backends(conn: Any) -> set[int]:
         "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")}
 
 
-def _own_cpu(pid: int) -> float:
+def _own_cpu(pid: int) -> float | None:
+    """None: the process is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return None
 
 
 def _tree(pid: int) -> list[int]:

@@ -42,7 +42,9 @@ ENVELOPE = 1024
 """Of the budget, for the message around the edges: its id and type, ``pageInfo``,
 ``totalCount``, the field names."""
 EDGE = 64
-"""An edge's text around its node: ``{"node":``, ``,"cursor":"…"}`` (some 30 bytes), a comma."""
+"""An edge's text around its node, for nodes graphql-core answers: ``{"node":``,
+``,"cursor":"…"}`` (some 30 bytes), a comma. Where the database encodes the connection, the
+edge the query selects is measured instead (``ConnectionJson.item_bytes``)."""
 _encode = msgspec.json.Encoder().encode
 
 

@@ -56,15 +56,17 @@ class ConnectionJson:
     edges: tuple[tuple[EdgePart, ...], ...] = ()
     """The text of an edge, once for each time ``edges`` is asked."""
 
-    def item_bytes(self, node_bytes: int, cursor: str) -> int:
-        """What one item adds to the connection's text, in UTF-8 bytes: its edge as the
-        query selects it (``__typename``, aliases, its cursor once or more), each followed by
-        a comma, around a node of ``node_bytes``."""
+    def item_bytes(self, cursor: str) -> tuple[int, int]:
+        """What one item adds to the connection's text, in UTF-8 bytes, besides its node's:
+        its edge as the query selects it (``__typename``, aliases, its cursor once or more),
+        each followed by a comma, with a cursor as long as ``cursor``; and how many times its
+        node stands in it (once an edge)."""
         cursor_bytes = len(_string(cursor))
-        return sum(1 + sum(len(text.encode()) if is_literal else
-                           node_bytes if text == NODE else cursor_bytes
-                           for is_literal, text in edge)
-                   for edge in self.edges)
+        around = sum(1 + sum(len(text.encode()) if is_literal else
+                             0 if text == NODE else cursor_bytes
+                             for is_literal, text in edge)
+                     for edge in self.edges)
+        return around, len(self.edges)
 
     def render(self, page: Page[Any]) -> Raw | None:
         """The connection's JSON text for ``page`` (items with the node's text as ``json``),

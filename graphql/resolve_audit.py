@@ -183,8 +183,8 @@ def _item_bytes(page: Page[Any], encoded: ConnectionJson | None) -> ItemBytes:
     ``EDGE``."""
     if encoded is None or not page.items or not isinstance(page.items[0], EncodedEntry):
         return lambda node: node + EDGE
-    longest = page.cursors[-1]
-    return lambda node: encoded.item_bytes(node, longest)
+    around, nodes = encoded.item_bytes(page.cursors[-1])
+    return lambda node: around + nodes * node
 
 
 def _node_size(item: EncodedEntry | AuditEntry) -> int:

@@ -92,6 +92,15 @@ class Running:
         self._abandoned = False
 
     @contextmanager
+    def borrowed(self, pool: Pool) -> Iterator[Connection]:
+        """A connection of ``pool`` for the read, unless its caller has gone, before it
+        asked for one or while it waited."""
+        if self._abandoned:
+            raise Abandoned("the read's caller has gone")
+        with pool.connection() as conn, self.on(conn):
+            yield conn
+
+    @contextmanager
     def on(self, conn: Connection) -> Iterator[None]:
         with self._lock:
             if self._abandoned:
@@ -152,8 +161,7 @@ class Reader:
 
     def _run_sync(self, running: Running, fn: Callable[Concatenate[Connection, P], T],
                   *args: P.args, **kwargs: P.kwargs) -> T:
-        with _unavailable(), self.pool.connection() as conn, running.on(conn), \
-                _planned_each_time(conn), \
+        with _unavailable(), running.borrowed(self.pool) as conn, _planned_each_time(conn), \
                 scoped_in_pipeline(conn, tenant_ids=self.tenant_ids,
                                    province_codes=self.province_codes):
             return fn(conn, *args, **kwargs)
@@ -177,7 +185,7 @@ class Reader:
 
     def _run_unscoped_sync(self, running: Running, fn: Callable[Concatenate[Connection, P], T],
                            *args: P.args, **kwargs: P.kwargs) -> T:
-        with _unavailable(), self.pool.connection() as conn, running.on(conn):
+        with _unavailable(), running.borrowed(self.pool) as conn:
             return fn(conn, *args, **kwargs)
 
     async def run_unscoped(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args,

@@ -54,7 +54,7 @@ from typing import IO, Any, TypeVar, cast
 import msgspec
 import psycopg
 
-from bench.cpu import database_backends, each_process_cpu
+from bench.cpu import database_backends, each_process_cpu, spent_since
 from bench.load_client import Blocking
 from bench.registry import Figure
 from bench.serving import Served
@@ -323,9 +323,7 @@ def cpu_spent(phase: Callable[[], T], server: Served, watcher: Any) -> tuple[T, 
     server_before, client_before = server.cpu_seconds(), time.process_time()
     result = phase()
     client, served_ = time.process_time() - client_before, server.cpu_seconds() - server_before
-    backends |= database_backends(watcher)
-    database = sum(seconds - before.get(pid, 0.0)
-                   for pid, seconds in each_process_cpu(backends).items())
+    database = spent_since(before, backends | database_backends(watcher))
     return result, CpuSpent(database, served_, client)
 
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cluster import admin_url
-from bench.cpu import processes_cpu
+from bench.cpu import each_process_cpu, spent_since
 from bench.registry import Figure
 from bench.serving import HOST, Served, danvan_serve
 
@@ -449,10 +449,10 @@ def projector_following(settings: Settings) -> Iterator[tuple[list[tuple[int, fl
     lag: dict[str, float] = {}
     try:
         backends = _projector_backends(url)
-        cpu = processes_cpu([process.pid, *backends])
+        before = each_process_cpu([process.pid, *backends])
         yield answered, lag
         time.sleep(1.0)  # the last commands' batches
-        cpu = processes_cpu([process.pid, *backends]) - cpu
+        cpu = spent_since(before, before)
     finally:
         commits = live_runner_commits(process, timeout=60, stop=True)
     lag.update(lag_figures(sorted(answered), commits))

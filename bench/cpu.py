@@ -20,6 +20,13 @@ def each_process_cpu(pids: Iterable[int]) -> dict[int, float]:
     return {pid: seconds for pid, seconds in found.items() if seconds is not None}
 
 
+def spent_since(before: dict[int, float], pids: Iterable[int]) -> float:
+    """CPU seconds ``pids`` spent since ``each_process_cpu`` gave ``before``: a process not in
+    it counts from zero (it started meanwhile), one gone counts nothing."""
+    return sum(seconds - before.get(pid, 0.0)
+               for pid, seconds in each_process_cpu(pids).items())
+
+
 def process_tree_cpu(pid: int) -> float:
     return processes_cpu(_tree(pid))
 

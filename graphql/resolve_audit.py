@@ -126,24 +126,30 @@ async def stream_audit_trail(
     read before the stream starts, so that a bad argument refuses the subscription; each next
     one while the one before is sent."""
     question = TrailQuestion.checked(tenant_id, from_, to, actor, aggregate_id, type)
-    opening = await read_trail(info, question, STREAM_BATCH, after)
-    return _messages(info, question, opening)
+    return _messages(info, question, await _batch(info, question, after))
+
+
+async def _batch(info: Info, question: TrailQuestion, after: str | None
+                 ) -> tuple[Page[Any], list[Connection[AuditEventType]]]:
+    """The next batch of the trail, and the messages that send it."""
+    page, encoded = await read_trail(info, question, STREAM_BATCH, after)
+    parts = within_budget(page, _item_bytes(page, encoded))
+    return page, [answered(part, encoded) for part in parts]
 
 
 async def _messages(info: Info, question: TrailQuestion,
-                    opening: tuple[Page[Any], ConnectionJson | None]
+                    opening: tuple[Page[Any], list[Connection[AuditEventType]]]
                     ) -> AsyncGenerator[Connection[AuditEventType], None]:
-    page, encoded = opening
+    page, messages = opening
     while True:
-        reading = asyncio.ensure_future(
-            read_trail(info, question, STREAM_BATCH, page.end_cursor)
-        ) if page.has_next_page else None
+        reading = asyncio.ensure_future(_batch(info, question, page.end_cursor)) \
+            if page.has_next_page else None
         try:
-            for part in within_budget(page, _item_bytes(page, encoded)):
-                yield answered(part, encoded)
+            for message in messages:
+                yield message
             if reading is None:
                 return
-            page, encoded = await reading
+            page, messages = await reading
         finally:
             if reading is not None:
                 _let_go(reading)

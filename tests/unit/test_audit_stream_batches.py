@@ -56,7 +56,9 @@ def test_a_read_ahead_that_failed_before_the_stream_stopped_is_not_left_unretrie
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, ctx: reported.append(ctx))
-        stream = resolve_audit._messages(None, QUESTION, (batch(300, more=True), None))  # type: ignore[arg-type]
+        page = batch(300, more=True)
+        opening = (page, [resolve_audit.answered(page, None)])
+        stream = resolve_audit._messages(None, QUESTION, opening)  # type: ignore[arg-type]
         first = await stream.__anext__()
         assert [e.node.position for e in first.edges] == [1]
         await asyncio.sleep(0.01)  # the read ahead fails while the batch is being sent

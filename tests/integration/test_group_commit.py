@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -21,17 +20,8 @@ from danvan.domain.units import Unit, UnitKind
 from danvan.infra.audit_verify import verify_tenant
 from danvan.infra.event_store import EventStore, GroupCommitRecorder, open_event_store
 from danvan.infra.settings import Settings
+from tests.interrupting import INTERRUPT, wait_until
 from tests.unit.builders import TENANT, ctx
-
-INTERRUPT = signal.SIGUSR2
-"""Stands for Ctrl-C in the main thread (SIGALRM belongs to pytest-timeout)."""
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def app_waits_for_lock(owner: psycopg.Connection, role: str) -> bool:

@@ -4,25 +4,12 @@ fails only its own requests, and an interrupted caller leaves nobody waiting."""
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-
-import pytest
 
 from danvan.infra.leader_batch import LeaderBatch, LeadInterrupted, Request
-
-INTERRUPT = signal.SIGUSR2
-"""Stands for Ctrl-C in the main thread (SIGALRM belongs to pytest-timeout)."""
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+from tests.interrupting import interrupt_main, interrupted_by, wait_until
 
 
 class Store:
@@ -156,21 +143,10 @@ def test_a_caller_interrupted_while_waiting_withdraws_its_request_and_nobody_han
     def conductor() -> None:
         wait_until(lambda: batcher.waiting == 1)  # the main thread queued
         callers.ask("behind")
-        signal.pthread_kill(threading.main_thread().ident or 0, INTERRUPT)
+        interrupt_main()
 
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.getsignal(INTERRUPT)
-    director = threading.Thread(target=conductor)
-    try:
-        signal.signal(INTERRUPT, interrupt)
-        director.start()
-        with pytest.raises(KeyboardInterrupt):
-            batcher.submit("interrupted")
-    finally:
-        signal.signal(INTERRUPT, previous)
-        director.join(10)
+    with interrupted_by(conductor):
+        batcher.submit("interrupted")
     assert batcher.waiting == 1  # taken back: only "behind" still waits
     store.release["first"].set()
     callers.join()
@@ -210,7 +186,7 @@ class _Failure(ValueError):
     interrupted again: Ctrl-C pressed a second time, as the leader fails its mates."""
 
     def __copy__(self) -> _Failure:
-        signal.pthread_kill(threading.main_thread().ident or 0, INTERRUPT)
+        interrupt_main()
         time.sleep(0.1)  # the handler runs here, in the main thread
         return _Failure(*self.args)
 
@@ -228,19 +204,8 @@ def test_a_request_whose_batch_ended_unanswered_never_reads_as_a_success() -> No
             callers.ask(item)
         store.release["first"].set()
 
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.getsignal(INTERRUPT)
-    director = threading.Thread(target=conductor)
-    try:
-        signal.signal(INTERRUPT, interrupt)
-        director.start()
-        with pytest.raises(KeyboardInterrupt):
-            batcher.submit("main")  # leads "main", "m1", "m2"; the batch fails
-    finally:
-        signal.signal(INTERRUPT, previous)
-        director.join(10)
+    with interrupted_by(conductor):
+        batcher.submit("main")  # leads "main", "m1", "m2"; the batch fails
     callers.join()
 
     for mate in ("m1", "m2"):  # not written: each must raise, not return as if written

@@ -168,7 +168,11 @@ ItemBytes = Callable[[int], int]
 """What an item adds to a message, in bytes, given its node's."""
 
 
-def within_budget(page: Page[Any], item_bytes: ItemBytes = lambda node: node + EDGE
+def _with_estimated_edge(node: int) -> int:
+    return node + EDGE
+
+
+def within_budget(page: Page[Any], item_bytes: ItemBytes = _with_estimated_edge
                   ) -> Iterator[Page[Any]]:
     """``page`` as consecutive pages of at most ``MESSAGE_BUDGET`` bytes each once sent, but
     never fewer than one event a message."""
@@ -188,7 +192,7 @@ def _item_bytes(page: Page[Any], encoded: ConnectionJson | None) -> ItemBytes:
     with the page's last cursor (the longest: positions only grow); else the node and
     ``EDGE``."""
     if encoded is None or not page.items or not isinstance(page.items[0], EncodedEntry):
-        return lambda node: node + EDGE
+        return _with_estimated_edge
     around, nodes = encoded.item_bytes(page.cursors[-1])
     return lambda node: around + nodes * node
 

@@ -144,12 +144,6 @@ def largest_tenants(conn: Any, province: str, sample: int) -> list[tuple[str, in
     return chosen
 
 
-def _decode(content: bytes) -> Any:
-    import msgspec
-
-    return msgspec.json.decode(content)
-
-
 def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
     """Rows fetched whole, in binary (bytes as bytes: the fastest plain read)."""
     return sum(len(conn.execute(query, (t,), binary=True).fetchall()) for t, _ in tenants)
@@ -157,13 +151,11 @@ def raw_select(conn: Any, query: str, tenants: list[tuple[str, int]]) -> int:
 
 def ask(client: Blocking, query: str, variables: dict[str, Any]) -> Any:
     """The decoded answer (msgspec, as a client streaming the trail would, not json)."""
-    import msgspec
-
     status, content = client.post("/graphql", msgspec.json.encode(
         {"query": query, "variables": variables}))
     if status != 200:
         raise RuntimeError(f"/graphql answered {status}: {content[:300]!r}")
-    return _decode(content)
+    return msgspec.json.decode(content)
 
 
 def page_trail(client: Blocking, tenants: list[tuple[str, int]]) -> int:
@@ -404,8 +396,6 @@ def rebuild_figures(events: int) -> tuple[float, float, int]:
     bench projections`` runs it) over ``events`` generated events in a database of this bench's
     own (``danvan_bench_audit_<N>``: the graphql bench's data set is shared, read only), and
     the raw ``select`` of the same log's rows. Returns (rebuild events/s, raw rows/s, events)."""
-    import psycopg
-
     from bench.cluster import admin_url
     from bench.projections import bench_database, run_child
 

@@ -97,20 +97,16 @@ class Running:
         asked for one or while it waited."""
         if self._abandoned:
             raise Abandoned("the read's caller has gone")
-        with pool.connection() as conn, self.on(conn):
-            yield conn
-
-    @contextmanager
-    def on(self, conn: Connection) -> Iterator[None]:
-        with self._lock:
-            if self._abandoned:
-                raise Abandoned("the read's caller has gone")
-            self._conn = conn
-        try:
-            yield
-        finally:
+        with pool.connection() as conn:
             with self._lock:
-                self._conn = None
+                if self._abandoned:
+                    raise Abandoned("the read's caller has gone")
+                self._conn = conn
+            try:
+                yield conn
+            finally:
+                with self._lock:
+                    self._conn = None
 
     def abandon(self) -> bool:
         """No statement starts from now on; whether one may be running (``cancel``)."""

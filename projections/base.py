@@ -24,6 +24,11 @@ Connection = psycopg.Connection[Any]
 Write = Callable[[Cursor], None]
 """A prepared batch's writes, run later inside the batch transaction."""
 
+SCOPE = "(SELECT danvan_read.scope())::text[]"
+"""SQL: the reader's scope (``danvan_read.scope()``), worked out once per statement."""
+SCOPE_CONDITION = f"tenant_id = ANY ({SCOPE})"
+"""The row-level security condition of a read-model table: its tenant is in the scope."""
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -76,6 +81,13 @@ class Projection(ABC):
         """What readers see: ``danvan_read.<name>`` defined by a SELECT over ``schema``
         (by default every table as it is)."""
         return {table: f"SELECT * FROM {schema}.{table}" for table in self.tables}
+
+    def scope_policies(self) -> dict[str, str]:
+        """Per table, the row-level security condition a reader's rows must meet where it is
+        not ``SCOPE_CONDITION`` (a row whose ``tenant_id`` is in the reader's scope): SQL over
+        the table's columns and ``SCOPE`` (the reader's scope, a ``text[]``). Part of the
+        tables' shape: a version built under another condition is stale."""
+        return {}
 
     @abstractmethod
     def prepare(self, reader: Cursor, schema: str, batch: Batch,

@@ -1,7 +1,13 @@
 """Users: one row per account (``User.Registered``), changed by the events that change its
 credentials (roles, password, deactivation). Password hashes are never read from the events:
 the decoded ``PasswordChanged``/``PasswordReset`` are used only for their moment. Sign-ins
-(``LoginFailed``, ``LoggedIn``) and re-hashes are not projected: many, and nothing shown."""
+(``LoginFailed``, ``LoggedIn``) and re-hashes are not projected: many, and nothing shown.
+
+An account is listed in (``listed_in``) the scope it was created in and every tenant it holds
+a role in: an inspector the province created in its own scope (``province:15``, as ``danvan
+demo`` makes ``thanhtra.yenbai``) is one of the accounts of the tenant it inspects, for that
+tenant's admins as for the province's. Row-level security lets a reader see the rows listed
+in its scope, and the list asks the same column (GIN-indexed)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import msgspec
 
 from danvan.domain.users import User
 from danvan.projections.base import (
+    SCOPE,
     Cursor,
     Projection,
     TableSharding,
@@ -29,10 +36,12 @@ _encode = msgspec.json.Encoder().encode
 
 COLUMNS = ("user_id", "tenant_id", "username", "full_name", "grants", "unit_id", "active",
            "must_change_password", "registered_at", "deactivated_at", "deactivated_reason",
-           "credentials_changed_at", "position")
+           "credentials_changed_at", "position", "listed_in")
 _UPDATE = (
     "UPDATE {schema}.users SET "
     "grants = coalesce(%(grants)s::jsonb, grants), "
+    "listed_in = CASE WHEN %(grants)s::jsonb IS NULL THEN listed_in "
+    "ELSE array_prepend(tenant_id, array_remove(%(tenants)s::text[], tenant_id)) END, "
     "unit_id = CASE WHEN %(grants)s::jsonb IS NULL THEN unit_id ELSE %(unit)s::uuid END, "
     "must_change_password = must_change_password AND NOT %(changed)s, "
     "active = active AND NOT %(stopped)s, "
@@ -46,6 +55,23 @@ def unit_of(grants: list[dict[str, Any]]) -> str | None:
     return next((g["unit_id"] for g in grants if g.get("unit_id")), None)
 
 
+def granted_tenants(grants: list[dict[str, Any]]) -> list[str]:
+    """The tenants ``grants`` hold a role in, each once, in order."""
+    return list(dict.fromkeys(str(g["tenant_id"]) for g in grants if g.get("tenant_id")))
+
+
+def listed_in(scope: str, grants: list[dict[str, Any]]) -> list[str]:
+    """Where an account is listed: its own scope first, then the other tenants it holds roles
+    in (``_UPDATE`` and ``_apply`` say the same after a change of roles)."""
+    return [scope, *(t for t in granted_tenants(grants) if t != scope)]
+
+
+def pg_array(values: list[str]) -> str:
+    """A ``text[]`` literal (COPY's text format): each element quoted."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
+
+
 def change_of(e: Envelope) -> dict[str, Any]:
     """What a credentials event does to its account's row (``_UPDATE``'s parameters)."""
     grants = e.data.grants if e.topic == GRANTS_CHANGED else None
@@ -53,6 +79,7 @@ def change_of(e: Envelope) -> dict[str, Any]:
     return {"id": e.originator_id,
             "grants": _encode(grants).decode() if grants is not None else None,
             "unit": unit_of(grants) if grants is not None else None,
+            "tenants": granted_tenants(grants) if grants is not None else None,
             "changed": e.topic == PASSWORD_CHANGED, "stopped": stopped,
             "reason": e.meta.reason if stopped else None, "at": e.at,
             "position": e.position}
@@ -79,10 +106,14 @@ class Users(Projection):
             deactivated_at timestamptz,
             deactivated_reason text,
             credentials_changed_at timestamptz,
-            position bigint NOT NULL)"""]
+            position bigint NOT NULL,
+            listed_in text[] NOT NULL)"""]
 
     def indexes(self, schema: str) -> list[str]:
-        return [f"CREATE INDEX ON {schema}.users (tenant_id, username)"]
+        return [f"CREATE INDEX ON {schema}.users USING gin (listed_in)"]
+
+    def scope_policies(self) -> dict[str, str]:
+        return {"users": f"listed_in && {SCOPE}"}
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
@@ -98,7 +129,7 @@ class Users(Projection):
                     "active": True, "must_change_password": bool(d.must_change_password),
                     "registered_at": e.at, "deactivated_at": None,
                     "deactivated_reason": None, "credentials_changed_at": None,
-                    "position": e.position}
+                    "position": e.position, "listed_in": listed_in(e.tenant_id, d.grants)}
                 continue
             change = change_of(e)
             row = new.get(e.originator_id)
@@ -120,6 +151,8 @@ def _apply(row: dict[str, Any], change: dict[str, Any]) -> None:
     """``_UPDATE`` on a row not written yet."""
     if change["grants"] is not None:
         row["grants"], row["unit_id"] = change["grants"], change["unit"]
+        row["listed_in"] = [row["tenant_id"],
+                            *(t for t in change["tenants"] if t != row["tenant_id"])]
     row["must_change_password"] = row["must_change_password"] and not change["changed"]
     if change["stopped"]:
         row["active"] = False
@@ -132,4 +165,6 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return pg_bool(value)
+    if isinstance(value, list):
+        return pg_array(value)
     return str(value)

@@ -1,6 +1,7 @@
 """The users' questions, batched by scope: one page of each scope's accounts (a tenant's, or a
 province's own ``province:<code>``), by username, searched without diacritics (scope the
-connection with ``queries.scoped``)."""
+connection with ``queries.scoped``). A scope's accounts are those created in it and those
+holding a role in it (``projection.listed_in``): a tenant's inspector made by the province."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ _USERS = f"SELECT {select_list(UserRow, 'u')} FROM {R}.users u"
 def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
                after: str | None = None, active: bool | None = None,
                search: str | None = None) -> dict[str, Page[UserRow]]:
-    """One page of each tenant's accounts by username; ``active`` keeps the active (or the
+    """One page of each tenant's accounts (created in it or holding a role in it: a row's
+    ``tenant_id`` says where it was created) by username; ``active`` keeps the active (or the
     deactivated) ones; ``search`` matches any part of the username or full name ignoring case
     and Vietnamese diacritics ("quan" finds "Nguyễn Văn Quản"). Two statements."""
     check_first(first)
@@ -31,7 +33,7 @@ def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
         (bool(search), "public.danvan_fold(u.username || ' ' || u.full_name) "
                        f"LIKE {search_like('q')}")) if wanted]
     return tenant_pages(conn, UserRow, select=_USERS, table=f"{R}.users u",
-                        where=" AND ".join(["u.tenant_id = q.tenant_id", *clauses]),
+                        where=" AND ".join(["u.listed_in @> ARRAY[q.tenant_id]", *clauses]),
                         order="u.username", keyset="u.username > %(k)s" if key else None,
                         params=params, tenant_ids=ids, first=first, kind="user",
                         key=lambda u: (u.username,))

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import base64
 import threading
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from danvan.backend.auth.passwords import hash_password
+from danvan.backend.services import people
+from danvan.domain.base import Actor, Context
+from danvan.domain.policies import Role, RoleGrant, SpecialRole, province_scope
+from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import MadeUser
+from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up, codes, data, gql
 from tests.e2e.world import API, GIA_PHU, YEN_BAI, World
 
@@ -136,3 +143,33 @@ def test_a_deactivation_shows_inactive_in_a_read_sent_with_its_position(
     assert shown["deactivatedAt"] == shown["credentialsChangedAt"] is not None
     still = nodes(users(world, "tenant_admin", active=True))
     assert "reviewer.04252" not in [u["username"] for u in still]
+
+
+def province_made_inspector(world: World, store: EventStore, tenant: str = YEN_BAI,
+                            username: str = "thanhtra.yenbai") -> str:
+    """An inspector of ``tenant`` whose account was created in the province's own scope
+    (``province:15``) by the system, as ``danvan demo`` creates ``thanhtra.yenbai``: its
+    account's scope is the province, its one grant is in the tenant."""
+    ctx = Context(tenant_id=province_scope("15"),
+                  actor=Actor(user_id="system", role=SpecialRole.SYSTEM),
+                  at=datetime.now(UTC), correlation_id=uuid.uuid4().hex)
+    grant = RoleGrant(Role.INSPECTOR, "15", world.tenants[tenant].id)
+    made = people.create_user(store, ctx, people.NewUser(
+        username, PASSWORD, "Thanh tra viên", [Role.INSPECTOR]), [grant], hash_password)
+    return made.id
+
+
+def test_an_inspector_made_in_the_province_scope_is_listed_in_the_tenant_it_inspects(
+        world: World, event_store: EventStore, settings: Settings) -> None:
+    made = province_made_inspector(world, event_store)
+    catch_up(settings)
+    for role in ("tenant_admin", "province_admin", "inspector"):
+        found = nodes(users(world, role))
+        assert [u["username"] for u in found] == sorted([*YEN_BAI_USERS, "thanhtra.yenbai"])
+        [shown] = [u for u in found if u["username"] == "thanhtra.yenbai"]
+        assert shown["id"] == made and shown["tenantId"] == "province:15"  # managed there
+        assert shown["roles"] == [{"role": "INSPECTOR", "provinceCode": "15",
+                                   "tenantId": world.tenants[YEN_BAI].id, "unitId": None}]
+        assert data(users(world, role))["tenant"]["users"]["totalCount"] == len(found)
+    assert [u["username"] for u in nodes(users(world, "tenant_admin", search="thanh tra"))] \
+        == ["thanhtra.yenbai"]

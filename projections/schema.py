@@ -116,7 +116,7 @@ def create_version(conn: Connection, projection: Projection, app_role: str, *,
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(qualified))
         condition = policies.get(table, SCOPE_CONDITION)
         conn.execute(sql.SQL("CREATE POLICY {} ON {} FOR SELECT USING ({})").format(
-            sql.Identifier(SCOPE_POLICY), qualified, sql.SQL(condition)))  # type: ignore[arg-type]
+            sql.Identifier(SCOPE_POLICY), qualified, sql.SQL(condition)))
         conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(qualified, role))
     conn.execute(
         "INSERT INTO public.danvan_projection_versions "

@@ -6,8 +6,14 @@ the decoded ``PasswordChanged``/``PasswordReset`` are used only for their moment
 An account is listed in (``listed_in``) the scope it was created in and every tenant it holds
 a role in: an inspector the province created in its own scope (``province:15``, as ``danvan
 demo`` makes ``thanhtra.yenbai``) is one of the accounts of the tenant it inspects, for that
-tenant's admins as for the province's. Row-level security lets a reader see the rows listed
-in its scope, and the list asks the same column (GIN-indexed)."""
+tenant's admins as for the province's. ``user_listings`` holds one row per place an account
+is listed in, keyed ``(listed_in, username)``: a tenant's list is one ordered index scan.
+Row-level security lets a reader see the listings in its scope and the accounts listed there.
+
+(A GIN index on ``users.listed_in`` was tried first: ``@>`` is not leakproof, so under row-level
+security PostgreSQL may not use the list's own condition in an index scan, and took the
+policy's ``&&`` with the whole scope instead: 120 ms for one tenant's list of a province admin
+of 300 tenants and 6,000 accounts, against one index range by ``(listed_in, username)``.)"""
 
 from __future__ import annotations
 
@@ -66,6 +72,14 @@ def listed_in(scope: str, grants: list[dict[str, Any]]) -> list[str]:
     return [scope, *(t for t in granted_tenants(grants) if t != scope)]
 
 
+_RELIST = (
+    "INSERT INTO {schema}.user_listings (listed_in, username, user_id, tenant_id) "
+    "SELECT t, u.username, u.user_id, u.tenant_id FROM {schema}.users u, "
+    "unnest(u.listed_in) AS t WHERE u.user_id = ANY(%(ids)s::uuid[])")
+"""The listings of accounts whose roles changed, again from their rows."""
+LISTING_COLUMNS = ("listed_in", "username", "user_id", "tenant_id")
+
+
 def pg_array(values: list[str]) -> str:
     """A ``text[]`` literal (COPY's text format): each element quoted."""
     quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
@@ -87,7 +101,7 @@ def change_of(e: Envelope) -> dict[str, Any]:
 
 class Users(Projection):
     name = "users"
-    tables = ("users",)
+    tables = ("users", "user_listings")
     sharding = dict.fromkeys(tables, TableSharding.TENANT)
     topics: ClassVar[frozenset[str] | None] = frozenset(
         {REGISTERED, GRANTS_CHANGED, PASSWORD_CHANGED, PASSWORD_RESET, DEACTIVATED})
@@ -107,13 +121,22 @@ class Users(Projection):
             deactivated_reason text,
             credentials_changed_at timestamptz,
             position bigint NOT NULL,
-            listed_in text[] NOT NULL)"""]
+            listed_in text[] NOT NULL)""",
+                f"""CREATE TABLE {schema}.user_listings (
+            listed_in text COLLATE "C" NOT NULL,
+            username text COLLATE "C" NOT NULL,
+            user_id uuid NOT NULL,
+            tenant_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (listed_in, username))"""]
 
     def indexes(self, schema: str) -> list[str]:
-        return [f"CREATE INDEX ON {schema}.users USING gin (listed_in)"]
+        return [f"CREATE INDEX ON {schema}.user_listings (user_id)"]
 
     def scope_policies(self) -> dict[str, str]:
-        return {"users": f"listed_in && {SCOPE}"}
+        """A reader sees the listings in its scope, and the accounts listed in its scope
+        (``tenant_id``, where the account was created and whose events write it, is the
+        first of them)."""
+        return {"users": f"listed_in && {SCOPE}", "user_listings": f"listed_in = ANY ({SCOPE})"}
 
     def prepare(self, reader: Cursor, schema: str, batch: Batch,
                 memo: dict[str, Any] | None = None) -> Write:
@@ -138,12 +161,20 @@ class Users(Projection):
             else:
                 _apply(row, change)
         rows = [tuple(_text(row[c]) for c in COLUMNS) for row in new.values()]
+        listings = [(place, row["username"], row["user_id"], row["tenant_id"])
+                    for row in new.values() for place in row["listed_in"]]
+        relisted = list(dict.fromkeys(c["id"] for c in changes if c["grants"] is not None))
 
         def write(cur: Cursor) -> None:
             if rows:
                 copy_rows(cur, f"{schema}.users", COLUMNS, rows)
+                copy_rows(cur, f"{schema}.user_listings", LISTING_COLUMNS, listings)
             if changes:
                 cur.executemany(_UPDATE.format(schema=schema).encode(), changes)
+            if relisted:
+                cur.execute(f"DELETE FROM {schema}.user_listings "
+                            "WHERE user_id = ANY(%(ids)s::uuid[])".encode(), {"ids": relisted})
+                cur.execute(_RELIST.format(schema=schema).encode(), {"ids": relisted})
         return write
 
 

@@ -13,7 +13,8 @@ from danvan.projections.paging import Page, check_first, decode_cursor, tenant_p
 from danvan.projections.reading import R, fold_text, search_like, select_list
 from danvan.projections.users.rows import UserRow
 
-_USERS = f"SELECT {select_list(UserRow, 'u')} FROM {R}.users u"
+_LISTED = f"{R}.user_listings l JOIN {R}.users u ON u.user_id = l.user_id"
+_USERS = f"SELECT {select_list(UserRow, 'u')} FROM {_LISTED}"
 
 
 def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
@@ -32,8 +33,8 @@ def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
         (active is not None, "u.active = %(a)s"),
         (bool(search), "public.danvan_fold(u.username || ' ' || u.full_name) "
                        f"LIKE {search_like('q')}")) if wanted]
-    return tenant_pages(conn, UserRow, select=_USERS, table=f"{R}.users u",
-                        where=" AND ".join(["u.listed_in @> ARRAY[q.tenant_id]", *clauses]),
-                        order="u.username", keyset="u.username > %(k)s" if key else None,
+    return tenant_pages(conn, UserRow, select=_USERS, table=_LISTED,
+                        where=" AND ".join(["l.listed_in = q.tenant_id", *clauses]),
+                        order="l.username", keyset="l.username > %(k)s" if key else None,
                         params=params, tenant_ids=ids, first=first, kind="user",
                         key=lambda u: (u.username,))

@@ -8,19 +8,14 @@ import base64
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from danvan.backend.auth.passwords import hash_password
-from danvan.backend.services import people
-from danvan.domain.base import Actor, Context
-from danvan.domain.policies import Role, RoleGrant, SpecialRole, province_scope
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import PASSWORD, MadeUser
+from tests.e2e.conftest import PASSWORD, MadeUser, login
 from tests.e2e.graphql_support import catch_up, codes, data, gql
 from tests.e2e.world import API, GIA_PHU, YEN_BAI, World
 
@@ -145,23 +140,9 @@ def test_a_deactivation_shows_inactive_in_a_read_sent_with_its_position(
     assert "reviewer.04252" not in [u["username"] for u in still]
 
 
-def province_made_inspector(world: World, store: EventStore, tenant: str = YEN_BAI,
-                            username: str = "thanhtra.yenbai") -> str:
-    """An inspector of ``tenant`` whose account was created in the province's own scope
-    (``province:15``) by the system, as ``danvan demo`` creates ``thanhtra.yenbai``: its
-    account's scope is the province, its one grant is in the tenant."""
-    ctx = Context(tenant_id=province_scope("15"),
-                  actor=Actor(user_id="system", role=SpecialRole.SYSTEM),
-                  at=datetime.now(UTC), correlation_id=uuid.uuid4().hex)
-    grant = RoleGrant(Role.INSPECTOR, "15", world.tenants[tenant].id)
-    made = people.create_user(store, ctx, people.NewUser(
-        username, PASSWORD, "Thanh tra viên", [Role.INSPECTOR]), [grant], hash_password)
-    return made.id
-
-
 def test_an_inspector_made_in_the_province_scope_is_listed_in_the_tenant_it_inspects(
         world: World, event_store: EventStore, settings: Settings) -> None:
-    made = province_made_inspector(world, event_store)
+    made = world.add_province_inspector(event_store)
     catch_up(settings)
     for role in ("tenant_admin", "province_admin", "inspector"):
         found = nodes(users(world, role))
@@ -173,3 +154,38 @@ def test_an_inspector_made_in_the_province_scope_is_listed_in_the_tenant_it_insp
         assert data(users(world, role))["tenant"]["users"]["totalCount"] == len(found)
     assert [u["username"] for u in nodes(users(world, "tenant_admin", search="thanh tra"))] \
         == ["thanhtra.yenbai"]
+
+
+def test_a_listed_inspector_of_the_province_stays_the_provinces_to_manage(
+        world: World, event_store: EventStore, settings: Settings) -> None:
+    """Listed in the tenant, the account is still not the tenant's: its admin's reset,
+    deactivation and change of roles are refused as before (not found among the tenant's own
+    accounts), none stored, and it still signs in."""
+    made = world.add_province_inspector(event_store)
+    catch_up(settings)
+    assert "thanhtra.yenbai" in [u["username"] for u in nodes(users(world, "tenant_admin"))]
+    path = f"{API}/tenants/{world.tenants[YEN_BAI].id}/users/{made}"
+    for method, action, body in (
+            ("POST", "password-reset", {"new_password": "mat-khau-moi-dai-2"}),
+            ("POST", "deactivation", {"reason": "Chuyển công tác"}),
+            ("PUT", "roles", {"roles": ["reviewer"]})):
+        refused = world.client.request(method, f"{path}/{action}",
+                                       headers=world.as_("tenant_admin"), json=body)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["code"] == "not_found"
+    assert [type(e).__name__ for e in event_store.events.get(uuid.UUID(made))] == ["Registered"]
+    assert world.client.post(f"{API}/auth/token", json={
+        "username": "thanhtra.yenbai", "password": PASSWORD}).status_code == 200
+
+
+def test_another_communes_or_provinces_admin_does_not_list_the_inspector_of_this_one(
+        world: World, event_store: EventStore, settings: Settings,
+        make_user: Callable[..., MadeUser]) -> None:
+    world.add_province_inspector(event_store)
+    catch_up(settings)
+    own = [u["username"] for u in nodes(users(world, "tenant_admin", GIA_PHU, tenant=GIA_PHU))]
+    assert own and "thanhtra.yenbai" not in own
+    assert codes(users(world, "tenant_admin", GIA_PHU)) == ["FORBIDDEN"]
+    hanoi = login(world.client, make_user("admin.hanoi", role="province_admin", province="01"))
+    body = gql(world.client, hanoi, USERS, {"id": world.tenants[YEN_BAI].id})
+    assert codes(body) == ["FORBIDDEN"] and body["data"]["tenant"] is None

@@ -4,7 +4,7 @@ events changes them with set-based SQL. The runner does the rest (tracking, lock
 A projection's tables live in a versioned schema (``rm_<name>_v<version>``) so a rebuild can
 fill new tables while the old ones serve; the API reads them through views in
 ``danvan_read`` (see ``schema``). Every table has a ``tenant_id`` column: row-level security
-keys on it.
+keys on it, unless the projection's ``scope_policies`` says otherwise for a table.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ class Users(Projection):
             else:
                 _apply(row, change)
         rows = [tuple(_text(row[c]) for c in COLUMNS) for row in new.values()]
-        listings = [(place, row["username"], row["user_id"], row["tenant_id"])
+        listings = [(place, row["username"], str(row["user_id"]), row["tenant_id"])
                     for row in new.values() for place in row["listed_in"]]
         relisted = list(dict.fromkeys(c["id"] for c in changes if c["grants"] is not None))
 

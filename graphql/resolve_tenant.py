@@ -214,8 +214,9 @@ async def resolve_users(root: strawberry.Parent[TenantRef], info: Info,
                         active: bool | None = None, search: str | None = None,
                         first: int = DEFAULT_PAGE, after: str | None = None
                         ) -> Connection[UserType] | None:
-    """The accounts created in the tenant, by username; ``active`` keeps the active (or the
-    deactivated) ones; ``search`` matches the username or full name ignoring case and
+    """The accounts created in the tenant or holding a role in it (an inspector the province
+    created, whose ``tenantId`` names the province), by username; ``active`` keeps the active
+    (or the deactivated) ones; ``search`` matches the username or full name ignoring case and
     Vietnamese diacritics. Its admins, its province's admins and its inspectors only."""
     check_page(first)
     search = inputs.text(search, "search", MAX_NAME)

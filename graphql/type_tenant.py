@@ -47,6 +47,7 @@ class TenantType:
     reminders = strawberry.field(resolver=resolve_reminders)
     jobs = strawberry.field(resolver=resolve_jobs)
     users = strawberry.field(resolver=resolve_users, description=(
-        "Accounts created in the tenant, by username (personal data: its admins, its "
-        "province's admins and its inspectors only); search ignores case and Vietnamese "
-        "diacritics."))
+        "Accounts created in the tenant or holding a role in it (an inspector the province "
+        "created: its `tenantId` names the province), by username (personal "
+        "data: its admins, its province's admins and its inspectors only); search ignores case "
+        "and Vietnamese diacritics."))

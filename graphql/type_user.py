@@ -1,5 +1,5 @@
-"""An account of a tenant (the users read model): who it is, its roles, whether it may sign
-in and whether a one-time password is pending. Never a password hash."""
+"""An account of a tenant (the users read model): who it is, its roles, where it is managed,
+whether it may sign in and whether a one-time password is pending. Never a password hash."""
 
 from __future__ import annotations
 
@@ -38,11 +38,15 @@ async def resolve_user_unit(root: strawberry.Parent[UserRow], info: Info) -> Uni
 
 @served_from(UserRow)
 @strawberry.type(name="User", description=(
-    "Tài khoản: an account of the tenant, as its events left it (the scope it was created "
-    "in, its roles, active until deactivated)."))
+    "Tài khoản: an account created in the tenant or holding a role in it, as its events left "
+    "it (the scope it was created in, its roles, active until deactivated)."))
 class UserType:
     id: strawberry.ID
-    tenant_id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.field(description=(
+        "The scope the account was created in: a tenant's id, or `province:<code>` for an "
+        "account the province created (such as an inspector, listed in the tenant it "
+        "inspects). Only an account created in a tenant has its password reset, is "
+        "deactivated or given roles through that tenant's commands."))
     username: str
     full_name: str
     active: bool

@@ -4,7 +4,7 @@ events changes them with set-based SQL. The runner does the rest (tracking, lock
 A projection's tables live in a versioned schema (``rm_<name>_v<version>``) so a rebuild can
 fill new tables while the old ones serve; the API reads them through views in
 ``danvan_read`` (see ``schema``). Every table has a ``tenant_id`` column: row-level security
-keys on it.
+keys on it, unless the projection's ``scope_policies`` says otherwise for a table.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ Cursor = psycopg.Cursor[Any]
 Connection = psycopg.Connection[Any]
 Write = Callable[[Cursor], None]
 """A prepared batch's writes, run later inside the batch transaction."""
+
+SCOPE = "(SELECT danvan_read.scope())::text[]"
+"""SQL: the reader's scope (``danvan_read.scope()``), worked out once per statement."""
+SCOPE_CONDITION = f"tenant_id = ANY ({SCOPE})"
+"""The row-level security condition of a read-model table: its tenant is in the scope."""
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -76,6 +81,13 @@ class Projection(ABC):
         """What readers see: ``danvan_read.<name>`` defined by a SELECT over ``schema``
         (by default every table as it is)."""
         return {table: f"SELECT * FROM {schema}.{table}" for table in self.tables}
+
+    def scope_policies(self) -> dict[str, str]:
+        """Per table, the row-level security condition a reader's rows must meet where it is
+        not ``SCOPE_CONDITION`` (a row whose ``tenant_id`` is in the reader's scope): SQL over
+        the table's columns and ``SCOPE`` (the reader's scope, a ``text[]``). Part of the
+        tables' shape: a version built under another condition is stale."""
+        return {}
 
     @abstractmethod
     def prepare(self, reader: Cursor, schema: str, batch: Batch,

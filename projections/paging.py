@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
-from danvan.projections.reading import rows_of
-
 T = TypeVar("T")
 MAX_PAGE = 100
 MAX_BATCH = 1_000
@@ -145,19 +143,19 @@ def tenant_pages(conn: Any, row: Callable[..., T], *, select: str, table: str, w
     tenant's first ``first`` rows after the cursor (``keyset``, a condition on ``order``'s
     columns) by a lateral join. ``table`` is ``"<table> <alias>"`` and ``select`` selects
     from it; ``where`` joins the alias to ``q.tenant_id`` and filters; ``params`` holds
-    ``t`` (``tenant_ids``) and ``lim`` is set here."""
-    alias = table.split()[-1]
+    ``t`` (``tenant_ids``) and ``lim`` is set here. A row goes to the tenant ``where``
+    matched it with (a row may be listed in a tenant other than its ``tenant_id``)."""
     params = {**params, "t": list(tenant_ids), "lim": first + 1}
     totals = dict(conn.execute(
-        f"SELECT {alias}.tenant_id, count(*) FROM {table} "
-        f"JOIN unnest(%(t)s::text[]) AS q(tenant_id) ON {where} GROUP BY {alias}.tenant_id",
+        f"SELECT q.tenant_id, count(*) FROM {table} "
+        f"JOIN unnest(%(t)s::text[]) AS q(tenant_id) ON {where} GROUP BY q.tenant_id",
         params).fetchall())
     rows = conn.execute(
-        f"SELECT x.* FROM unnest(%(t)s::text[]) AS q(tenant_id) CROSS JOIN LATERAL ("
-        f"{select} WHERE {where} {f'AND {keyset}' if keyset else ''} "
+        f"SELECT q.tenant_id, x.* FROM unnest(%(t)s::text[]) AS q(tenant_id) CROSS JOIN "
+        f"LATERAL ({select} WHERE {where} {f'AND {keyset}' if keyset else ''} "
         f"ORDER BY {order} LIMIT %(lim)s) x", params).fetchall()
     grouped: dict[str, list[T]] = {t: [] for t in tenant_ids}
-    for item in rows_of(row, rows):
-        grouped[item.tenant_id].append(item)  # type: ignore[attr-defined]
+    for listed, *values in rows:
+        grouped[listed].append(row(*values))
     return {t: page_of(items, first, int(totals.get(t, 0)), kind, key)
             for t, items in grouped.items()}

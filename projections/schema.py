@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from danvan.projections.base import Connection, Projection, checked_identifier
+from danvan.projections.base import SCOPE_CONDITION, Connection, Projection, checked_identifier
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,10 @@ def schema_name(projection: str, version: int) -> str:
 def ddl_hash(projection: Projection) -> str:
     """Changes when the projection's tables change shape: a version built from another shape
     is stale and wants a rebuild."""
+    policies = [f"POLICY {table}: {condition}"
+                for table, condition in sorted(projection.scope_policies().items())]
     text = "\n".join([*projection.ddl("rm"), *projection.indexes("rm"),
-                      *projection.views("rm").values()])
+                      *projection.views("rm").values(), *policies])
     return hashlib.sha256(f"{projection.name}\n{projection.tables}\n{text}".encode()).hexdigest()
 
 
@@ -108,13 +110,13 @@ def create_version(conn: Connection, projection: Projection, app_role: str, *,
         add_indexes(conn, projection, schema)
     role = sql.Identifier(app_role)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), role))
+    policies = projection.scope_policies()
     for table in projection.tables:
         qualified = sql.Identifier(schema, checked_identifier(table))
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(qualified))
-        conn.execute(sql.SQL(
-            "CREATE POLICY {} ON {} FOR SELECT USING "
-            "(tenant_id = ANY ((SELECT danvan_read.scope())::text[]))").format(
-            sql.Identifier(SCOPE_POLICY), qualified))
+        condition = policies.get(table, SCOPE_CONDITION)
+        conn.execute(sql.SQL("CREATE POLICY {} ON {} FOR SELECT USING ({})").format(
+            sql.Identifier(SCOPE_POLICY), qualified, sql.SQL(condition)))
         conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(qualified, role))
     conn.execute(
         "INSERT INTO public.danvan_projection_versions "

@@ -56,7 +56,7 @@ query TenantUsers($id: ID!, $search: String, $after: String, $first: Int!) {
   tenant(id: $id) {
     users(search: $search, after: $after, first: $first) {
       totalCount pageInfo { hasNextPage endCursor }
-      edges { node { id username fullName active mustChangePassword deactivatedAt
+      edges { node { id tenantId username fullName active mustChangePassword deactivatedAt
                      roles { role } unit { name } } }
     }
   }

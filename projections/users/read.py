@@ -1,6 +1,7 @@
 """The users' questions, batched by scope: one page of each scope's accounts (a tenant's, or a
 province's own ``province:<code>``), by username, searched without diacritics (scope the
-connection with ``queries.scoped``)."""
+connection with ``queries.scoped``). A scope's accounts are those created in it and those
+holding a role in it (``projection.listed_in``): a tenant's inspector made by the province."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from danvan.projections.paging import Page, check_first, decode_cursor, tenant_p
 from danvan.projections.reading import R, fold_text, search_like, select_list
 from danvan.projections.users.rows import UserRow
 
-_USERS = f"SELECT {select_list(UserRow, 'u')} FROM {R}.users u"
+_LISTED = f"{R}.user_listings l JOIN {R}.users u ON u.user_id = l.user_id"
+_USERS = f"SELECT {select_list(UserRow, 'u')} FROM {_LISTED}"
 
 
 def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
                after: str | None = None, active: bool | None = None,
                search: str | None = None) -> dict[str, Page[UserRow]]:
-    """One page of each tenant's accounts by username; ``active`` keeps the active (or the
+    """One page of each tenant's accounts (created in it or holding a role in it: a row's
+    ``tenant_id`` says where it was created) by username; ``active`` keeps the active (or the
     deactivated) ones; ``search`` matches any part of the username or full name ignoring case
     and Vietnamese diacritics ("quan" finds "Nguyễn Văn Quản"). Two statements."""
     check_first(first)
@@ -30,8 +33,8 @@ def user_pages(conn: Connection, tenant_ids: Sequence[str], *, first: int,
         (active is not None, "u.active = %(a)s"),
         (bool(search), "public.danvan_fold(u.username || ' ' || u.full_name) "
                        f"LIKE {search_like('q')}")) if wanted]
-    return tenant_pages(conn, UserRow, select=_USERS, table=f"{R}.users u",
-                        where=" AND ".join(["u.tenant_id = q.tenant_id", *clauses]),
-                        order="u.username", keyset="u.username > %(k)s" if key else None,
+    return tenant_pages(conn, UserRow, select=_USERS, table=_LISTED,
+                        where=" AND ".join(["l.listed_in = q.tenant_id", *clauses]),
+                        order="l.username", keyset="l.username > %(k)s" if key else None,
                         params=params, tenant_ids=ids, first=first, kind="user",
                         key=lambda u: (u.username,))

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import base64
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
-from tests.e2e.conftest import MadeUser
+from tests.e2e.conftest import PASSWORD, MadeUser, login
 from tests.e2e.graphql_support import catch_up, codes, data, gql
 from tests.e2e.world import API, GIA_PHU, YEN_BAI, World
 
@@ -136,3 +138,54 @@ def test_a_deactivation_shows_inactive_in_a_read_sent_with_its_position(
     assert shown["deactivatedAt"] == shown["credentialsChangedAt"] is not None
     still = nodes(users(world, "tenant_admin", active=True))
     assert "reviewer.04252" not in [u["username"] for u in still]
+
+
+def test_an_inspector_made_in_the_province_scope_is_listed_in_the_tenant_it_inspects(
+        world: World, event_store: EventStore, settings: Settings) -> None:
+    made = world.add_province_inspector(event_store)
+    catch_up(settings)
+    for role in ("tenant_admin", "province_admin", "inspector"):
+        found = nodes(users(world, role))
+        assert [u["username"] for u in found] == sorted([*YEN_BAI_USERS, "thanhtra.yenbai"])
+        [shown] = [u for u in found if u["username"] == "thanhtra.yenbai"]
+        assert shown["id"] == made and shown["tenantId"] == "province:15"  # managed there
+        assert shown["roles"] == [{"role": "INSPECTOR", "provinceCode": "15",
+                                   "tenantId": world.tenants[YEN_BAI].id, "unitId": None}]
+        assert data(users(world, role))["tenant"]["users"]["totalCount"] == len(found)
+    assert [u["username"] for u in nodes(users(world, "tenant_admin", search="thanh tra"))] \
+        == ["thanhtra.yenbai"]
+
+
+def test_a_listed_inspector_of_the_province_stays_the_provinces_to_manage(
+        world: World, event_store: EventStore, settings: Settings) -> None:
+    """Listed in the tenant, the account is still not the tenant's: its admin's reset,
+    deactivation and change of roles are refused as before (not found among the tenant's own
+    accounts), none stored, and it still signs in."""
+    made = world.add_province_inspector(event_store)
+    catch_up(settings)
+    assert "thanhtra.yenbai" in [u["username"] for u in nodes(users(world, "tenant_admin"))]
+    path = f"{API}/tenants/{world.tenants[YEN_BAI].id}/users/{made}"
+    for method, action, body in (
+            ("POST", "password-reset", {"new_password": "mat-khau-moi-dai-2"}),
+            ("POST", "deactivation", {"reason": "Chuyển công tác"}),
+            ("PUT", "roles", {"roles": ["reviewer"]})):
+        refused = world.client.request(method, f"{path}/{action}",
+                                       headers=world.as_("tenant_admin"), json=body)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["code"] == "not_found"
+    assert [type(e).__name__ for e in event_store.events.get(uuid.UUID(made))] == ["Registered"]
+    assert world.client.post(f"{API}/auth/token", json={
+        "username": "thanhtra.yenbai", "password": PASSWORD}).status_code == 200
+
+
+def test_another_communes_or_provinces_admin_does_not_list_the_inspector_of_this_one(
+        world: World, event_store: EventStore, settings: Settings,
+        make_user: Callable[..., MadeUser]) -> None:
+    world.add_province_inspector(event_store)
+    catch_up(settings)
+    own = [u["username"] for u in nodes(users(world, "tenant_admin", GIA_PHU, tenant=GIA_PHU))]
+    assert own and "thanhtra.yenbai" not in own
+    assert codes(users(world, "tenant_admin", GIA_PHU)) == ["FORBIDDEN"]
+    hanoi = login(world.client, make_user("admin.hanoi", role="province_admin", province="01"))
+    body = gql(world.client, hanoi, USERS, {"id": world.tenants[YEN_BAI].id})
+    assert codes(body) == ["FORBIDDEN"] and body["data"]["tenant"] is None

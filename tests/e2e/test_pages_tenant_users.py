@@ -1,7 +1,8 @@
 """``/don-vi/{tenant_id}``'s list of accounts, without JavaScript: the tenant admin sees every
 account of the tenant (roles in Vietnamese, unit, active and one-time password badges),
 searches it without diacritics, pages through it, and resets or deactivates an account from
-its row (a refusal shown in that row); a reviewer sees no list."""
+its row (a refusal shown in that row), never one the province made; a reviewer sees no
+list."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from danvan.backend.pages import tenant as tenant_page
+from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from tests.e2e.conftest import PASSWORD, MadeUser
 from tests.e2e.graphql_support import catch_up
@@ -130,3 +132,21 @@ def test_a_reviewer_reads_the_page_but_not_its_accounts(visitor: Visitor,
     page = visitor.get(f"/don-vi/{world.tenants[YEN_BAI].id}")
     assert page.status_code == 200
     assert 'id="danh-sach-tai-khoan"' not in page.text and not listed(page.text)
+
+
+def test_an_inspector_the_province_made_is_listed_without_forms_for_either_admin(
+        visitor: Visitor, world: World, event_store: EventStore, settings: Settings) -> None:
+    """Made in the province's own scope (as ``danvan demo`` makes ``thanhtra.yenbai``), it is
+    one of the ward's accounts; its row says the province manages it and offers no form (the
+    ward's commands would not find it among the ward's own accounts)."""
+    world.add_province_inspector(event_store)
+    catch_up(settings)
+    home = f"/don-vi/{world.tenants[YEN_BAI].id}"
+    for username in (f"admin.{YEN_BAI}", "admin.laocai"):
+        visitor.sign_in(username, PASSWORD)
+        page = visitor.get(home).text
+        assert "thanhtra.yenbai" in listed(page) and "Tài khoản (7)" in page
+        inspector = row(page, "thanhtra.yenbai")
+        assert "Thanh tra" in inspector and "Do tỉnh quản lý" in inspector
+        assert "</button>" not in inspector
+        assert "Đặt lại mật khẩu</button>" in row(page, f"reviewer.{YEN_BAI}")

@@ -7,12 +7,19 @@ each, all over HTTP. ``world.as_(role, tenant)`` gives that user's headers.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from danvan.backend.auth.passwords import hash_password
+from danvan.backend.services import people
+from danvan.domain.base import Actor, Context
+from danvan.domain.policies import Role, RoleGrant, SpecialRole, province_scope
+from danvan.infra.event_store import EventStore
 from tests.e2e.conftest import PASSWORD, MadeUser, login
 from tests.unit.builders import FORM
 
@@ -92,6 +99,19 @@ class World:
                                 "username": "nhung.yenbai", "password": PASSWORD,
                                 "full_name": "Nguyễn Thị Hồng Nhung", "roles": ["approver"],
                                 "must_change_password": True}), 201)
+
+    def add_province_inspector(self, store: EventStore, code: str = YEN_BAI,
+                               username: str = "thanhtra.yenbai") -> str:
+        """An inspector of ``code`` whose account the system created in the province's own
+        scope (``province:15``), as ``danvan demo`` creates ``thanhtra.yenbai``: its one
+        grant is in the tenant, its account is not the tenant's. Its id."""
+        ctx = Context(tenant_id=province_scope("15"),
+                      actor=Actor(user_id="system", role=SpecialRole.SYSTEM),
+                      at=datetime.now(UTC), correlation_id=uuid.uuid4().hex)
+        grant = RoleGrant(Role.INSPECTOR, "15", self.tenants[code].id)
+        made = people.create_user(store, ctx, people.NewUser(
+            username, PASSWORD, "Thanh tra viên", [Role.INSPECTOR]), [grant], hash_password)
+        return made.id
 
     def as_(self, role: str, code: str = YEN_BAI) -> dict[str, str]:
         if role == "province_admin":

@@ -1,5 +1,6 @@
 """The demo year: every event from the real aggregates, stored in timestamp order; its
-showcase ward's accounts are listed by the users read model, with their names."""
+showcase ward's accounts are listed by the users read model, with their names (its inspector,
+made in the province's scope, among them)."""
 
 from __future__ import annotations
 
@@ -59,4 +60,8 @@ def test_the_demo_year_is_a_valid_ordered_history(settings: Settings, event_stor
     accounts = user_pages(owner_conn, [str(ward.id)], first=100)[str(ward.id)].items
     assert [(u.username, u.full_name) for u in accounts] == [
         ("bithu.to1.yenbai", "Lò Văn Bí"), ("bxdd.yenbai", "Hà Thị Xây"),
-        ("quantri.yenbai", "Nguyễn Văn Quản"), ("thuongtruc.yenbai", "Vũ Văn Trực")]
+        ("quantri.yenbai", "Nguyễn Văn Quản"), ("thanhtra.yenbai", "Đặng Thị Tra"),
+        ("thuongtruc.yenbai", "Vũ Văn Trực")]
+    # the ward's inspector, created by the province in its own scope, is one of its accounts
+    inspector = next(u for u in accounts if u.username == "thanhtra.yenbai")
+    assert inspector.tenant_id == f"province:{PROVINCE}"

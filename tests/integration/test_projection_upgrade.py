@@ -1,6 +1,7 @@
 """A deployment upgraded to code whose read model has more tables than its active version:
 ``danvan migrate`` (``ensure_read_models``) still succeeds, the new views come with
-``danvan rebuild --stale``, and the rebuilt version answers from the whole log."""
+``danvan rebuild --stale``, and the rebuilt version answers from the whole log. So does one
+whose read model's columns and row-level security changed (the users' ``listed_in``)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from typing import Any, ClassVar
 
 import psycopg
 
-from danvan.domain.commands import ApproveList
+from danvan.domain.commands import ApproveList, RegisterUser
+from danvan.domain.policies import RoleGrant, province_scope
+from danvan.domain.users import User
 from danvan.domain.year_lists import YearList
-from danvan.infra.database import connect_owner, owner_params
+from danvan.infra.database import connect_app, connect_owner, owner_params
 from danvan.infra.event_store import EventStore
 from danvan.infra.settings import Settings
 from danvan.projections.catalog import all_projections
 from danvan.projections.embedded import start_projector
 from danvan.projections.plans.projection import Plans
 from danvan.projections.plans.read import list_decisions_by_tenant
+from danvan.projections.queries import scoped
 from danvan.projections.rebuild import rebuild
 from danvan.projections.schema import active_versions, ensure_read_models, stale
+from danvan.projections.users.projection import Users
+from danvan.projections.users.read import user_pages
 from tests.e2e.conftest import system_context
 from tests.integration.jobs_support import wait_for
 
@@ -85,3 +91,50 @@ def test_a_projector_started_on_read_models_of_older_code_rebuilds_them_first(
             assert [d.decision_number for d in found] == ["07-QĐ/ĐU"]
     finally:
         projector.stop()
+
+
+class UsersBeforeListing(Users):
+    """The users read model as releases before 2026-12 built it: no ``listed_in`` (nor
+    ``user_listings``), listed by
+    ``(tenant_id, username)``, the default row-level security (its tenant in the scope)."""
+
+    tables: ClassVar[tuple[str, ...]] = ("users",)
+
+    def ddl(self, schema: str) -> list[str]:
+        return [super().ddl(schema)[0].replace(",\n            listed_in text[] NOT NULL", "")]
+
+    def indexes(self, schema: str) -> list[str]:
+        return [f"CREATE INDEX ON {schema}.users (tenant_id, username)"]
+
+    def scope_policies(self) -> dict[str, str]:
+        return {}
+
+
+def users_policy(conn: psycopg.Connection[Any]) -> str:
+    schema = active_versions(conn)["users"].schema
+    row = conn.execute("SELECT qual FROM pg_policies WHERE schemaname = %s "
+                       "AND tablename = 'users'", (schema,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_the_users_read_model_of_older_code_is_rebuilt_to_list_the_provinces_inspectors(
+        settings: Settings, event_store: EventStore) -> None:
+    """Upgraded, the users read model (and its row-level security) is stale: the rebuild
+    lists a tenant's inspector made in the province's scope among the tenant's accounts."""
+    inspector = User.register(system_context(province_scope("15")), RegisterUser(
+        "thanhtra.t1", "$argon2id$not-read", "Đặng Thị Tra",
+        (RoleGrant("inspector", "15", "t1"),)))
+    event_store.save(inspector)
+    with connect_owner(settings) as conn:
+        ensure_read_models(conn, settings.app_db_role, [UsersBeforeListing()])
+        ensure_read_models(conn, settings.app_db_role)
+        assert "listed_in" not in users_policy(conn)
+        assert stale(conn, all_projections()) == ["users"]
+        rebuild(conn, [p for p in all_projections() if p.name == "users"],
+                app_role=settings.app_db_role, conninfo=owner_params(settings).conninfo())
+        assert stale(conn, all_projections()) == []
+        assert "listed_in" in users_policy(conn)
+    with connect_app(settings) as conn, scoped(conn, tenant_ids=["t1"]):
+        found = user_pages(conn, ["t1"], first=10)["t1"].items
+    assert [(u.username, u.tenant_id) for u in found] == [("thanhtra.t1", "province:15")]

@@ -97,9 +97,13 @@ def story(event_store: EventStore) -> dict[str, Any]:
     s.store.save(leaving)
     leaving_at = s.now
     s.user(gia_phu, "quantri.giaphu", "Đặng Thị Quyên", "tenant_admin")
+    # Yên Bái's inspector, made by the province in its own scope (as `danvan demo` does)
+    inspector = User.register(s.ctx("province_admin", province_scope("15")), RegisterUser(
+        "thanhtra.yenbai", HASH, "Đặng Thị Tra", (RoleGrant("inspector", "15", yen_bai),)))
+    s.store.save(inspector)
     return {"yen_bai": yen_bai, "gia_phu": gia_phu, "cell": cell, "admin": admin,
             "secretary": secretary, "changed": changed, "leaving": leaving,
-            "leaving_at": leaving_at}
+            "leaving_at": leaving_at, "inspector": inspector}
 
 
 def catch_up(settings: Settings, batch_size: int = 1000) -> None:
@@ -116,7 +120,10 @@ def owner(settings: Settings, story: dict[str, Any]) -> Iterator[psycopg.Connect
 
 
 def dump(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT * FROM danvan_read.users ORDER BY user_id").fetchall()
+    """The accounts, then their listings."""
+    return [*conn.execute("SELECT * FROM danvan_read.users ORDER BY user_id").fetchall(),
+            *conn.execute("SELECT * FROM danvan_read.user_listings "
+                          "ORDER BY listed_in, username").fetchall()]
 
 
 def listed(settings: Settings, tenant_id: str, **filters: Any) -> list[Any]:
@@ -128,7 +135,10 @@ def test_each_row_follows_its_accounts_events_and_holds_no_password_hash(
         settings: Settings, owner: psycopg.Connection[Any], story: dict[str, Any]) -> None:
     catch_up(settings)
     rows = {u.username: u for u in listed(settings, story["yen_bai"])}
-    assert list(rows) == ["bithu.to5", "bxdd.yenbai", "quantri.yenbai", "thuongtruc.yenbai"]
+    assert list(rows) == ["bithu.to5", "bxdd.yenbai", "quantri.yenbai", "thanhtra.yenbai",
+                          "thuongtruc.yenbai"]
+    inspector = rows["thanhtra.yenbai"]
+    assert inspector.tenant_id == "province:15" and inspector.id == str(story["inspector"].id)
 
     secretary = rows["bithu.to5"]
     assert secretary.id == str(story["secretary"].id)
@@ -167,12 +177,12 @@ def test_a_tenants_list_is_searched_without_diacritics_filtered_and_paged(
         assert listed(settings, tenant, search=wide) == [], wide
     assert [u.username for u in listed(settings, tenant, active=False)] == [
         "thuongtruc.yenbai"]
-    assert len(listed(settings, tenant, active=True)) == 3
+    assert len(listed(settings, tenant, active=True)) == 4
 
     with connect_app(settings) as conn, scoped(conn, tenant_ids=[tenant]):
-        first = user_pages(conn, [tenant], first=3)[tenant]
-        rest = user_pages(conn, [tenant], first=3, after=first.end_cursor)[tenant]
-    assert first.total_count == rest.total_count == 4 and first.has_next_page
+        first = user_pages(conn, [tenant], first=4)[tenant]
+        rest = user_pages(conn, [tenant], first=4, after=first.end_cursor)[tenant]
+    assert first.total_count == rest.total_count == 5 and first.has_next_page
     assert [u.username for u in rest.items] == ["thuongtruc.yenbai"]
     assert not rest.has_next_page
 
@@ -187,16 +197,78 @@ def test_row_level_security_shows_only_the_scopes_tenants(
     assert [u.username for u in pages[gia_phu].items] == ["quantri.giaphu"]
     with connect_app(settings) as conn, scoped(conn, province_codes=["15"]):
         pages = user_pages(conn, [yen_bai, gia_phu], first=100)
-    assert pages[yen_bai].total_count == 4 and pages[gia_phu].total_count == 1
+    assert pages[yen_bai].total_count == 5 and pages[gia_phu].total_count == 1
+
+
+def test_an_account_holding_a_role_in_a_tenant_is_seen_there_and_nowhere_else(
+        settings: Settings, owner: psycopg.Connection[Any], story: dict[str, Any]) -> None:
+    """The province's inspector of Yên Bái: listed in Yên Bái and in the province's own scope,
+    for readers of either; another ward of the province and another province see no row of
+    it, by row-level security, whatever they ask for."""
+    catch_up(settings)
+    yen_bai, gia_phu = story["yen_bai"], story["gia_phu"]
+    asked = [yen_bai, gia_phu, "province:15", "province:01"]
+
+    def seen(**scope: list[str]) -> dict[str, list[str]]:
+        with connect_app(settings) as conn, scoped(conn, **scope):
+            pages = user_pages(conn, asked, first=100)
+            rows = conn.execute("SELECT username FROM danvan_read.users "
+                                "WHERE username = 'thanhtra.yenbai'").fetchall()
+        return {"rows": [r[0] for r in rows],
+                **{t: [u.username for u in p.items if u.username == "thanhtra.yenbai"]
+                   for t, p in pages.items()}}
+
+    inspector = ["thanhtra.yenbai"]
+    assert seen(tenant_ids=[yen_bai]) == {"rows": inspector, yen_bai: inspector, gia_phu: [],
+                                          "province:15": [], "province:01": []}
+    assert seen(province_codes=["15"]) == {"rows": inspector, yen_bai: inspector,
+                                           gia_phu: [], "province:15": inspector,
+                                           "province:01": []}
+    nothing = {"rows": [], yen_bai: [], gia_phu: [], "province:15": [], "province:01": []}
+    assert seen(tenant_ids=[gia_phu]) == nothing
+    assert seen(province_codes=["01"]) == nothing
+    assert seen() == nothing
+
+
+def test_a_change_of_roles_moves_the_account_between_the_tenants_it_is_listed_in(
+        settings: Settings, owner: psycopg.Connection[Any], story: dict[str, Any],
+        event_store: EventStore) -> None:
+    """Roles moved from Yên Bái to Gia Phú (once before the projector saw the account, once
+    after): listed in Gia Phú and no longer in Yên Bái; its own scope keeps it."""
+    yen_bai, gia_phu = story["yen_bai"], story["gia_phu"]
+    early = User.register(Story(event_store).ctx("system", province_scope("15")), RegisterUser(
+        "kiemtra.som", HASH, "Kiểm Tra Sớm", (RoleGrant("inspector", "15", yen_bai),)))
+    early.change_grants(Story(event_store).ctx("system", province_scope("15")), ChangeGrants(
+        (RoleGrant("inspector", "15", gia_phu),)))
+    event_store.save(early)
+    catch_up(settings)
+    inspector = event_store.repository.get(story["inspector"].id)
+    inspector.change_grants(Story(event_store).ctx("system", province_scope("15")),
+                            ChangeGrants((RoleGrant("inspector", "15", gia_phu),)))
+    event_store.save(inspector)
+    catch_up(settings)
+    moved = {"kiemtra.som", "thanhtra.yenbai"}
+    assert not moved & {u.username for u in listed(settings, yen_bai)}
+    assert moved <= {u.username for u in listed(settings, gia_phu)}
+    with connect_app(settings) as conn, scoped(conn, province_codes=["15"]):
+        own = user_pages(conn, ["province:15"], first=100)["province:15"].items
+    assert moved <= {u.username for u in own}
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 5])
 def test_any_batching_and_a_rebuild_give_the_same_rows(
         settings: Settings, owner: psycopg.Connection[Any], story: dict[str, Any],
-        batch_size: int) -> None:
+        batch_size: int, event_store: EventStore) -> None:
+    province = Story(event_store).ctx("system", province_scope("15"))
+    moved = User.register(province, RegisterUser(  # an inspector moved to another ward
+        "kiemtra.chuyen", HASH, "Kiểm Tra Chuyển",
+        (RoleGrant("inspector", "15", story["yen_bai"]),)))
+    event_store.save(moved)
+    moved.change_grants(province, ChangeGrants((RoleGrant("inspector", "15", story["gia_phu"]),)))
+    event_store.save(moved)
     catch_up(settings)
     reference = dump(owner)
-    assert len(reference) == 5
+    assert len(reference) == 7 + 9  # seven accounts, listed once each and two of them twice
 
     reset_read_models(owner, settings.app_db_role)
     catch_up(settings, batch_size)

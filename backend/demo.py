@@ -261,7 +261,7 @@ class DemoYear:
         for username, role, unit_id in people:
             self.account(_day(self.year, 1, 6), tenant_id, username,
                          [RoleGrant(role, PROVINCE, tenant_id, unit_id)])
-        self.account(_day(self.year, 1, 6), province_scope(PROVINCE), "thanhtra.yenbai",
+        self.account(_day(self.year, 1, 6), tenant_id, "thanhtra.yenbai",
                      [RoleGrant("inspector", PROVINCE, tenant_id)])
         for title, month, day, by_units in PLAN_TASKS:
             units = tuple(unit_of.values()) if by_units else ()

@@ -4,10 +4,10 @@ the decoded ``PasswordChanged``/``PasswordReset`` are used only for their moment
 (``LoginFailed``, ``LoggedIn``) and re-hashes are not projected: many, and nothing shown.
 
 An account is listed in (``listed_in``) the scope it was created in and every tenant it holds
-a role in: an inspector the province created in its own scope (``province:15``, as ``danvan
-demo`` makes ``thanhtra.yenbai``) is one of the accounts of the tenant it inspects, for that
-tenant's admins as for the province's. ``user_listings`` holds one row per place an account
-is listed in, keyed ``(listed_in, username)``: a tenant's list is one ordered index scan.
+a role in: an account created in the province's scope (``province:15``), or in another tenant,
+with a role in this one is one of this tenant's accounts, for its admins as for the
+province's. ``user_listings`` holds one row per place an account is listed in, keyed
+``(listed_in, username)``: a tenant's list is one ordered index scan.
 Row-level security lets a reader see the listings in its scope and the accounts listed there.
 
 (A GIN index on ``users.listed_in`` was tried first: ``@>`` is not leakproof, so under row-level

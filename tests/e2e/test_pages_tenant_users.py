@@ -136,7 +136,7 @@ def test_a_reviewer_reads_the_page_but_not_its_accounts(visitor: Visitor,
 
 def test_an_inspector_the_province_made_is_listed_without_forms_for_either_admin(
         visitor: Visitor, world: World, event_store: EventStore, settings: Settings) -> None:
-    """Made in the province's own scope (as ``danvan demo`` makes ``thanhtra.yenbai``), it is
+    """Made in the province's own scope (``World.add_province_inspector``), it is
     one of the ward's accounts; its row says the province manages it and offers no form (the
     ward's commands would not find it among the ward's own accounts)."""
     world.add_province_inspector(event_store)

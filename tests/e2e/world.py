@@ -103,8 +103,9 @@ class World:
     def add_province_inspector(self, store: EventStore, code: str = YEN_BAI,
                                username: str = "thanhtra.yenbai") -> str:
         """An inspector of ``code`` whose account the system created in the province's own
-        scope (``province:15``), as ``danvan demo`` creates ``thanhtra.yenbai``: its one
-        grant is in the tenant, its account is not the tenant's. Its id."""
+        scope (``province:15``), as the demo did before it made its inspector in the ward (the
+        API makes one in its tenant): its one grant is in the tenant, its account is not the
+        tenant's. Its id."""
         ctx = Context(tenant_id=province_scope("15"),
                       actor=Actor(user_id="system", role=SpecialRole.SYSTEM),
                       at=datetime.now(UTC), correlation_id=uuid.uuid4().hex)

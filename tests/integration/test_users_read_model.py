@@ -97,7 +97,7 @@ def story(event_store: EventStore) -> dict[str, Any]:
     s.store.save(leaving)
     leaving_at = s.now
     s.user(gia_phu, "quantri.giaphu", "Đặng Thị Quyên", "tenant_admin")
-    # Yên Bái's inspector, made by the province in its own scope (as `danvan demo` does)
+    # Yên Bái's inspector, made by the province in its own scope
     inspector = User.register(s.ctx("province_admin", province_scope("15")), RegisterUser(
         "thanhtra.yenbai", HASH, "Đặng Thị Tra", (RoleGrant("inspector", "15", yen_bai),)))
     s.store.save(inspector)

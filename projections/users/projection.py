@@ -66,10 +66,10 @@ def granted_tenants(grants: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(str(g["tenant_id"]) for g in grants if g.get("tenant_id")))
 
 
-def listed_in(scope: str, grants: list[dict[str, Any]]) -> list[str]:
+def listed_in(scope: str, tenants: list[str]) -> list[str]:
     """Where an account is listed: its own scope first, then the other tenants it holds roles
-    in (``_UPDATE`` and ``_apply`` say the same after a change of roles)."""
-    return [scope, *(t for t in granted_tenants(grants) if t != scope)]
+    in (``granted_tenants``; ``_UPDATE`` says the same in SQL after a change of roles)."""
+    return [scope, *(t for t in tenants if t != scope)]
 
 
 _RELIST = (
@@ -152,7 +152,8 @@ class Users(Projection):
                     "active": True, "must_change_password": bool(d.must_change_password),
                     "registered_at": e.at, "deactivated_at": None,
                     "deactivated_reason": None, "credentials_changed_at": None,
-                    "position": e.position, "listed_in": listed_in(e.tenant_id, d.grants)}
+                    "position": e.position,
+                    "listed_in": listed_in(e.tenant_id, granted_tenants(d.grants))}
                 continue
             change = change_of(e)
             row = new.get(e.originator_id)
@@ -182,8 +183,7 @@ def _apply(row: dict[str, Any], change: dict[str, Any]) -> None:
     """``_UPDATE`` on a row not written yet."""
     if change["grants"] is not None:
         row["grants"], row["unit_id"] = change["grants"], change["unit"]
-        row["listed_in"] = [row["tenant_id"],
-                            *(t for t in change["tenants"] if t != row["tenant_id"])]
+        row["listed_in"] = listed_in(row["tenant_id"], change["tenants"])
     row["must_change_password"] = row["must_change_password"] and not change["changed"]
     if change["stopped"]:
         row["active"] = False

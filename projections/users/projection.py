@@ -30,6 +30,7 @@ from danvan.projections.base import (
     Write,
     copy_rows,
     pg_bool,
+    pg_text_array,
 )
 from danvan.projections.events import Batch, Envelope, topic_of
 
@@ -72,18 +73,12 @@ def listed_in(scope: str, tenants: list[str]) -> list[str]:
     return [scope, *(t for t in tenants if t != scope)]
 
 
-_RELIST = (
+_LIST = (
     "INSERT INTO {schema}.user_listings (listed_in, username, user_id, tenant_id) "
     "SELECT t, u.username, u.user_id, u.tenant_id FROM {schema}.users u, "
     "unnest(u.listed_in) AS t WHERE u.user_id = ANY(%(ids)s::uuid[])")
-"""The listings of accounts whose roles changed, again from their rows."""
-LISTING_COLUMNS = ("listed_in", "username", "user_id", "tenant_id")
+"""The listings of accounts new in a batch or whose roles it changed, from their rows."""
 
-
-def pg_array(values: list[str]) -> str:
-    """A ``text[]`` literal (COPY's text format): each element quoted."""
-    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 def change_of(e: Envelope) -> dict[str, Any]:
@@ -162,20 +157,19 @@ class Users(Projection):
             else:
                 _apply(row, change)
         rows = [tuple(_text(row[c]) for c in COLUMNS) for row in new.values()]
-        listings = [(place, row["username"], str(row["user_id"]), row["tenant_id"])
-                    for row in new.values() for place in row["listed_in"]]
         relisted = list(dict.fromkeys(c["id"] for c in changes if c["grants"] is not None))
+        listed = [*new, *relisted]
 
         def write(cur: Cursor) -> None:
             if rows:
                 copy_rows(cur, f"{schema}.users", COLUMNS, rows)
-                copy_rows(cur, f"{schema}.user_listings", LISTING_COLUMNS, listings)
             if changes:
                 cur.executemany(_UPDATE.format(schema=schema).encode(), changes)
             if relisted:
                 cur.execute(f"DELETE FROM {schema}.user_listings "
                             "WHERE user_id = ANY(%(ids)s::uuid[])".encode(), {"ids": relisted})
-                cur.execute(_RELIST.format(schema=schema).encode(), {"ids": relisted})
+            if listed:
+                cur.execute(_LIST.format(schema=schema).encode(), {"ids": listed})
         return write
 
 
@@ -197,5 +191,5 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return pg_bool(value)
     if isinstance(value, list):
-        return pg_array(value)
+        return pg_text_array(value)
     return str(value)
